@@ -1,0 +1,59 @@
+# The README's two commands: `make run` and `make test`. Everything installs into the repo.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APP_STAMP := $(VENV)/.installed
+TOOLS_STAMP := .tools/.installed
+DYNALITE := infra/dynalite/node_modules/dynalite/cli.js
+FUNCTIONS := $(wildcard functions/*/app.py)
+
+.PHONY: setup run test unit lint fmt typecheck bench requirements clean
+
+setup: $(APP_STAMP) $(TOOLS_STAMP) $(DYNALITE)
+
+$(APP_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+# cfn-lint and the SAM CLI pin many libraries of their own: they get a venv of their own.
+$(TOOLS_STAMP): infra/tools-requirements.txt
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install -q --disable-pip-version-check -r infra/tools-requirements.txt
+	touch $@
+
+$(DYNALITE): infra/dynalite/package.json infra/dynalite/package-lock.json
+	npm ci --prefix infra/dynalite --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: setup
+	$(BIN)/profilepics up
+
+test: setup lint typecheck
+	$(BIN)/python -m pytest
+
+unit: $(APP_STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+lint: $(APP_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(APP_STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Each function is its own `app` module, so each is checked on its own.
+typecheck: $(APP_STAMP)
+	$(BIN)/mypy layers/core/profilepics infra tests
+	@for f in $(FUNCTIONS); do $(BIN)/mypy $$f || exit 1; done
+
+bench: setup
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,bench]'
+	$(BIN)/python -m bench
+
+requirements: $(APP_STAMP)
+	$(BIN)/python -m infra.requirements
+
+clean:
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache infra/dynalite/node_modules

@@ -1,0 +1,43 @@
+"""Profile APIs: create, read, list and update the profiles a picture belongs to."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from profilepics import deps
+from profilepics.http import json_response, make_resolver
+from profilepics.models import ProfileCreate, ProfilePage, ProfilePublic, ProfileUpdate
+
+logger = Logger(service="profiles")
+app = make_resolver()
+
+
+@app.post("/users")
+def create_user(body: ProfileCreate) -> Response[ProfilePublic]:
+    return json_response(deps.profiles().create(body), 201)
+
+
+@app.get("/users")
+def list_users(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response[ProfilePage]:
+    return json_response(deps.profiles().list(limit, cursor))
+
+
+@app.get("/users/<user_id>")
+def get_user(user_id: str) -> Response[ProfilePublic]:
+    return json_response(deps.profiles().get(user_id))
+
+
+@app.patch("/users/<user_id>")
+def update_user(user_id: str, body: ProfileUpdate) -> Response[ProfilePublic]:
+    return json_response(deps.profiles().update(user_id, body))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

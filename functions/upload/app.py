@@ -1,0 +1,42 @@
+"""Picture writes: upload or replace, delete, and presigned direct-upload policies."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from profilepics import deps
+from profilepics.bodies import read_image
+from profilepics.config import get_settings
+from profilepics.http import json_response, make_resolver
+from profilepics.models import PicturePublic, UploadPolicy
+
+logger = Logger(service="upload")
+app = make_resolver()
+
+
+@app.put("/users/<user_id>/picture")
+def put_picture(user_id: str) -> Response[PicturePublic]:
+    event = app.current_event
+    data = read_image(
+        event.headers, event.body, bool(event.is_base64_encoded), get_settings().max_bytes
+    )
+    picture, first = deps.pictures().upload(user_id, data)
+    return json_response(picture, 201 if first else 200)
+
+
+@app.delete("/users/<user_id>/picture")
+def delete_picture(user_id: str) -> Response[None]:
+    deps.pictures().delete(user_id)
+    return Response(204)
+
+
+@app.post("/users/<user_id>/picture/uploads")
+def start_direct_upload(user_id: str) -> Response[UploadPolicy]:
+    return json_response(deps.pictures().start_direct_upload(user_id), 201)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,197 @@
+"""The HTTP side of the invoker: routes requests to function pools, events to triggers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from infra.invoker import events
+from infra.invoker.template import Function, Template
+from infra.invoker.workers import FunctionPool
+
+log = logging.getLogger("profilepics.invoker")
+MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API's own payload ceiling
+EVENT_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+
+def problem(status: int, code: str, title: str, detail: str = "") -> Reply:
+    body = {
+        "type": f"https://profilepics.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "code": code,
+    }
+    return Reply(status, [("Content-Type", "application/problem+json")], json.dumps(body).encode())
+
+
+Authenticator = Callable[[Mapping[str, str]], dict[str, Any]]
+Page = Callable[[str, Mapping[str, str]], Reply | None]
+
+
+class Invoker:
+    def __init__(
+        self,
+        template: Template,
+        environment: Callable[[Function], Mapping[str, str]],
+        health: Callable[[], dict[str, bool]],
+        instances: int = 2,
+        authenticate: Authenticator | None = None,
+        pages: Page | None = None,
+    ) -> None:
+        self.template = template
+        self._environment = environment
+        self._health = health
+        self._instances = instances
+        self._authenticate = authenticate
+        self._pages = pages
+        self._pools: dict[str, FunctionPool] = {}
+        self._lock = threading.Lock()
+        self._events = ThreadPoolExecutor(max_workers=2, thread_name_prefix="events")
+
+    def pool(self, name: str) -> FunctionPool:
+        with self._lock:
+            if name not in self._pools:
+                function = self.template.functions[name]
+                self._pools[name] = FunctionPool(
+                    function, self._environment(function), self._instances
+                )
+            return self._pools[name]
+
+    def handle(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, ip: str
+    ) -> Reply:
+        parts = urlsplit(target)
+        header_map = {k.lower(): v for k, v in headers}
+        if parts.path == "/health" and method == "GET":
+            checks = self._health()
+            status = 200 if all(checks.values()) else 503
+            return Reply(
+                status, [("Content-Type", "application/json")], json.dumps(checks).encode()
+            )
+        if parts.path in ("/_events/s3", "/_events/seaweedfs") and method == "POST":
+            return self._accept_events(parts.path, body)
+        for route in self.template.routes:
+            params = route.match(method, parts.path)
+            if params is None:
+                continue
+            claims = None
+            if route.authorized and self._authenticate is not None:
+                try:
+                    claims = self._authenticate(header_map)
+                except PermissionError as exc:
+                    return problem(401, "unauthorized", "Authentication required", str(exc))
+            event = events.http_event(
+                route, method, parts.path, parts.query, headers, body, params, ip, claims
+            )
+            return self._call(route.function, event)
+        page = self._pages(parts.path, header_map) if self._pages and method == "GET" else None
+        return page or problem(404, "not_found", "No such route")
+
+    def _call(self, function: str, event: dict[str, Any]) -> Reply:
+        outcome = self.pool(function).invoke(event)
+        if "errorType" in outcome:
+            log.error("%s failed: %s", function, outcome["errorType"])
+            return problem(502, "function_error", "The function failed")
+        return to_reply(outcome["result"])
+
+    def _accept_events(self, path: str, body: bytes) -> Reply:
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            return problem(400, "bad_event", "The event is not JSON")
+        if path.endswith("/seaweedfs"):
+            from infra.invoker.seaweed_events import to_s3_records
+
+            records = to_s3_records(payload)
+        else:
+            records = payload.get("Records", []) if isinstance(payload, dict) else []
+        self.deliver(records)
+        return Reply(204)
+
+    def deliver(self, records: Iterable[dict[str, Any]]) -> None:
+        """Invoke every function whose S3 trigger matches, asynchronously, with retries."""
+        for record in records:
+            key = events.decoded_key(record)
+            for trigger in self.template.triggers:
+                if trigger.matches(str(record.get("eventName", "")), key):
+                    self._events.submit(self._deliver_one, trigger.function, record)
+
+    def _deliver_one(self, function: str, record: dict[str, Any]) -> None:
+        for attempt in range(1, EVENT_ATTEMPTS + 1):
+            outcome = self.pool(function).invoke({"Records": [record]})
+            if "errorType" not in outcome:
+                return
+            log.warning("%s attempt %d failed: %s", function, attempt, outcome["errorType"])
+
+    def close(self) -> None:
+        self._events.shutdown(wait=False, cancel_futures=True)
+        for pool in self._pools.values():
+            pool.close()
+
+
+def to_reply(result: Any) -> Reply:
+    """Turn a handler's return value into HTTP, as API Gateway's payload v2.0 does."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        body = json.dumps(result).encode()
+        return Reply(200, [("Content-Type", "application/json")], body)
+    headers = [(k, str(v)) for k, v in (result.get("headers") or {}).items()]
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers.extend((name, str(v)) for v in values)
+    headers.extend(("Set-Cookie", c) for c in result.get("cookies") or [])
+    raw = result.get("body") or ""
+    body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+    return Reply(int(result["statusCode"]), headers, body)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    invoker: Invoker
+    protocol_version = "HTTP/1.1"
+
+    def _serve(self) -> None:
+        length = self.headers.get("Content-Length")
+        if length and int(length) > MAX_BODY:
+            reply = problem(413, "file_too_large", "The request body is too large")
+            self.close_connection = True
+        else:
+            body = self.rfile.read(int(length)) if length else b""
+            headers = list(self.headers.items())
+            reply = self.invoker.handle(
+                self.command, self.path, headers, body, self.client_address[0]
+            )
+        self.send_response(reply.status)
+        for name, value in reply.headers:
+            if name.lower() not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's signature
+        log.info("%s %s", self.address_string(), format % args)
+
+
+def serve(invoker: Invoker, host: str, port: int) -> ThreadingHTTPServer:
+    """A threading HTTP server for the invoker (call serve_forever on it)."""
+    handler = type("Handler", (_RequestHandler,), {"invoker": invoker})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server

@@ -1,0 +1,95 @@
+"""Wires the service to the embedded local stack: credentials, settings, function environments."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from profilepics.config import LocalSettings, Settings, as_environment
+
+from infra.invoker.template import Function
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def template_path() -> Path:
+    """template.yaml of the working directory (a container's /app), else of this checkout."""
+    here = Path.cwd() / "template.yaml"
+    return here if here.is_file() else REPO_ROOT / "template.yaml"
+
+
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE")
+
+
+def data_dir(local: LocalSettings) -> Path:
+    path = local.data_dir if local.data_dir.is_absolute() else REPO_ROOT / local.data_dir
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def credentials(settings: Settings, directory: Path) -> tuple[str, str]:
+    """The store's keys: from the environment if given, else made once and kept (0600)."""
+    access, secret = (
+        settings.s3_access_key.get_secret_value(),
+        settings.s3_secret_key.get_secret_value(),
+    )
+    if access and secret:
+        return access, secret
+    path = directory / "credentials.json"
+    if not path.exists():
+        made = {
+            "access_key": "profilepics-" + secrets.token_hex(4),
+            "secret_key": secrets.token_urlsafe(30),
+        }
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(made, out)
+    kept = json.loads(path.read_text())
+    return str(kept["access_key"]), str(kept["secret_key"])
+
+
+def local_settings(
+    settings: Settings, local: LocalSettings, keys: tuple[str, str], ca_bundle: Path | None
+) -> Settings:
+    """The service's settings pointed at the local stack."""
+    scheme = "https" if local.tls else "http"
+    endpoint = f"{scheme}://{local.host}:{local.s3_port}"
+    return Settings.model_validate(
+        settings.model_dump()
+        | {
+            "environment": "development",
+            "s3_endpoint": endpoint,
+            "public_s3_endpoint": settings.public_s3_endpoint or endpoint,
+            "s3_access_key": keys[0],
+            "s3_secret_key": keys[1],
+            "s3_ca_bundle": ca_bundle,
+            "dynamodb_endpoint": f"http://{local.host}:{local.dynamodb_port}",
+            "dynamodb_access_key": "local",
+            "dynamodb_secret_key": "local",
+            "api_base_url": f"http://{local.host}:{local.api_port}",
+        }
+    )
+
+
+def environment_for(settings: Settings) -> Callable[[Function], dict[str, str]]:
+    """Each function's environment: the template's literal values, then the local settings."""
+    base = {k: v for k in _INHERITED if (v := os.environ.get(k)) is not None}
+    service = as_environment(settings)
+    aws = {
+        "AWS_REGION": settings.region,
+        "AWS_DEFAULT_REGION": settings.region,
+    }
+
+    def environment(function: Function) -> dict[str, str]:
+        literal = _literals(function.environment)
+        return {**base, **literal, **aws, **service, "AWS_LAMBDA_FUNCTION_NAME": function.name}
+
+    return environment
+
+
+def _literals(values: Mapping[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in values.items() if isinstance(v, str | int | float | bool)}

@@ -1,0 +1,160 @@
+"""Runs things for the CLI: the local stack with its invoker, the invoker alone, one invocation."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from profilepics.config import LocalSettings, Settings
+from profilepics.errors import ProblemError
+from profilepics.profiles import DynamoProfiles
+from profilepics.storage import MinioStore
+
+from infra import local
+from infra.bootstrap import ensure_bucket, ensure_table
+from infra.invoker.server import Invoker, serve
+from infra.invoker.template import load
+from infra.invoker.workers import invoke_once, load_handler
+
+
+def health_check(settings: Settings) -> Callable[[], dict[str, bool]]:
+    store, table = MinioStore(settings), DynamoProfiles(settings)
+
+    def check() -> dict[str, bool]:
+        results = {}
+        for name, ping in (("store", store.ping), ("table", table.ping)):
+            try:
+                ping()
+                results[name] = True
+            except ProblemError:
+                results[name] = False
+        return results
+
+    return check
+
+
+def _stop_on_sigterm(stop: Callable[[], None]) -> None:
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=stop).start())
+
+
+def _serve_forever(invoker: Invoker, host: str, port: int, banner: list[str]) -> None:
+    server = serve(invoker, host, port)
+    _stop_on_sigterm(server.shutdown)
+    print("\n".join(banner), flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        invoker.close()
+
+
+def _urls(api: str) -> list[str]:
+    return [
+        f"API                       {api}",
+        "try:",
+        f"  curl -s {api}/health",
+        f"  curl -s -X POST {api}/users -H 'Content-Type: application/json' "
+        '-d \'{"user_id":"ada","display_name":"Ada Lovelace","email":"ada@example.com"}\'',
+        f"  curl -s -X PUT {api}/users/ada/picture -H 'Content-Type: image/jpeg' "
+        "--data-binary @photo.jpg",
+        f"  curl -s {api}/users/ada",
+        "Ctrl-C stops everything.",
+    ]
+
+
+def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | None = None) -> int:
+    from infra.stack import LocalStack, StackConfig, ensure_installed
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    began = time.monotonic()
+    directory = local.data_dir(cfg)
+    ensure_installed(local.REPO_ROOT)
+    keys = local.credentials(settings, directory)
+    api = f"http://{cfg.host}:{cfg.api_port}"
+    print(f"starting SeaweedFS and dynalite on {cfg.host} (data in {directory}) ...", flush=True)
+    stack = LocalStack(
+        StackConfig(
+            data_dir=directory,
+            access_key=keys[0],
+            secret_key=keys[1],
+            host=cfg.host,
+            s3_port=cfg.s3_port,
+            dynamodb_port=cfg.dynamodb_port,
+            tls=cfg.tls,
+            webhook_url=f"{api}/_events/seaweedfs",
+        )
+    )
+    _stop_on_sigterm(lambda: os.kill(os.getpid(), signal.SIGINT))
+    stack.start()
+    try:
+        service = local.local_settings(settings, cfg, keys, stack.ca_bundle)
+        template = load(local.template_path())
+        ensure_bucket(service)
+        ensure_table(service, template)
+        invoker = Invoker(
+            template, local.environment_for(service), health_check(service), cfg.instances
+        )
+        elapsed = time.monotonic() - began
+        if ready_file is not None:
+            ready_file.write_text(
+                json.dumps(
+                    {
+                        "api": api,
+                        "s3_endpoint": stack.s3_endpoint,
+                        "dynamodb_endpoint": stack.dynamodb_endpoint,
+                        "ca_bundle": str(stack.ca_bundle) if stack.ca_bundle else None,
+                        "bucket": service.bucket,
+                        "table": service.table,
+                        "started_in": elapsed,
+                    }
+                )
+            )
+        banner = [
+            *stack.describe(),
+            f"bucket {service.bucket}, table {service.table}",
+            *_urls(api),
+            f"stack ready in {elapsed:.1f} s",
+        ]
+        _serve_forever(invoker, cfg.host, cfg.api_port, banner)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping ...", flush=True)
+        stack.stop()
+    return 0
+
+
+def serve_only(settings: Settings, host: str, port: int) -> int:
+    """The invoker alone, against a store and table run elsewhere (Docker Compose, AWS)."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    template = load(local.template_path())
+    invoker = Invoker(template, local.environment_for(settings), health_check(settings))
+    _serve_forever(invoker, host, port, [f"serving {len(template.routes)} routes on {host}:{port}"])
+    return 0
+
+
+def invoke_function(
+    settings: Settings, cfg: LocalSettings, name: str, event: dict[str, Any]
+) -> Any:
+    """Run one function once, in this process, with its template environment (no Docker)."""
+    template = load(local.template_path())
+    if name not in template.functions:
+        raise SystemExit(f"no function {name!r}; try one of: {', '.join(template.functions)}")
+    function = template.functions[name]
+    directory = local.data_dir(cfg)
+    ca = directory / "tls" / "ca.pem"
+    service = local.local_settings(
+        settings, cfg, local.credentials(settings, directory), ca if cfg.tls else None
+    )
+    os.environ.clear()
+    os.environ.update(local.environment_for(service)(function))
+    return invoke_once(function, load_handler(function), event)

@@ -1,0 +1,27 @@
+"""The embedded local stack: SeaweedFS and dynalite on 127.0.0.1, no Docker; the CLI drives it."""
+
+from infra.stack.objectstore import ObjectStore, ObjectStoreConfig, WeedPorts, find_weed
+from infra.stack.process import ManagedProcess, StackError, free_port, free_port_block
+from infra.stack.stack import LocalStack, StackConfig
+from infra.stack.table import TableConfig, TableServer, ensure_installed
+from infra.stack.tls import TlsFiles, ensure_tls
+from infra.stack.weed_config import WebhookConfig
+
+__all__ = [
+    "LocalStack",
+    "ManagedProcess",
+    "ObjectStore",
+    "ObjectStoreConfig",
+    "StackConfig",
+    "StackError",
+    "TableConfig",
+    "TableServer",
+    "TlsFiles",
+    "WebhookConfig",
+    "WeedPorts",
+    "ensure_installed",
+    "ensure_tls",
+    "find_weed",
+    "free_port",
+    "free_port_block",
+]

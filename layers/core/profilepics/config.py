@@ -1,0 +1,133 @@
+"""Settings from the environment: the one place that reads os.environ."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MAX_URL_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4's own ceiling
+
+
+def _csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """How the service runs; validated once per process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PROFILEPICS_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    environment: Literal["development", "production"] = "development"
+
+    bucket: str = "profilepics"
+    table: str = "profilepics-profiles"
+    region: str = Field(
+        "us-east-1", validation_alias=AliasChoices("PROFILEPICS_REGION", "AWS_REGION")
+    )
+
+    s3_endpoint: str = Field(
+        "http://127.0.0.1:8333",
+        validation_alias=AliasChoices("PROFILEPICS_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3"),
+    )
+    public_s3_endpoint: str | None = None
+    s3_access_key: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices("PROFILEPICS_S3_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
+    )
+    s3_secret_key: SecretStr = Field(
+        SecretStr(""),
+        validation_alias=AliasChoices("PROFILEPICS_S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
+    )
+    s3_ca_bundle: Path | None = None
+    s3_timeout_seconds: float = 3.0
+    s3_retries: int = 1
+
+    dynamodb_endpoint: str | None = Field(
+        None,
+        validation_alias=AliasChoices("PROFILEPICS_DYNAMODB_ENDPOINT", "AWS_ENDPOINT_URL_DYNAMODB"),
+    )
+    # Unset on AWS, where the function's role signs; dynalite/DynamoDB Local take any keys.
+    dynamodb_access_key: SecretStr | None = None
+    dynamodb_secret_key: SecretStr | None = None
+    dynamodb_timeout_seconds: float = 3.0
+
+    api_base_url: str = "http://127.0.0.1:3000"
+
+    max_bytes: int = Field(5 * 1024 * 1024, gt=0)
+    max_pixels: int = Field(50_000_000, gt=0)
+    max_frames: int = Field(100, gt=0)
+    max_total_pixels: int = Field(100_000_000, gt=0)
+    min_dimension: int = Field(0, ge=0)
+    allowed_formats: Annotated[list[str], NoDecode] = ["jpeg", "png", "gif", "webp"]
+    thumbnail_sizes: Annotated[list[int], NoDecode] = [64, 128, 256, 512]
+    animated_thumbnail_size: int | None = 256
+
+    url_expiry_seconds: int = Field(3600, gt=0, le=MAX_URL_EXPIRY_SECONDS)
+    url_window_seconds: int = Field(600, gt=0)
+    processing_deadline_seconds: int = Field(300, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_lists(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key in ("allowed_formats", "thumbnail_sizes"):
+                if key in data:
+                    data[key] = _csv(data[key])
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.url_window_seconds >= self.url_expiry_seconds:
+            raise ValueError("url_window_seconds must be shorter than url_expiry_seconds")
+        if self.environment == "production":
+            if not self.s3_endpoint.startswith("https://"):
+                raise ValueError("production requires an https:// object-store endpoint")
+            if not self.s3_secret_key.get_secret_value():
+                raise ValueError("production requires object-store credentials")
+        return self
+
+    @property
+    def signing_endpoint(self) -> str:
+        """The endpoint URLs are signed for: the host is part of the signature."""
+        return self.public_s3_endpoint or self.s3_endpoint
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+class LocalSettings(BaseSettings):
+    """How the embedded local stack runs on a laptop or in CI (`profilepics up`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PROFILEPICS_", extra="ignore", frozen=True)
+
+    data_dir: Path = Path(".local")
+    host: str = "127.0.0.1"
+    api_port: int = 3000
+    s3_port: int = 8333
+    dynamodb_port: int = 4567
+    tls: bool = False
+    instances: int = Field(2, ge=1, le=16)
+
+
+def as_environment(settings: Settings) -> dict[str, str]:
+    """The settings as PROFILEPICS_* variables, to hand to a function's process."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        env[f"PROFILEPICS_{name.upper()}"] = str(value)
+    return env

@@ -1,0 +1,52 @@
+"""The composition root: builds the adapters and use cases from settings, once per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from profilepics.config import get_settings
+from profilepics.pictures import Pictures
+from profilepics.presenter import Presenter
+from profilepics.processing import Processing
+from profilepics.profiles import DynamoProfiles
+from profilepics.service import Profiles
+from profilepics.storage import MinioStore
+from profilepics.urls import UrlSigner
+
+
+@lru_cache(maxsize=1)
+def store() -> MinioStore:
+    return MinioStore(get_settings())
+
+
+@lru_cache(maxsize=1)
+def table() -> DynamoProfiles:
+    return DynamoProfiles(get_settings())
+
+
+@lru_cache(maxsize=1)
+def presenter() -> Presenter:
+    settings = get_settings()
+    signer = UrlSigner(store(), settings.url_expiry_seconds, settings.url_window_seconds)
+    return Presenter(settings, signer)
+
+
+@lru_cache(maxsize=1)
+def profiles() -> Profiles:
+    return Profiles(table(), presenter())
+
+
+@lru_cache(maxsize=1)
+def pictures() -> Pictures:
+    return Pictures(store(), table(), presenter(), get_settings())
+
+
+@lru_cache(maxsize=1)
+def processing() -> Processing:
+    return Processing(store(), table(), pictures(), get_settings())
+
+
+def reset() -> None:
+    """Forget every built object (tests that change settings call this)."""
+    for getter in (store, table, presenter, profiles, pictures, processing, get_settings):
+        getter.cache_clear()

@@ -1,0 +1,85 @@
+"""Shared HTTP glue for every function: the resolver, problem+json errors, JSON responses."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, TypeVar
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from profilepics.errors import ProblemError, RouteNotFound, ValidationFailed
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+def problem(error: ProblemError) -> Response[str]:
+    body: dict[str, Any] = {
+        "type": f"https://profilepics.dev/problems/{error.code}",
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+        **error.extra,
+    }
+    headers = {"Cache-Control": "no-store"}
+    if error.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return Response(error.status, PROBLEM_JSON, json.dumps(body), headers)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def json_response(
+    model: M, status: int = 200, headers: dict[str, str] | None = None
+) -> Response[M]:
+    """A JSON response; the resolver serialises the model against the route's return type."""
+    return Response(status, "application/json", model, headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Only where and why: the offending input is not echoed back.
+    return [
+        {
+            "loc": [str(part) for part in error.get("loc", ())],
+            "msg": error.get("msg", ""),
+            "type": error.get("type", ""),
+        }
+        for error in exc.errors()
+    ]
+
+
+def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
+    """A resolver with every error mapped to problem+json."""
+    app = APIGatewayHttpResolver(enable_validation=enable_validation)
+
+    @app.exception_handler(ProblemError)
+    def _problem(exc: ProblemError) -> Response[str]:
+        return problem(exc)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response[str]:
+        return problem(ValidationFailed("The request did not validate", errors=_field_errors(exc)))
+
+    @app.exception_handler(ValidationError)
+    def _invalid_model(exc: ValidationError) -> Response[str]:
+        errors = [
+            {"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]
+        return problem(ValidationFailed("The request did not validate", errors=errors))
+
+    @app.not_found
+    def _missing(_: Exception) -> Response[str]:
+        return problem(RouteNotFound())
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[str]:
+        log.error("unhandled %s", type(exc).__name__)
+        return problem(ProblemError())
+
+    return app

@@ -1,0 +1,45 @@
+"""The bucket's key layout: where originals, thumbnails and direct uploads live."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+ORIGINALS = "originals/"
+THUMBNAILS = "thumbnails/"
+UPLOADS = "uploads/"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+_ORIGINAL = re.compile(r"^originals/(?P<user>[^/]+)/(?P<id>[0-9a-f]{32})\.(?P<ext>[a-z]+)$")
+_UPLOAD = re.compile(r"^uploads/(?P<user>[^/]+)/(?P<id>[0-9a-f]{32})$")
+
+
+class KeyRef(NamedTuple):
+    user_id: str
+    object_id: str
+
+
+def original(user_id: str, picture_id: str, extension: str) -> str:
+    return f"{ORIGINALS}{user_id}/{picture_id}.{extension}"
+
+
+def thumbnail_prefix(user_id: str, picture_id: str) -> str:
+    return f"{THUMBNAILS}{user_id}/{picture_id}/"
+
+
+def thumbnail(user_id: str, picture_id: str, size: str) -> str:
+    return f"{thumbnail_prefix(user_id, picture_id)}{size}.webp"
+
+
+def upload(user_id: str, upload_id: str) -> str:
+    return f"{UPLOADS}{user_id}/{upload_id}"
+
+
+def parse_original(key: str) -> KeyRef | None:
+    match = _ORIGINAL.match(key)
+    return KeyRef(match["user"], match["id"]) if match else None
+
+
+def parse_upload(key: str) -> KeyRef | None:
+    match = _UPLOAD.match(key)
+    return KeyRef(match["user"], match["id"]) if match else None

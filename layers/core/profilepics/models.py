@@ -1,0 +1,126 @@
+"""Pydantic models by boundary: what the API accepts, what the table holds, what the API returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ProfileCreate(_Input):
+    user_id: str = Field(pattern=USER_ID_PATTERN, description="URL-safe id, 1-64 characters")
+    display_name: str = Field(min_length=1, max_length=100)
+    email: EmailStr = Field(max_length=254)
+
+
+class ProfileUpdate(_Input):
+    display_name: str | None = Field(None, min_length=1, max_length=100)
+    email: EmailStr | None = Field(None, max_length=254)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ProfileUpdate:
+        if self.display_name is None and self.email is None:
+            raise ValueError("give at least one of display_name, email")
+        return self
+
+
+class PictureStatus(StrEnum):
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Picture(BaseModel):
+    """A stored picture as the table records it: keys, never URLs."""
+
+    id: str
+    key: str
+    format: str
+    content_type: str
+    width: int
+    height: int
+    bytes: int
+    frames: int = 1
+    status: PictureStatus = PictureStatus.PROCESSING
+    variants: dict[str, str] = Field(default_factory=dict)
+    error: str | None = None
+    uploaded_at: datetime
+
+
+class UploadState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class DirectUpload(BaseModel):
+    """The last direct (presigned POST) upload of a profile and how it ended."""
+
+    id: str
+    key: str
+    state: UploadState = UploadState.PENDING
+    error_code: str | None = None
+    created_at: datetime
+
+
+class Profile(BaseModel):
+    user_id: str
+    display_name: str
+    email: str
+    created_at: datetime
+    updated_at: datetime
+    version: int = 0
+    picture: Picture | None = None
+    upload: DirectUpload | None = None
+
+
+class PicturePublic(BaseModel):
+    id: str
+    format: str
+    width: int
+    height: int
+    bytes: int
+    status: PictureStatus
+    error: str | None = None
+    url: str
+    variants: dict[str, str]
+
+
+class ProfilePublic(BaseModel):
+    user_id: str
+    display_name: str
+    email: str
+    created_at: datetime
+    updated_at: datetime
+    profile_picture_url: str
+    profile_picture_variants: dict[str, str]
+    picture: PicturePublic | None = None
+    upload: DirectUpload | None = None
+
+
+class ProfilePage(BaseModel):
+    items: list[ProfilePublic]
+    next_cursor: str | None = None
+
+
+class PictureURL(BaseModel):
+    url: str
+    expires_at: datetime | None
+    is_default: bool
+    size: str
+    status: PictureStatus | None = None
+
+
+class UploadPolicy(BaseModel):
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
+    key: str

@@ -1,0 +1,129 @@
+"""The picture use cases: upload, replace, delete, URLs and direct-upload policies."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from profilepics import keys
+from profilepics.config import Settings
+from profilepics.errors import Conflict, ProblemError
+from profilepics.models import DirectUpload, Picture, PicturePublic, PictureURL, UploadPolicy
+from profilepics.ports import ObjectStore, ProfileTable
+from profilepics.presenter import Presenter
+from profilepics.service import require_profile
+from profilepics.urls import utcnow
+
+if TYPE_CHECKING:
+    from profilepics.images import CleanImage, ImageLimits
+
+log = logging.getLogger(__name__)
+WRITE_ATTEMPTS = 8
+UPLOAD_POLICY_LIFETIME = timedelta(minutes=10)
+
+
+class Pictures:
+    def __init__(
+        self, store: ObjectStore, table: ProfileTable, presenter: Presenter, settings: Settings
+    ) -> None:
+        self._store = store
+        self._table = table
+        self._presenter = presenter
+        self._settings = settings
+
+    def limits(self) -> ImageLimits:
+        from profilepics.images import ImageFormat, ImageLimits
+
+        s = self._settings
+        return ImageLimits(
+            max_bytes=s.max_bytes,
+            max_pixels=s.max_pixels,
+            max_frames=s.max_frames,
+            max_total_pixels=s.max_total_pixels,
+            min_width=s.min_dimension,
+            min_height=s.min_dimension,
+            allowed_formats=frozenset(ImageFormat(f) for f in s.allowed_formats),
+        )
+
+    def upload(self, user_id: str, data: bytes) -> tuple[PicturePublic, bool]:
+        """Validate, clean and store a picture; True when it is the user's first."""
+        from profilepics.images import clean_image
+
+        require_profile(self._table, user_id)
+        picture, first = self.replace(user_id, clean_image(data, self.limits()))
+        return self._presenter.picture(picture), first
+
+    def replace(self, user_id: str, clean: CleanImage) -> tuple[Picture, bool]:
+        picture_id = uuid.uuid4().hex
+        picture = Picture(
+            id=picture_id,
+            key=keys.original(user_id, picture_id, clean.extension),
+            format=clean.format.value,
+            content_type=clean.content_type,
+            width=clean.width,
+            height=clean.height,
+            bytes=len(clean.data),
+            frames=clean.frames,
+            uploaded_at=utcnow(),
+        )
+        self._store.put(picture.key, clean.data, clean.content_type, keys.IMMUTABLE)
+        try:
+            previous = self._point_profile_at(user_id, picture)
+        except BaseException:
+            self._store.delete([picture.key])
+            raise
+        if previous is not None:
+            self.discard(user_id, previous)
+        return picture, previous is None
+
+    def _point_profile_at(self, user_id: str, picture: Picture | None) -> Picture | None:
+        """Swap the profile's picture with a conditional write; returns the one replaced."""
+        for _ in range(WRITE_ATTEMPTS):
+            profile = require_profile(self._table, user_id)
+            try:
+                self._table.set_picture(user_id, picture, profile.version, utcnow())
+            except Conflict:
+                continue
+            return profile.picture
+        raise Conflict("The profile kept changing; try again")
+
+    def discard(self, user_id: str, picture: Picture) -> None:
+        """Remove a picture no profile points at; the sweep catches what fails here."""
+        try:
+            prefix = keys.thumbnail_prefix(user_id, picture.id)
+            self._store.delete([picture.key, *picture.variants.values()])
+            self._store.delete(list(self._store.list_keys(prefix)))
+        except ProblemError as exc:
+            log.warning("left picture %s for the sweep: %s", picture.id, exc.code)
+
+    def delete(self, user_id: str) -> None:
+        previous = self._point_profile_at(user_id, None)
+        if previous is not None:
+            self.discard(user_id, previous)
+
+    def url(self, user_id: str, size: str) -> PictureURL:
+        return self._presenter.picture_url(require_profile(self._table, user_id), size)
+
+    def start_direct_upload(self, user_id: str) -> UploadPolicy:
+        now = utcnow()
+        upload_id = uuid.uuid4().hex
+        upload = DirectUpload(id=upload_id, key=keys.upload(user_id, upload_id), created_at=now)
+        self._table.start_upload(user_id, upload, now)
+        expires_at = now + UPLOAD_POLICY_LIFETIME
+        url, fields = self._store.presign_post(upload.key, self._settings.max_bytes, expires_at)
+        return UploadPolicy(
+            url=url,
+            fields=fields,
+            expires_at=expires_at,
+            max_bytes=self._settings.max_bytes,
+            key=upload.key,
+        )
+
+    def cache_control(self, picture: PictureURL) -> str:
+        """Never let a cache keep a URL longer than the URL keeps working."""
+        if picture.expires_at is None:
+            return "public, max-age=300"
+        remaining = int((picture.expires_at - utcnow()).total_seconds())
+        return f"private, max-age={max(remaining, 0)}"

@@ -1,0 +1,92 @@
+"""Turns stored profiles into API responses with freshly signed picture URLs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from profilepics.config import Settings
+from profilepics.errors import ValidationFailed
+from profilepics.models import (
+    Picture,
+    PicturePublic,
+    PictureStatus,
+    PictureURL,
+    Profile,
+    ProfilePublic,
+)
+from profilepics.urls import UrlSigner, default_picture_url, utcnow
+
+
+class Presenter:
+    def __init__(self, settings: Settings, signer: UrlSigner) -> None:
+        self._settings = settings
+        self._signer = signer
+        self._deadline = timedelta(seconds=settings.processing_deadline_seconds)
+
+    @property
+    def sizes(self) -> list[str]:
+        return ["original", *(str(size) for size in self._settings.thumbnail_sizes)]
+
+    def effective(self, picture: Picture) -> Picture:
+        """The picture as clients see it: a run that never finished counts as failed."""
+        if picture.status is PictureStatus.PROCESSING and (
+            utcnow() - picture.uploaded_at > self._deadline
+        ):
+            return picture.model_copy(
+                update={"status": PictureStatus.FAILED, "error": "processing_timeout"}
+            )
+        return picture
+
+    def picture_url(self, profile: Profile, size: str) -> PictureURL:
+        if size not in self.sizes:
+            raise ValidationFailed(f"size must be one of {', '.join(self.sizes)}")
+        if profile.picture is None:
+            url = default_picture_url(
+                self._settings.api_base_url, profile.user_id, profile.display_name, size
+            )
+            return PictureURL(url=url, expires_at=None, is_default=True, size=size)
+        picture = self.effective(profile.picture)
+        url, expires_at = self._signer.sign(self._key(picture, size))
+        return PictureURL(
+            url=url, expires_at=expires_at, is_default=False, size=size, status=picture.status
+        )
+
+    @staticmethod
+    def _key(picture: Picture, size: str) -> str:
+        """A variant once it is ready; until then, and for sizes never made, the original."""
+        if size != "original" and picture.status is PictureStatus.READY:
+            return picture.variants.get(size, picture.key)
+        return picture.key
+
+    def profile(self, profile: Profile) -> ProfilePublic:
+        public = self.picture(profile.picture) if profile.picture else None
+        if public is not None:
+            url, variants = public.url, public.variants
+        else:
+            url = self.picture_url(profile, "original").url
+            variants = {s: self.picture_url(profile, s).url for s in self.sizes[1:]}
+        return ProfilePublic(
+            user_id=profile.user_id,
+            display_name=profile.display_name,
+            email=profile.email,
+            created_at=profile.created_at,
+            updated_at=profile.updated_at,
+            profile_picture_url=url,
+            profile_picture_variants=variants,
+            picture=public,
+            upload=profile.upload,
+        )
+
+    def picture(self, stored: Picture) -> PicturePublic:
+        picture = self.effective(stored)
+        return PicturePublic(
+            id=picture.id,
+            format=picture.format,
+            width=picture.width,
+            height=picture.height,
+            bytes=picture.bytes,
+            status=picture.status,
+            error=picture.error,
+            url=self._signer.sign(picture.key)[0],
+            variants={s: self._signer.sign(self._key(picture, s))[0] for s in self.sizes[1:]},
+        )

@@ -1,0 +1,134 @@
+"""Event-driven work: variants for new originals, and ingest of direct uploads."""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+
+from profilepics import keys
+from profilepics.config import Settings
+from profilepics.errors import Conflict, ProblemError
+from profilepics.models import DirectUpload, Picture, PictureStatus, UploadState
+from profilepics.pictures import Pictures
+from profilepics.ports import ObjectStore, ProfileTable
+from profilepics.urls import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    READY = "ready"
+    ALREADY_READY = "already_ready"
+    SUPERSEDED = "superseded"
+    IGNORED = "ignored"
+    FAILED = "failed"
+    INGESTED = "ingested"
+    REJECTED = "rejected"
+
+
+class Processing:
+    def __init__(
+        self, store: ObjectStore, table: ProfileTable, pictures: Pictures, settings: Settings
+    ) -> None:
+        self._store = store
+        self._table = table
+        self._pictures = pictures
+        self._settings = settings
+
+    def make_thumbnails(self, key: str) -> Outcome:
+        ref = keys.parse_original(key)
+        if ref is None:
+            return Outcome.IGNORED
+        profile = self._table.get(ref.user_id)
+        picture = profile.picture if profile else None
+        if picture is None or picture.id != ref.object_id:
+            self._drop_late_variants(ref.user_id, ref.object_id)
+            return Outcome.SUPERSEDED
+        if picture.status is PictureStatus.READY:
+            return Outcome.ALREADY_READY
+        try:
+            variants = self._write_variants(picture, ref.user_id)
+        except ProblemError as exc:
+            self._record(ref.user_id, picture, PictureStatus.FAILED, error=exc.code)
+            if exc.status >= 500:
+                raise  # a store or table fault: let the event be delivered again
+            return Outcome.FAILED
+        if variants is None:
+            return Outcome.SUPERSEDED
+        if not self._record(ref.user_id, picture, PictureStatus.READY, variants=variants):
+            self._store.delete(variants.values())
+            return Outcome.SUPERSEDED
+        return Outcome.READY
+
+    def _write_variants(self, picture: Picture, user_id: str) -> dict[str, str] | None:
+        from profilepics.variants import make_animated_variant, make_variants
+
+        data = self._store.get(picture.key)
+        if data is None:
+            return None
+        made = {str(s): v for s, v in make_variants(data, self._settings.thumbnail_sizes).items()}
+        animated_size = self._settings.animated_thumbnail_size
+        if animated_size and picture.frames > 1:
+            animated = make_animated_variant(
+                data, animated_size, max_frames=self._settings.max_frames
+            )
+            if animated is not None:
+                made["animated"] = animated
+        written: dict[str, str] = {}
+        for size, blob in made.items():
+            key = keys.thumbnail(user_id, picture.id, size)
+            self._store.put(key, blob, "image/webp", keys.IMMUTABLE)
+            written[size] = key
+        return written
+
+    def _record(
+        self,
+        user_id: str,
+        picture: Picture,
+        status: PictureStatus,
+        variants: dict[str, str] | None = None,
+        error: str | None = None,
+    ) -> bool:
+        update = {"status": status, "error": error, "variants": variants or picture.variants}
+        try:
+            self._table.update_picture(user_id, picture.model_copy(update=update), utcnow())
+        except Conflict:
+            return False
+        return True
+
+    def _drop_late_variants(self, user_id: str, picture_id: str) -> None:
+        prefix = keys.thumbnail_prefix(user_id, picture_id)
+        self._store.delete(list(self._store.list_keys(prefix)))
+
+    def ingest(self, key: str) -> Outcome:
+        """Run a direct upload through the API upload's checks, then publish or reject it."""
+        from profilepics.images import clean_image
+
+        ref = keys.parse_upload(key)
+        profile = self._table.get(ref.user_id) if ref else None
+        upload = profile.upload if profile else None
+        if ref is None or upload is None or upload.id != ref.object_id:
+            self._store.delete([key])
+            return Outcome.IGNORED
+        data = self._store.get(key)
+        if data is None:
+            return Outcome.IGNORED  # a redelivered event for an upload already handled
+        try:
+            clean = clean_image(data, self._pictures.limits())
+        except ProblemError as exc:
+            self._finish(ref.user_id, upload, UploadState.FAILED, exc.code)
+            self._store.delete([key])
+            return Outcome.REJECTED
+        self._pictures.replace(ref.user_id, clean)
+        self._finish(ref.user_id, upload, UploadState.DONE, None)
+        self._store.delete([key])
+        return Outcome.INGESTED
+
+    def _finish(
+        self, user_id: str, upload: DirectUpload, state: UploadState, code: str | None
+    ) -> None:
+        done = upload.model_copy(update={"state": state, "error_code": code})
+        try:
+            self._table.finish_upload(user_id, done, utcnow())
+        except Conflict:
+            log.info("upload %s was replaced before it finished", upload.id)

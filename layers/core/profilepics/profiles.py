@@ -1,0 +1,208 @@
+"""The profile table adapter: DynamoDB via boto3, conditional writes, item <-> model mapping."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from profilepics.config import Settings
+from profilepics.errors import BadRequest, Conflict, TableUnavailable, UserExists, UserNotFound
+from profilepics.models import DirectUpload, Picture, Profile
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _to_item(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+
+
+def _value(model: Picture | DirectUpload) -> dict[str, Any]:
+    return dict(_serializer.serialize(model.model_dump(mode="json", exclude_none=True)))
+
+
+def _from_item(item: Mapping[str, Any]) -> Profile:
+    return Profile.model_validate({k: _deserializer.deserialize(v) for k, v in item.items()})
+
+
+def _encode_cursor(key: Mapping[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(key, dict) and set(key) == {"user_id"}:
+            return key
+    except (binascii.Error, ValueError):
+        pass
+    raise BadRequest("The cursor is not one this API returned")
+
+
+def _guard(call: Callable[[], T], conflict: type[Exception] = Conflict) -> T:
+    try:
+        return call()
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ConditionalCheckFailedException":
+            raise conflict() from None
+        log.warning("table refused a request: %s", code)
+        raise TableUnavailable() from None
+    except BotoCoreError as exc:
+        log.warning("table unreachable: %s", type(exc).__name__)
+        raise TableUnavailable() from None
+
+
+def dynamodb_client(settings: Settings, attempts: int = 2) -> DynamoDBClient:
+    key, secret = settings.dynamodb_access_key, settings.dynamodb_secret_key
+    return boto3.client(
+        "dynamodb",
+        region_name=settings.region,
+        endpoint_url=settings.dynamodb_endpoint,
+        aws_access_key_id=key.get_secret_value() if key else None,
+        aws_secret_access_key=secret.get_secret_value() if secret else None,
+        config=Config(
+            connect_timeout=settings.dynamodb_timeout_seconds,
+            read_timeout=settings.dynamodb_timeout_seconds,
+            retries={"max_attempts": attempts, "mode": "standard"},
+        ),
+    )
+
+
+class DynamoProfiles:
+    """ProfileTable on DynamoDB (or dynalite, DynamoDB Local)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._table = settings.table
+        self._client = dynamodb_client(settings)
+
+    def create(self, profile: Profile) -> None:
+        _guard(
+            lambda: self._client.put_item(
+                TableName=self._table,
+                Item=_to_item(profile.model_dump(mode="json")),
+                ConditionExpression="attribute_not_exists(user_id)",
+            ),
+            conflict=UserExists,
+        )
+
+    def get(self, user_id: str) -> Profile | None:
+        response = _guard(
+            lambda: self._client.get_item(
+                TableName=self._table, Key=_to_item({"user_id": user_id}), ConsistentRead=True
+            )
+        )
+        item = response.get("Item")
+        return _from_item(item) if item else None
+
+    def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
+        args: dict[str, Any] = {"TableName": self._table, "Limit": limit}
+        if cursor:
+            args["ExclusiveStartKey"] = _to_item(_decode_cursor(cursor))
+        response = _guard(lambda: self._client.scan(**args))
+        last = response.get("LastEvaluatedKey")
+        next_cursor = _encode_cursor(_deserializer_map(last)) if last else None
+        return [_from_item(item) for item in response.get("Items", [])], next_cursor
+
+    def update_fields(self, user_id: str, fields: Mapping[str, str], now: datetime) -> Profile:
+        values = {**fields, "updated_at": now.isoformat()}
+        names = {f"#f{i}": name for i, name in enumerate(values)}
+        response = _guard(
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key=_to_item({"user_id": user_id}),
+                UpdateExpression="SET " + ", ".join(f"{n} = :v{n[2:]}" for n in names),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=_to_item(
+                    {f":v{i}": value for i, value in enumerate(values.values())}
+                ),
+                ConditionExpression="attribute_exists(user_id)",
+                ReturnValues="ALL_NEW",
+            ),
+            conflict=UserNotFound,
+        )
+        return _from_item(response["Attributes"])
+
+    def set_picture(
+        self, user_id: str, picture: Picture | None, expected_version: int, now: datetime
+    ) -> None:
+        values: dict[str, Any] = {
+            ":expected": _serializer.serialize(expected_version),
+            ":one": _serializer.serialize(1),
+            ":now": _serializer.serialize(now.isoformat()),
+        }
+        if picture is None:
+            expression = "SET version = version + :one, updated_at = :now REMOVE picture"
+        else:
+            expression = "SET picture = :p, version = version + :one, updated_at = :now"
+            values[":p"] = _value(picture)
+        _guard(
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key=_to_item({"user_id": user_id}),
+                UpdateExpression=expression,
+                ConditionExpression="version = :expected",
+                ExpressionAttributeValues=values,
+            )
+        )
+
+    def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
+        self._set_if_current(user_id, "picture", picture, now)
+
+    def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
+        _guard(
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key=_to_item({"user_id": user_id}),
+                UpdateExpression="SET upload = :u, updated_at = :now",
+                ConditionExpression="attribute_exists(user_id)",
+                ExpressionAttributeValues={
+                    ":u": _value(upload),
+                    ":now": _serializer.serialize(now.isoformat()),
+                },
+            ),
+            conflict=UserNotFound,
+        )
+
+    def finish_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
+        self._set_if_current(user_id, "upload", upload, now)
+
+    def _set_if_current(
+        self, user_id: str, attribute: str, value: Picture | DirectUpload, now: datetime
+    ) -> None:
+        _guard(
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key=_to_item({"user_id": user_id}),
+                UpdateExpression="SET #a = :v, updated_at = :now",
+                ConditionExpression="#a.#id = :id",
+                ExpressionAttributeNames={"#a": attribute, "#id": "id"},
+                ExpressionAttributeValues={
+                    ":v": _value(value),
+                    ":id": _serializer.serialize(value.id),
+                    ":now": _serializer.serialize(now.isoformat()),
+                },
+            )
+        )
+
+    def ping(self) -> None:
+        _guard(lambda: self._client.describe_table(TableName=self._table))
+
+
+def _deserializer_map(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}

@@ -1,0 +1,40 @@
+"""The profile use cases, written against the table port."""
+
+from __future__ import annotations
+
+from profilepics.errors import UserNotFound
+from profilepics.models import Profile, ProfileCreate, ProfilePage, ProfilePublic, ProfileUpdate
+from profilepics.ports import ProfileTable
+from profilepics.presenter import Presenter
+from profilepics.urls import utcnow
+
+
+def require_profile(table: ProfileTable, user_id: str) -> Profile:
+    profile = table.get(user_id)
+    if profile is None:
+        raise UserNotFound(f"No user '{user_id}'")
+    return profile
+
+
+class Profiles:
+    def __init__(self, table: ProfileTable, presenter: Presenter) -> None:
+        self._table = table
+        self._presenter = presenter
+
+    def create(self, body: ProfileCreate) -> ProfilePublic:
+        now = utcnow()
+        profile = Profile(**body.model_dump(), created_at=now, updated_at=now)
+        self._table.create(profile)
+        return self._presenter.profile(profile)
+
+    def get(self, user_id: str) -> ProfilePublic:
+        return self._presenter.profile(require_profile(self._table, user_id))
+
+    def list(self, limit: int, cursor: str | None) -> ProfilePage:
+        profiles, next_cursor = self._table.scan(limit, cursor)
+        items = [self._presenter.profile(profile) for profile in profiles]
+        return ProfilePage(items=items, next_cursor=next_cursor)
+
+    def update(self, user_id: str, body: ProfileUpdate) -> ProfilePublic:
+        fields = body.model_dump(exclude_none=True)
+        return self._presenter.profile(self._table.update_fields(user_id, fields, utcnow()))

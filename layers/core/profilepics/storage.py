@@ -1,0 +1,169 @@
+"""The object store adapter: the MinIO SDK over the S3 API, translating its errors to ours."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import urllib3
+from minio import Minio
+from minio.datatypes import PostPolicy
+from minio.deleteobjects import DeleteObject
+from minio.error import MinioException, S3Error
+
+from profilepics.config import Settings
+from profilepics.errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NotFound", "ResourceNotFound"})
+
+
+def _client(endpoint: str, settings: Settings) -> Minio:
+    parts = urlsplit(endpoint)
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(
+            connect=settings.s3_timeout_seconds, read=settings.s3_timeout_seconds * 3
+        ),
+        retries=urllib3.Retry(
+            total=settings.s3_retries, backoff_factor=0.1, status_forcelist=(500, 502, 503, 504)
+        ),
+        maxsize=16,
+        ca_certs=str(settings.s3_ca_bundle) if settings.s3_ca_bundle else None,
+        cert_reqs="CERT_REQUIRED" if parts.scheme == "https" else None,
+    )
+    return Minio(
+        parts.netloc,
+        access_key=settings.s3_access_key.get_secret_value(),
+        secret_key=settings.s3_secret_key.get_secret_value(),
+        secure=parts.scheme == "https",
+        # A region stops the SDK asking the store for the bucket's location before each first call.
+        region=settings.region,
+        http_client=http,
+    )
+
+
+def _guard(operation: str, call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except S3Error as exc:
+        log.warning("object store refused %s: %s", operation, exc.code)
+        raise StorageUnavailable(f"The object store refused {operation}") from None
+    except (MinioException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+        log.warning("object store unreachable during %s: %s", operation, type(exc).__name__)
+        raise StorageUnavailable(f"The object store did not answer {operation}") from None
+
+
+class MinioStore:
+    """ObjectStore on MinIO or any S3 API; URLs are signed for the public endpoint."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._bucket = settings.bucket
+        self._region = settings.region
+        self._client = _client(settings.s3_endpoint, settings)
+        self._signer = (
+            self._client
+            if settings.signing_endpoint == settings.s3_endpoint
+            else _client(settings.signing_endpoint, settings)
+        )
+        self._post_url = f"{settings.signing_endpoint.rstrip('/')}/{settings.bucket}"
+
+    def put(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
+        _guard(
+            "put",
+            lambda: self._client.put_object(
+                self._bucket,
+                key,
+                io.BytesIO(data),
+                len(data),
+                content_type=content_type,
+                metadata={"Cache-Control": cache_control},
+            ),
+        )
+
+    def get(self, key: str) -> bytes | None:
+        def read() -> bytes | None:
+            try:
+                response = self._client.get_object(self._bucket, key)
+            except S3Error as exc:
+                if exc.code in _MISSING:
+                    return None
+                raise
+            try:
+                return response.read()
+            finally:
+                response.close()
+                response.release_conn()
+
+        return _guard("get", read)
+
+    def exists(self, key: str) -> bool:
+        def stat() -> bool:
+            try:
+                self._client.stat_object(self._bucket, key)
+            except S3Error as exc:
+                if exc.code in _MISSING:
+                    return False
+                raise
+            return True
+
+        return _guard("stat", stat)
+
+    def delete(self, keys: Iterable[str]) -> None:
+        objects = [DeleteObject(key) for key in keys]
+        if not objects:
+            return
+
+        def remove() -> None:
+            errors = list(self._client.remove_objects(self._bucket, objects))
+            failed = [e for e in errors if e.code not in _MISSING]
+            if failed:
+                raise StorageUnavailable(f"The object store kept {len(failed)} objects")
+
+        _guard("delete", remove)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        listed = _guard(
+            "list", lambda: list(self._client.list_objects(self._bucket, prefix, recursive=True))
+        )
+        return iter(obj.object_name for obj in listed if obj.object_name)
+
+    def presign_get(self, key: str, expires_seconds: int, signed_at: datetime) -> str:
+        return _guard(
+            "presign",
+            lambda: self._signer.presigned_get_object(
+                self._bucket,
+                key,
+                expires=timedelta(seconds=expires_seconds),
+                request_date=signed_at,
+            ),
+        )
+
+    def presign_post(
+        self, key: str, max_bytes: int, expires_at: datetime
+    ) -> tuple[str, dict[str, str]]:
+        policy = PostPolicy(self._bucket, expires_at)
+        policy.add_equals_condition("key", key)
+        policy.add_starts_with_condition("Content-Type", "image/")
+        policy.add_content_length_range_condition(1, max_bytes)
+        fields = _guard("presign", lambda: self._signer.presigned_post_policy(policy))
+        return self._post_url, {"key": key, **fields}
+
+    def ensure_bucket(self) -> bool:
+        """Create the (private) bucket unless it exists; True when it was created."""
+
+        def make() -> bool:
+            if self._client.bucket_exists(self._bucket):
+                return False
+            self._client.make_bucket(self._bucket, location=self._region)
+            return True
+
+        return _guard("create bucket", make)
+
+    def ping(self) -> None:
+        if not _guard("ping", lambda: self._client.bucket_exists(self._bucket)):
+            raise StorageUnavailable("The bucket does not exist")

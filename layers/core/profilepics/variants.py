@@ -1,0 +1,128 @@
+"""Square, centre-cropped WebP variants (thumbnails) of a cleaned original. No I/O.
+
+Inputs are originals that went through images.clean_image: upright, no EXIF, within limits.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from PIL import Image, ImageOps
+
+_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
+_ANIMATED_FORMATS = ("GIF", "WEBP", "PNG")
+_LANCZOS = Image.Resampling.LANCZOS
+# A box reduction down to 3x the target, then LANCZOS: visually the same as LANCZOS alone.
+_REDUCING_GAP = 3.0
+# libwebp's default: 0-2 skip rate-distortion tuning; 6 was ~3x slower for ~1% fewer bytes.
+_WEBP_METHOD = 4
+
+
+def make_variants(data: bytes, sizes: Sequence[int], *, quality: int = 80) -> dict[int, bytes]:
+    """{size: WebP bytes}, each square and never larger than the original's shorter side."""
+    if not sizes:
+        return {}
+    with _open(data) as img:
+        side = min(img.size)
+        largest = min(max(sizes), side)
+        if img.format == "JPEG":
+            # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: most of the speed-up.
+            img.draft("RGB", (largest, largest))
+        icc = _rgb_icc(img)
+        previous = _square(_resizable(img), largest)
+    variants: dict[int, bytes] = {}
+    encoded: dict[int, bytes] = {}
+    for size in sorted(set(sizes), reverse=True):
+        edge = min(size, side)
+        if edge not in encoded:
+            if previous.width != edge:
+                # Each size from the one above it: a short, cheap, still high-quality step.
+                previous = previous.resize((edge, edge), _LANCZOS)
+            encoded[edge] = _webp([previous], quality=quality, icc=icc)
+        variants[size] = encoded[edge]
+    return variants
+
+
+def make_animated_variant(
+    data: bytes, size: int, *, quality: int = 80, max_frames: int = 100
+) -> bytes | None:
+    """An animated square WebP of an animated original (first max_frames frames), else None."""
+    with _open(data) as img:
+        count = int(getattr(img, "n_frames", 1))
+        if img.format not in _ANIMATED_FORMATS or count <= 1:
+            return None
+        edge = min(size, *img.size)
+        icc = _rgb_icc(img)
+        frames: list[Image.Image] = []
+        durations: list[int] = []
+        for index in range(min(count, max_frames)):
+            img.seek(index)
+            frames.append(_square(_resizable(img), edge))
+            durations.append(round(img.info.get("duration", 0)))
+        # A GIF without a loop count plays once; WebP's 0 would mean forever.
+        loop = int(img.info.get("loop", 1))
+    return _webp(frames, quality=quality, icc=icc, durations=durations, loop=loop)
+
+
+def make_naive_variants(
+    data: bytes, sizes: Sequence[int], *, quality: int = 80
+) -> dict[int, bytes]:
+    """The reference path for benchmarks: full decode, one LANCZOS fit per size."""
+    with _open(data) as img:
+        icc = _rgb_icc(img)
+        full = _resizable(img)
+        side = min(full.size)
+        return {
+            size: _webp([ImageOps.fit(full, (edge, edge), _LANCZOS)], quality=quality, icc=icc)
+            for size in sizes
+            for edge in [min(size, side)]
+        }
+
+
+def _open(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data), formats=_FORMATS)
+
+
+def _rgb_icc(img: Image.Image) -> bytes | None:
+    """The ICC profile if it describes RGB, the only colour space the variants are in."""
+    icc = img.info.get("icc_profile")
+    return icc if isinstance(icc, bytes) and icc[16:20] == b"RGB " else None
+
+
+def _resizable(img: Image.Image) -> Image.Image:
+    """The current frame, decoded, in a mode that LANCZOS and WebP both handle faithfully."""
+    img.load()
+    if img.mode in ("RGB", "RGBA", "L", "LA"):
+        return img
+    if img.mode.startswith("I"):
+        # 16-bit greyscale: scale to 8 bits, since convert("L") would clip everything to white.
+        return img.point(lambda value: value / 256).convert("L")
+    # P (palette resizes by nearest neighbour), 1, CMYK, PA...
+    return img.convert("RGBA" if img.has_transparency_data else "RGB")
+
+
+def _square(img: Image.Image, edge: int) -> Image.Image:
+    """The centred square of img, resized to edge x edge in one pass."""
+    width, height = img.size
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    box = (left, top, left + side, top + side)
+    return img.resize((edge, edge), _LANCZOS, box=box, reducing_gap=_REDUCING_GAP)
+
+
+def _webp(
+    frames: list[Image.Image],
+    *,
+    quality: int,
+    icc: bytes | None,
+    durations: list[int] | None = None,
+    loop: int = 0,
+) -> bytes:
+    buffer = io.BytesIO()
+    options: dict[str, Any] = {"icc_profile": icc} if icc else {}
+    if len(frames) > 1:
+        options.update(save_all=True, append_images=frames[1:], duration=durations, loop=loop)
+    frames[0].save(buffer, "WEBP", quality=quality, method=_WEBP_METHOD, **options)
+    return buffer.getvalue()

@@ -1,0 +1,128 @@
+"""The profile APIs over real HTTP on the local stack."""
+
+from __future__ import annotations
+
+import uuid
+
+import requests
+
+
+def _new_id() -> str:
+    return f"p-{uuid.uuid4().hex[:12]}"
+
+
+def test_create_get_patch_round_trip(api: str, http: requests.Session) -> None:
+    user_id = _new_id()
+    body = {"user_id": user_id, "display_name": "Ada Lovelace", "email": "ada@example.com"}
+
+    created = http.post(f"{api}/users", json=body, timeout=10)
+    assert created.status_code == 201
+    assert created.json()["user_id"] == user_id
+    assert "/pictures/default?" in created.json()["profile_picture_url"]
+
+    fetched = http.get(f"{api}/users/{user_id}", timeout=10)
+    assert fetched.status_code == 200
+    assert fetched.json()["email"] == "ada@example.com"
+    assert fetched.json()["profile_picture_url"] == created.json()["profile_picture_url"]
+
+    patched = http.patch(f"{api}/users/{user_id}", json={"display_name": "Countess"}, timeout=10)
+    assert patched.status_code == 200
+    assert patched.json()["display_name"] == "Countess"
+    assert patched.json()["email"] == "ada@example.com"
+    assert "name=Countess" in patched.json()["profile_picture_url"]
+
+
+def test_duplicate_user_is_409_user_exists(api: str, user: dict[str, str]) -> None:
+    response = requests.post(f"{api}/users", json=user, timeout=10)
+    assert response.status_code == 409
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "user_exists"
+
+
+def test_unknown_user_is_404_user_not_found(api: str) -> None:
+    for method, path in (("GET", "/users/nobody-here"), ("PATCH", "/users/nobody-here")):
+        response = requests.request(method, f"{api}{path}", json={"display_name": "x"}, timeout=10)
+        assert response.status_code == 404, method
+        problem = response.json()
+        assert problem["code"] == "user_not_found"
+        assert problem["status"] == 404
+        assert {"type", "title", "detail"} <= set(problem)
+
+
+def test_invalid_bodies_are_422_with_field_details(api: str) -> None:
+    cases = [
+        ({"user_id": _new_id(), "display_name": "A", "email": "not-an-email"}, "email"),
+        ({"user_id": _new_id(), "display_name": "A", "email": "a@example.com", "x": 1}, "x"),
+        (
+            {"user_id": _new_id(), "display_name": "A" * 101, "email": "a@example.com"},
+            "display_name",
+        ),
+        ({"user_id": "bad/id", "display_name": "A", "email": "a@example.com"}, "user_id"),
+        ({"display_name": "A", "email": "a@example.com"}, "user_id"),
+    ]
+    for body, field in cases:
+        response = requests.post(f"{api}/users", json=body, timeout=10)
+        assert response.status_code == 422, body
+        problem = response.json()
+        assert problem["code"] == "validation_error"
+        assert any(field in error["loc"] for error in problem["errors"]), problem
+
+
+def test_patch_validates_too(api: str, user: dict[str, str]) -> None:
+    url = f"{api}/users/{user['user_id']}"
+    assert requests.patch(url, json={}, timeout=10).status_code == 422
+    assert requests.patch(url, json={"email": "nope"}, timeout=10).status_code == 422
+    assert requests.patch(url, json={"user_id": "other"}, timeout=10).status_code == 422
+
+
+def test_malformed_json_is_a_4xx_problem(api: str) -> None:
+    response = requests.post(
+        f"{api}/users", data=b"{not json", headers={"Content-Type": "application/json"}, timeout=10
+    )
+    assert 400 <= response.status_code < 500
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+def test_list_paginates_with_an_opaque_cursor(api: str, http: requests.Session) -> None:
+    made = set()
+    for _ in range(5):
+        user_id = _new_id()
+        body = {"user_id": user_id, "display_name": "Lister", "email": "l@example.com"}
+        assert http.post(f"{api}/users", json=body, timeout=10).status_code == 201
+        made.add(user_id)
+
+    seen: list[str] = []
+    cursor = None
+    for _ in range(100):
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = http.get(f"{api}/users", params=params, timeout=10)
+        assert page.status_code == 200
+        items = page.json()["items"]
+        assert len(items) <= 2
+        assert all("profile_picture_url" in item for item in items)
+        seen.extend(item["user_id"] for item in items)
+        cursor = page.json()["next_cursor"]
+        if not cursor:
+            break
+    assert made <= set(seen)
+    assert len(seen) == len(set(seen))
+
+
+def test_list_rejects_bad_limit_and_cursor(api: str) -> None:
+    assert requests.get(f"{api}/users", params={"limit": 0}, timeout=10).status_code == 422
+    assert requests.get(f"{api}/users", params={"limit": 1000}, timeout=10).status_code == 422
+    bad = requests.get(f"{api}/users", params={"cursor": "garbage!"}, timeout=10)
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "bad_request"
+
+
+def test_unknown_route_is_404_problem(api: str) -> None:
+    response = requests.get(f"{api}/nothing/here", timeout=10)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_health_answers_200_when_store_and_table_answer(api: str) -> None:
+    response = requests.get(f"{api}/health", timeout=10)
+    assert response.status_code == 200
+    assert response.json() == {"store": True, "table": True}

@@ -1,0 +1,112 @@
+"""Starts `profilepics up` as a real subprocess on free ports, for tests that need the stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+from minio import Minio
+
+from infra.stack import free_port, free_port_block
+
+ACCESS_KEY = "test-access-key"
+SECRET_KEY = "test-secret-key-0123456789abcdef"
+
+
+@dataclass
+class RunningStack:
+    data_dir: Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def api(self) -> str:
+        return str(self.info["api"])
+
+    @property
+    def bucket(self) -> str:
+        return str(self.info["bucket"])
+
+    @property
+    def table(self) -> str:
+        return str(self.info["table"])
+
+    def minio(self, secret_key: str = SECRET_KEY) -> Minio:
+        endpoint = str(self.info["s3_endpoint"])
+        return Minio(
+            endpoint.split("://", 1)[1],
+            access_key=ACCESS_KEY,
+            secret_key=secret_key,
+            secure=endpoint.startswith("https"),
+            region="us-east-1",
+        )
+
+    def dynamodb(self) -> Any:
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.info["dynamodb_endpoint"],
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
+    def keys(self, prefix: str = "") -> list[str]:
+        objects = self.minio().list_objects(self.bucket, prefix=prefix, recursive=True)
+        return sorted(str(o.object_name) for o in objects)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout)
+        return int(self.process.returncode)
+
+
+def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> RunningStack:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ready = data_dir / "ready.json"
+    ready.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "PROFILEPICS_DATA_DIR": str(data_dir),
+        "PROFILEPICS_API_PORT": str(free_port()),
+        "PROFILEPICS_S3_PORT": str(free_port_block(10)),
+        "PROFILEPICS_DYNAMODB_PORT": str(free_port()),
+        "PROFILEPICS_S3_ACCESS_KEY": ACCESS_KEY,
+        "PROFILEPICS_S3_SECRET_KEY": SECRET_KEY,
+        **(extra_env or {}),
+    }
+    log_path = data_dir / "stack.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", "up", "--ready-file", str(ready)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    stack = RunningStack(data_dir, env, process, log_path)
+    deadline = time.monotonic() + 60
+    while not ready.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            stack.stop()
+            raise RuntimeError(f"the stack did not start:\n{stack.log()[-3000:]}")
+        time.sleep(0.1)
+    stack.info = json.loads(ready.read_text())
+    while requests.get(f"{stack.api}/health", timeout=5).status_code != 200:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the stack never became healthy")
+        time.sleep(0.1)
+    return stack

@@ -1,0 +1,152 @@
+"""Square WebP variants: sizes, centre crop, no enlarging, modes, animation."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+from profilepics.images import ImageLimits, clean_image
+from profilepics.variants import make_animated_variant, make_naive_variants, make_variants
+
+from tests.unit import imagegen as gen
+
+SIZES = (512, 256, 128, 64)
+
+
+def webp(data: bytes) -> Image.Image:
+    img = gen.decode(data)
+    assert img.format == "WEBP"
+    return img
+
+
+@pytest.fixture(scope="module")
+def twelve_megapixel_jpeg() -> bytes:
+    return gen.encode(gen.photo(4000, 3000), "JPEG", quality=90)
+
+
+def test_four_sizes_from_a_12_megapixel_jpeg_are_square_webp_of_exact_size(
+    twelve_megapixel_jpeg: bytes,
+) -> None:
+    variants = make_variants(twelve_megapixel_jpeg, SIZES)
+    assert sorted(variants) == sorted(SIZES)
+    for size, data in variants.items():
+        assert webp(data).size == (size, size)
+
+
+def test_naive_variants_have_the_same_sizes(twelve_megapixel_jpeg: bytes) -> None:
+    variants = make_naive_variants(twelve_megapixel_jpeg, SIZES)
+    assert {size: webp(data).size for size, data in variants.items()} == {
+        size: (size, size) for size in SIZES
+    }
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP"])
+@pytest.mark.parametrize("portrait", [False, True], ids=["landscape", "portrait"])
+def test_non_square_original_is_cropped_around_its_centre(fmt: str, portrait: bool) -> None:
+    target = gen.centred_target(300, 100)
+    if portrait:
+        target = target.transpose(Image.Transpose.ROTATE_90)
+    original = gen.encode(target, fmt, **({} if fmt == "GIF" else {"quality": 95}))
+    for data in (make_variants(original, [64])[64], make_naive_variants(original, [64])[64]):
+        out = webp(data).convert("RGB")
+        assert out.size == (64, 64)
+        red, white = gen.pixel(out, (32, 32)), gen.pixel(out, (2, 2))
+        assert red[0] > 200 and red[1] < 80 and red[2] < 80
+        assert min(white) > 200  # neither blue nor green: the side thirds are cut away
+        assert min(gen.pixel(out, (61, 61))) > 200
+
+
+def test_small_original_is_never_enlarged() -> None:
+    original = gen.encode(gen.photo(100, 80), "PNG")
+    variants = make_variants(original, [512, 256, 80, 64])
+    assert {size: webp(data).size for size, data in variants.items()} == {
+        512: (80, 80),
+        256: (80, 80),
+        80: (80, 80),
+        64: (64, 64),
+    }
+    assert webp(make_naive_variants(original, [512])[512]).size == (80, 80)
+
+
+def test_no_sizes_gives_no_variants() -> None:
+    assert make_variants(gen.encode(gen.marked(), "PNG"), []) == {}
+
+
+def test_animated_gif_gives_static_variants() -> None:
+    original = gen.animation("GIF", 4, (60, 40))
+    for data in make_variants(original, [32, 16]).values():
+        assert gen.frame_count(webp(data)) == 1
+
+
+def test_animated_gif_gives_an_animated_webp_of_the_requested_size() -> None:
+    original = gen.animation("GIF", 4, (60, 40), durations=[100, 200, 300, 400])
+    out = webp(make_animated_variant(original, 32) or b"")
+    assert (out.size, gen.frame_count(out)) == ((32, 32), 4)
+    durations = []
+    for index in range(4):
+        out.seek(index)
+        out.load()
+        durations.append(out.info["duration"])
+    assert durations == [100, 200, 300, 400]
+
+
+def test_animated_variant_keeps_at_most_max_frames_and_never_enlarges() -> None:
+    original = gen.animation("WEBP", 6, (30, 20))
+    out = webp(make_animated_variant(original, 128, max_frames=4) or b"")
+    assert (out.size, gen.frame_count(out)) == ((20, 20), 4)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP"])
+def test_static_original_has_no_animated_variant(fmt: str) -> None:
+    assert make_animated_variant(gen.encode(gen.marked(), fmt), 64) is None
+
+
+def test_cleaned_animated_original_round_trips_into_variants() -> None:
+    clean = clean_image(gen.animation("GIF", 3, (50, 50)), ImageLimits())
+    assert webp(make_variants(clean.data, [32])[32]).size == (32, 32)
+    assert gen.frame_count(webp(make_animated_variant(clean.data, 32) or b"")) == 3
+
+
+def test_alpha_survives_into_the_variants() -> None:
+    img = Image.new("RGBA", (100, 100), (255, 0, 0, 255))
+    img.paste((0, 0, 0, 0), (0, 0, 50, 100))
+    for mode_img in (img, img.convert("LA")):
+        data = gen.encode(mode_img, "PNG")
+        out = webp(make_variants(data, [32])[32])
+        assert out.mode == "RGBA"
+        assert gen.pixel(out, (2, 16))[3] == 0 and gen.pixel(out, (29, 16))[3] == 255
+
+
+def test_palette_png_with_transparency_keeps_it() -> None:
+    img = gen.marked(80, 80).convert("P")
+    data = gen.encode(img, "PNG", transparency=img.getpixel((0, 0)))
+    out = webp(make_variants(data, [40])[40])
+    assert out.mode == "RGBA"
+    assert gen.pixel(out, (2, 2))[3] == 0 and gen.pixel(out, (38, 38))[3] == 255
+
+
+def test_cmyk_jpeg_becomes_rgb() -> None:
+    data = gen.encode(Image.new("RGB", (64, 64), (200, 30, 30)).convert("CMYK"), "JPEG")
+    out = webp(make_variants(data, [32])[32])
+    assert out.mode == "RGB"
+    r, g, b = gen.pixel(out, (16, 16))
+    assert r > 150 and g < 80 and b < 80
+
+
+def test_16_bit_greyscale_png_is_scaled_not_clipped_to_white() -> None:
+    data = gen.encode(Image.new("I;16", (64, 64), 32_768), "PNG")
+    for variants in (make_variants(data, [32]), make_naive_variants(data, [32])):
+        grey = webp(variants[32]).convert("L").getpixel((16, 16))
+        assert isinstance(grey, int) and 110 < grey < 146
+
+
+def test_rgb_icc_profile_is_kept_in_the_variants() -> None:
+    icc = gen.srgb_icc()
+    data = gen.encode(gen.photo(64, 64), "JPEG", icc_profile=icc)
+    assert webp(make_variants(data, [32])[32]).info.get("icc_profile") == icc
+
+
+def test_non_rgb_icc_profile_is_not_copied_onto_rgb_variants() -> None:
+    grey_icc = bytearray(gen.srgb_icc())
+    grey_icc[16:20] = b"GRAY"
+    data = gen.encode(Image.new("L", (64, 64), 128), "PNG", icc_profile=bytes(grey_icc))
+    assert "icc_profile" not in webp(make_variants(data, [32])[32]).info
