@@ -22,7 +22,7 @@ def _up(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from infra.runner import serve_only
 
-    return serve_only(Settings(), args.host, args.port)
+    return serve_only(Settings(), LocalSettings(), args.host, args.port)
 
 
 def _bootstrap(_: argparse.Namespace) -> int:
@@ -46,6 +46,16 @@ def _invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _token(args: argparse.Namespace) -> int:
+    from infra.invoker.jwt_auth import issue
+
+    cfg, settings = LocalSettings(), Settings()
+    secret = local.jwt_secret(cfg, local.data_dir(cfg))
+    scope = settings.admin_scope if args.admin else None
+    print(issue(secret, cfg.jwt_issuer, cfg.jwt_audience, args.user_id, scope, args.ttl))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="profilepics", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -66,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("function", help="a function's logical id in template.yaml")
     invoke.add_argument("--event", required=True, help="a JSON event file")
     invoke.set_defaults(run=_invoke)
+
+    token = commands.add_parser("token", help="print a development bearer token for a user")
+    token.add_argument("user_id")
+    token.add_argument("--admin", action="store_true", help="may act on any user")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    token.set_defaults(run=_token)
     return parser
 
 

@@ -31,25 +31,36 @@ def data_dir(local: LocalSettings) -> Path:
     return path
 
 
-def credentials(settings: Settings, directory: Path) -> tuple[str, str]:
-    """The store's keys: from the environment if given, else made once and kept (0600)."""
-    access, secret = (
-        settings.s3_access_key.get_secret_value(),
-        settings.s3_secret_key.get_secret_value(),
-    )
-    if access and secret:
-        return access, secret
-    path = directory / "credentials.json"
+def kept_secrets(directory: Path) -> dict[str, str]:
+    """Secrets made once for this data dir and kept there (0600), so restarts reuse them."""
+    path = directory / "secrets.json"
     if not path.exists():
         made = {
             "access_key": "profilepics-" + secrets.token_hex(4),
             "secret_key": secrets.token_urlsafe(30),
+            "jwt_secret": secrets.token_urlsafe(32),
         }
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             json.dump(made, out)
-    kept = json.loads(path.read_text())
-    return str(kept["access_key"]), str(kept["secret_key"])
+    kept: dict[str, str] = json.loads(path.read_text())
+    return kept
+
+
+def credentials(settings: Settings, directory: Path) -> tuple[str, str]:
+    """The store's keys: from the environment if given, else the data dir's own."""
+    access = settings.s3_access_key.get_secret_value()
+    secret = settings.s3_secret_key.get_secret_value()
+    if access and secret:
+        return access, secret
+    kept = kept_secrets(directory)
+    return kept["access_key"], kept["secret_key"]
+
+
+def jwt_secret(cfg: LocalSettings, directory: Path) -> str:
+    if cfg.jwt_secret is not None:
+        return cfg.jwt_secret.get_secret_value()
+    return kept_secrets(directory)["jwt_secret"]
 
 
 def local_settings(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import threading
 import time
@@ -19,6 +20,7 @@ from profilepics.storage import MinioStore
 
 from infra import local
 from infra.bootstrap import ensure_bucket, ensure_table
+from infra.invoker.jwt_auth import Authenticator
 from infra.invoker.server import Invoker, serve
 from infra.invoker.template import load
 from infra.invoker.workers import invoke_once, load_handler
@@ -79,6 +81,9 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
     directory = local.data_dir(cfg)
     ensure_installed(local.REPO_ROOT)
     keys = local.credentials(settings, directory)
+    events_token = (
+        cfg.events_token.get_secret_value() if cfg.events_token else secrets.token_urlsafe(24)
+    )
     api = f"http://{cfg.host}:{cfg.api_port}"
     print(f"starting SeaweedFS and dynalite on {cfg.host} (data in {directory}) ...", flush=True)
     stack = LocalStack(
@@ -91,6 +96,7 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
             dynamodb_port=cfg.dynamodb_port,
             tls=cfg.tls,
             webhook_url=f"{api}/_events/seaweedfs",
+            webhook_bearer_token=events_token,
         )
     )
     _stop_on_sigterm(lambda: os.kill(os.getpid(), signal.SIGINT))
@@ -101,7 +107,14 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
         ensure_bucket(service)
         ensure_table(service, template)
         invoker = Invoker(
-            template, local.environment_for(service), health_check(service), cfg.instances
+            template,
+            local.environment_for(service),
+            health_check(service),
+            cfg.instances,
+            authenticate=Authenticator(
+                local.jwt_secret(cfg, directory), cfg.jwt_issuer, cfg.jwt_audience
+            ),
+            events_token=events_token,
         )
         elapsed = time.monotonic() - began
         if ready_file is not None:
@@ -133,11 +146,22 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
     return 0
 
 
-def serve_only(settings: Settings, host: str, port: int) -> int:
+def serve_only(settings: Settings, cfg: LocalSettings, host: str, port: int) -> int:
     """The invoker alone, against a store and table run elsewhere (Docker Compose, AWS)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if cfg.jwt_secret is None:
+        raise SystemExit("set PROFILEPICS_JWT_SECRET: the invoker verifies bearer tokens with it")
     template = load(local.template_path())
-    invoker = Invoker(template, local.environment_for(settings), health_check(settings))
+    invoker = Invoker(
+        template,
+        local.environment_for(settings),
+        health_check(settings),
+        cfg.instances,
+        authenticate=Authenticator(
+            cfg.jwt_secret.get_secret_value(), cfg.jwt_issuer, cfg.jwt_audience
+        ),
+        events_token=cfg.events_token.get_secret_value() if cfg.events_token else None,
+    )
     _serve_forever(invoker, host, port, [f"serving {len(template.routes)} routes on {host}:{port}"])
     return 0
 

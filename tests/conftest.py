@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.stackrun import RunningStack, start_stack
+from tests.stackrun import RunningStack, bearer, start_stack
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +37,6 @@ def user(api: str, http: requests.Session) -> dict[str, str]:
     """A fresh profile on the running stack."""
     user_id = f"u-{uuid.uuid4().hex[:12]}"
     body = {"user_id": user_id, "display_name": "Grace Hopper", "email": f"{user_id}@example.com"}
-    response = http.post(f"{api}/users", json=body, timeout=10)
+    response = http.post(f"{api}/users", json=body, headers=bearer(user_id), timeout=10)
     assert response.status_code == 201, response.text
     return body

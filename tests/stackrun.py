@@ -16,10 +16,24 @@ import boto3
 import requests
 from minio import Minio
 
+from infra.invoker.jwt_auth import issue
 from infra.stack import free_port, free_port_block
 
 ACCESS_KEY = "test-access-key"
 SECRET_KEY = "test-secret-key-0123456789abcdef"
+JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
+ADMIN_SCOPE = "profilepics/admin"
+
+
+def token(user_id: str, admin: bool = False, ttl: int = 600, secret: str = JWT_SECRET) -> str:
+    return issue(
+        secret, "profilepics-local", "profilepics", user_id, ADMIN_SCOPE if admin else None, ttl
+    )
+
+
+def bearer(user_id: str, admin: bool = False) -> dict[str, str]:
+    """Authorization header for user_id (or an admin)."""
+    return {"Authorization": f"Bearer {token(user_id, admin)}"}
 
 
 @dataclass
@@ -87,6 +101,7 @@ def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> Runn
         "PROFILEPICS_DYNAMODB_PORT": str(free_port()),
         "PROFILEPICS_S3_ACCESS_KEY": ACCESS_KEY,
         "PROFILEPICS_S3_SECRET_KEY": SECRET_KEY,
+        "PROFILEPICS_JWT_SECRET": JWT_SECRET,
         **(extra_env or {}),
     }
     log_path = data_dir / "stack.log"

@@ -21,6 +21,7 @@ def get_picture_url(
     size: Annotated[str, Query(max_length=16)] = "original",
     redirect: Annotated[bool, Query()] = False,
 ) -> Response[PictureURL | None]:
+    deps.authorizer().require_reader(app.current_event.raw_event)
     picture = deps.pictures().url(user_id, size)
     headers = {"Cache-Control": deps.pictures().cache_control(picture)}
     if redirect:

@@ -17,6 +17,7 @@ app = make_resolver()
 
 @app.post("/users")
 def create_user(body: ProfileCreate) -> Response[ProfilePublic]:
+    deps.authorizer().require_owner(app.current_event.raw_event, body.user_id)
     return json_response(deps.profiles().create(body), 201)
 
 
@@ -25,16 +26,19 @@ def list_users(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response[ProfilePage]:
+    deps.authorizer().require_reader(app.current_event.raw_event)
     return json_response(deps.profiles().list(limit, cursor))
 
 
 @app.get("/users/<user_id>")
 def get_user(user_id: str) -> Response[ProfilePublic]:
+    deps.authorizer().require_reader(app.current_event.raw_event)
     return json_response(deps.profiles().get(user_id))
 
 
 @app.patch("/users/<user_id>")
 def update_user(user_id: str, body: ProfileUpdate) -> Response[ProfilePublic]:
+    deps.authorizer().require_owner(app.current_event.raw_event, user_id)
     return json_response(deps.profiles().update(user_id, body))
 
 

@@ -19,6 +19,7 @@ app = make_resolver()
 @app.put("/users/<user_id>/picture")
 def put_picture(user_id: str) -> Response[PicturePublic]:
     event = app.current_event
+    deps.authorizer().require_owner(event.raw_event, user_id)
     data = read_image(
         event.headers, event.body, bool(event.is_base64_encoded), get_settings().max_bytes
     )
@@ -28,12 +29,14 @@ def put_picture(user_id: str) -> Response[PicturePublic]:
 
 @app.delete("/users/<user_id>/picture")
 def delete_picture(user_id: str) -> Response[None]:
+    deps.authorizer().require_owner(app.current_event.raw_event, user_id)
     deps.pictures().delete(user_id)
     return Response(204)
 
 
 @app.post("/users/<user_id>/picture/uploads")
 def start_direct_upload(user_id: str) -> Response[UploadPolicy]:
+    deps.authorizer().require_owner(app.current_event.raw_event, user_id)
     return json_response(deps.pictures().start_direct_upload(user_id), 201)
 
 

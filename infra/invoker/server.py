@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import logging
 import threading
@@ -53,6 +54,7 @@ class Invoker:
         instances: int = 2,
         authenticate: Authenticator | None = None,
         pages: Page | None = None,
+        events_token: str | None = None,
     ) -> None:
         self.template = template
         self._environment = environment
@@ -60,6 +62,7 @@ class Invoker:
         self._instances = instances
         self._authenticate = authenticate
         self._pages = pages
+        self._events_token = events_token
         self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
         self._events = ThreadPoolExecutor(max_workers=2, thread_name_prefix="events")
@@ -85,6 +88,8 @@ class Invoker:
                 status, [("Content-Type", "application/json")], json.dumps(checks).encode()
             )
         if parts.path in ("/_events/s3", "/_events/seaweedfs") and method == "POST":
+            if not self._may_post_events(header_map):
+                return problem(401, "unauthorized", "Bucket events need the events token")
             return self._accept_events(parts.path, body)
         for route in self.template.routes:
             params = route.match(method, parts.path)
@@ -102,6 +107,12 @@ class Invoker:
             return self._call(route.function, event)
         page = self._pages(parts.path, header_map) if self._pages and method == "GET" else None
         return page or problem(404, "not_found", "No such route")
+
+    def _may_post_events(self, headers: Mapping[str, str]) -> bool:
+        if self._events_token is None:
+            return True
+        given = headers.get("authorization", "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(given.encode(), self._events_token.encode())
 
     def _call(self, function: str, event: dict[str, Any]) -> Reply:
         outcome = self.pool(function).invoke(event)

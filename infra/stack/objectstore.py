@@ -11,12 +11,12 @@ from pathlib import Path
 
 import urllib3
 from minio import Minio
-from minio.error import MinioException
 
 from infra.stack.files import private_dir
 from infra.stack.process import ManagedProcess, StackError
 from infra.stack.tls import TlsFiles
 from infra.stack.weed_config import WebhookConfig, write_config_dir
+from infra.stack.weed_ready import volumes_on_disk, wait_until_serving
 
 # weed mini registers its gRPC unix sockets under this fixed path; no flag moves them.
 _GRPC_SOCKET = "/tmp/seaweedfs-{name}-grpc-{port}.sock"
@@ -95,6 +95,7 @@ class ObjectStore:
         self.conf_dir = data / "conf" / "seaweedfs"
         self.run_dir = data / "run"
         self._process: ManagedProcess | None = None
+        self._volumes_on_disk = 0
 
     @property
     def endpoint(self) -> str:
@@ -148,6 +149,7 @@ class ObjectStore:
         for directory in (data, data / "conf", self.s3_dir, self.log_dir, self.run_dir):
             private_dir(directory)
         self._check_socket_paths()
+        self._volumes_on_disk = volumes_on_disk(self.s3_dir)
         # mini re-applies the flags of its last run from this file for any flag not given
         # now (an old -s3.port.https, say); this class is the only source of truth.
         (self.s3_dir / "mini.options").unlink(missing_ok=True)
@@ -167,22 +169,18 @@ class ObjectStore:
         self._process.start()
 
     def wait_ready(self, timeout: float) -> None:
-        """Block until a signed ListBuckets with the configured keys succeeds and all is up."""
+        """Block until the store serves S3 with the configured keys, admin server included."""
         process = self._require_process()
         deadline = time.monotonic() + timeout
         process.wait_for_port(self.config.host, self.ports.s3, timeout)
-        client = self.client()
-        while True:
-            process.raise_if_exited()
-            try:
-                client.list_buckets()
-                break
-            except (MinioException, urllib3.exceptions.HTTPError, OSError) as error:
-                if time.monotonic() > deadline:
-                    raise StackError(
-                        f"SeaweedFS S3 at {self.endpoint} not ready: {error}\n{process.log_tail()}"
-                    ) from error
-            time.sleep(0.1)
+        wait_until_serving(
+            process,
+            self.client(),
+            host=self.config.host,
+            master_port=self.ports.master,
+            expected_volumes=self._volumes_on_disk,
+            timeout=max(1.0, deadline - time.monotonic()),
+        )
         # mini starts its admin server (maintenance worker) last; waiting for it too means a
         # stop never lands in the middle of its start.
         process.wait_for_port(

@@ -6,6 +6,8 @@ import uuid
 
 import requests
 
+from tests.stackrun import bearer
+
 
 def _new_id() -> str:
     return f"p-{uuid.uuid4().hex[:12]}"
@@ -15,7 +17,7 @@ def test_create_get_patch_round_trip(api: str, http: requests.Session) -> None:
     user_id = _new_id()
     body = {"user_id": user_id, "display_name": "Ada Lovelace", "email": "ada@example.com"}
 
-    created = http.post(f"{api}/users", json=body, timeout=10)
+    created = http.post(f"{api}/users", json=body, headers=bearer(user_id), timeout=10)
     assert created.status_code == 201
     assert created.json()["user_id"] == user_id
     assert "/pictures/default?" in created.json()["profile_picture_url"]
@@ -25,7 +27,12 @@ def test_create_get_patch_round_trip(api: str, http: requests.Session) -> None:
     assert fetched.json()["email"] == "ada@example.com"
     assert fetched.json()["profile_picture_url"] == created.json()["profile_picture_url"]
 
-    patched = http.patch(f"{api}/users/{user_id}", json={"display_name": "Countess"}, timeout=10)
+    patched = http.patch(
+        f"{api}/users/{user_id}",
+        json={"display_name": "Countess"},
+        headers=bearer(user_id),
+        timeout=10,
+    )
     assert patched.status_code == 200
     assert patched.json()["display_name"] == "Countess"
     assert patched.json()["email"] == "ada@example.com"
@@ -33,7 +40,7 @@ def test_create_get_patch_round_trip(api: str, http: requests.Session) -> None:
 
 
 def test_duplicate_user_is_409_user_exists(api: str, user: dict[str, str]) -> None:
-    response = requests.post(f"{api}/users", json=user, timeout=10)
+    response = requests.post(f"{api}/users", json=user, headers=bearer(user["user_id"]), timeout=10)
     assert response.status_code == 409
     assert response.headers["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "user_exists"
@@ -41,7 +48,13 @@ def test_duplicate_user_is_409_user_exists(api: str, user: dict[str, str]) -> No
 
 def test_unknown_user_is_404_user_not_found(api: str) -> None:
     for method, path in (("GET", "/users/nobody-here"), ("PATCH", "/users/nobody-here")):
-        response = requests.request(method, f"{api}{path}", json={"display_name": "x"}, timeout=10)
+        response = requests.request(
+            method,
+            f"{api}{path}",
+            json={"display_name": "x"},
+            headers=bearer("nobody-here"),
+            timeout=10,
+        )
         assert response.status_code == 404, method
         problem = response.json()
         assert problem["code"] == "user_not_found"
@@ -61,7 +74,8 @@ def test_invalid_bodies_are_422_with_field_details(api: str) -> None:
         ({"display_name": "A", "email": "a@example.com"}, "user_id"),
     ]
     for body, field in cases:
-        response = requests.post(f"{api}/users", json=body, timeout=10)
+        admin = bearer("admin", admin=True)
+        response = requests.post(f"{api}/users", json=body, headers=admin, timeout=10)
         assert response.status_code == 422, body
         problem = response.json()
         assert problem["code"] == "validation_error"
@@ -70,15 +84,14 @@ def test_invalid_bodies_are_422_with_field_details(api: str) -> None:
 
 def test_patch_validates_too(api: str, user: dict[str, str]) -> None:
     url = f"{api}/users/{user['user_id']}"
-    assert requests.patch(url, json={}, timeout=10).status_code == 422
-    assert requests.patch(url, json={"email": "nope"}, timeout=10).status_code == 422
-    assert requests.patch(url, json={"user_id": "other"}, timeout=10).status_code == 422
+    auth = bearer(user["user_id"])
+    for body in ({}, {"email": "nope"}, {"user_id": "other"}):
+        assert requests.patch(url, json=body, headers=auth, timeout=10).status_code == 422
 
 
 def test_malformed_json_is_a_4xx_problem(api: str) -> None:
-    response = requests.post(
-        f"{api}/users", data=b"{not json", headers={"Content-Type": "application/json"}, timeout=10
-    )
+    headers = {"Content-Type": "application/json", **bearer("admin", admin=True)}
+    response = requests.post(f"{api}/users", data=b"{not json", headers=headers, timeout=10)
     assert 400 <= response.status_code < 500
     assert response.headers["Content-Type"] == "application/problem+json"
 
@@ -88,7 +101,8 @@ def test_list_paginates_with_an_opaque_cursor(api: str, http: requests.Session) 
     for _ in range(5):
         user_id = _new_id()
         body = {"user_id": user_id, "display_name": "Lister", "email": "l@example.com"}
-        assert http.post(f"{api}/users", json=body, timeout=10).status_code == 201
+        response = http.post(f"{api}/users", json=body, headers=bearer(user_id), timeout=10)
+        assert response.status_code == 201
         made.add(user_id)
 
     seen: list[str] = []

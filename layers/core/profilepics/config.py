@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     thumbnail_sizes: Annotated[list[int], NoDecode] = [64, 128, 256, 512]
     animated_thumbnail_size: int | None = 256
 
+    # Who may write: the caller's `sub` claim, or anyone holding the admin scope or group.
+    admin_scope: str = "profilepics/admin"
+    admin_group: str = "admin"
+    public_reads: bool = True
+
     url_expiry_seconds: int = Field(3600, gt=0, le=MAX_URL_EXPIRY_SECONDS)
     url_window_seconds: int = Field(600, gt=0)
     processing_deadline_seconds: int = Field(300, gt=0)
@@ -117,6 +122,11 @@ class LocalSettings(BaseSettings):
     dynamodb_port: int = 4567
     tls: bool = False
     instances: int = Field(2, ge=1, le=16)
+    # The local invoker checks bearer tokens itself (HS256), as API Gateway's JWT authorizer would.
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "profilepics-local"
+    jwt_audience: str = "profilepics"
+    events_token: SecretStr | None = None
 
 
 def as_environment(settings: Settings) -> dict[str, str]:

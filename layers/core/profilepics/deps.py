@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from profilepics.auth import Authorizer
 from profilepics.config import get_settings
 from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
@@ -46,7 +47,21 @@ def processing() -> Processing:
     return Processing(store(), table(), pictures(), get_settings())
 
 
+@lru_cache(maxsize=1)
+def authorizer() -> Authorizer:
+    return Authorizer(get_settings())
+
+
 def reset() -> None:
     """Forget every built object (tests that change settings call this)."""
-    for getter in (store, table, presenter, profiles, pictures, processing, get_settings):
+    for getter in (
+        store,
+        table,
+        presenter,
+        profiles,
+        pictures,
+        processing,
+        authorizer,
+        get_settings,
+    ):
         getter.cache_clear()
