@@ -1,5 +1,11 @@
 # The app image for docker-compose: the profilepics package (core + local invoker) with its
 # runtime dependencies, plus template.yaml and functions/, which the invoker loads from /app.
+# Swagger UI's files for /docs, from the same pinned npm lockfile `make setup` uses.
+FROM node:20-slim AS web
+WORKDIR /web
+COPY infra/web/package.json infra/web/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -18,8 +24,9 @@ RUN pip install . \
     && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin profilepics
 
-COPY template.yaml ./
+COPY template.yaml openapi.json ./
 COPY functions/ functions/
+COPY --from=web /web/node_modules/ infra/web/node_modules/
 
 USER profilepics
 EXPOSE 3000

@@ -5,15 +5,16 @@ BIN := $(VENV)/bin
 APP_STAMP := $(VENV)/.installed
 TOOLS_STAMP := .tools/.installed
 DYNALITE := infra/dynalite/node_modules/dynalite/cli.js
+SWAGGER_UI := infra/web/node_modules/swagger-ui-dist/swagger-ui-bundle.js
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: setup run test unit lint fmt typecheck bench requirements clean
+.PHONY: setup run test unit lint fmt typecheck bench requirements openapi clean
 
-setup: $(APP_STAMP) $(TOOLS_STAMP) $(DYNALITE)
+setup: $(APP_STAMP) $(TOOLS_STAMP) $(DYNALITE) $(SWAGGER_UI)
 
 $(APP_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,local]'
 	touch $@
 
 # cfn-lint and the SAM CLI pin many libraries of their own: they get a venv of their own.
@@ -24,6 +25,11 @@ $(TOOLS_STAMP): infra/tools-requirements.txt
 
 $(DYNALITE): infra/dynalite/package.json infra/dynalite/package-lock.json
 	npm ci --prefix infra/dynalite --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Swagger UI for /docs, served offline; --ignore-scripts skips the package's telemetry hook.
+$(SWAGGER_UI): infra/web/package.json infra/web/package-lock.json
+	npm ci --prefix infra/web --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 run: setup
@@ -49,11 +55,16 @@ typecheck: $(APP_STAMP)
 	@for f in $(FUNCTIONS); do $(BIN)/mypy $$f || exit 1; done
 
 bench: setup
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,bench]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,local,bench]'
 	$(BIN)/python -m bench
 
 requirements: $(APP_STAMP)
 	$(BIN)/python -m infra.requirements
 
+# openapi.json from the resolvers and template.yaml (tests/unit/test_openapi.py checks it).
+openapi: $(APP_STAMP)
+	$(BIN)/python -m infra.openapi
+
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache infra/dynalite/node_modules
+	rm -rf infra/web/node_modules

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from profilepics.config import LocalSettings, Settings
+from profilepics.sweep import DEFAULT_GRACE
 
 from infra import local
 
@@ -41,7 +44,9 @@ def _invoke(args: argparse.Namespace) -> int:
     from infra.runner import invoke_function
 
     event: dict[str, Any] = json.loads(Path(args.event).read_text())
-    result = invoke_function(Settings(), LocalSettings(), args.function, event)
+    # The function's own log lines go to stderr, so stdout holds just the response.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = invoke_function(Settings(), LocalSettings(), args.function, event)
     print(json.dumps(result, indent=2, default=str))
     return 0
 
@@ -54,6 +59,32 @@ def _token(args: argparse.Namespace) -> int:
     scope = settings.admin_scope if args.admin else None
     print(issue(secret, cfg.jwt_issuer, cfg.jwt_audience, args.user_id, scope, args.ttl))
     return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from profilepics.errors import ProblemError
+
+    from infra.runner import sweep_orphans
+
+    settings = Settings()
+    if args.local:
+        settings = local.stack_settings(settings, LocalSettings())
+    try:
+        report = sweep_orphans(settings, timedelta(seconds=args.grace_seconds), args.dry_run)
+    except ProblemError as exc:
+        print(f"sweep stopped: {exc.detail} ({exc.code})", file=sys.stderr)
+        return 1
+    if args.dry_run:
+        print("\n".join(f"would delete {key}" for key in report.deleted_keys))
+    print("\n".join(report.lines()))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from infra.demo import run_demo
+
+    settings = local.stack_settings(Settings(), LocalSettings())
+    return run_demo(settings, args.user_id, args.file, print)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,6 +113,28 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--admin", action="store_true", help="may act on any user")
     token.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
     token.set_defaults(run=_token)
+
+    sweep = commands.add_parser(
+        "sweep", help="delete stored objects that no profile refers to (orphans)"
+    )
+    sweep.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=DEFAULT_GRACE.total_seconds(),
+        help="keep objects younger than this, so in-flight uploads survive (default 900)",
+    )
+    sweep.add_argument("--dry-run", action="store_true", help="list, delete nothing")
+    sweep.add_argument(
+        "--local", action="store_true", help="the embedded local stack (`profilepics up`)"
+    )
+    sweep.set_defaults(run=_sweep)
+
+    demo = commands.add_parser(
+        "demo", help="seed the local stack: bucket, a demo user, a sample upload, its signed URL"
+    )
+    demo.add_argument("--user-id", default="demo", help="the demo user (created if missing)")
+    demo.add_argument("--file", type=Path, help="an image to upload instead of the sample")
+    demo.set_defaults(run=_demo)
     return parser
 
 

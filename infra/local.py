@@ -86,6 +86,13 @@ def local_settings(
     )
 
 
+def stack_settings(settings: Settings, local: LocalSettings) -> Settings:
+    """Settings for a command run next to `profilepics up`: its keys, ports and CA."""
+    directory = data_dir(local)
+    ca_bundle = directory / "tls" / "ca.pem" if local.tls else None
+    return local_settings(settings, local, credentials(settings, directory), ca_bundle)
+
+
 def environment_for(settings: Settings) -> Callable[[Function], dict[str, str]]:
     """Each function's environment: the template's literal values, then the local settings."""
     base = {k: v for k in _INHERITED if (v := os.environ.get(k)) is not None}

@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,12 @@ from profilepics.config import LocalSettings, Settings
 from profilepics.errors import ProblemError
 from profilepics.profiles import DynamoProfiles
 from profilepics.storage import MinioStore
+from profilepics.sweep import Sweeper, SweepReport
 
 from infra import local
 from infra.bootstrap import ensure_bucket, ensure_table
 from infra.invoker.jwt_auth import Authenticator
+from infra.invoker.pages import Pages, local_pages
 from infra.invoker.server import Invoker, serve
 from infra.invoker.template import load
 from infra.invoker.workers import invoke_once, load_handler
@@ -62,6 +65,7 @@ def _serve_forever(invoker: Invoker, host: str, port: int, banner: list[str]) ->
 def _urls(api: str) -> list[str]:
     return [
         f"API                       {api}",
+        f"page, Swagger UI          {api}/  {api}/docs",
         "try:",
         f"  curl -s {api}/health",
         f"  curl -s -X POST {api}/users -H 'Content-Type: application/json' "
@@ -114,6 +118,9 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
             authenticate=Authenticator(
                 local.jwt_secret(cfg, directory), cfg.jwt_issuer, cfg.jwt_audience
             ),
+            pages=local_pages(
+                service, local.jwt_secret(cfg, directory), cfg.jwt_issuer, cfg.jwt_audience
+            ),
             events_token=events_token,
         )
         elapsed = time.monotonic() - began
@@ -128,6 +135,8 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
                         "bucket": service.bucket,
                         "table": service.table,
                         "started_in": elapsed,
+                        # Fault-injection tests stop one server by its process group.
+                        "pids": {name: p.pid for name, p in stack.processes.items()},
                     }
                 )
             )
@@ -160,6 +169,7 @@ def serve_only(settings: Settings, cfg: LocalSettings, host: str, port: int) -> 
         authenticate=Authenticator(
             cfg.jwt_secret.get_secret_value(), cfg.jwt_issuer, cfg.jwt_audience
         ),
+        pages=Pages(settings),
         events_token=cfg.events_token.get_secret_value() if cfg.events_token else None,
     )
     _serve_forever(invoker, host, port, [f"serving {len(template.routes)} routes on {host}:{port}"])
@@ -174,11 +184,11 @@ def invoke_function(
     if name not in template.functions:
         raise SystemExit(f"no function {name!r}; try one of: {', '.join(template.functions)}")
     function = template.functions[name]
-    directory = local.data_dir(cfg)
-    ca = directory / "tls" / "ca.pem"
-    service = local.local_settings(
-        settings, cfg, local.credentials(settings, directory), ca if cfg.tls else None
-    )
     os.environ.clear()
-    os.environ.update(local.environment_for(service)(function))
+    os.environ.update(local.environment_for(local.stack_settings(settings, cfg))(function))
     return invoke_once(function, load_handler(function), event)
+
+
+def sweep_orphans(settings: Settings, grace: timedelta, dry_run: bool) -> SweepReport:
+    """Delete the objects no profile refers to (see profilepics.sweep)."""
+    return Sweeper(MinioStore(settings), DynamoProfiles(settings)).run(grace, dry_run)

@@ -17,11 +17,13 @@ import requests
 from minio import Minio
 
 from infra.invoker.jwt_auth import issue
-from infra.stack import free_port, free_port_block
+from infra.stack import free_port
+from infra.stack.stack import free_stack_ports
 
 ACCESS_KEY = "test-access-key"
 SECRET_KEY = "test-secret-key-0123456789abcdef"
 JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
+EVENTS_TOKEN = "test-events-token-0123456789abcdef"
 ADMIN_SCOPE = "profilepics/admin"
 
 
@@ -93,15 +95,17 @@ def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> Runn
     data_dir.mkdir(parents=True, exist_ok=True)
     ready = data_dir / "ready.json"
     ready.unlink(missing_ok=True)
+    s3_port, dynamodb_port = free_stack_ports()
     env = {
         **os.environ,
         "PROFILEPICS_DATA_DIR": str(data_dir),
         "PROFILEPICS_API_PORT": str(free_port()),
-        "PROFILEPICS_S3_PORT": str(free_port_block(10)),
-        "PROFILEPICS_DYNAMODB_PORT": str(free_port()),
+        "PROFILEPICS_S3_PORT": str(s3_port),
+        "PROFILEPICS_DYNAMODB_PORT": str(dynamodb_port),
         "PROFILEPICS_S3_ACCESS_KEY": ACCESS_KEY,
         "PROFILEPICS_S3_SECRET_KEY": SECRET_KEY,
         "PROFILEPICS_JWT_SECRET": JWT_SECRET,
+        "PROFILEPICS_EVENTS_TOKEN": EVENTS_TOKEN,
         **(extra_env or {}),
     }
     log_path = data_dir / "stack.log"

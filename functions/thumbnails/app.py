@@ -4,11 +4,14 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
 
 logger = Logger(service="thumbnails")
+# The core's own loggers write the same JSON, with this request's correlation id.
+copy_config_to_registered_loggers(source_logger=logger, include={"profilepics"})
 
 
 @logger.inject_lambda_context

@@ -8,6 +8,7 @@ from typing import Any
 
 from infra.invoker.events import s3_record
 
+# As S3 itself names them (MinIO adds an "s3:" prefix); a filer "update" is an overwrite.
 _CREATED = {"create": "ObjectCreated:Put", "update": "ObjectCreated:Put"}
 
 
@@ -33,4 +34,4 @@ def to_s3_records(payload: Any) -> list[dict[str, Any]]:
         return []
     attributes = entry.get("attributes") or {}
     size = int(attributes.get("file_size", 0))
-    return [s3_record(f"s3:{event_name}", parts[2], parts[3], size, _etag(attributes))]
+    return [s3_record(event_name, parts[2], parts[3], size, _etag(attributes))]

@@ -2,7 +2,7 @@
 
 from infra.stack.objectstore import ObjectStore, ObjectStoreConfig, WeedPorts, find_weed
 from infra.stack.process import ManagedProcess, StackError, free_port, free_port_block
-from infra.stack.stack import LocalStack, StackConfig
+from infra.stack.stack import LocalStack, StackConfig, free_stack_ports
 from infra.stack.table import TableConfig, TableServer, ensure_installed
 from infra.stack.tls import TlsFiles, ensure_tls
 from infra.stack.weed_config import WebhookConfig
@@ -24,4 +24,5 @@ __all__ = [
     "find_weed",
     "free_port",
     "free_port_block",
+    "free_stack_ports",
 ]

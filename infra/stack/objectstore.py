@@ -8,6 +8,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import urllib3
 from minio import Minio
@@ -26,7 +27,11 @@ _MAX_SOCKET_PATH = 107
 
 @dataclass(frozen=True)
 class WeedPorts:
-    """All TCP ports of one `weed mini`: a block of ten starting at the S3 port."""
+    """All TCP ports of one `weed mini`: nine from the S3 port up, plus the admin gRPC port."""
+
+    # mini's maintenance worker dials the admin server at its HTTP port + 10000, whatever
+    # -admin.port.grpc says, so the admin gRPC port has to be exactly there.
+    ADMIN_GRPC_OFFSET: ClassVar[int] = 4 + 10_000
 
     s3: int
     master: int
@@ -41,9 +46,20 @@ class WeedPorts:
 
     @classmethod
     def from_s3_port(cls, s3_port: int) -> WeedPorts:
-        # Explicit gRPC ports, not weed's default of http port + 10000, keep the block small
-        # and below 65536 for any S3 port up to 65526.
-        return cls(*range(s3_port, s3_port + 10))
+        # Explicit gRPC ports, not weed's default of HTTP port + 10000, keep the block small.
+        p = s3_port
+        return cls(
+            s3=p,
+            master=p + 1,
+            volume=p + 2,
+            filer=p + 3,
+            admin=p + 4,
+            s3_grpc=p + 5,
+            master_grpc=p + 6,
+            volume_grpc=p + 7,
+            filer_grpc=p + 8,
+            admin_grpc=p + cls.ADMIN_GRPC_OFFSET,
+        )
 
     def all(self) -> tuple[int, ...]:
         return tuple(self.__dict__.values())
@@ -69,7 +85,9 @@ class ObjectStoreConfig:
     tls: TlsFiles | None = None
     webhook: WebhookConfig | None = None
     weed_binary: Path | None = None
-    stop_timeout: float = 15.0
+    # A clean stop takes 1-2 s. Now and then the volume server's graceful HTTP shutdown waits
+    # on a connection that never goes idle; by then everything is flushed and SIGKILL is safe.
+    stop_timeout: float = 8.0
 
 
 def find_weed() -> Path:
@@ -89,7 +107,8 @@ class ObjectStore:
     def __init__(self, config: ObjectStoreConfig) -> None:
         self.config = config
         self.ports = WeedPorts.from_s3_port(config.s3_port)
-        data = config.data_dir
+        # weed runs in run_dir, so every path handed to it must be absolute.
+        data = config.data_dir.resolve()
         self.s3_dir = data / "s3"
         self.log_dir = data / "logs"
         self.conf_dir = data / "conf" / "seaweedfs"
@@ -145,7 +164,7 @@ class ObjectStore:
     def start(self) -> None:
         if self._process is not None and self._process.running:
             return
-        data = self.config.data_dir
+        data = self.s3_dir.parent
         for directory in (data, data / "conf", self.s3_dir, self.log_dir, self.run_dir):
             private_dir(directory)
         self._check_socket_paths()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -41,13 +42,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def free_port_block(count: int, host: str = "127.0.0.1") -> int:
-    """The first port of `count` consecutive ports that are all free on host right now."""
+def free_port_block(
+    count: int, host: str = "127.0.0.1", *, extra_offsets: Sequence[int] = ()
+) -> int:
+    """A base port with base..base+count-1, and base+offset for each extra offset, all free now.
+
+    Bases are drawn below the kernel's ephemeral range (32768+), where outgoing connections
+    take their ports, and low enough for the extra offsets to stay under 65536.
+    """
+    highest = max((count - 1, *extra_offsets))
     for _ in range(200):
-        base = free_port(host)
-        if base + count > 65535:
-            continue
-        if all(_can_bind(host, port) for port in range(base, base + count)):
+        base = random.randrange(20_000, min(60_000, 65_535 - highest))
+        wanted = [*range(base, base + count), *(base + offset for offset in extra_offsets)]
+        if all(_can_bind(host, port) for port in wanted):
             return base
     raise StackError(f"no block of {count} free ports found on {host}")
 

@@ -11,10 +11,16 @@ from types import TracebackType
 
 from infra.stack.files import private_dir
 from infra.stack.objectstore import ObjectStore, ObjectStoreConfig, WeedPorts
-from infra.stack.process import ManagedProcess
+from infra.stack.process import ManagedProcess, free_port_block
 from infra.stack.table import DYNALITE_DIR, TableConfig, TableServer
 from infra.stack.tls import DEFAULT_HOSTS, TlsFiles, ensure_tls
 from infra.stack.weed_config import WebhookConfig
+
+
+def free_stack_ports(host: str = "127.0.0.1") -> tuple[int, int]:
+    """(s3_port, dynamodb_port) such that every port the stack will take is free right now."""
+    base = free_port_block(10, host, extra_offsets=(WeedPorts.ADMIN_GRPC_OFFSET,))
+    return base, base + 9
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,13 +41,18 @@ class StackConfig:
     start_timeout: float = 30.0
 
     def __post_init__(self) -> None:
+        # The servers run in their own working directories: only absolute paths mean the same.
+        object.__setattr__(self, "data_dir", self.data_dir.expanduser().resolve())
         if not ipaddress.ip_address(self.host).is_loopback:
             raise ValueError(f"the local stack binds loopback addresses only, not {self.host}")
         if not self.access_key or not self.secret_key:
             raise ValueError("access_key and secret_key must not be empty")
         weed_ports = WeedPorts.from_s3_port(self.s3_port).all()
-        if not (0 < self.s3_port and weed_ports[-1] <= 65535):
-            raise ValueError(f"s3_port {self.s3_port}: SeaweedFS needs it and the 9 ports above")
+        if not (0 < self.s3_port and max(weed_ports) <= 65535):
+            raise ValueError(
+                f"s3_port {self.s3_port}: SeaweedFS needs it, the 8 ports above it and "
+                f"s3_port + {WeedPorts.ADMIN_GRPC_OFFSET}"
+            )
         if not 0 < self.dynamodb_port <= 65535:
             raise ValueError(f"dynamodb_port {self.dynamodb_port} is not a TCP port")
         if self.dynamodb_port in weed_ports:
@@ -151,8 +162,9 @@ class LocalStack:
         lines = [
             f"S3 (SeaweedFS weed mini)  {self.s3_endpoint}  SigV4 auth on, access key "
             f"{self.config.access_key}",
-            f"  internal ports {ports.master}-{ports.admin_grpc} on {self.config.host} "
-            "(master, volume, filer, admin, gRPC); WebDAV, Admin UI, Iceberg, Lance off",
+            f"  internal ports {ports.master}-{ports.filer_grpc} and {ports.admin_grpc} on "
+            f"{self.config.host} (master, volume, filer, admin, gRPC); WebDAV, Admin UI, "
+            "Iceberg, Lance off",
             f"DynamoDB (dynalite)       {self.dynamodb_endpoint}",
             f"data                      {self.config.data_dir}",
             f"logs                      {self.config.data_dir / 'logs'}",

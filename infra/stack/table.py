@@ -62,8 +62,9 @@ class TableServer:
 
     def __init__(self, config: TableConfig) -> None:
         self.config = config
-        self.db_dir = config.data_dir / "dynalite"
-        self.log_dir = config.data_dir / "logs"
+        self.data_dir = config.data_dir.resolve()
+        self.db_dir = self.data_dir / "dynalite"
+        self.log_dir = self.data_dir / "logs"
         self._process: ManagedProcess | None = None
 
     @property
@@ -102,15 +103,15 @@ class TableServer:
             raise StackError(
                 "node not found: install Node.js 20+ to run the local table (dynalite)"
             )
-        for directory in (self.config.data_dir, self.log_dir):
+        for directory in (self.data_dir, self.log_dir):
             private_dir(directory)
-        env = {"PATH": f"{Path(node).parent}:/usr/bin:/bin", "HOME": str(self.config.data_dir)}
+        env = {"PATH": f"{Path(node).parent}:/usr/bin:/bin", "HOME": str(self.data_dir)}
         self._process = ManagedProcess(
             "dynalite",
             self.command(Path(node), cli),
             log_path=self.log_dir / "dynalite.log",
             env=env,
-            cwd=self.config.data_dir,
+            cwd=self.data_dir,
             stop_timeout=self.config.stop_timeout,
         )
         self._process.start()

@@ -27,7 +27,7 @@ from infra.stack import (
     StackError,
     WeedPorts,
     free_port,
-    free_port_block,
+    free_stack_ports,
 )
 from infra.stack.process import port_accepts
 
@@ -84,13 +84,13 @@ class EventSink:
 
 
 def stack_config(data_dir: Path, **overrides: Any) -> StackConfig:
-    base = free_port_block(11)
+    s3_port, dynamodb_port = free_stack_ports()
     return StackConfig(
         data_dir=data_dir,
         access_key=ACCESS_KEY,
         secret_key=SECRET_KEY,
-        s3_port=base,
-        dynamodb_port=base + 10,
+        s3_port=s3_port,
+        dynamodb_port=dynamodb_port,
         **overrides,
     )
 

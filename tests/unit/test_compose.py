@@ -32,7 +32,10 @@ DEBIAN_SCHEMA = Path("/usr/lib/python3/dist-packages/compose/config/compose_spec
 SERVICES = {"minio", "dynamodb", "init", "init-table", "app"}
 ONE_SHOT = {"init", "init-table"}
 # DynamoDB Local wants a signature but checks nothing: these two may be literal placeholders.
-PLACEHOLDERS = {"AWS_ACCESS_KEY_ID": "dynamodb-local", "AWS_SECRET_ACCESS_KEY": "dynamodb-local"}
+PLACEHOLDERS = {
+    "PROFILEPICS_DYNAMODB_ACCESS_KEY": "dynamodb-local",
+    "PROFILEPICS_DYNAMODB_SECRET_KEY": "dynamodb-local",
+}
 SECRETISH = re.compile(r"SECRET|PASSWORD|TOKEN|ACCESS_KEY|ROOT_USER")
 REQUIRED_VARIABLE = re.compile(r"^\$\{(?P<name>[A-Z0-9_]+):\?[^}]*\}$")
 VARIABLE = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)")

@@ -396,9 +396,14 @@ def mutated_images(draw: st.DrawFn) -> bytes:
 
 def _only_problems(data: bytes) -> None:
     try:
-        clean_image(data, FUZZ_LIMITS)
+        clean = clean_image(data, FUZZ_LIMITS)
     except ProblemError:
-        pass
+        return
+    # Whatever passes stays within the caps that bound the memory a decode may take.
+    pixels = clean.width * clean.height
+    assert pixels <= FUZZ_LIMITS.max_pixels
+    assert pixels * clean.frames <= FUZZ_LIMITS.max_total_pixels
+    assert clean.frames <= FUZZ_LIMITS.max_frames
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")  # corrupt EXIF, dropped

@@ -38,16 +38,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PROFILEPICS_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3"),
     )
     public_s3_endpoint: str | None = None
-    s3_access_key: SecretStr = Field(
-        SecretStr(""),
-        validation_alias=AliasChoices("PROFILEPICS_S3_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
-    )
-    s3_secret_key: SecretStr = Field(
-        SecretStr(""),
-        validation_alias=AliasChoices("PROFILEPICS_S3_SECRET_KEY", "AWS_SECRET_ACCESS_KEY"),
-    )
+    # Empty: the SDK's AWS chain (AWS_* variables, then the instance or function role).
+    s3_access_key: SecretStr = SecretStr("")
+    s3_secret_key: SecretStr = SecretStr("")
     s3_ca_bundle: Path | None = None
-    s3_timeout_seconds: float = 3.0
+    # Per attempt; a hung server answers 503 within (retries + 1) x timeout, ~4 s.
+    s3_timeout_seconds: float = 2.0
     s3_retries: int = 1
 
     dynamodb_endpoint: str | None = Field(
@@ -57,7 +53,7 @@ class Settings(BaseSettings):
     # Unset on AWS, where the function's role signs; dynalite/DynamoDB Local take any keys.
     dynamodb_access_key: SecretStr | None = None
     dynamodb_secret_key: SecretStr | None = None
-    dynamodb_timeout_seconds: float = 3.0
+    dynamodb_timeout_seconds: float = 2.0
 
     api_base_url: str = "http://127.0.0.1:3000"
 
@@ -95,8 +91,6 @@ class Settings(BaseSettings):
         if self.environment == "production":
             if not self.s3_endpoint.startswith("https://"):
                 raise ValueError("production requires an https:// object-store endpoint")
-            if not self.s3_secret_key.get_secret_value():
-                raise ValueError("production requires object-store credentials")
         return self
 
     @property

@@ -7,7 +7,7 @@ import io
 import unicodedata
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 DEFAULT_SIZE: Literal[256] = 256
 SIZES = (64, 128, 256, 512)
@@ -30,8 +30,10 @@ _STATIC_COLOUR = (0x9E, 0xA7, 0xB3)
 
 
 def initials(name: str) -> str:
-    words = [w for w in unicodedata.normalize("NFKC", name).split() if w[:1].isalnum()]
-    letters = "".join(word[0] for word in words[:2]) if len(words) > 1 else name.strip()[:2]
+    """The first letter of each of the first two words, or the first two of a single word."""
+    words = ["".join(filter(str.isalnum, w)) for w in unicodedata.normalize("NFKC", name).split()]
+    words = [word for word in words if word]
+    letters = "".join(word[0] for word in words[:2]) if len(words) > 1 else "".join(words)[:2]
     return letters.upper()
 
 
@@ -74,10 +76,20 @@ class DefaultQuery(BaseModel):
     name: str = Field("", max_length=100)
     seed: str = Field("", max_length=100)
 
+    @field_validator("size", mode="before")
+    @classmethod
+    def _size_from_query(cls, value: object) -> object:
+        # Query values are text, and a Literal of ints refuses "64" even in lax mode.
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            return int(value)
+        return value
+
 
 def negotiate(query: DefaultQuery, if_none_match: str | None) -> tuple[str, bytes | None]:
     """The ETag and the PNG, or no PNG when the client already holds this one."""
     tag = etag(query.name, query.seed, query.size)
-    if if_none_match and tag in {t.strip() for t in if_none_match.split(",")}:
+    # If-None-Match compares weakly (RFC 9110 13.1.2): W/"x" matches "x", and * matches any.
+    held = {t.strip().removeprefix("W/") for t in (if_none_match or "").split(",")}
+    if tag in held or "*" in held:
         return tag, None
     return tag, render(query.name, query.seed, query.size)

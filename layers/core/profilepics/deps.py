@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from profilepics.auth import Authorizer
 from profilepics.config import get_settings
 from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
 from profilepics.processing import Processing
-from profilepics.profiles import DynamoProfiles
 from profilepics.service import Profiles
-from profilepics.storage import MinioStore
 from profilepics.urls import UrlSigner
+
+if TYPE_CHECKING:
+    # boto3 and minio cost ~90 ms each to import: a cold start loads them on first use.
+    from profilepics.profiles import DynamoProfiles
+    from profilepics.storage import MinioStore
 
 
 @lru_cache(maxsize=1)
 def store() -> MinioStore:
+    from profilepics.storage import MinioStore
+
     return MinioStore(get_settings())
 
 
 @lru_cache(maxsize=1)
 def table() -> DynamoProfiles:
+    from profilepics.profiles import DynamoProfiles
+
     return DynamoProfiles(get_settings())
 
 

@@ -68,6 +68,10 @@ class UnsupportedMediaType(ProblemError):
     status, code, title = 415, "unsupported_media_type", "Unsupported image format"
 
 
+class UnsupportedContentType(ProblemError):
+    status, code, title = 415, "unsupported_content_type", "Unsupported request content type"
+
+
 class ValidationFailed(ProblemError):
     status, code, title = 422, "validation_error", "The request is invalid"
 

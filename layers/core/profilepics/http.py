@@ -7,10 +7,19 @@ import logging
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from pydantic import BaseModel, ValidationError
 
-from profilepics.errors import ProblemError, RouteNotFound, ValidationFailed
+from profilepics.errors import (
+    MalformedMultipart,
+    ProblemError,
+    RouteNotFound,
+    UnsupportedContentType,
+    ValidationFailed,
+)
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -65,6 +74,10 @@ def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
     def _invalid(exc: RequestValidationError) -> Response[str]:
         return problem(ValidationFailed("The request did not validate", errors=_field_errors(exc)))
 
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(_: RequestUnsupportedContentType) -> Response[str]:
+        return problem(UnsupportedContentType("Send the body as application/json"))
+
     @app.exception_handler(ValidationError)
     def _invalid_model(exc: ValidationError) -> Response[str]:
         errors = [
@@ -79,6 +92,16 @@ def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response[str]:
+        log.error("unhandled %s", type(exc).__name__)
+        return problem(ProblemError())
+
+    @app.exception_handler(ValueError)
+    def _unreadable(exc: ValueError) -> Response[str]:
+        # Powertools' body parsing raises a bare ValueError for a multipart body it can't read
+        # (no boundary, say); any other ValueError is still a bug.
+        content_type = app.current_event.headers.get("content-type", "")
+        if content_type.lower().startswith("multipart/form-data"):
+            return problem(MalformedMultipart("The multipart body could not be parsed"))
         log.error("unhandled %s", type(exc).__name__)
         return problem(ProblemError())
 

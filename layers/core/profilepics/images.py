@@ -111,6 +111,10 @@ def clean_image(data: bytes, limits: ImageLimits) -> CleanImage:
     if fmt is None or fmt not in limits.allowed_formats:
         allowed = ", ".join(sorted(f.value.upper() for f in limits.allowed_formats))
         raise UnsupportedMediaType(f"The file is not an accepted image format ({allowed}).")
+    if fmt is ImageFormat.GIF and not _gif_frames_up_to(data, 1):
+        # Pillow skips bytes it does not know looking for an image, so what follows a GIF
+        # header with no image block of its own is another format (a polyglot), not a GIF.
+        raise UnsupportedMediaType("The file has a GIF header but no GIF image.")
     with _image_problems(), Image.open(io.BytesIO(data), formats=[fmt.pillow_name]) as img:
         count = _frame_count(img, fmt, data, limits)
         frames, durations = _decode(img, count, limits)
@@ -176,6 +180,8 @@ def _frame_count(img: Image.Image, fmt: ImageFormat, data: bytes, limits: ImageL
 def _gif_frames_up_to(data: bytes, cap: int) -> int:
     """Image descriptors in a GIF's block structure, counting no further than cap."""
     pos, frames = 13, 0
+    if len(data) < pos:
+        return 0
     if data[10] & 0x80:
         pos += 3 << ((data[10] & 7) + 1)
     while pos < len(data) and frames < cap:

@@ -11,7 +11,9 @@ USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
 class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Built on first use: EmailStr loads email-validator (~20 ms), which read-only handlers
+    # never need at a cold start.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class ProfileCreate(_Input):

@@ -72,11 +72,26 @@ class Pictures:
         try:
             previous = self._point_profile_at(user_id, picture)
         except BaseException:
-            self._store.delete([picture.key])
+            self._remove_unreferenced(picture)
             raise
+        log.info(
+            "picture stored",
+            extra={
+                "user_id": user_id,
+                "picture_id": picture_id,
+                "replaced": previous.id if previous else None,
+            },
+        )
         if previous is not None:
             self.discard(user_id, previous)
         return picture, previous is None
+
+    def _remove_unreferenced(self, picture: Picture) -> None:
+        """Undo a put no profile points at, without hiding why the profile write failed."""
+        try:
+            self._store.delete([picture.key])
+        except ProblemError as exc:
+            log.warning("left picture %s for the sweep: %s", picture.id, exc.code)
 
     def _point_profile_at(self, user_id: str, picture: Picture | None) -> Picture | None:
         """Swap the profile's picture with a conditional write; returns the one replaced."""

@@ -35,6 +35,16 @@ class ObjectStore(Protocol):
         ...
 
 
+class SweptStore(Protocol):
+    """What the orphan sweep needs of the store."""
+
+    def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        """Every key under prefix with its last-modified time (timezone-aware)."""
+        ...
+
+    def delete(self, keys: Iterable[str]) -> None: ...
+
+
 class ProfileTable(Protocol):
     def create(self, profile: Profile) -> None:
         """Raise UserExists when the id is taken."""

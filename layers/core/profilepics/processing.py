@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 
 from profilepics import keys
 from profilepics.config import Settings
-from profilepics.errors import Conflict, ProblemError
+from profilepics.errors import Conflict, ImageCorrupt, ProblemError
 from profilepics.models import DirectUpload, Picture, PictureStatus, UploadState
 from profilepics.pictures import Pictures
 from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.urls import utcnow
 
 log = logging.getLogger(__name__)
+# An original is stored a few ms before the profile points at it, and its event can come in
+# between: wait that long in the function rather than fail into Lambda's minute-long retry.
+POINTER_WAITS = (0.05, 0.1, 0.2, 0.4)
 
 
 class Outcome(StrEnum):
@@ -28,20 +33,27 @@ class Outcome(StrEnum):
 
 class Processing:
     def __init__(
-        self, store: ObjectStore, table: ProfileTable, pictures: Pictures, settings: Settings
+        self,
+        store: ObjectStore,
+        table: ProfileTable,
+        pictures: Pictures,
+        settings: Settings,
+        waits: Sequence[float] = POINTER_WAITS,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._store = store
         self._table = table
         self._pictures = pictures
         self._settings = settings
+        self._waits = waits
+        self._sleep = sleep
 
     def make_thumbnails(self, key: str) -> Outcome:
         ref = keys.parse_original(key)
         if ref is None:
             return Outcome.IGNORED
-        profile = self._table.get(ref.user_id)
-        picture = profile.picture if profile else None
-        if picture is None or picture.id != ref.object_id:
+        picture = self._current(key, ref)
+        if picture is None:
             self._drop_late_variants(ref.user_id, ref.object_id)
             return Outcome.SUPERSEDED
         if picture.status is PictureStatus.READY:
@@ -60,26 +72,54 @@ class Processing:
             return Outcome.SUPERSEDED
         return Outcome.READY
 
-    def _write_variants(self, picture: Picture, user_id: str) -> dict[str, str] | None:
-        from profilepics.variants import make_animated_variant, make_variants
+    def _current(self, key: str, ref: keys.KeyRef) -> Picture | None:
+        """The profile's picture once it is this original; None once the original is gone.
 
+        A superseded or rolled-back original is deleted; one that still exists may be about to
+        become current, so after a short wait the run fails, for the event to be retried.
+        """
+        for pause in (0.0, *self._waits):
+            if pause:
+                self._sleep(pause)
+            profile = self._table.get(ref.user_id)
+            picture = profile.picture if profile else None
+            if picture is not None and picture.id == ref.object_id:
+                return picture
+            if not self._store.exists(key):
+                return None
+        raise Conflict("The profile does not point at this picture (yet)")
+
+    def _write_variants(self, picture: Picture, user_id: str) -> dict[str, str] | None:
         data = self._store.get(picture.key)
         if data is None:
             return None
-        made = {str(s): v for s, v in make_variants(data, self._settings.thumbnail_sizes).items()}
-        animated_size = self._settings.animated_thumbnail_size
-        if animated_size and picture.frames > 1:
-            animated = make_animated_variant(
-                data, animated_size, max_frames=self._settings.max_frames
-            )
-            if animated is not None:
-                made["animated"] = animated
+        made = self._variants_of(data, picture.frames)
         written: dict[str, str] = {}
         for size, blob in made.items():
             key = keys.thumbnail(user_id, picture.id, size)
             self._store.put(key, blob, "image/webp", keys.IMMUTABLE)
             written[size] = key
         return written
+
+    def _variants_of(self, data: bytes, frames: int) -> dict[str, bytes]:
+        from profilepics.variants import make_animated_variant, make_variants
+
+        settings = self._settings
+        try:
+            made = {str(s): v for s, v in make_variants(data, settings.thumbnail_sizes).items()}
+            if settings.animated_thumbnail_size and frames > 1:
+                animated = make_animated_variant(
+                    data, settings.animated_thumbnail_size, max_frames=settings.max_frames
+                )
+                if animated is not None:
+                    made["animated"] = animated
+        except MemoryError:
+            raise
+        # Originals are clean when stored, so this is damage in the bucket; Pillow raises a
+        # wide, undocumented range of exceptions on bytes it cannot decode.
+        except Exception as exc:
+            raise ImageCorrupt("The stored original could not be decoded") from exc
+        return made
 
     def _record(
         self,
@@ -107,7 +147,9 @@ class Processing:
         ref = keys.parse_upload(key)
         profile = self._table.get(ref.user_id) if ref else None
         upload = profile.upload if profile else None
-        if ref is None or upload is None or upload.id != ref.object_id:
+        # One policy, one picture: a second POST with a used policy is dropped like a stray.
+        pending = upload is not None and upload.state is UploadState.PENDING
+        if ref is None or upload is None or upload.id != ref.object_id or not pending:
             self._store.delete([key])
             return Outcome.IGNORED
         data = self._store.get(key)

@@ -79,7 +79,8 @@ def dynamodb_client(settings: Settings, attempts: int = 2) -> DynamoDBClient:
         config=Config(
             connect_timeout=settings.dynamodb_timeout_seconds,
             read_timeout=settings.dynamodb_timeout_seconds,
-            retries={"max_attempts": attempts, "mode": "standard"},
+            # total_max_attempts counts the first try; botocore's max_attempts does not.
+            retries={"total_max_attempts": attempts, "mode": "standard"},
         ),
     )
 

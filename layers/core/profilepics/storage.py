@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 from minio import Minio
+from minio.credentials.providers import ChainedProvider, EnvAWSProvider, IamAwsProvider
 from minio.datatypes import PostPolicy
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
@@ -26,8 +27,10 @@ _MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NotFound", "ResourceNotFound
 def _client(endpoint: str, settings: Settings) -> Minio:
     parts = urlsplit(endpoint)
     http = urllib3.PoolManager(
+        # One bound for both: a store that accepts but never answers costs at most
+        # (retries + 1) x timeout, never the minutes of the SDK's defaults.
         timeout=urllib3.Timeout(
-            connect=settings.s3_timeout_seconds, read=settings.s3_timeout_seconds * 3
+            connect=settings.s3_timeout_seconds, read=settings.s3_timeout_seconds
         ),
         retries=urllib3.Retry(
             total=settings.s3_retries, backoff_factor=0.1, status_forcelist=(500, 502, 503, 504)
@@ -36,10 +39,13 @@ def _client(endpoint: str, settings: Settings) -> Minio:
         ca_certs=str(settings.s3_ca_bundle) if settings.s3_ca_bundle else None,
         cert_reqs="CERT_REQUIRED" if parts.scheme == "https" else None,
     )
+    access_key = settings.s3_access_key.get_secret_value()
+    chain = None if access_key else ChainedProvider([EnvAWSProvider(), IamAwsProvider()])
     return Minio(
         parts.netloc,
-        access_key=settings.s3_access_key.get_secret_value(),
-        secret_key=settings.s3_secret_key.get_secret_value(),
+        access_key=access_key or None,
+        secret_key=settings.s3_secret_key.get_secret_value() or None,
+        credentials=chain,
         secure=parts.scheme == "https",
         # A region stops the SDK asking the store for the bucket's location before each first call.
         region=settings.region,
@@ -131,6 +137,13 @@ class MinioStore:
             "list", lambda: list(self._client.list_objects(self._bucket, prefix, recursive=True))
         )
         return iter(obj.object_name for obj in listed if obj.object_name)
+
+    def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        # Page by page as the caller iterates, so a whole bucket is never held in memory.
+        listing = self._client.list_objects(self._bucket, prefix, recursive=True)
+        while (obj := _guard("list", lambda: next(listing, None))) is not None:
+            if obj.object_name and obj.last_modified:
+                yield obj.object_name, obj.last_modified
 
     def presign_get(self, key: str, expires_seconds: int, signed_at: datetime) -> str:
         return _guard(

@@ -1,0 +1,83 @@
+"""`python -m bench`: run every section, print the table, write it into docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import coldstart, http_load, inputs, memory, report, validation, variants
+from bench.measure import Row, Target
+from bench.stack import child_config, running_stack, seed_users
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+USERS = 16
+
+Results = tuple[list[Row], list[Target]]
+
+
+def _step(name: str, run: Callable[[], Results], rows: list[Row], targets: list[Target]) -> None:
+    began = time.monotonic()
+    print(f"bench: {name} ...", file=sys.stderr, flush=True)
+    got_rows, got_targets = run()
+    rows += got_rows
+    targets += got_targets
+    print(f"bench: {name} done in {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
+
+
+def _with_stack() -> Results:
+    """Sections that need the local stack, sharing one: in-process handlers, then HTTP load."""
+    from tests.stackrun import token
+
+    picture = inputs.jpeg_of_about(1_000_000)
+    with running_stack() as stack:
+        users = seed_users(stack, USERS, picture)
+        rows = validation.in_process(child_config(stack), users[0])
+        load_rows, targets = http_load.run(stack.api, users, {u: token(u) for u in users}, picture)
+    return rows + load_rows, targets
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--no-docs", action="store_true", help="print only; leave the docs")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement")
+    args = parser.parse_args(argv)
+
+    began = time.monotonic()
+    load_before = os.getloadavg()[0]
+    if load_before > len(os.sched_getaffinity(0)) / 2:
+        print(
+            f"bench: the machine is busy (load {load_before:.1f}): expect slower, noisier figures",
+            file=sys.stderr,
+        )
+    rows: list[Row] = []
+    targets: list[Target] = []
+    _step("1 variants", lambda: variants.run(args.repeat), rows, targets)
+    _step("2 peak memory", memory.run, rows, targets)
+    _step("3 validation and presigning", validation.offline, rows, targets)
+    _step("4 cold start", lambda: coldstart.run(args.repeat), rows, targets)
+    _step("3+5 handlers and HTTP load on the local stack", _with_stack, rows, targets)
+    rows.sort(key=lambda row: row.section)  # stable: each section keeps its own order
+    targets.sort(key=lambda target: target.section)
+    took = time.monotonic() - began
+
+    print()
+    print(report.as_text(rows, targets))
+    facts = report.machine()
+    # Other work on the machine slows every figure; alternating rounds keep the ratios fair.
+    facts["load average (1 min), start → end"] = f"{load_before:.1f} → {os.getloadavg()[0]:.1f}"
+    print("\n" + "\n".join(f"{k}: {v}" for k, v in facts.items()))
+    print(f"\nbench: {took:.0f} s in all")
+    if not args.no_docs:
+        when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        report.write_into(DOC, report.as_markdown(rows, targets, facts, took, when))
+        print(f"bench: results written to {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

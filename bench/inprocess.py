@@ -1,0 +1,70 @@
+"""A function's handler called in-process against the local stack, as the invoker's workers
+call it: `python -m bench.inprocess` reads {function, path, route, user, env, info} as JSON on
+stdin and prints the first call's and the warm calls' latencies (ms) as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+WARM_CALLS = 200
+
+
+def _setup(config: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+    os.environ.update(config["env"])
+    from profilepics.config import LocalSettings, Settings
+
+    from infra import local
+    from infra.invoker import events, template, workers
+    from infra.invoker.jwt_auth import Authenticator, issue
+
+    settings, cfg = Settings(), LocalSettings()
+    directory = local.data_dir(cfg)
+    ca = config["info"].get("ca_bundle")
+    service = local.local_settings(
+        settings, cfg, local.credentials(settings, directory), Path(ca) if ca else None
+    )
+    found = template.load(local.template_path())
+    function = found.functions[config["function"]]
+    route = next(
+        r for r in found.routes if r.function == function.name and r.path == config["route"]
+    )
+    path = config["route"].replace("{user_id}", config["user"])
+    secret = local.jwt_secret(cfg, directory)
+    token = issue(secret, cfg.jwt_issuer, cfg.jwt_audience, config["user"], None, 600)
+    headers = [("Authorization", f"Bearer {token}"), ("Host", "127.0.0.1")]
+    auth = Authenticator(secret, cfg.jwt_issuer, cfg.jwt_audience)
+    claims = auth({k.lower(): v for k, v in headers}) if route.authorized else None
+    params = route.match("GET", path) or {}
+    event = events.http_event(route, "GET", path, "", headers, b"", params, "127.0.0.1", claims)
+    # As a worker process starts: exactly the function's environment, then its module.
+    environment = local.environment_for(service)(function)
+    os.environ.clear()
+    os.environ.update(environment)
+    return function, workers, event
+
+
+def main(config: dict[str, Any]) -> dict[str, Any]:
+    function, workers, event = _setup(config)
+    heavy = ("boto3", "minio", "PIL")
+    if loaded := [name for name in heavy if name in sys.modules]:
+        raise RuntimeError(f"{loaded} were imported before the handler")
+    began = time.perf_counter()
+    handler = workers.load_handler(function)
+    imported = time.perf_counter() - began
+    timings = []
+    for _ in range(WARM_CALLS + 1):
+        began = time.perf_counter()
+        result = workers.invoke_once(function, handler, event)
+        timings.append((time.perf_counter() - began) * 1e3)
+        if result.get("statusCode") != 200:
+            raise RuntimeError(f"the handler answered {result.get('statusCode')}")
+    return {"import_ms": imported * 1e3, "first_ms": timings[0], "warm_ms": timings[1:]}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(json.load(sys.stdin))))

@@ -1,0 +1,129 @@
+"""Pictures made in code for the benchmarks: photo-like JPEG/PNG, graphics, animations, bombs."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from typing import Any
+
+from PIL import Image, ImageChops, ImageDraw
+
+MEGAPIXEL = 1_000_000
+
+
+def encode(img: Image.Image, fmt: str, **options: Any) -> bytes:
+    buffer = io.BytesIO()
+    img.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def _texture(width: int, height: int, octaves: tuple[tuple[int, float], ...]) -> Image.Image:
+    """Gaussian noise at several scales: detail that survives downscaling, as in photos."""
+    out: Image.Image | None = None
+    for step, sigma in octaves:
+        layer = Image.effect_noise((max(width // step, 1), max(height // step, 1)), sigma)
+        if step > 1:
+            layer = layer.resize((width, height), Image.Resampling.BICUBIC)
+        out = layer if out is None else ImageChops.add(out, layer, 1, -128)
+    assert out is not None
+    return out
+
+
+def photo(width: int, height: int) -> Image.Image:
+    """Colour gradients under shared grain and per-channel noise: compresses like a photo
+    (a 12 MP JPEG at quality 90 is about 3.4 MB, where a flat gradient would be 0.3 MB)."""
+    shared = _texture(width, height, ((64, 40), (16, 25), (4, 12), (1, 4)))
+    gradients = (
+        Image.linear_gradient("L").rotate(90).resize((width, height)),
+        Image.linear_gradient("L").resize((width, height)),
+        Image.radial_gradient("L").resize((width, height)),
+    )
+    channels = [
+        ImageChops.add(
+            ImageChops.add(gradient, shared, 1, -128),
+            _texture(width, height, ((32, 10), (1, 3))),
+            1,
+            -128,
+        )
+        for gradient in gradients
+    ]
+    return Image.merge("RGB", channels)
+
+
+def graphic(width: int, height: int) -> Image.Image:
+    """Gradients and outlines, no noise: the kind of large picture PNG keeps small."""
+    img = Image.merge(
+        "RGB",
+        (
+            Image.linear_gradient("L").rotate(90).resize((width, height)),
+            Image.linear_gradient("L").resize((width, height)),
+            Image.radial_gradient("L").resize((width, height)),
+        ),
+    )
+    draw = ImageDraw.Draw(img)
+    step_x, step_y = width // 40, height // 40
+    for i in range(40):
+        box = (i * step_x, i * step_y, i * step_x + width // 9, i * step_y + height // 9)
+        draw.ellipse(box, outline=(255 - i * 6, i * 6, 128), width=max(width // 320, 1))
+    return img
+
+
+def jpeg(width: int, height: int, quality: int = 90) -> bytes:
+    return encode(photo(width, height), "JPEG", quality=quality)
+
+
+def jpeg_of_about(target_bytes: int, aspect: float = 4 / 3) -> bytes:
+    """A photo JPEG (quality 90) whose size is within 10% of target_bytes."""
+    pixels = target_bytes * 3.5  # this photo texture costs ~0.28 bytes a pixel at quality 90
+    for _ in range(6):
+        width = int((pixels * aspect) ** 0.5)
+        data = jpeg(width, int(width / aspect))
+        if abs(len(data) - target_bytes) <= target_bytes * 0.1:
+            return data
+        pixels *= target_bytes / len(data)
+    return data
+
+
+def gif(frames: int, side: int) -> bytes:
+    """An animation of distinct photo-like frames, palette-quantised as GIFs are."""
+    distinct = [photo(side, side).quantize(256) for _ in range(min(frames, 8))]
+    sequence = [distinct[i % len(distinct)].rotate(i * 3.6) for i in range(frames)]
+    return encode(
+        sequence[0], "GIF", save_all=True, append_images=sequence[1:], duration=40, loop=0
+    )
+
+
+def worst_jpeg(pixels: int, max_bytes: int) -> bytes:
+    """The most pixels allowed in a file under the byte limit: a smooth photo, upscaled."""
+    width = int((pixels * 1.28) ** 0.5)
+    height = pixels // width
+    upscaled = photo(width // 4, height // 4).resize((width, height), Image.Resampling.BICUBIC)
+    for quality in (85, 80, 75, 70, 60):
+        data = encode(upscaled, "JPEG", quality=quality)
+        if len(data) < max_bytes:
+            return data
+    raise RuntimeError("could not fit the JPEG under the byte limit")
+
+
+def worst_png(pixels: int, max_bytes: int) -> bytes:
+    width = int((pixels * 1.28) ** 0.5)
+    data = encode(graphic(width, pixels // width), "PNG")
+    if len(data) >= max_bytes:
+        raise RuntimeError("could not fit the PNG under the byte limit")
+    return data
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_bomb_header(width: int, height: int) -> bytes:
+    """A valid PNG header claiming width x height RGB pixels, followed by a token of data."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + _chunk(b"IEND", b"")
+    )

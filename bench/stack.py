@@ -1,0 +1,46 @@
+"""A local stack of its own for the benchmarks, seeded with users who have a picture."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+from tests.stackrun import RunningStack, bearer, start_stack
+
+
+@contextmanager
+def running_stack() -> Iterator[RunningStack]:
+    with tempfile.TemporaryDirectory(prefix="profilepics-bench-") as tmp:
+        stack = start_stack(Path(tmp))
+        try:
+            yield stack
+        finally:
+            stack.stop()
+
+
+def seed_users(stack: RunningStack, count: int, picture: bytes) -> list[str]:
+    """count users, each with picture uploaded through the API."""
+    ids = [f"bench-{index:03d}" for index in range(count)]
+    with requests.Session() as http:
+        for user_id in ids:
+            body = {"user_id": user_id, "display_name": "Bench User", "email": f"{user_id}@ex.com"}
+            made = http.post(f"{stack.api}/users", json=body, headers=bearer(user_id), timeout=30)
+            if made.status_code != 201:
+                raise RuntimeError(f"creating {user_id} failed: {made.status_code}")
+            headers = {**bearer(user_id), "Content-Type": "image/jpeg"}
+            put = http.put(
+                f"{stack.api}/users/{user_id}/picture", data=picture, headers=headers, timeout=30
+            )
+            if put.status_code not in (200, 201):
+                raise RuntimeError(f"uploading for {user_id} failed: {put.status_code}")
+    return ids
+
+
+def child_config(stack: RunningStack) -> dict[str, object]:
+    """What a child process needs to reach this stack as the invoker's workers do."""
+    env = {k: v for k, v in stack.env.items() if k.startswith("PROFILEPICS_")}
+    return {"env": env, "info": stack.info}

@@ -1,0 +1,194 @@
+"""Direct uploads on the real stack: POST policies SeaweedFS enforces, then the ingest."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import pytest
+import requests
+
+from tests.stackrun import RunningStack, bearer
+from tests.unit import imagegen as gen
+
+pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
+JPEG = gen.encode(gen.photo(1200, 900), "JPEG", quality=85)
+
+
+def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 15) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.05)
+
+
+def start(http: requests.Session, api: str, user_id: str) -> dict[str, Any]:
+    response = http.post(f"{api}/users/{user_id}/picture/uploads", headers=bearer(user_id))
+    assert response.status_code == 201, response.text
+    policy: dict[str, Any] = response.json()
+    return policy
+
+
+def post_file(
+    policy: dict[str, Any], data: bytes, content_type: str | None = "image/jpeg", **fields: str
+) -> requests.Response:
+    """A browser-style form POST straight to the store, as the policy's holder would send it."""
+    form = {**policy["fields"], **fields}
+    if content_type is not None:
+        form["Content-Type"] = content_type
+    return requests.post(policy["url"], data=form, files={"file": ("picture", data)}, timeout=30)
+
+
+def profile(http: requests.Session, api: str, user_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = http.get(f"{api}/users/{user_id}", timeout=10).json()
+    return body
+
+
+def upload_state(http: requests.Session, api: str, user_id: str, state: str) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        found = profile(http, api, user_id)
+        return found if (found["upload"] or {}).get("state") == state else None
+
+    return wait_for(probe, f"upload {state}")
+
+
+def error_code(response: requests.Response) -> str:
+    return response.text.split("<Code>", 1)[-1].split("</Code>", 1)[0]
+
+
+def test_policy_is_for_the_owner_only_and_bound_to_one_uploads_key(
+    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+) -> None:
+    user_id = user["user_id"]
+    url = f"{api}/users/{user_id}/picture/uploads"
+    assert http.post(url, timeout=10).status_code == 401
+    assert http.post(url, headers=bearer("someone-else"), timeout=10).status_code == 403
+
+    policy = start(http, api, user_id)
+
+    assert policy["url"] == f"{stack.info['s3_endpoint']}/{stack.bucket}"
+    assert policy["max_bytes"] == 5 * 1024 * 1024
+    key = policy["fields"]["key"]
+    assert key.startswith(f"uploads/{user_id}/") and len(key.rsplit("/", 1)[1]) == 32
+    expires_at = datetime.fromisoformat(policy["expires_at"])
+    assert timedelta(0) < expires_at - datetime.now(UTC) <= timedelta(minutes=10)
+    document = json.loads(base64.b64decode(policy["fields"]["policy"]))
+    assert ["eq", "$key", key] in document["conditions"]
+    assert ["starts-with", "$Content-Type", "image/"] in document["conditions"]
+    assert ["content-length-range", 1, policy["max_bytes"]] in document["conditions"]
+    assert profile(http, api, user_id)["upload"]["state"] == "pending"
+
+
+def test_direct_post_of_a_jpeg_becomes_the_ready_picture(
+    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+) -> None:
+    user_id = user["user_id"]
+    policy = start(http, api, user_id)
+
+    stored = post_file(policy, JPEG)
+    assert stored.status_code in (201, 204), stored.text
+
+    done = upload_state(http, api, user_id, "done")
+    assert done["upload"]["error_code"] is None
+    picture = done["picture"]
+    assert (picture["width"], picture["height"], picture["format"]) == (1200, 900, "jpeg")
+
+    def ready() -> bool:
+        return bool(profile(http, api, user_id)["picture"]["status"] == "ready")
+
+    wait_for(ready, "the new picture's variants")
+    assert stack.keys(f"uploads/{user_id}/") == []
+    assert stack.keys(f"originals/{user_id}/") == [f"originals/{user_id}/{picture['id']}.jpg"]
+    assert len(stack.keys(f"thumbnails/{user_id}/{picture['id']}/")) == 4
+
+
+def test_store_refuses_an_oversized_or_empty_post_and_stores_nothing(
+    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+) -> None:
+    user_id = user["user_id"]
+    policy = start(http, api, user_id)
+    oversized = JPEG + bytes(policy["max_bytes"] + 1 - len(JPEG))
+
+    too_large = post_file(policy, oversized)
+    empty = post_file(policy, b"")
+
+    assert (too_large.status_code, error_code(too_large)) == (400, "EntityTooLarge")
+    assert (empty.status_code, error_code(empty)) == (400, "EntityTooSmall")
+    assert stack.keys(f"uploads/{user_id}/") == []
+    assert profile(http, api, user_id)["upload"]["state"] == "pending"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "IMAGE/JPEG", None])
+def test_store_refuses_a_post_that_is_not_image_content_type(
+    stack: RunningStack,
+    api: str,
+    http: requests.Session,
+    user: dict[str, str],
+    content_type: str | None,
+) -> None:
+    user_id = user["user_id"]
+    policy = start(http, api, user_id)
+
+    refused = post_file(policy, JPEG, content_type)
+
+    assert (refused.status_code, error_code(refused)) == (403, "AccessDenied")
+    assert stack.keys(f"uploads/{user_id}/") == []
+
+
+def test_store_refuses_another_key_a_forged_signature_or_extra_fields(
+    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+) -> None:
+    user_id = user["user_id"]
+    policy = start(http, api, user_id)
+
+    elsewhere = post_file(policy, JPEG, key=f"originals/{user_id}/{'0' * 32}.jpg")
+    forged = post_file(policy, JPEG, **{"x-amz-signature": "0" * 64})
+    extra = post_file(policy, JPEG, **{"x-amz-meta-owner": "someone-else"})
+
+    assert (elsewhere.status_code, error_code(elsewhere)) == (403, "AccessDenied")
+    assert (forged.status_code, error_code(forged)) == (403, "SignatureDoesNotMatch")
+    assert (extra.status_code, error_code(extra)) == (403, "AccessDenied")
+    assert stack.keys(f"uploads/{user_id}/") == []
+    assert stack.keys(f"originals/{user_id}/") == []
+
+
+def test_invalid_direct_upload_records_its_code_and_leaves_nothing(
+    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+) -> None:
+    user_id = user["user_id"]
+    policy = start(http, api, user_id)
+
+    # The policy can only check the declared type: the bytes are checked by ingest.
+    assert post_file(policy, b"hello, I am plain text", "image/jpeg").status_code in (201, 204)
+
+    failed = upload_state(http, api, user_id, "failed")
+    assert failed["upload"]["error_code"] == "unsupported_media_type"
+    assert failed["picture"] is None
+    assert stack.keys(f"uploads/{user_id}/") == []
+    assert stack.keys(f"originals/{user_id}/") == []
+
+
+def test_policy_used_twice_publishes_one_picture(
+    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+) -> None:
+    user_id = user["user_id"]
+    policy = start(http, api, user_id)
+    assert post_file(policy, JPEG).status_code in (201, 204)
+    first = upload_state(http, api, user_id, "done")["picture"]
+    wait_for(lambda: stack.keys(f"uploads/{user_id}/") == [], "the quarantine emptied")
+
+    again = post_file(policy, gen.encode(gen.photo(640, 480), "JPEG"))
+    assert again.status_code in (201, 204)  # within its lifetime the store takes it again,
+
+    wait_for(lambda: stack.keys(f"uploads/{user_id}/") == [], "the second copy dropped")
+    assert profile(http, api, user_id)["picture"]["id"] == first["id"]  # but it is dropped
+    assert stack.keys(f"originals/{user_id}/") == [f"originals/{user_id}/{first['id']}.jpg"]

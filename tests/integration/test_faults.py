@@ -1,0 +1,274 @@
+"""Faults on the real stack: a hung or crashed store or table, and failures between writes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from profilepics.errors import StorageUnavailable, TableUnavailable
+from profilepics.models import Picture
+from profilepics.pictures import Pictures
+from profilepics.presenter import Presenter
+from profilepics.profiles import DynamoProfiles
+from profilepics.storage import MinioStore
+from profilepics.urls import UrlSigner
+
+from tests.integration.invariants import (
+    assert_invariants,
+    dangling_references,
+    jpeg,
+    new_user,
+    put_picture,
+    settings_for,
+    settle,
+    signal_server,
+    stored_keys,
+    sweep,
+    unreferenced_objects,
+)
+from tests.stackrun import RunningStack, bearer, start_stack
+
+pytestmark = pytest.mark.integration
+log = logging.getLogger(__name__)
+# Settings' defaults: 2 s per attempt and one retry, so a hung server costs 4 s (5 at most
+# with botocore's backoff jitter) and a crashed one milliseconds; never the SDKs' minutes.
+FAST = 5.5
+
+Call = Callable[[], requests.Response]
+
+
+def timed(calls: dict[str, Call]) -> dict[str, tuple[requests.Response, float]]:
+    """Run the calls at once and time each."""
+
+    def run(call: Call) -> tuple[requests.Response, float]:
+        began = time.monotonic()
+        response = call()
+        return response, time.monotonic() - began
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        futures = {name: pool.submit(run, call) for name, call in calls.items()}
+        results = {name: future.result() for name, future in futures.items()}
+    log.info("timings: %s", {name: round(took, 2) for name, (_, took) in results.items()})
+    return results
+
+
+def warm_up(api: str, user_id: str) -> None:
+    """Start both instances of each function first, so timings hold no cold start."""
+    calls = [
+        lambda: requests.get(f"{api}/users/{user_id}", timeout=30),
+        lambda: requests.get(f"{api}/users/{user_id}/picture", timeout=30),
+        lambda: requests.put(  # refused as empty before any I/O
+            f"{api}/users/{user_id}/picture", data=b"", headers=bearer(user_id), timeout=30
+        ),
+    ]
+    with ThreadPoolExecutor(2 * len(calls)) as pool:
+        for response in pool.map(lambda call: call(), calls * 2):
+            assert response.status_code < 500, response.text
+
+
+def assert_fast_problem(
+    results: dict[str, tuple[requests.Response, float]], names: list[str], code: str
+) -> None:
+    for name in names:
+        response, took = results[name]
+        assert response.status_code == 503, (name, response.text)
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert response.json()["code"] == code, name
+        assert took < FAST, (name, took)
+
+
+def restarted(stack: RunningStack) -> RunningStack:
+    stack.stop()
+    return start_stack(stack.data_dir)
+
+
+@pytest.fixture
+def own_stack(tmp_path: Path) -> Iterator[list[RunningStack]]:
+    """A stack of the test's own (it stops servers); the list holds it across restarts."""
+    stacks = [start_stack(tmp_path / "stack")]
+    try:
+        yield stacks
+    finally:
+        stacks[-1].stop()
+
+
+def test_store_down_uploads_answer_503_storage_unavailable_fast_and_nothing_is_lost(
+    own_stack: list[RunningStack],
+) -> None:
+    stack = own_stack[0]
+    api = stack.api
+    ada, bob = new_user(api), new_user(api)
+    assert put_picture(api, ada, jpeg()).status_code == 201
+    before = requests.get(f"{api}/users/{ada}", timeout=10).json()["picture"]
+    calls: dict[str, Call] = {
+        "replace": lambda: put_picture(api, ada, jpeg("red")),
+        "first upload": lambda: put_picture(api, bob, jpeg("blue")),
+        "url of a picture": lambda: requests.get(f"{api}/users/{ada}/picture", timeout=30),
+        "url of a default": lambda: requests.get(f"{api}/users/{bob}/picture", timeout=30),
+    }
+
+    warm_up(api, ada)
+    signal_server(stack, "seaweedfs", signal.SIGSTOP)
+    hung = timed(calls)
+    signal_server(stack, "seaweedfs", signal.SIGKILL)
+    crashed = timed(calls)
+
+    for results in (hung, crashed):
+        assert_fast_problem(results, ["replace", "first upload"], "storage_unavailable")
+        # Presigning is local computation: the URL is handed out; the store serves it later.
+        url, took = results["url of a picture"]
+        assert url.status_code == 200 and took < FAST
+        assert url.json()["url"].split("?")[0] == before["url"].split("?")[0]
+        default, _ = results["url of a default"]
+        assert default.status_code == 200 and default.json()["is_default"] is True
+    request_id = crashed["replace"][0].headers["Apigw-Requestid"]
+    assert any(
+        line.startswith("{")
+        and json.loads(line).get("correlation_id") == request_id
+        and json.loads(line)["message"] == "object store unreachable during put: MaxRetryError"
+        for line in stack.log().splitlines()
+    )
+    stack = own_stack[0] = restarted(stack)
+    after = requests.get(f"{stack.api}/users/{ada}", timeout=10).json()
+    assert after["picture"]["id"] == before["id"]
+    assert requests.get(f"{stack.api}/users/{bob}", timeout=10).json()["picture"] is None
+    assert_invariants(stack)
+
+
+def test_table_down_answers_503_table_unavailable_fast_and_writes_no_object(
+    own_stack: list[RunningStack],
+) -> None:
+    stack = own_stack[0]
+    api = stack.api
+    ada = new_user(api)
+    assert put_picture(api, ada, jpeg()).status_code == 201
+    settle(stack, [ada])
+    store = MinioStore(settings_for(stack))
+    keys_before = stored_keys(store)
+    calls: dict[str, Call] = {
+        "read profile": lambda: requests.get(f"{api}/users/{ada}", timeout=30),
+        "write profile": lambda: requests.patch(
+            f"{api}/users/{ada}", json={"display_name": "X"}, headers=bearer(ada), timeout=30
+        ),
+        "upload": lambda: put_picture(api, ada, jpeg("red")),
+        "picture url": lambda: requests.get(f"{api}/users/{ada}/picture", timeout=30),
+    }
+
+    warm_up(api, ada)
+    signal_server(stack, "dynalite", signal.SIGSTOP)
+    hung = timed(calls)
+    signal_server(stack, "dynalite", signal.SIGKILL)
+    crashed = timed(calls)
+
+    for results in (hung, crashed):
+        assert_fast_problem(results, list(calls), "table_unavailable")
+    assert stored_keys(store) == keys_before
+    stack = own_stack[0] = restarted(stack)
+    profile = requests.get(f"{stack.api}/users/{ada}", timeout=10).json()
+    assert profile["display_name"] == "Fault Tester"
+    assert_invariants(stack)
+
+
+@pytest.fixture(scope="module")
+def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """For in-process faults: a stack of the module's own, as its sweeps run with no grace."""
+    running = start_stack(tmp_path_factory.mktemp("faults"))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+class TableDownAtPictureWrite(DynamoProfiles):
+    """The real table, except that pointing a profile at a picture fails."""
+
+    def set_picture(self, *args: Any, **kwargs: Any) -> None:
+        raise TableUnavailable()
+
+
+class DeleteFailsOnce(MinioStore):
+    """The real store, except that the first delete fails."""
+
+    failures = 1
+
+    def delete(self, keys: Any) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise StorageUnavailable()
+        super().delete(keys)
+
+
+def pictures_on(stack: RunningStack, store: MinioStore, table: DynamoProfiles) -> Pictures:
+    settings = settings_for(stack)
+    signer = UrlSigner(store, settings.url_expiry_seconds, settings.url_window_seconds)
+    return Pictures(store, table, Presenter(settings, signer), settings)
+
+
+def current_picture(stack: RunningStack, user_id: str) -> Picture | None:
+    profile = DynamoProfiles(settings_for(stack)).get(user_id)
+    assert profile is not None
+    return profile.picture
+
+
+def test_failure_between_object_write_and_profile_write_removes_the_new_object(
+    shared_stack: RunningStack,
+) -> None:
+    stack, settings = shared_stack, settings_for(shared_stack)
+    first, replacing = new_user(stack.api), new_user(stack.api)
+    assert put_picture(stack.api, replacing, jpeg()).status_code == 201
+    settle(stack, [replacing])
+    table = DynamoProfiles(settings)
+    before = {user: table.get(user) for user in (first, replacing)}
+    keys_before = stored_keys(MinioStore(settings))
+    failing = pictures_on(stack, MinioStore(settings), TableDownAtPictureWrite(settings))
+
+    for user in (first, replacing):
+        with pytest.raises(TableUnavailable):
+            failing.upload(user, jpeg("red"))
+
+    assert stored_keys(MinioStore(settings)) == keys_before
+    assert {user: table.get(user) for user in before} == before
+    settle(stack, [replacing])
+    assert_invariants(stack)
+
+
+def test_failure_after_profile_write_leaves_an_orphan_that_the_sweep_removes(
+    shared_stack: RunningStack,
+) -> None:
+    stack, settings = shared_stack, settings_for(shared_stack)
+    user = new_user(stack.api)
+    assert put_picture(stack.api, user, jpeg()).status_code == 201
+    settle(stack, [user])
+    old = current_picture(stack, user)
+    assert old is not None and len(old.variants) == 4
+    old_keys = {old.key, *old.variants.values()}
+    flaky = DeleteFailsOnce(settings)
+
+    new, first = pictures_on(stack, flaky, DynamoProfiles(settings)).upload(user, jpeg("navy"))
+
+    assert first is False and flaky.failures == 0
+    current = current_picture(stack, user)
+    assert current is not None and current.id == new.id
+    assert dangling_references(stack) == []
+    assert old_keys <= set(unreferenced_objects(stack))
+    settle(stack, [user])
+
+    dry = sweep(stack, "--grace-seconds", "0", "--dry-run")
+    assert all(f"would delete {key}" in dry for key in old_keys)
+    assert old_keys <= stored_keys(flaky)
+    assert "orphans deleted: 0 " in sweep(stack)  # the default grace keeps young objects
+    report = assert_invariants(stack)
+
+    assert "orphans deleted: 5 (originals 1, thumbnails 4, uploads 0)" in report
+    remaining = stored_keys(flaky)
+    assert not old_keys & remaining
+    current = current_picture(stack, user)
+    assert current is not None and {current.key, *current.variants.values()} <= remaining

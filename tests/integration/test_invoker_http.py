@@ -1,0 +1,45 @@
+"""The invoker as an HTTP server: chunked bodies and the API Gateway payload ceiling."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import requests
+from PIL import Image
+
+from tests.stackrun import bearer
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "purple").save(out, "JPEG")
+    return out.getvalue()
+
+
+def _chunks(data: bytes, size: int = 1000) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_chunked_upload_is_read_whole(api: str, user: dict[str, str]) -> None:
+    user_id = user["user_id"]
+    headers = {"Content-Type": "image/jpeg", **bearer(user_id)}
+    response = requests.put(
+        f"{api}/users/{user_id}/picture", data=_chunks(_jpeg()), headers=headers, timeout=20
+    )
+    assert response.status_code == 201, response.text
+    assert (response.json()["width"], response.json()["height"]) == (64, 48)
+    # The connection stays usable: the next request on it is parsed correctly.
+    assert requests.get(f"{api}/users/{user_id}", timeout=10).status_code == 200
+
+
+def test_body_over_the_gateway_limit_is_413(api: str, user: dict[str, str]) -> None:
+    user_id = user["user_id"]
+    headers = {"Content-Type": "image/jpeg", **bearer(user_id)}
+    big = b"\xff" * (10 * 1024 * 1024 + 1)
+    response = requests.put(
+        f"{api}/users/{user_id}/picture", data=_chunks(big, 1 << 20), headers=headers, timeout=30
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "file_too_large"

@@ -1,0 +1,310 @@
+"""Thumbnails on the real stack: SeaweedFS's webhook -> invoker -> variants, status, safety."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from PIL import Image
+
+from infra.invoker.events import s3_record
+from tests.stackrun import EVENTS_TOKEN, RunningStack, bearer
+from tests.unit import imagegen as gen
+
+pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
+SIZES = (64, 128, 256, 512)
+READY_WITHIN = 15.0
+FINAL_OUTCOMES = ("ready", "already_ready", "superseded", "failed")
+
+
+def wait_for(probe: Callable[[], T | None], what: str, timeout: float = READY_WITHIN) -> T:
+    """Poll probe until it returns something truthy, at most timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.05)
+
+
+def camera_jpeg(width: int = 4000, height: int = 3000) -> bytes:
+    """A photo-like JPEG: a smooth scene with sensor-like grain, so it compresses like one."""
+    grain = Image.effect_noise((width // 4, height // 4), 60).resize((width, height))
+    return gen.encode(Image.blend(gen.photo(width, height), grain.convert("RGB"), 0.3), "JPEG")
+
+
+@pytest.fixture(scope="module")
+def twelve_megapixels() -> bytes:
+    return camera_jpeg()
+
+
+def small_jpeg(shade: int = 0) -> bytes:
+    img = gen.photo(900, 700)
+    return gen.encode(Image.eval(img, lambda v: (v + shade) % 256), "JPEG", quality=85)
+
+
+def put_picture(
+    http: requests.Session, api: str, user_id: str, data: bytes, content_type: str = "image/jpeg"
+) -> dict[str, Any]:
+    response = http.put(
+        f"{api}/users/{user_id}/picture",
+        data=data,
+        headers={**bearer(user_id), "Content-Type": content_type},
+        timeout=30,
+    )
+    assert response.status_code in (200, 201), response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def get_profile(http: requests.Session, api: str, user_id: str) -> dict[str, Any]:
+    response = http.get(f"{api}/users/{user_id}", timeout=10)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def wait_status(
+    http: requests.Session, api: str, user_id: str, picture_id: str, status: str = "ready"
+) -> dict[str, Any]:
+    def probe() -> dict[str, Any] | None:
+        picture = get_profile(http, api, user_id)["picture"]
+        if picture and picture["id"] == picture_id and picture["status"] == status:
+            return dict(picture)
+        return None
+
+    return wait_for(probe, f"picture {picture_id} {status}")
+
+
+def key_of(url: str, bucket: str) -> str:
+    return urlsplit(url).path.removeprefix(f"/{bucket}/")
+
+
+def fetch_webp(http: requests.Session, url: str) -> tuple[Image.Image, int]:
+    response = http.get(url, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "image/webp"
+    img = Image.open(io.BytesIO(response.content))
+    img.load()
+    assert img.format == "WEBP"
+    return img, len(response.content)
+
+
+def outcomes(stack: RunningStack, key: str) -> list[str]:
+    """What the event functions logged for key, in order."""
+    return re.findall(rf'"{re.escape(key)}":"(\w+)"', stack.log())
+
+
+def wait_outcomes(stack: RunningStack, key: str, seen: int, count: int) -> list[str]:
+    """The next count outcomes for key after the first seen ones, once they are logged."""
+
+    def probe() -> list[str] | None:
+        found = outcomes(stack, key)[seen:]
+        return found if len(found) >= count else None
+
+    return wait_for(probe, f"{count} more outcomes for {key}")
+
+
+def post_records(http: requests.Session, api: str, records: list[dict[str, Any]]) -> int:
+    response = http.post(
+        f"{api}/_events/s3",
+        json={"Records": records},
+        headers={"Authorization": f"Bearer {EVENTS_TOKEN}"},
+        timeout=10,
+    )
+    return response.status_code
+
+
+def set_processing(stack: RunningStack, user_id: str) -> None:
+    """Put the stored picture back to the state it has before its event is handled."""
+    stack.dynamodb().update_item(
+        TableName=stack.table,
+        Key={"user_id": {"S": user_id}},
+        UpdateExpression="SET picture.#s = :s",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":s": {"S": "processing"}},
+    )
+
+
+def test_uploads_are_ready_within_15s_with_four_webp_variants_of_exact_size(
+    stack: RunningStack,
+    api: str,
+    http: requests.Session,
+    user: dict[str, str],
+    twelve_megapixels: bytes,
+    request: pytest.FixtureRequest,
+) -> None:
+    user_id = user["user_id"]
+    latencies = []
+    for _ in range(5):
+        uploaded = put_picture(http, api, user_id, twelve_megapixels)
+        put_done = time.monotonic()
+        # Given a new upload, every size falls back to the original until the variants exist.
+        assert uploaded["status"] == "processing"
+        assert set(uploaded["variants"]) == {str(s) for s in SIZES}
+        assert set(uploaded["variants"].values()) == {uploaded["url"]}
+
+        picture = wait_status(http, api, user_id, uploaded["id"])
+        latencies.append(time.monotonic() - put_done)
+
+    sizes = {}
+    for size in SIZES:
+        url = picture["variants"][str(size)]
+        assert key_of(url, stack.bucket) == f"thumbnails/{user_id}/{picture['id']}/{size}.webp"
+        img, length = fetch_webp(http, url)
+        assert img.size == (size, size)
+        sizes[size] = length
+    expected = [f"thumbnails/{user_id}/{picture['id']}/{s}.webp" for s in SIZES]
+    assert stack.keys(f"thumbnails/{user_id}/") == sorted(expected)
+    assert max(latencies) <= READY_WITHIN
+    # The figures, for a report or a junit file.
+    request.node.user_properties += [
+        ("upload_to_ready_seconds", [round(s, 3) for s in sorted(latencies)]),
+        ("variant_bytes_12mp", sizes),
+    ]
+
+
+def test_picture_url_for_128_reflects_the_status_then_serves_the_variant(
+    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+) -> None:
+    user_id = user["user_id"]
+    uploaded = put_picture(http, api, user_id, small_jpeg())
+    original = f"originals/{user_id}/{uploaded['id']}.jpg"
+    wait_status(http, api, user_id, uploaded["id"])
+    url = f"{api}/users/{user_id}/picture?size=128"
+
+    set_processing(stack, user_id)
+    before = http.get(url, timeout=10).json()
+    assert before["status"] == "processing"
+    assert key_of(before["url"], stack.bucket) == original
+    profile = get_profile(http, api, user_id)
+    assert set(profile["profile_picture_variants"].values()) == {profile["profile_picture_url"]}
+
+    # The event for the same original, delivered again, finishes the job.
+    record = s3_record("ObjectCreated:Put", stack.bucket, original, 1)
+    assert post_records(http, api, [record]) == 204
+    wait_status(http, api, user_id, uploaded["id"])
+    after = http.get(url, timeout=10).json()
+    assert after["status"] == "ready"
+    assert key_of(after["url"], stack.bucket) == f"thumbnails/{user_id}/{uploaded['id']}/128.webp"
+    assert fetch_webp(http, after["url"])[0].size == (128, 128)
+    redirect = http.get(f"{url}&redirect=true", allow_redirects=False, timeout=10)
+    assert (redirect.status_code, redirect.headers["Location"]) == (302, after["url"])
+
+
+def test_duplicate_event_changes_nothing(
+    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+) -> None:
+    user_id = user["user_id"]
+    uploaded = put_picture(http, api, user_id, small_jpeg())
+    wait_status(http, api, user_id, uploaded["id"])
+    key = f"originals/{user_id}/{uploaded['id']}.jpg"
+    objects = stack.keys(f"originals/{user_id}/") + stack.keys(f"thumbnails/{user_id}/")
+    profile = get_profile(http, api, user_id)
+    seen = len(outcomes(stack, key))
+    record = s3_record("ObjectCreated:Put", stack.bucket, key, len(small_jpeg()))
+
+    unsigned = http.post(f"{api}/_events/s3", json={"Records": [record]}, timeout=10)
+    assert unsigned.status_code == 401
+    assert post_records(http, api, [record]) == 204
+    assert post_records(http, api, [record]) == 204
+
+    assert wait_outcomes(stack, key, seen, 2) == ["already_ready", "already_ready"]
+    assert stack.keys(f"originals/{user_id}/") + stack.keys(f"thumbnails/{user_id}/") == objects
+    again = get_profile(http, api, user_id)
+    assert again["picture"] == profile["picture"]
+    assert again["updated_at"] == profile["updated_at"]
+
+
+def test_two_quick_replacements_leave_only_the_last_pictures_variants(
+    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+) -> None:
+    user_id = user["user_id"]
+    ids = [put_picture(http, api, user_id, small_jpeg(shade))["id"] for shade in (0, 40, 80)]
+    originals = [f"originals/{user_id}/{picture_id}.jpg" for picture_id in ids]
+
+    def settled() -> bool:
+        return all(set(outcomes(stack, k)) & set(FINAL_OUTCOMES) for k in originals)
+
+    wait_for(settled, "every original's event handled")
+    last = wait_status(http, api, user_id, ids[-1])
+    assert stack.keys(f"originals/{user_id}/") == [originals[-1]]
+    assert stack.keys(f"thumbnails/{user_id}/") == sorted(
+        f"thumbnails/{user_id}/{ids[-1]}/{s}.webp" for s in SIZES
+    )
+    assert {key_of(u, stack.bucket) for u in last["variants"].values()} == set(
+        stack.keys(f"thumbnails/{user_id}/")
+    )
+
+
+def test_objects_under_thumbnails_trigger_nothing(
+    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+) -> None:
+    user_id = user["user_id"]
+    uploaded = put_picture(http, api, user_id, small_jpeg())
+    wait_status(http, api, user_id, uploaded["id"])
+    variant = f"thumbnails/{user_id}/{uploaded['id']}/64.webp"
+    stray = f"uploads/{user_id}/{uuid.uuid4().hex}"
+    before = stack.keys(f"thumbnails/{user_id}/")
+
+    # The variant's own event, then one the ingest function does answer, in one delivery.
+    records = [s3_record("ObjectCreated:Put", stack.bucket, k, 10) for k in (variant, stray)]
+    assert post_records(http, api, records) == 204
+    wait_for(lambda: outcomes(stack, stray) == ["ignored"], "the stray upload's outcome")
+
+    assert outcomes(stack, variant) == []
+    assert stack.keys(f"thumbnails/{user_id}/") == before
+    assert get_profile(http, api, user_id)["picture"]["status"] == "ready"
+
+
+def test_animated_gif_gets_static_variants_and_an_animated_webp(
+    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+) -> None:
+    user_id = user["user_id"]
+    uploaded = put_picture(http, api, user_id, gen.animation("GIF", 6, (640, 560)), "image/gif")
+    picture = wait_status(http, api, user_id, uploaded["id"])
+
+    for size in SIZES:
+        img, _ = fetch_webp(http, picture["variants"][str(size)])
+        assert (img.size, gen.frame_count(img)) == ((size, size), 1)
+    response = stack.minio().get_object(
+        stack.bucket, f"thumbnails/{user_id}/{uploaded['id']}/animated.webp"
+    )
+    try:
+        animated = gen.decode(response.read())
+    finally:
+        response.close()
+        response.release_conn()
+    assert animated.format == "WEBP"
+    assert (animated.size, gen.frame_count(animated)) == ((256, 256), 6)
+
+
+def test_original_garbled_in_the_bucket_fails_with_a_code(
+    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+) -> None:
+    user_id = user["user_id"]
+    uploaded = put_picture(http, api, user_id, small_jpeg())
+    wait_status(http, api, user_id, uploaded["id"])
+    key = f"originals/{user_id}/{uploaded['id']}.jpg"
+
+    # Given a picture not yet processed whose original is then damaged in the bucket,
+    set_processing(stack, user_id)
+    garbage = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8
+    stack.minio().put_object(stack.bucket, key, io.BytesIO(garbage), len(garbage), "image/jpeg")
+
+    # its own ObjectCreated event fails the picture with a reason, not "processing" forever.
+    failed = wait_status(http, api, user_id, uploaded["id"], "failed")
+    assert failed["error"] == "image_corrupt"
+    url = http.get(f"{api}/users/{user_id}/picture?size=128", timeout=10).json()
+    assert url["status"] == "failed"
+    assert key_of(url["url"], stack.bucket) == key

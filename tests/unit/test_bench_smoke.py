@@ -1,0 +1,99 @@
+"""The benchmark suite's pieces work: modules import, measurements return sane numbers.
+
+No timing is asserted here; `make bench` is where timings are read.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from bench import coldstart, inputs, memory, report, variants
+from bench.measure import Row, Sample, Target, interleaved, per_call, timed
+
+MODULES = [
+    "bench.__main__",
+    "bench.coldstart",
+    "bench.http_load",
+    "bench.inprocess",
+    "bench.memory",
+    "bench.report",
+    "bench.stack",
+    "bench.validation",
+    "bench.variants",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_bench_module_imports(name: str) -> None:
+    assert importlib.import_module(name).__doc__
+
+
+def test_timed_gives_a_positive_median_inside_its_range() -> None:
+    sample = timed(lambda: sum(range(1000)), repeat=3)
+    assert len(sample.values) == 3
+    assert 0 < sample.low <= sample.median <= sample.high
+    assert sample.unit == "ms"
+
+
+def test_interleaved_times_each_call_its_own_number_of_rounds() -> None:
+    calls = {"fast": 0, "slow": 0}
+
+    def call(name: str) -> None:
+        calls[name] += 1
+
+    samples = interleaved(
+        {"fast": lambda: call("fast"), "slow": lambda: call("slow")}, repeat=4, fewer={"slow": 2}
+    )
+    assert [len(samples["fast"].values), len(samples["slow"].values)] == [4, 2]
+    assert calls == {"fast": 5, "slow": 3}  # one untimed call each first
+
+
+def test_per_call_divides_a_batch_by_its_calls() -> None:
+    sample = per_call(lambda: None, calls=100, batches=2)
+    assert len(sample.values) == 2
+    assert 0 < sample.median < 1000  # well under a millisecond per empty call, in µs
+
+
+def test_every_variant_path_makes_every_size_of_a_small_jpeg() -> None:
+    data = inputs.jpeg(640, 480)
+    for name, make in variants.approaches().items():
+        if make is None:
+            assert name == "pyvips thumbnail"  # the optional bench extra is missing
+            continue
+        made = make(data)
+        assert sorted(made) == sorted(variants.SIZES), name
+        assert all(blob[8:12] == b"WEBP" for blob in made.values()), name
+
+
+def test_peak_memory_is_read_from_proc_in_megabytes() -> None:
+    assert 1 < memory._status("VmHWM") < 100_000
+
+
+def test_a_bomb_header_claims_its_size_in_a_few_bytes() -> None:
+    bomb = inputs.png_bomb_header(30000, 30000)
+    assert len(bomb) < 100
+    assert int.from_bytes(bomb[16:20], "big") == 30000
+
+
+def test_cold_start_probe_times_an_import_in_a_fresh_interpreter() -> None:
+    took, heavy = coldstart.probe("import json", None)
+    assert took > 0
+    assert heavy == []
+
+
+def test_report_puts_rows_and_targets_between_the_markers_and_keeps_the_prose(
+    tmp_path: Path,
+) -> None:
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(f"Prose before.\n\n{report.BEGIN}\nold\n{report.END}\n\nAfter.\n")
+    rows = [Row("1 Variants", "12 MP JPEG", "make_variants", Sample.of([80.0, 82.0, 90.0], "ms"))]
+    targets = [Target("1 Variants", "≤ 1.0× pyvips", "0.84×", True)]
+    block = report.as_markdown(rows, targets, {"CPUs (nproc)": "2"}, 100.0, "today")
+    report.write_into(doc, block)
+    text = doc.read_text()
+    assert "Prose before." in text and "After." in text and "old" not in text
+    assert "| 1 Variants | 12 MP JPEG | make_variants | 82.0 ms | 80.0–90.0 |  |" in text
+    assert "| 1 Variants | ≤ 1.0× pyvips | 0.84× | ✅ yes |" in text

@@ -1,0 +1,109 @@
+"""openapi.json: generated from the resolvers and template.yaml, and kept in step with them."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+from profilepics.defaults import DefaultQuery
+
+from infra import openapi
+from infra.invoker.template import Route, Template, _path_pattern, load
+from infra.local import REPO_ROOT
+
+TEMPLATE = load(REPO_ROOT / "template.yaml")
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    return openapi.build(TEMPLATE)
+
+
+def operations(spec: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (method.upper(), path): operation
+        for path, methods in spec["paths"].items()
+        for method, operation in methods.items()
+    }
+
+
+def test_committed_openapi_json_matches_the_generator() -> None:
+    committed = (REPO_ROOT / "openapi.json").read_text()
+    assert committed == openapi.render(), "openapi.json is stale: run `make openapi`"
+
+
+def test_every_route_of_the_template_is_documented_and_nothing_else(spec: dict[str, Any]) -> None:
+    assert spec["openapi"] == "3.1.0"
+    assert set(operations(spec)) == {(r.method, r.path) for r in TEMPLATE.routes}
+
+
+def test_write_routes_need_a_bearer_token_and_reads_do_not(spec: dict[str, Any]) -> None:
+    ops = operations(spec)
+    for route in TEMPLATE.routes:
+        operation = ops[(route.method, route.path)]
+        if route.authorized:
+            assert operation["security"] == [{"bearerAuth": []}], route.route_key
+            assert {"401", "403"} <= set(operation["responses"]), route.route_key
+        else:
+            assert "security" not in operation, route.route_key
+    scheme = spec["components"]["securitySchemes"]["bearerAuth"]
+    assert scheme == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+def test_every_error_response_is_problem_json_with_a_stable_code(spec: dict[str, Any]) -> None:
+    problem = spec["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status", "detail", "code"}
+    for (method, path), operation in operations(spec).items():
+        errors = {s: r for s, r in operation["responses"].items() if int(s) >= 400}
+        assert errors, f"{method} {path} documents no errors"
+        for status, response in errors.items():
+            content = response["content"]["application/problem+json"]
+            assert content["schema"] == {"$ref": "#/components/schemas/Problem"}
+            assert all(e["value"]["status"] == int(status) for e in content["examples"].values())
+    assert "HTTPValidationError" not in json.dumps(spec)
+
+
+def test_success_statuses_are_the_ones_the_handlers_answer(spec: dict[str, Any]) -> None:
+    ops = operations(spec)
+
+    def ok(method: str, path: str) -> set[str]:
+        return {s for s in ops[(method, path)]["responses"] if int(s) < 400}
+
+    assert ok("POST", "/users") == {"201"}
+    assert ok("PUT", "/users/{user_id}/picture") == {"200", "201"}
+    assert ok("DELETE", "/users/{user_id}/picture") == {"204"}
+    assert ok("GET", "/users/{user_id}/picture") == {"200", "302"}
+    assert ok("GET", "/pictures/default") == {"200", "304"}
+    body = ops[("PUT", "/users/{user_id}/picture")]["requestBody"]["content"]
+    assert {"image/jpeg", "image/png", "multipart/form-data"} <= set(body)
+
+
+def test_default_picture_parameters_come_from_its_query_model(spec: dict[str, Any]) -> None:
+    operation = operations(spec)[("GET", "/pictures/default")]
+    query = {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}
+    assert set(query) == set(DefaultQuery.model_fields)
+    assert query["size"]["enum"] == [64, 128, 256, 512]
+
+
+def with_route(method: str, path: str, function: str = "ProfilesFunction") -> Template:
+    route = Route(method, path, function, False, _path_pattern(path))
+    return dataclasses.replace(TEMPLATE, routes=[*TEMPLATE.routes, route])
+
+
+def test_a_template_route_whose_function_does_not_serve_it_fails_the_build() -> None:
+    template = with_route("GET", "/users/{user_id}", function="UploadFunction")
+    with pytest.raises(LookupError, match="no resolver describes GET /users/{user_id}"):
+        openapi.build(template)
+
+
+def test_a_route_without_its_statuses_and_errors_fails_the_build() -> None:
+    with pytest.raises(LookupError, match="add its statuses and errors"):
+        openapi.build(with_route("DELETE", "/users/{user_id}"))
+
+
+def test_a_resolver_route_missing_from_the_template_fails_the_build() -> None:
+    routes = [r for r in TEMPLATE.routes if r.route_key != "PATCH /users/{user_id}"]
+    with pytest.raises(LookupError, match="serves PATCH /users/{user_id}, not in the template"):
+        openapi.build(dataclasses.replace(TEMPLATE, routes=routes))

@@ -1,0 +1,345 @@
+"""The picture use cases on in-memory fakes: write order, rollback, conflicts, URLs, delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from profilepics import keys, pictures
+from profilepics.config import Settings
+from profilepics.errors import (
+    Conflict,
+    ImageCorrupt,
+    StorageUnavailable,
+    TableUnavailable,
+    UnsupportedMediaType,
+    UserNotFound,
+    ValidationFailed,
+)
+from profilepics.models import Picture, PictureStatus, PictureURL, Profile
+from profilepics.pictures import Pictures
+from profilepics.presenter import Presenter
+from profilepics.urls import UrlSigner, utcnow
+
+from tests.unit import imagegen as gen
+from tests.unit.fakes import FakeStore, FakeTable, Journal, failing
+
+USER = "ada"
+JPEG = gen.encode(gen.photo(40, 30), "JPEG")
+PNG = gen.encode(gen.marked(24, 12), "PNG")
+
+
+@dataclass
+class World:
+    journal: Journal
+    store: FakeStore
+    table: FakeTable
+    pictures: Pictures
+    presenter: Presenter
+
+    def current(self, user_id: str = USER) -> Picture | None:
+        return self.table.profiles[user_id].picture
+
+    def originals(self, user_id: str = USER) -> list[str]:
+        return list(self.store.list_keys(f"{keys.ORIGINALS}{user_id}/"))
+
+
+def _profile(user_id: str, name: str = "Ada Lovelace") -> Profile:
+    now = utcnow()
+    return Profile(
+        user_id=user_id, display_name=name, email="ada@example.com", created_at=now, updated_at=now
+    )
+
+
+@pytest.fixture
+def world() -> World:
+    settings = Settings(api_base_url="https://api.test", thumbnail_sizes=[64, 128])
+    journal = Journal()
+    store, table = FakeStore(journal), FakeTable(journal)
+    table.create(_profile(USER))
+    signer = UrlSigner(store, settings.url_expiry_seconds, settings.url_window_seconds)
+    presenter = Presenter(settings, signer)
+    return World(journal, store, table, Pictures(store, table, presenter, settings), presenter)
+
+
+# --- upload and replace ------------------------------------------------------------------
+
+
+def test_first_upload_stores_a_clean_original_and_points_the_profile_at_it(world: World) -> None:
+    public, first = world.pictures.upload(USER, JPEG)
+
+    assert first is True
+    picture = world.current()
+    assert picture is not None and picture.id == public.id
+    assert picture.key == keys.original(USER, picture.id, "jpg")
+    assert world.originals() == [picture.key]
+    assert world.store.headers[picture.key] == ("image/jpeg", keys.IMMUTABLE)
+    assert (public.format, public.width, public.height) == ("jpeg", 40, 30)
+    assert public.bytes == len(world.store.objects[picture.key])
+    assert picture.key in public.url
+    assert world.table.profiles[USER].version == 1
+
+
+def test_every_upload_gets_a_new_key_so_a_replacement_never_overwrites(world: World) -> None:
+    first, _ = world.pictures.upload(USER, JPEG)
+    second, was_first = world.pictures.upload(USER, JPEG)
+
+    assert was_first is False
+    assert first.id != second.id
+    assert len(set(world.journal.actions("put"))) == 2
+
+
+def test_replacement_deletes_the_previous_original_only_after_the_profile_points_at_the_new(
+    world: World,
+) -> None:
+    world.pictures.upload(USER, JPEG)
+    old = world.current()
+    world.pictures.upload(USER, PNG)
+    new = world.current()
+    assert old is not None and new is not None
+
+    put_new = world.journal.index("put", new.key)
+    point_at_new = world.journal.index("set_picture", new.key)
+    delete_old = world.journal.index("delete", old.key)
+    assert put_new < point_at_new < delete_old
+    assert world.originals() == [new.key]
+    assert new.key.endswith(".png")
+
+
+def test_replacement_removes_the_previous_pictures_thumbnails_too(world: World) -> None:
+    world.pictures.upload(USER, JPEG)
+    old = world.current()
+    assert old is not None
+    recorded = {size: keys.thumbnail(USER, old.id, size) for size in ("64", "128")}
+    stray = keys.thumbnail(USER, old.id, "animated")
+    for key in [*recorded.values(), stray]:
+        world.store.put(key, b"webp", "image/webp", keys.IMMUTABLE)
+    ready = old.model_copy(update={"status": PictureStatus.READY, "variants": recorded})
+    world.table.update_picture(USER, ready, utcnow())
+
+    world.pictures.upload(USER, JPEG)
+
+    assert list(world.store.list_keys(keys.thumbnail_prefix(USER, old.id))) == []
+    assert len(world.originals()) == 1
+
+
+def test_failed_profile_write_removes_the_new_object_and_leaves_the_profile_alone(
+    world: World,
+) -> None:
+    world.pictures.upload(USER, JPEG)
+    before = world.table.profiles[USER]
+    world.table.fault = failing("set_picture", error=TableUnavailable)
+
+    with pytest.raises(TableUnavailable):
+        world.pictures.upload(USER, PNG)
+
+    new_key = world.journal.actions("put")[-1]
+    assert world.journal.entries[-1] == ("delete", new_key)
+    assert world.table.profiles[USER] == before
+    assert before.picture is not None
+    assert world.originals() == [before.picture.key]
+
+
+def test_failed_rollback_still_reports_why_the_profile_write_failed(world: World) -> None:
+    world.table.fault = failing("set_picture", error=TableUnavailable)
+    world.store.fault = failing("delete")
+
+    with pytest.raises(TableUnavailable):
+        world.pictures.upload(USER, JPEG)
+
+    assert world.current() is None  # the stray object is the sweep's to find
+
+
+def test_a_lost_race_is_retried_against_the_fresh_version(world: World) -> None:
+    rivals = iter([True, False])
+
+    def rival_write(user_id: str) -> None:
+        if next(rivals, False):
+            profile = world.table.profiles[user_id]
+            world.table.profiles[user_id] = profile.model_copy(update={"version": 7})
+
+    world.table.before_set_picture = rival_write
+    _, first = world.pictures.upload(USER, JPEG)
+
+    assert first is True
+    assert world.table.profiles[USER].version == 8
+    assert world.current() is not None
+
+
+def test_a_profile_that_keeps_changing_gives_conflict_and_no_orphan_object(
+    world: World,
+) -> None:
+    world.table.fault = failing("set_picture", error=Conflict)
+
+    with pytest.raises(Conflict):
+        world.pictures.upload(USER, JPEG)
+
+    assert world.originals() == []
+    assert world.current() is None
+
+
+def test_concurrent_replacements_leave_exactly_one_original(world: World) -> None:
+    """B's write lands between A's read and A's write: A retries, then discards B's picture."""
+    from profilepics.images import clean_image
+
+    limits = world.pictures.limits()
+    rival_done = False
+
+    def rival_upload(user_id: str) -> None:
+        nonlocal rival_done
+        if not rival_done:
+            rival_done = True
+            world.pictures.replace(user_id, clean_image(PNG, limits))
+
+    world.table.before_set_picture = rival_upload
+    picture, _ = world.pictures.replace(USER, clean_image(JPEG, limits))
+
+    assert world.current() == picture
+    assert world.originals() == [picture.key]
+
+
+def test_upload_for_an_unknown_user_writes_nothing(world: World) -> None:
+    with pytest.raises(UserNotFound):
+        world.pictures.upload("nobody", JPEG)
+    assert world.store.objects == {}
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [(b"%PDF-1.7", UnsupportedMediaType), (JPEG[: len(JPEG) // 2], ImageCorrupt)],
+)
+def test_invalid_upload_writes_nothing(world: World, data: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        world.pictures.upload(USER, data)
+    assert world.store.objects == {}
+    assert world.table.profiles[USER].version == 0
+
+
+def test_store_outage_during_upload_leaves_the_profile_alone(world: World) -> None:
+    world.store.fault = failing("put")
+    with pytest.raises(StorageUnavailable):
+        world.pictures.upload(USER, JPEG)
+    assert world.current() is None
+
+
+def test_previous_picture_that_cannot_be_deleted_does_not_fail_the_upload(world: World) -> None:
+    world.pictures.upload(USER, JPEG)
+    old = world.current()
+    world.store.fault = failing("delete")
+
+    public, first = world.pictures.upload(USER, PNG)
+
+    assert first is False
+    current = world.current()
+    assert current is not None and current.id == public.id
+    assert old is not None and old.key in world.store.objects  # left for the sweep
+
+
+# --- delete ------------------------------------------------------------------------------
+
+
+def test_delete_removes_every_object_and_falls_back_to_the_default(world: World) -> None:
+    world.pictures.upload(USER, JPEG)
+    picture = world.current()
+    assert picture is not None
+    thumb = keys.thumbnail(USER, picture.id, "64")
+    world.store.put(thumb, b"webp", "image/webp", keys.IMMUTABLE)
+
+    world.pictures.delete(USER)
+
+    assert world.current() is None
+    assert world.store.objects == {}
+    assert world.journal.index("set_picture", "") < world.journal.index("delete", picture.key)
+    url = world.pictures.url(USER, "original")
+    assert url.is_default and url.expires_at is None
+    assert url.url.startswith("https://api.test/pictures/default?")
+
+
+def test_delete_without_a_picture_is_a_no_op(world: World) -> None:
+    world.pictures.delete(USER)
+    assert world.current() is None
+    assert world.journal.actions("delete") == []
+
+
+def test_delete_for_an_unknown_user_is_user_not_found(world: World) -> None:
+    with pytest.raises(UserNotFound):
+        world.pictures.delete("nobody")
+
+
+# --- retrieval ---------------------------------------------------------------------------
+
+
+def test_url_of_a_user_without_picture_is_the_generated_default(world: World) -> None:
+    url = world.pictures.url(USER, "128")
+    assert url.is_default
+    assert url.url == "https://api.test/pictures/default?name=Ada+Lovelace&seed=ada&size=128"
+    assert world.store.presigned == []
+
+
+def test_url_of_a_picture_is_signed_and_matches_the_profile_response(world: World) -> None:
+    world.pictures.upload(USER, JPEG)
+    url = world.pictures.url(USER, "original")
+    profile = world.presenter.profile(world.table.profiles[USER])
+
+    assert not url.is_default and url.expires_at is not None
+    assert url.url == profile.profile_picture_url
+    assert url.url == world.pictures.url(USER, "original").url
+    assert profile.profile_picture_variants["64"] == world.pictures.url(USER, "64").url
+
+
+def test_size_without_a_thumbnail_yet_falls_back_to_the_original(world: World) -> None:
+    world.pictures.upload(USER, JPEG)
+    picture = world.current()
+    assert picture is not None
+
+    assert f"/{picture.key}?" in world.pictures.url(USER, "64").url  # still processing
+
+    thumb = keys.thumbnail(USER, picture.id, "64")
+    ready = picture.model_copy(update={"status": PictureStatus.READY, "variants": {"64": thumb}})
+    world.table.update_picture(USER, ready, utcnow())
+    assert f"/{thumb}?" in world.pictures.url(USER, "64").url
+    assert f"/{picture.key}?" in world.pictures.url(USER, "128").url  # never made
+
+
+def test_unknown_size_is_validation_failed(world: World) -> None:
+    with pytest.raises(ValidationFailed):
+        world.pictures.url(USER, "1024")
+
+
+def test_processing_that_never_finished_reads_as_failed(world: World) -> None:
+    world.pictures.upload(USER, JPEG)
+    picture = world.current()
+    assert picture is not None
+    stale = picture.model_copy(update={"uploaded_at": utcnow() - timedelta(hours=1)})
+    world.table.update_picture(USER, stale, utcnow())
+
+    assert world.pictures.url(USER, "original").status is PictureStatus.FAILED
+
+
+def test_cache_control_never_outlives_the_url(world: World) -> None:
+    expires_at = utcnow() + timedelta(seconds=1234)
+    signed = PictureURL(url="u", expires_at=expires_at, is_default=False, size="original")
+    max_age = int(world.pictures.cache_control(signed).split("max-age=")[1])
+    assert 1230 <= max_age <= 1234
+
+    gone = signed.model_copy(update={"expires_at": datetime(2000, 1, 1, tzinfo=UTC)})
+    assert world.pictures.cache_control(gone).endswith("max-age=0")
+    default = PictureURL(url="d", expires_at=None, is_default=True, size="original")
+    assert world.pictures.cache_control(default) == "public, max-age=300"
+
+
+def test_retry_budget_is_bounded(world: World) -> None:
+    calls = 0
+
+    def conflict(operation: str) -> Exception | None:
+        nonlocal calls
+        if operation == "set_picture":
+            calls += 1
+            return Conflict()
+        return None
+
+    world.table.fault = conflict
+    with pytest.raises(Conflict):
+        world.pictures.delete(USER)
+    assert calls == pictures.WRITE_ATTEMPTS

@@ -1,0 +1,421 @@
+"""Event-driven processing on in-memory fakes: variants, races, redelivery, ingest, deadline."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
+
+import pytest
+from profilepics import keys
+from profilepics.config import Settings
+from profilepics.errors import Conflict, StorageUnavailable, UserExists, UserNotFound
+from profilepics.images import clean_image
+from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
+from profilepics.pictures import Pictures
+from profilepics.presenter import Presenter
+from profilepics.processing import POINTER_WAITS, Outcome, Processing
+from profilepics.urls import UrlSigner, utcnow
+
+from tests.unit import imagegen as gen
+
+USER = "ada"
+SIZES = ["64", "128", "256", "512"]
+
+
+class FakeStore:
+    """ObjectStore in a dict; `broken` makes every call fail as an unreachable store would."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.modified: dict[str, datetime] = {}
+        self.puts = 0
+        self.broken = False
+
+    def _check(self) -> None:
+        if self.broken:
+            raise StorageUnavailable()
+
+    def put(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
+        self._check()
+        self.objects[key] = data
+        self.modified[key] = utcnow()
+        self.puts += 1
+
+    def get(self, key: str) -> bytes | None:
+        self._check()
+        return self.objects.get(key)
+
+    def exists(self, key: str) -> bool:
+        self._check()
+        return key in self.objects
+
+    def delete(self, keys: Iterable[str]) -> None:
+        self._check()
+        for key in list(keys):
+            self.objects.pop(key, None)
+
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        self._check()
+        return iter(sorted(k for k in self.objects if k.startswith(prefix)))
+
+    def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        return iter([(key, self.modified[key]) for key in self.list_keys(prefix)])
+
+    def presign_get(self, key: str, expires_seconds: int, signed_at: datetime) -> str:
+        return f"https://store.test/{key}?expires={expires_seconds}"
+
+    def presign_post(
+        self, key: str, max_bytes: int, expires_at: datetime
+    ) -> tuple[str, dict[str, str]]:
+        return "https://store.test/bucket", {"key": key}
+
+    def ping(self) -> None:
+        self._check()
+
+
+class FakeTable:
+    """ProfileTable in a dict, with the real adapter's conditional-write semantics."""
+
+    def __init__(self) -> None:
+        self.profiles: dict[str, Profile] = {}
+
+    def create(self, profile: Profile) -> None:
+        if profile.user_id in self.profiles:
+            raise UserExists()
+        self.profiles[profile.user_id] = profile
+
+    def get(self, user_id: str) -> Profile | None:
+        return self.profiles.get(user_id)
+
+    def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
+        return list(self.profiles.values())[:limit], None
+
+    def update_fields(self, user_id: str, fields: Mapping[str, str], now: datetime) -> Profile:
+        profile = self._existing(user_id).model_copy(update={**fields, "updated_at": now})
+        self.profiles[user_id] = profile
+        return profile
+
+    def set_picture(
+        self, user_id: str, picture: Picture | None, expected_version: int, now: datetime
+    ) -> None:
+        profile = self._existing(user_id)
+        if profile.version != expected_version:
+            raise Conflict()
+        update = {"picture": picture, "version": profile.version + 1, "updated_at": now}
+        self.profiles[user_id] = profile.model_copy(update=update)
+
+    def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
+        profile = self._existing(user_id)
+        if profile.picture is None or profile.picture.id != picture.id:
+            raise Conflict()
+        self.profiles[user_id] = profile.model_copy(update={"picture": picture})
+
+    def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
+        self.profiles[user_id] = self._existing(user_id).model_copy(update={"upload": upload})
+
+    def finish_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
+        profile = self._existing(user_id)
+        if profile.upload is None or profile.upload.id != upload.id:
+            raise Conflict()
+        self.profiles[user_id] = profile.model_copy(update={"upload": upload})
+
+    def ping(self) -> None:
+        pass
+
+    def _existing(self, user_id: str) -> Profile:
+        if user_id not in self.profiles:
+            raise UserNotFound()
+        return self.profiles[user_id]
+
+
+class World:
+    """The use cases wired to fakes, with a user who has no picture yet."""
+
+    def __init__(self, table: FakeTable | None = None, **settings: object) -> None:
+        self.settings = Settings.model_validate({"processing_deadline_seconds": 300, **settings})
+        self.store = FakeStore()
+        self.table = table or FakeTable()
+        self.presenter = Presenter(self.settings, UrlSigner(self.store, 3600, 600))
+        self.pictures = Pictures(self.store, self.table, self.presenter, self.settings)
+        self.pauses: list[float] = []
+        self.during_pause: Callable[[], None] = lambda: None
+        self.processing = Processing(
+            self.store, self.table, self.pictures, self.settings, sleep=self._sleep
+        )
+        now = utcnow()
+        self.table.create(
+            Profile(
+                user_id=USER,
+                display_name="Ada",
+                email="a@example.com",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    def _sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.during_pause()
+
+    def upload(self, data: bytes) -> Picture:
+        picture, _ = self.pictures.replace(USER, clean_image(data, self.pictures.limits()))
+        return picture
+
+    def picture(self) -> Picture:
+        profile = self.table.get(USER)
+        assert profile is not None and profile.picture is not None
+        return profile.picture
+
+    def thumbnail_keys(self) -> list[str]:
+        return sorted(self.store.list_keys(keys.THUMBNAILS))
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def jpeg(width: int = 800, height: int = 600) -> bytes:
+    return gen.encode(gen.photo(width, height), "JPEG", quality=85)
+
+
+def test_new_original_gets_four_square_webp_variants_and_ready_status(world: World) -> None:
+    picture = world.upload(jpeg())
+    assert world.picture().status is PictureStatus.PROCESSING
+
+    assert world.processing.make_thumbnails(picture.key) is Outcome.READY
+
+    stored = world.picture()
+    assert stored.status is PictureStatus.READY
+    assert sorted(stored.variants, key=int) == SIZES
+    for size, key in stored.variants.items():
+        assert key == f"thumbnails/{USER}/{picture.id}/{size}.webp"
+        img = gen.decode(world.store.objects[key])
+        assert (img.format, img.size) == ("WEBP", (int(size), int(size)))
+
+
+def test_duplicate_event_writes_nothing_more(world: World) -> None:
+    picture = world.upload(jpeg())
+    world.processing.make_thumbnails(picture.key)
+    objects, puts = dict(world.store.objects), world.store.puts
+
+    assert world.processing.make_thumbnails(picture.key) is Outcome.ALREADY_READY
+
+    assert world.store.objects == objects
+    assert world.store.puts == puts
+
+
+def test_keys_outside_originals_are_ignored_without_touching_anything(world: World) -> None:
+    picture = world.upload(jpeg())
+    world.processing.make_thumbnails(picture.key)
+    objects = dict(world.store.objects)
+    for key in (*world.picture().variants.values(), "uploads/ada/x", "originals/ada/notanid.jpg"):
+        assert world.processing.make_thumbnails(key) is Outcome.IGNORED
+    assert world.store.objects == objects
+
+
+def stored_but_not_yet_current(world: World) -> Picture:
+    """An original in the store whose profile write has not landed yet."""
+    picture_id = uuid.uuid4().hex
+    key = keys.original(USER, picture_id, "jpg")
+    world.store.put(key, jpeg(), "image/jpeg", keys.IMMUTABLE)
+    return Picture(
+        id=picture_id,
+        key=key,
+        format="jpeg",
+        content_type="image/jpeg",
+        width=800,
+        height=600,
+        bytes=1,
+        uploaded_at=utcnow(),
+    )
+
+
+def test_event_that_beats_the_profile_write_waits_for_it(world: World) -> None:
+    """The original is stored first, so its event can arrive before the profile points at it."""
+    picture = stored_but_not_yet_current(world)
+    world.during_pause = lambda: world.table.set_picture(USER, picture, 0, utcnow())
+
+    assert world.processing.make_thumbnails(picture.key) is Outcome.READY
+
+    assert world.pauses == [POINTER_WAITS[0]]
+    assert world.picture().status is PictureStatus.READY
+
+
+def test_event_whose_profile_write_never_lands_fails_to_be_retried(world: World) -> None:
+    picture = stored_but_not_yet_current(world)
+
+    with pytest.raises(Conflict):
+        world.processing.make_thumbnails(picture.key)
+
+    assert world.pauses == list(POINTER_WAITS)
+    assert sum(POINTER_WAITS) < 1.0
+    assert world.thumbnail_keys() == []
+    world.table.set_picture(USER, picture, 0, utcnow())
+    assert world.processing.make_thumbnails(picture.key) is Outcome.READY  # the retry
+
+
+def test_late_event_of_a_replaced_picture_leaves_no_variants(world: World) -> None:
+    first = world.upload(jpeg())
+    second = world.upload(jpeg(640, 480))
+    assert first.key not in world.store.objects
+    # Variants of the first that a slow run wrote after the replacement cleaned up:
+    world.store.put(keys.thumbnail(USER, first.id, "64"), b"late", "image/webp", keys.IMMUTABLE)
+
+    assert world.processing.make_thumbnails(first.key) is Outcome.SUPERSEDED
+    assert world.pauses == []  # a deleted original is not waited for
+    assert world.processing.make_thumbnails(second.key) is Outcome.READY
+    assert {k.split("/")[2] for k in world.thumbnail_keys()} == {second.id}
+
+
+class ReplacedDuringTheRun(FakeTable):
+    """A table where another upload replaces the picture just before the run records it."""
+
+    def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
+        newer = picture.model_copy(update={"id": uuid.uuid4().hex})
+        self.profiles[user_id] = self.profiles[user_id].model_copy(update={"picture": newer})
+        super().update_picture(user_id, picture, now)
+
+
+def test_replacement_during_the_run_deletes_the_variants_it_made() -> None:
+    world = World(ReplacedDuringTheRun())
+    picture = world.upload(jpeg())
+
+    assert world.processing.make_thumbnails(picture.key) is Outcome.SUPERSEDED
+    assert world.thumbnail_keys() == []
+
+
+def test_corrupt_original_is_failed_with_a_code_not_left_processing(world: World) -> None:
+    picture = world.upload(jpeg())
+    world.store.objects[picture.key] = b"\xff\xd8\xff\xe0 garbage, not a JPEG any more"
+
+    assert world.processing.make_thumbnails(picture.key) is Outcome.FAILED
+
+    stored = world.picture()
+    assert (stored.status, stored.error) == (PictureStatus.FAILED, "image_corrupt")
+    assert world.thumbnail_keys() == []
+    assert world.presenter.picture(stored).status == "failed"
+
+
+def test_store_fault_is_raised_for_redelivery_which_then_succeeds(world: World) -> None:
+    picture = world.upload(jpeg())
+    world.store.broken = True
+    with pytest.raises(StorageUnavailable):
+        world.processing.make_thumbnails(picture.key)
+    world.store.broken = False
+
+    assert world.processing.make_thumbnails(picture.key) is Outcome.READY
+    assert world.picture().status is PictureStatus.READY
+
+
+def test_animated_gif_gets_static_variants_and_an_animated_webp(world: World) -> None:
+    picture = world.upload(gen.animation("GIF", 4, (300, 200)))
+
+    assert world.processing.make_thumbnails(picture.key) is Outcome.READY
+
+    variants = world.picture().variants
+    assert set(variants) == {*SIZES, "animated"}
+    animated = gen.decode(world.store.objects[variants["animated"]])
+    assert (animated.format, animated.size, gen.frame_count(animated)) == ("WEBP", (200, 200), 4)
+    static = gen.decode(world.store.objects[variants["128"]])
+    assert (static.size, gen.frame_count(static)) == ((128, 128), 1)
+
+
+def test_processing_picture_points_every_size_at_the_original(world: World) -> None:
+    picture = world.upload(jpeg())
+    public = world.presenter.picture(world.picture())
+    assert public.status == "processing"
+    assert set(public.variants.values()) == {public.url}
+    assert public.url.startswith(f"https://store.test/{picture.key}")
+
+
+def test_picture_processing_past_the_deadline_reads_as_failed_timeout() -> None:
+    world = World(processing_deadline_seconds=30)
+    picture = world.upload(jpeg())
+    stale = picture.model_copy(update={"uploaded_at": utcnow() - timedelta(seconds=31)})
+    world.table.update_picture(USER, stale, utcnow())
+
+    public = world.presenter.picture(world.picture())
+    assert (public.status, public.error) == ("failed", "processing_timeout")
+    profile = world.table.get(USER)
+    assert profile is not None
+    url = world.presenter.picture_url(profile, "128")
+    assert url.status == "failed"
+    assert picture.key in url.url
+
+
+def start_upload(world: World) -> DirectUpload:
+    world.pictures.start_direct_upload(USER)
+    profile = world.table.get(USER)
+    assert profile is not None and profile.upload is not None
+    return profile.upload
+
+
+def test_direct_upload_is_cleaned_published_and_removed_from_quarantine(world: World) -> None:
+    upload = start_upload(world)
+    world.store.put(upload.key, gen.oriented(gen.marked(80, 40), 6), "image/jpeg", "")
+
+    assert world.processing.ingest(upload.key) is Outcome.INGESTED
+
+    profile = world.table.get(USER)
+    assert profile is not None and profile.picture is not None and profile.upload is not None
+    assert profile.upload.state is UploadState.DONE
+    assert upload.key not in world.store.objects
+    original = gen.decode(world.store.objects[profile.picture.key])
+    assert original.size == (80, 40)  # upright again: stored turned, with orientation 6
+    assert "exif" not in original.info
+
+
+def test_invalid_direct_upload_records_its_code_and_leaves_nothing(world: World) -> None:
+    upload = start_upload(world)
+    world.store.put(upload.key, b"just some text, sent as image/jpeg", "image/jpeg", "")
+
+    assert world.processing.ingest(upload.key) is Outcome.REJECTED
+
+    profile = world.table.get(USER)
+    assert profile is not None and profile.upload is not None and profile.picture is None
+    assert profile.upload.state is UploadState.FAILED
+    assert profile.upload.error_code == "unsupported_media_type"
+    assert world.store.objects == {}
+
+
+def test_upload_beyond_max_bytes_is_rejected_by_ingest_too() -> None:
+    world = World(max_bytes=10_000)
+    upload = start_upload(world)
+    world.store.put(upload.key, jpeg(1600, 1200), "image/jpeg", "")
+
+    assert world.processing.ingest(upload.key) is Outcome.REJECTED
+
+    profile = world.table.get(USER)
+    assert profile is not None and profile.upload is not None
+    assert profile.upload.error_code == "file_too_large"
+    assert world.store.objects == {}
+
+
+def test_stray_redelivered_and_reused_policy_uploads_are_dropped(world: World) -> None:
+    stray = keys.upload(USER, uuid.uuid4().hex)
+    world.store.put(stray, jpeg(), "image/jpeg", "")
+    assert world.processing.ingest(stray) is Outcome.IGNORED
+    assert stray not in world.store.objects
+
+    upload = start_upload(world)
+    world.store.put(upload.key, jpeg(), "image/jpeg", "")
+    assert world.processing.ingest(upload.key) is Outcome.INGESTED
+    assert world.processing.ingest(upload.key) is Outcome.IGNORED  # redelivered
+    picture = world.picture()
+
+    world.store.put(upload.key, jpeg(), "image/jpeg", "")  # the same policy, used again
+    assert world.processing.ingest(upload.key) is Outcome.IGNORED
+    assert world.picture() == picture
+    assert upload.key not in world.store.objects
+
+
+def test_variants_never_enlarge_a_small_original(world: World) -> None:
+    picture = world.upload(gen.encode(gen.photo(100, 150), "PNG"))
+    world.processing.make_thumbnails(picture.key)
+    sizes = {
+        size: gen.decode(world.store.objects[key]).size
+        for size, key in world.picture().variants.items()
+    }
+    assert sizes == {"64": (64, 64), "128": (100, 100), "256": (100, 100), "512": (100, 100)}
