@@ -9,6 +9,7 @@ ORIGINALS = "originals/"
 THUMBNAILS = "thumbnails/"
 UPLOADS = "uploads/"
 IMMUTABLE = "public, max-age=31536000, immutable"
+ANIMATED = "animated"  # the variant name of an animated original's moving thumbnail
 
 _ORIGINAL = re.compile(r"^originals/(?P<user>[^/]+)/(?P<id>[0-9a-f]{32})\.(?P<ext>[a-z]+)$")
 _UPLOAD = re.compile(r"^uploads/(?P<user>[^/]+)/(?P<id>[0-9a-f]{32})$")

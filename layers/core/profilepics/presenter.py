@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from profilepics.config import Settings
 from profilepics.errors import ValidationFailed
+from profilepics.keys import ANIMATED
 from profilepics.models import (
     Picture,
     PicturePublic,
@@ -25,7 +26,15 @@ class Presenter:
 
     @property
     def sizes(self) -> list[str]:
-        return ["original", *(str(size) for size in self._settings.thumbnail_sizes)]
+        sizes = ["original", *(str(size) for size in self._settings.thumbnail_sizes)]
+        if self._settings.animated_thumbnail_size:
+            sizes.append(ANIMATED)  # an animated original's moving variant; else its original
+        return sizes
+
+    def variant_names(self, picture: Picture | None) -> list[str]:
+        """The variants a response lists: the animated one only for an animated picture."""
+        animated = picture is not None and picture.frames > 1
+        return [s for s in self.sizes[1:] if s != ANIMATED or animated]
 
     def effective(self, picture: Picture) -> Picture:
         """The picture as clients see it: a run that never finished counts as failed."""
@@ -64,7 +73,7 @@ class Presenter:
             url, variants = public.url, public.variants
         else:
             url = self.picture_url(profile, "original").url
-            variants = {s: self.picture_url(profile, s).url for s in self.sizes[1:]}
+            variants = {s: self.picture_url(profile, s).url for s in self.variant_names(None)}
         return ProfilePublic(
             user_id=profile.user_id,
             display_name=profile.display_name,
@@ -88,5 +97,7 @@ class Presenter:
             status=picture.status,
             error=picture.error,
             url=self._signer.sign(picture.key)[0],
-            variants={s: self._signer.sign(self._key(picture, s))[0] for s in self.sizes[1:]},
+            variants={
+                s: self._signer.sign(self._key(picture, s))[0] for s in self.variant_names(picture)
+            },
         )

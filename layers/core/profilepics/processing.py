@@ -112,7 +112,7 @@ class Processing:
                     data, settings.animated_thumbnail_size, max_frames=settings.max_frames
                 )
                 if animated is not None:
-                    made["animated"] = animated
+                    made[keys.ANIMATED] = animated
         except MemoryError:
             raise
         # Originals are clean when stored, so this is damage in the bucket; Pillow raises a

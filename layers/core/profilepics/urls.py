@@ -65,6 +65,6 @@ class UrlSigner:
 def default_picture_url(api_base_url: str, user_id: str, name: str, size: str) -> str:
     """The generated default picture for a user without one (initials on a colour)."""
     query = {"name": name, "seed": user_id}
-    if size != "original":
+    if size.isdigit():
         query["size"] = size
     return f"{api_base_url.rstrip('/')}/pictures/default?{urlencode(query)}"
