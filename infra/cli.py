@@ -66,6 +66,9 @@ def _sweep(args: argparse.Namespace) -> int:
 
     from infra.runner import sweep_orphans
 
+    if args.grace_seconds < 0:
+        print("--grace-seconds must not be negative", file=sys.stderr)
+        return 2
     settings = Settings()
     if args.local:
         settings = local.stack_settings(settings, LocalSettings())

@@ -268,9 +268,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a burst of clients (50 uploads at once) on a
+    # busy machine overflows it, and the kernel resets connections API Gateway would take.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def serve(invoker: Invoker, host: str, port: int) -> ThreadingHTTPServer:
     """A threading HTTP server for the invoker (call serve_forever on it)."""
     handler = type("Handler", (_RequestHandler,), {"invoker": invoker})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+    return _Server((host, port), handler)

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -223,9 +224,15 @@ def test_anonymous_get_of_an_object_is_refused(stack: LocalStack) -> None:
     assert b"secret pixels" not in plain.data
 
 
-def test_a_new_table_takes_a_write_immediately(stack: LocalStack) -> None:
+def test_a_new_table_is_active_at_once_and_takes_writes(stack: LocalStack) -> None:
+    # With --createTableMs 0 the table turns ACTIVE on dynalite's next tick, not in the
+    # CreateTable response itself: under load a put sent at once can still miss it.
     client = dynamodb(stack)
     create_table(stack, "profiles_now")
+    began = time.monotonic()
+    while client.describe_table(TableName="profiles_now")["Table"]["TableStatus"] != "ACTIVE":
+        assert time.monotonic() - began < 1.0, "the table stayed CREATING"
+        time.sleep(0.01)
 
     client.put_item(TableName="profiles_now", Item={"pk": {"S": "u1"}, "name": {"S": "Ada"}})
 
