@@ -9,13 +9,11 @@ success statuses, the problem+json errors, the bearer-token security and the raw
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from profilepics import errors as e
@@ -23,6 +21,7 @@ from profilepics.defaults import DefaultQuery
 from pydantic import BaseModel
 
 from infra.invoker.template import Function, Route, Template, load
+from infra.invoker.workers import load_module
 from infra.local import REPO_ROOT
 
 OUTPUT = REPO_ROOT / "openapi.json"
@@ -90,21 +89,8 @@ DOCS: dict[str, Doc] = {
 BODY_ERRORS = (e.MalformedMultipart, e.UnsupportedContentType, e.ValidationFailed)
 
 
-def _module(function: Function) -> ModuleType:
-    """The function's handler module, imported from its code folder like the invoker does."""
-    module_name = function.handler.rpartition(".")[0]
-    path = function.code_dir / f"{module_name.replace('.', '/')}.py"
-    spec = importlib.util.spec_from_file_location(f"openapi_{function.name}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def _function_spec(function: Function) -> dict[str, Any]:
-    schema = _module(function).app.get_openapi_schema()
+    schema = load_module(function, "openapi").app.get_openapi_schema()
     spec: dict[str, Any] = schema.model_dump(mode="json", by_alias=True, exclude_none=True)
     return spec
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from profilepics.config import LocalSettings, Settings
 from profilepics.errors import ProblemError
@@ -25,8 +25,11 @@ from infra.bootstrap import ensure_bucket, ensure_table
 from infra.invoker.jwt_auth import Authenticator
 from infra.invoker.pages import Pages, local_pages
 from infra.invoker.server import Invoker, serve
-from infra.invoker.template import load
+from infra.invoker.template import Template, load
 from infra.invoker.workers import invoke_once, load_handler
+
+if TYPE_CHECKING:
+    from infra.stack import LocalStack
 
 
 def health_check(settings: Settings) -> Callable[[], dict[str, bool]]:
@@ -43,6 +46,44 @@ def health_check(settings: Settings) -> Callable[[], dict[str, bool]]:
         return results
 
     return check
+
+
+def build_invoker(
+    template: Template,
+    service: Settings,
+    cfg: LocalSettings,
+    jwt_secret: str,
+    pages: Pages,
+    events_token: str | None,
+) -> Invoker:
+    """The invoker for service's store and table, checking tokens as API Gateway would."""
+    return Invoker(
+        template,
+        local.environment_for(service),
+        health_check(service),
+        cfg.instances,
+        authenticate=Authenticator(jwt_secret, cfg.jwt_issuer, cfg.jwt_audience),
+        pages=pages,
+        events_token=events_token,
+    )
+
+
+def _write_ready(
+    path: Path, api: str, stack: LocalStack, service: Settings, elapsed: float
+) -> None:
+    """Where everything listens, for scripts and tests that started the stack."""
+    ready = {
+        "api": api,
+        "s3_endpoint": stack.s3_endpoint,
+        "dynamodb_endpoint": stack.dynamodb_endpoint,
+        "ca_bundle": str(stack.ca_bundle) if stack.ca_bundle else None,
+        "bucket": service.bucket,
+        "table": service.table,
+        "started_in": elapsed,
+        # Fault-injection tests stop one server by its process group.
+        "pids": {name: p.pid for name, p in stack.processes.items()},
+    }
+    path.write_text(json.dumps(ready))
 
 
 def _stop_on_sigterm(stop: Callable[[], None]) -> None:
@@ -110,36 +151,12 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
         template = load(local.template_path())
         ensure_bucket(service)
         ensure_table(service, template)
-        invoker = Invoker(
-            template,
-            local.environment_for(service),
-            health_check(service),
-            cfg.instances,
-            authenticate=Authenticator(
-                local.jwt_secret(cfg, directory), cfg.jwt_issuer, cfg.jwt_audience
-            ),
-            pages=local_pages(
-                service, local.jwt_secret(cfg, directory), cfg.jwt_issuer, cfg.jwt_audience
-            ),
-            events_token=events_token,
-        )
+        secret = local.jwt_secret(cfg, directory)
+        pages = local_pages(service, secret, cfg.jwt_issuer, cfg.jwt_audience)
+        invoker = build_invoker(template, service, cfg, secret, pages, events_token)
         elapsed = time.monotonic() - began
         if ready_file is not None:
-            ready_file.write_text(
-                json.dumps(
-                    {
-                        "api": api,
-                        "s3_endpoint": stack.s3_endpoint,
-                        "dynamodb_endpoint": stack.dynamodb_endpoint,
-                        "ca_bundle": str(stack.ca_bundle) if stack.ca_bundle else None,
-                        "bucket": service.bucket,
-                        "table": service.table,
-                        "started_in": elapsed,
-                        # Fault-injection tests stop one server by its process group.
-                        "pids": {name: p.pid for name, p in stack.processes.items()},
-                    }
-                )
-            )
+            _write_ready(ready_file, api, stack, service, elapsed)
         banner = [
             *stack.describe(),
             f"bucket {service.bucket}, table {service.table}",
@@ -161,17 +178,9 @@ def serve_only(settings: Settings, cfg: LocalSettings, host: str, port: int) -> 
     if cfg.jwt_secret is None:
         raise SystemExit("set PROFILEPICS_JWT_SECRET: the invoker verifies bearer tokens with it")
     template = load(local.template_path())
-    invoker = Invoker(
-        template,
-        local.environment_for(settings),
-        health_check(settings),
-        cfg.instances,
-        authenticate=Authenticator(
-            cfg.jwt_secret.get_secret_value(), cfg.jwt_issuer, cfg.jwt_audience
-        ),
-        pages=Pages(settings),
-        events_token=cfg.events_token.get_secret_value() if cfg.events_token else None,
-    )
+    events_token = cfg.events_token.get_secret_value() if cfg.events_token else None
+    secret = cfg.jwt_secret.get_secret_value()
+    invoker = build_invoker(template, settings, cfg, secret, Pages(settings), events_token)
     _serve_forever(invoker, host, port, [f"serving {len(template.routes)} routes on {host}:{port}"])
     return 0
 

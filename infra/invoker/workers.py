@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
+from types import ModuleType
 from typing import Any
 
 from infra.invoker.template import Function
@@ -43,17 +44,21 @@ class LambdaContext:
         return max(int((self.deadline - time.monotonic()) * 1000), 0)
 
 
-def load_handler(function: Function) -> Handler:
+def load_module(function: Function, prefix: str = "fn") -> ModuleType:
     """Import the function's module from its code folder under a name of its own."""
-    module_name, _, attribute = function.handler.rpartition(".")
+    module_name = function.handler.rpartition(".")[0]
     path = function.code_dir / f"{module_name.replace('.', '/')}.py"
-    spec = importlib.util.spec_from_file_location(f"fn_{function.name}_{module_name}", path)
+    spec = importlib.util.spec_from_file_location(f"{prefix}_{function.name}_{module_name}", path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    handler: Handler = getattr(module, attribute)
+    return module
+
+
+def load_handler(function: Function) -> Handler:
+    handler: Handler = getattr(load_module(function), function.handler.rpartition(".")[2])
     return handler
 
 
