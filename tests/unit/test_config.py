@@ -1,0 +1,48 @@
+"""The settings class: parsed from the environment once, unsafe values refused."""
+
+from __future__ import annotations
+
+import pytest
+from profilepics.config import Settings, as_environment
+from pydantic import ValidationError
+
+
+def test_lists_come_from_comma_separated_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROFILEPICS_THUMBNAIL_SIZES", "64, 256")
+    monkeypatch.setenv("PROFILEPICS_ALLOWED_FORMATS", "jpeg,png")
+    settings = Settings()
+    assert settings.thumbnail_sizes == [64, 256]
+    assert settings.allowed_formats == ["jpeg", "png"]
+
+
+def test_production_refuses_a_plain_http_store() -> None:
+    with pytest.raises(ValidationError, match="https"):
+        Settings(environment="production", s3_endpoint="http://minio:9000")
+    assert Settings(environment="production", s3_endpoint="https://minio:9000").s3_endpoint
+
+
+def test_url_expiry_is_bounded_and_longer_than_the_window() -> None:
+    with pytest.raises(ValidationError):
+        Settings(url_expiry_seconds=8 * 24 * 3600)
+    with pytest.raises(ValidationError, match="window"):
+        Settings(url_expiry_seconds=600, url_window_seconds=600)
+
+
+def test_urls_are_signed_for_the_public_endpoint_when_given() -> None:
+    assert Settings(s3_endpoint="http://minio:9000").signing_endpoint == "http://minio:9000"
+    public = Settings(s3_endpoint="http://minio:9000", public_s3_endpoint="https://img.example")
+    assert public.signing_endpoint == "https://img.example"
+
+
+def test_secrets_are_hidden_in_repr_but_handed_to_functions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PROFILEPICS_S3_SECRET_KEY", "very-secret")
+    monkeypatch.setenv("PROFILEPICS_MAX_BYTES", "1000")
+    settings = Settings()
+    assert "very-secret" not in repr(settings)
+    environment = as_environment(settings)
+    assert environment["PROFILEPICS_S3_SECRET_KEY"] == "very-secret"
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert Settings() == settings  # what a function's process reads back is the same
