@@ -2,17 +2,14 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import defaults
 from profilepics.http import make_resolver
+from profilepics.observability import function_logger
 
-logger = Logger(service="default_picture")
-# The core's own loggers write the same JSON, with this request's correlation id.
-copy_config_to_registered_loggers(source_logger=logger, include={"profilepics"})
+logger = function_logger("default_picture")
 # A PNG body is not JSON: validation would try to serialise it, so the query is parsed here.
 app = make_resolver(enable_validation=False)
 CACHE_CONTROL = "public, max-age=86400"

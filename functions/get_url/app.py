@@ -2,19 +2,16 @@
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
 from profilepics.http import make_resolver
 from profilepics.models import PictureURL
+from profilepics.observability import function_logger
 
-logger = Logger(service="get_url")
-# The core's own loggers write the same JSON, with this request's correlation id.
-copy_config_to_registered_loggers(source_logger=logger, include={"profilepics"})
+logger = function_logger("get_url")
 app = make_resolver()
 
 

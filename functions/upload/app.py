@@ -2,20 +2,17 @@
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
 from profilepics.bodies import read_image
 from profilepics.config import get_settings
 from profilepics.http import json_response, make_resolver
 from profilepics.models import PicturePublic, UploadPolicy
+from profilepics.observability import function_logger
 
-logger = Logger(service="upload")
-# The core's own loggers write the same JSON, with this request's correlation id.
-copy_config_to_registered_loggers(source_logger=logger, include={"profilepics"})
+logger = function_logger("upload")
 app = make_resolver()
 
 
