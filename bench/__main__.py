@@ -44,7 +44,7 @@ def _with_stack() -> Results:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--no-docs", action="store_true", help="print only; leave the docs")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement")
+    parser.add_argument("--repeat", type=int, default=7, help="timed runs per measurement")
     args = parser.parse_args(argv)
 
     began = time.monotonic()

@@ -43,6 +43,17 @@ def pyvips_variants(vips: Any, data: bytes, sizes: Sequence[int] = SIZES) -> dic
     return out
 
 
+def single_threaded(vips: Any, data: bytes) -> dict[int, bytes]:
+    """pyvips on one thread, as the project's Pillow path runs (and as a 1 GB Lambda has
+    ~0.6 vCPU): on a shared machine its default thread pool also wins it a bigger CPU share."""
+    threads = vips.concurrency_get()
+    vips.concurrency_set(1)
+    try:
+        return pyvips_variants(vips, data)
+    finally:
+        vips.concurrency_set(threads)
+
+
 def cases() -> dict[str, bytes]:
     return {
         "12 MP JPEG": inputs.jpeg(4000, 3000),
@@ -60,6 +71,9 @@ def approaches() -> dict[str, Make | None]:
             data, SIZES, quality=QUALITY
         ),
         "pyvips thumbnail": None if vips is None else lambda data: pyvips_variants(vips, data),
+        "pyvips thumbnail, 1 thread": (
+            None if vips is None else lambda data: single_threaded(vips, data)
+        ),
     }
 
 
@@ -94,6 +108,7 @@ def _targets(case: str, samples: dict[str, Sample]) -> list[Target]:
     ours = samples["make_variants (project)"]
     naive = samples["make_naive_variants"]
     vips = samples.get("pyvips thumbnail")
+    alone = samples.get("pyvips thumbnail, 1 thread")
     found: list[Target] = []
     if "JPEG" in case:
         speedup = ratio(naive, ours)
@@ -106,7 +121,6 @@ def _targets(case: str, samples: dict[str, Sample]) -> list[Target]:
             found.append(Target(SECTION, f"{case}: ≤ {limit}× pyvips", "pyvips missing", None))
         else:
             share = ratio(ours, vips)
-            found.append(
-                Target(SECTION, f"{case}: ≤ {limit}× pyvips", f"{share:.2f}×", share <= limit)
-            )
+            shown = f"{share:.2f}× ({ratio(ours, alone):.2f}× of 1 thread)" if alone else ""
+            found.append(Target(SECTION, f"{case}: ≤ {limit}× pyvips", shown, share <= limit))
     return found

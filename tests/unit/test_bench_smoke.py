@@ -61,7 +61,7 @@ def test_every_variant_path_makes_every_size_of_a_small_jpeg() -> None:
     data = inputs.jpeg(640, 480)
     for name, make in variants.approaches().items():
         if make is None:
-            assert name == "pyvips thumbnail"  # the optional bench extra is missing
+            assert name.startswith("pyvips")  # the optional bench extra is missing
             continue
         made = make(data)
         assert sorted(made) == sorted(variants.SIZES), name
