@@ -51,7 +51,7 @@ fmt: $(APP_STAMP)
 
 # Each function is its own `app` module, so each is checked on its own.
 typecheck: $(APP_STAMP)
-	$(BIN)/mypy layers/core/profilepics infra tests
+	$(BIN)/mypy layers/core/profilepics infra tests bench
 	@for f in $(FUNCTIONS); do $(BIN)/mypy $$f || exit 1; done
 
 bench: setup
