@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,9 +91,17 @@ def _stop_on_sigterm(stop: Callable[[], None]) -> None:
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=stop).start())
 
 
-def _serve_forever(invoker: Invoker, host: str, port: int, banner: list[str]) -> None:
+def _serve_forever(
+    invoker: Invoker,
+    host: str,
+    port: int,
+    banner: list[str],
+    on_listening: Callable[[], None] | None = None,
+) -> None:
     server = serve(invoker, host, port)
     _stop_on_sigterm(server.shutdown)
+    if on_listening is not None:
+        on_listening()  # the socket is bound: connections now queue until serve_forever
     print("\n".join(banner), flush=True)
     try:
         server.serve_forever()
@@ -155,15 +164,16 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
         pages = local_pages(service, secret, cfg.jwt_issuer, cfg.jwt_audience)
         invoker = build_invoker(template, service, cfg, secret, pages, events_token)
         elapsed = time.monotonic() - began
-        if ready_file is not None:
-            _write_ready(ready_file, api, stack, service, elapsed)
         banner = [
             *stack.describe(),
             f"bucket {service.bucket}, table {service.table}",
             *_urls(api),
             f"stack ready in {elapsed:.1f} s",
         ]
-        _serve_forever(invoker, cfg.host, cfg.api_port, banner)
+        ready = (
+            partial(_write_ready, ready_file, api, stack, service, elapsed) if ready_file else None
+        )
+        _serve_forever(invoker, cfg.host, cfg.api_port, banner, ready)
     except KeyboardInterrupt:
         pass
     finally:

@@ -91,6 +91,13 @@ class RunningStack:
         return int(self.process.returncode)
 
 
+def _healthy(api: str) -> bool:
+    try:
+        return requests.get(f"{api}/health", timeout=5).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
 def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> RunningStack:
     data_dir.mkdir(parents=True, exist_ok=True)
     ready = data_dir / "ready.json"
@@ -124,8 +131,8 @@ def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> Runn
             raise RuntimeError(f"the stack did not start:\n{stack.log()[-3000:]}")
         time.sleep(0.1)
     stack.info = json.loads(ready.read_text())
-    while requests.get(f"{stack.api}/health", timeout=5).status_code != 200:
+    while not _healthy(stack.api):
         if time.monotonic() > deadline:
-            raise RuntimeError("the stack never became healthy")
+            raise RuntimeError(f"the stack never became healthy:\n{stack.log()[-3000:]}")
         time.sleep(0.1)
     return stack
