@@ -116,12 +116,14 @@ def _urls(api: str) -> list[str]:
     return [
         f"API                       {api}",
         f"page, Swagger UI          {api}/  {api}/docs",
-        "try:",
+        "try (from the repo root):",
         f"  curl -s {api}/health",
-        f"  curl -s -X POST {api}/users -H 'Content-Type: application/json' "
+        "  TOKEN=$(.venv/bin/profilepics token ada)",
+        f'  curl -s -X POST {api}/users -H "Authorization: Bearer $TOKEN" '
+        "-H 'Content-Type: application/json' "
         '-d \'{"user_id":"ada","display_name":"Ada Lovelace","email":"ada@example.com"}\'',
-        f"  curl -s -X PUT {api}/users/ada/picture -H 'Content-Type: image/jpeg' "
-        "--data-binary @photo.jpg",
+        f'  curl -s -X PUT {api}/users/ada/picture -H "Authorization: Bearer $TOKEN" '
+        "-H 'Content-Type: image/jpeg' --data-binary @photo.jpg",
         f"  curl -s {api}/users/ada",
         "Ctrl-C stops everything.",
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -87,7 +88,14 @@ class RunningStack:
     def stop(self, timeout: float = 30) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+                for pid in self.info.get("pids", {}).values():  # each leads its own group
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(pid, signal.SIGKILL)
         return int(self.process.returncode)
 
 
@@ -124,10 +132,17 @@ def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> Runn
             stderr=subprocess.STDOUT,
         )
     stack = RunningStack(data_dir, env, process, log_path)
-    deadline = time.monotonic() + 60
+    try:
+        _wait_until_serving(stack, ready, time.monotonic() + 60)
+    except BaseException:
+        stack.stop()  # never leave its servers running behind a failed start
+        raise
+    return stack
+
+
+def _wait_until_serving(stack: RunningStack, ready: Path, deadline: float) -> None:
     while not ready.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            stack.stop()
+        if stack.process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the stack did not start:\n{stack.log()[-3000:]}")
         time.sleep(0.1)
     stack.info = json.loads(ready.read_text())
@@ -135,4 +150,3 @@ def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> Runn
         if time.monotonic() > deadline:
             raise RuntimeError(f"the stack never became healthy:\n{stack.log()[-3000:]}")
         time.sleep(0.1)
-    return stack
