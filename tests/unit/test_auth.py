@@ -1,0 +1,80 @@
+"""Who may do what, from the claims API Gateway's JWT authorizer (or the invoker) verified."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from profilepics.auth import Authorizer
+from profilepics.config import Settings
+from profilepics.errors import Forbidden, Unauthorized
+
+from infra.invoker.jwt_auth import Authenticator, issue
+
+
+def _event(**claims: str) -> dict[str, Any]:
+    if not claims:
+        return {"requestContext": {}}
+    return {"requestContext": {"authorizer": {"jwt": {"claims": claims}}}}
+
+
+def test_the_owner_may_write_and_others_may_not() -> None:
+    auth = Authorizer(Settings())
+    assert auth.require_owner(_event(sub="ada"), "ada").sub == "ada"
+    with pytest.raises(Forbidden):
+        auth.require_owner(_event(sub="eve"), "ada")
+    with pytest.raises(Unauthorized):
+        auth.require_owner(_event(), "ada")
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"scope": "openid profilepics/admin"},
+        {"cognito:groups": "[users admin]"},
+        {"groups": "admin"},
+    ],
+)
+def test_an_admin_scope_or_group_may_write_for_anyone(claims: dict[str, str]) -> None:
+    caller = Authorizer(Settings()).require_owner(_event(sub="ops", **claims), "ada")
+    assert caller.admin
+
+
+def test_a_similar_scope_is_not_admin() -> None:
+    with pytest.raises(Forbidden):
+        Authorizer(Settings()).require_owner(_event(sub="eve", scope="profilepics/admins"), "ada")
+
+
+def test_reads_are_public_unless_configured_otherwise() -> None:
+    Authorizer(Settings()).require_reader(_event())
+    private = Authorizer(Settings(public_reads=False))
+    private.require_reader(_event(sub="ada"))
+    with pytest.raises(Unauthorized):
+        private.require_reader(_event())
+
+
+def test_the_invoker_hands_on_verified_claims_as_strings() -> None:
+    secret = "s" * 40
+    authenticate = Authenticator(secret, "iss", "aud")
+    token = issue(secret, "iss", "aud", "ada", "profilepics/admin", 60)
+    claims = authenticate({"authorization": f"Bearer {token}"})
+    assert claims["sub"] == "ada"
+    assert claims["scope"] == "profilepics/admin"
+    assert all(isinstance(value, str) for value in claims.values())
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "Basic abc",
+        "Bearer ",
+        "Bearer " + issue("s" * 40, "other-issuer", "aud", "ada", None, 60),
+        "Bearer " + issue("s" * 40, "iss", "other-audience", "ada", None, 60),
+        "Bearer " + issue("s" * 40, "iss", "aud", "ada", None, -5),
+        "Bearer " + issue("x" * 40, "iss", "aud", "ada", None, 60),
+    ],
+)
+def test_the_invoker_refuses_missing_foreign_or_expired_tokens(header: str) -> None:
+    with pytest.raises(PermissionError):
+        Authenticator("s" * 40, "iss", "aud")({"authorization": header})
