@@ -95,6 +95,8 @@ def stack_settings(settings: Settings, local: LocalSettings) -> Settings:
 
 def environment_for(settings: Settings) -> Callable[[Function], dict[str, str]]:
     """Each function's environment: the template's literal values, then the local settings."""
+    # Process plumbing a worker needs to run at all (PATH, locale), not configuration:
+    # every setting reaches the functions through `as_environment(settings)`.
     base = {k: v for k in _INHERITED if (v := os.environ.get(k)) is not None}
     service = as_environment(settings)
     aws = {
