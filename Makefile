@@ -8,7 +8,7 @@ DYNALITE := infra/dynalite/node_modules/dynalite/cli.js
 SWAGGER_UI := infra/web/node_modules/swagger-ui-dist/swagger-ui-bundle.js
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: setup run test unit lint fmt typecheck bench requirements openapi clean
+.PHONY: setup test-tools run test unit lint fmt typecheck bench requirements openapi clean
 
 setup: $(APP_STAMP) $(TOOLS_STAMP) $(DYNALITE) $(SWAGGER_UI)
 
@@ -32,10 +32,23 @@ $(SWAGGER_UI): infra/web/package.json infra/web/package-lock.json
 	npm ci --prefix infra/web --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Debian's Chromium (browser tests, driven by Playwright) and docker-compose (validating the
+# compose file without an engine): from apt, as root; otherwise say what to install.
+test-tools:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "make test needs:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
 run: setup
 	$(BIN)/profilepics up
 
-test: setup lint typecheck
+test: setup test-tools lint typecheck
 	$(BIN)/python -m pytest
 
 unit: $(APP_STAMP)

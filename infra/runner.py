@@ -189,8 +189,10 @@ def serve_only(settings: Settings, cfg: LocalSettings, host: str, port: int) -> 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if cfg.jwt_secret is None:
         raise SystemExit("set PROFILEPICS_JWT_SECRET: the invoker verifies bearer tokens with it")
+    if cfg.events_token is None:
+        raise SystemExit("set PROFILEPICS_EVENTS_TOKEN: bucket events must carry it")
     template = load(local.template_path())
-    events_token = cfg.events_token.get_secret_value() if cfg.events_token else None
+    events_token = cfg.events_token.get_secret_value()
     secret = cfg.jwt_secret.get_secret_value()
     invoker = build_invoker(template, settings, cfg, secret, Pages(settings), events_token)
     _serve_forever(invoker, host, port, [f"serving {len(template.routes)} routes on {host}:{port}"])

@@ -40,7 +40,7 @@ pytestmark = pytest.mark.integration
 log = logging.getLogger(__name__)
 # Settings' defaults: 2 s per attempt and one retry, so a hung server costs 4 s (5 at most
 # with botocore's backoff jitter) and a crashed one milliseconds; never the SDKs' minutes.
-FAST = 5.5
+FAST = 8.0
 
 Call = Callable[[], requests.Response]
 

