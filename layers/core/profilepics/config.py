@@ -62,8 +62,18 @@ class Settings(BaseSettings):
     max_frames: int = Field(100, gt=0)
     max_total_pixels: int = Field(100_000_000, gt=0)
     min_dimension: int = Field(0, ge=0)
-    allowed_formats: Annotated[list[str], NoDecode] = ["jpeg", "png", "gif", "webp"]
-    thumbnail_sizes: Annotated[list[int], NoDecode] = [64, 128, 256, 512]
+    allowed_formats: Annotated[list[Literal["jpeg", "png", "gif", "webp"]], NoDecode] = [
+        "jpeg",
+        "png",
+        "gif",
+        "webp",
+    ]
+    thumbnail_sizes: Annotated[list[Annotated[int, Field(ge=16, le=2048)]], NoDecode] = [
+        64,
+        128,
+        256,
+        512,
+    ]
     animated_thumbnail_size: int | None = 256
 
     # Who may write: the caller's `sub` claim, or anyone holding the admin scope or group.

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from profilepics import keys
-from profilepics.models import Profile
+from profilepics.models import Profile, UploadState
 from profilepics.ports import ProfileTable, SweptStore
 from profilepics.urls import utcnow
 
@@ -96,6 +96,8 @@ class Sweeper:
             if picture is not None:
                 found.update((picture.key, *picture.variants.values()))
                 prefixes.add(keys.thumbnail_prefix(profile.user_id, picture.id))
+            if profile.upload is not None and profile.upload.state is UploadState.PENDING:
+                found.add(profile.upload.key)  # a direct upload its event has yet to ingest
         return References(frozenset(found), frozenset(prefixes))
 
     def _profiles(self) -> Iterator[Profile]:

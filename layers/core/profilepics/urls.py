@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+from profilepics.defaults import SIZES as DEFAULT_SIZES
 from profilepics.ports import ObjectStore
 
 Clock = Callable[[], datetime]
@@ -65,6 +66,6 @@ class UrlSigner:
 def default_picture_url(api_base_url: str, user_id: str, name: str, size: str) -> str:
     """The generated default picture for a user without one (initials on a colour)."""
     query = {"name": name, "seed": user_id}
-    if size.isdigit():
-        query["size"] = size
+    if size.isdigit() and int(size) in DEFAULT_SIZES:
+        query["size"] = size  # other configured sizes get the default picture's default size
     return f"{api_base_url.rstrip('/')}/pictures/default?{urlencode(query)}"
