@@ -9,9 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import requests
@@ -21,6 +22,7 @@ from infra.invoker.jwt_auth import issue
 from infra.stack import free_port
 from infra.stack.stack import free_stack_ports
 
+T = TypeVar("T")
 ACCESS_KEY = "test-access-key"
 SECRET_KEY = "test-secret-key-0123456789abcdef"
 JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
@@ -97,6 +99,17 @@ class RunningStack:
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(pid, signal.SIGKILL)
         return int(self.process.returncode)
+
+
+def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 15) -> T:
+    """Poll probe until it returns something truthy, at most timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.05)
 
 
 def _healthy(api: str) -> bool:

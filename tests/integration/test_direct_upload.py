@@ -4,31 +4,19 @@ from __future__ import annotations
 
 import base64
 import json
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
 import requests
 
-from tests.stackrun import RunningStack, bearer
+from tests.stackrun import RunningStack, bearer, wait_for
 from tests.unit import imagegen as gen
 
 pytestmark = pytest.mark.integration
 
 T = TypeVar("T")
 JPEG = gen.encode(gen.photo(1200, 900), "JPEG", quality=85)
-
-
-def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 15) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.05)
 
 
 def start(http: requests.Session, api: str, user_id: str) -> dict[str, Any]:

@@ -6,7 +6,6 @@ import io
 import re
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -15,7 +14,7 @@ import requests
 from PIL import Image
 
 from infra.invoker.events import s3_record
-from tests.stackrun import EVENTS_TOKEN, RunningStack, bearer
+from tests.stackrun import EVENTS_TOKEN, RunningStack, bearer, wait_for
 from tests.unit import imagegen as gen
 
 pytestmark = pytest.mark.integration
@@ -24,17 +23,6 @@ T = TypeVar("T")
 SIZES = (64, 128, 256, 512)
 READY_WITHIN = 15.0
 FINAL_OUTCOMES = ("ready", "already_ready", "superseded", "failed")
-
-
-def wait_for(probe: Callable[[], T | None], what: str, timeout: float = READY_WITHIN) -> T:
-    """Poll probe until it returns something truthy, at most timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
-        time.sleep(0.05)
 
 
 def camera_jpeg(width: int = 4000, height: int = 3000) -> bytes:
