@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -50,16 +51,17 @@ def json_response(
     return Response(status, "application/json", model, headers)
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _invalid_request(errors: Sequence[Any]) -> ValidationFailed:
     # Only where and why: the offending input is not echoed back.
-    return [
+    fields = [
         {
             "loc": [str(part) for part in error.get("loc", ())],
             "msg": error.get("msg", ""),
             "type": error.get("type", ""),
         }
-        for error in exc.errors()
+        for error in errors
     ]
+    return ValidationFailed("The request did not validate", errors=fields)
 
 
 def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
@@ -72,7 +74,7 @@ def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response[str]:
-        return problem(ValidationFailed("The request did not validate", errors=_field_errors(exc)))
+        return problem(_invalid_request(exc.errors()))
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported(_: RequestUnsupportedContentType) -> Response[str]:
@@ -80,11 +82,7 @@ def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
 
     @app.exception_handler(ValidationError)
     def _invalid_model(exc: ValidationError) -> Response[str]:
-        errors = [
-            {"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
-            for e in exc.errors()
-        ]
-        return problem(ValidationFailed("The request did not validate", errors=errors))
+        return problem(_invalid_request(exc.errors()))
 
     @app.not_found
     def _missing(_: Exception) -> Response[str]:
