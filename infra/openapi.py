@@ -14,10 +14,13 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from profilepics import errors as e
+from profilepics.config import Settings
 from profilepics.defaults import DefaultQuery
+from profilepics.presenter import Presenter
+from profilepics.urls import UrlSigner
 from pydantic import BaseModel
 
 from infra.invoker.template import Function, Route, Template, load
@@ -61,8 +64,14 @@ class Doc:
 DOCS: dict[str, Doc] = {
     "GET /users": Doc("List profiles, a page at a time", errors=(e.BadRequest, e.ValidationFailed)),
     "POST /users": Doc("Create a profile", (201,), (e.UserExists,)),
-    "GET /users/{user_id}": Doc("Get a profile with its picture URLs", errors=(e.UserNotFound,)),
+    "GET /users/{user_id}": Doc(
+        "Get a profile with its picture URLs (public: no e-mail)", errors=(e.UserNotFound,)
+    ),
     "PATCH /users/{user_id}": Doc("Update a profile", errors=(e.UserNotFound, e.Conflict)),
+    "GET /me": Doc("The caller's whole profile, e-mail included", errors=(e.UserNotFound,)),
+    "GET /admin/users/{user_id}": Doc(
+        "Any user's whole profile, e-mail included (admins only)", errors=(e.UserNotFound,)
+    ),
     "PUT /users/{user_id}/picture": Doc(
         "Upload or replace the picture (201 for the first one)",
         (200, 201),
@@ -73,7 +82,9 @@ DOCS: dict[str, Doc] = {
         "Delete the picture; the profile falls back to the default", (204,), (e.UserNotFound,)
     ),
     "POST /users/{user_id}/picture/uploads": Doc(
-        "Start a direct upload: a presigned POST policy for the store", (201,), (e.UserNotFound,)
+        "Start a direct upload: a presigned POST policy for the store",
+        (201,),
+        (e.UserNotFound, e.FileTooLarge),
     ),
     "GET /users/{user_id}/picture": Doc(
         "A signed URL of the picture, or a 302 to it with redirect=true",
@@ -85,6 +96,12 @@ DOCS: dict[str, Doc] = {
         uses_data=False,
     ),
 }
+TOKEN_HELP = (
+    "A JWT whose `sub` is the user you act as. On the local stack, from the repo root: "
+    "`.venv/bin/profilepics token ada` (add `--admin` to act on anyone), or open "
+    "`/_dev/token/ada` on `profilepics up`. Paste the token alone, without `Bearer`. "
+    "On AWS: an access token from the identity provider named by the stack's JwtIssuer."
+)
 # What powertools answers for any pydantic body it can't read or that doesn't validate.
 BODY_ERRORS = (e.MalformedMultipart, e.UnsupportedContentType, e.ValidationFailed)
 
@@ -112,7 +129,7 @@ def _error_responses(route: Route, doc: Doc, has_body: bool) -> dict[str, Any]:
             kind.code: {
                 "summary": kind.title,
                 "value": {
-                    "type": f"https://profilepics.dev/problems/{kind.code}",
+                    "type": e.problem_type(kind.code),
                     "title": kind.title,
                     "status": status,
                     "detail": kind.title,
@@ -126,6 +143,30 @@ def _error_responses(route: Route, doc: Doc, has_body: bool) -> dict[str, Any]:
             "content": {"application/problem+json": {"schema": PROBLEM_REF, "examples": examples}},
         }
     return responses
+
+
+DIRECT_UPLOAD = """A presigned POST policy, so a large file goes straight to the store:
+
+1. Call this with the file's `content_type` and `size` (both optional; declared, the policy
+   requires exactly them and puts `Content-Type` in `fields`).
+2. POST `multipart/form-data` to `url`: every entry of `fields` as it is, then the file as the
+   last part, named `file`. The store answers 204. Any S3 POST client does this, e.g.
+   `curl -F key=… -F Content-Type=image/jpeg … -F file=@photo.jpg URL`.
+3. The store's object-created event runs the same checks as `PUT /users/{user_id}/picture`;
+   poll `GET /users/{user_id}`: `upload.state` turns `done` (the picture is published) or
+   `failed` with `upload.error_code`.
+
+The policy lasts 10 minutes and names one key under `uploads/`."""
+
+# Operations grouped by what they act on, whichever function serves them.
+TAGS = {
+    "profiles": "Who a picture belongs to. Public reads never include the e-mail address.",
+    "pictures": "Upload, replace, delete and fetch pictures and their thumbnails.",
+}
+
+
+def _tag(route: Route) -> str:
+    return "pictures" if "/picture" in route.path else "profiles"
 
 
 def _picture_body() -> dict[str, Any]:
@@ -171,7 +212,7 @@ def _default_picture_operation() -> dict[str, Any]:
     }
 
 
-def _operation(route: Route, generated: dict[str, Any] | None, tag: str) -> dict[str, Any]:
+def _operation(route: Route, generated: dict[str, Any] | None) -> dict[str, Any]:
     doc = DOCS.get(route.route_key)
     if doc is None:
         raise LookupError(f"{route.route_key}: add its statuses and errors to DOCS in {__name__}")
@@ -193,19 +234,40 @@ def _operation(route: Route, generated: dict[str, Any] | None, tag: str) -> dict
     if route.route_key == "PUT /users/{user_id}/picture":
         operation["requestBody"] = _picture_body()
     if route.route_key == "GET /users/{user_id}/picture":
+        _show_sizes(operation)
         operation["responses"]["302"] = {
             "description": "With redirect=true: to the signed URL, so <img src> works",
             "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
         }
+    if route.route_key == "POST /users/{user_id}/picture/uploads":
+        operation["description"] = DIRECT_UPLOAD
+        schema = {"$ref": "#/components/schemas/UploadRequest"}
+        example = {"content_type": "image/jpeg", "size": 48213}
+        operation["requestBody"] = {
+            "required": False,
+            "content": {"application/json": {"schema": schema, "example": example}},
+        }
     has_body = "application/json" in operation.get("requestBody", {}).get("content", {})
     operation["responses"].update(_error_responses(route, doc, has_body))
-    operation = {"tags": [tag], "summary": doc.summary, **operation}
+    operation = {"tags": [_tag(route)], "summary": doc.summary, **operation}
     if route.authorized:
         operation["security"] = [{"bearerAuth": []}]
     return operation
 
 
 HTTP_REASONS = {200: "OK", 201: "Created", 204: "No Content"}
+
+
+def _show_sizes(operation: dict[str, Any]) -> None:
+    """The `size` query lists the sizes the default settings serve, so Swagger offers them."""
+    sizes = Presenter(Settings(), cast(UrlSigner, None)).sizes
+    for parameter in operation.get("parameters", []):
+        if parameter["name"] == "size" and parameter["in"] == "query":
+            parameter["schema"] = {**parameter["schema"], "enum": sizes}
+            parameter["description"] = (
+                "`original`, a thumbnail's width in pixels, or `animated` (an animated "
+                "picture's moving thumbnail); these are the default settings' sizes"
+            )
 
 
 def _strip_optional(content: dict[str, Any]) -> dict[str, Any]:
@@ -232,11 +294,6 @@ def _version() -> str:
     return str(project["version"])
 
 
-def _tag(function: Function) -> str:
-    """Operations are grouped by the function that serves them."""
-    return str(function.environment.get("POWERTOOLS_SERVICE_NAME", function.name))
-
-
 def build(template: Template) -> dict[str, Any]:
     """The merged OpenAPI document for every HTTP route of the template."""
     specs = {
@@ -254,31 +311,36 @@ def build(template: Template) -> dict[str, Any]:
     for route in routes:
         generated = specs.get(route.function, {}).get("paths", {}).get(route.path, {})
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(
-            route, generated.get(route.method.lower()), _tag(template.functions[route.function])
+            route, generated.get(route.method.lower())
         )
     for name, spec in specs.items():
         for path, operations in spec.get("paths", {}).items():
             for method in operations:
                 if method not in paths.get(path, {}):
                     raise LookupError(f"{name} serves {method.upper()} {path}, not in the template")
-    serving = {r.function for r in routes}
-    tags = [_tag(f) for name, f in template.functions.items() if name in serving]
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "profilepics",
             "version": _version(),
             "description": "Profile pictures: validated uploads, signed URLs, thumbnails. "
-            "Errors are application/problem+json with a stable `code`. Writes need a bearer "
-            "JWT whose `sub` is the user (or an admin scope); reads are public by default.",
+            "Errors are application/problem+json with a stable `code`; each error's `type` "
+            "links to the page that documents it (all of them: [/problems](/problems)). Writes "
+            "need a bearer JWT whose `sub` is the user (or an admin scope); reads are public by "
+            "default and never include e-mail addresses.",
         },
         "servers": [{"url": "/"}],
-        "tags": [{"name": tag} for tag in tags],
+        "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": paths,
         "components": {
             "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": TOKEN_HELP,
+                }
             },
         },
     }

@@ -9,7 +9,7 @@ from profilepics import deps
 from profilepics.bodies import read_image
 from profilepics.config import get_settings
 from profilepics.http import json_response, make_resolver
-from profilepics.models import PicturePublic, UploadPolicy
+from profilepics.models import PicturePublic, UploadPolicy, UploadRequest
 from profilepics.observability import function_logger
 
 logger = function_logger("upload")
@@ -35,9 +35,9 @@ def delete_picture(user_id: str) -> Response[None]:
 
 
 @app.post("/users/<user_id>/picture/uploads")
-def start_direct_upload(user_id: str) -> Response[UploadPolicy]:
+def start_direct_upload(user_id: str, body: UploadRequest | None = None) -> Response[UploadPolicy]:
     deps.authorizer().require_owner(app.current_event.raw_event, user_id)
-    return json_response(deps.pictures().start_direct_upload(user_id), 201)
+    return json_response(deps.pictures().start_direct_upload(user_id, body), 201)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,4 +1,5 @@
-"""The local stack's own pages: the try-it page, config, OpenAPI, Swagger UI and dev tokens.
+"""The local stack's own pages: the try-it page, config, OpenAPI, Swagger UI, error codes and
+dev tokens.
 
 They answer GET requests that match no route of the template, so they never shadow the API
 and never reach AWS: the SAM template knows nothing of them.
@@ -14,8 +15,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from profilepics.config import Settings
+from profilepics.errors import PROBLEMS_PATH
 from profilepics.models import USER_ID_PATTERN
 
+from infra.invoker import problems
 from infra.invoker.server import Reply, problem
 from infra.local import REPO_ROOT
 
@@ -33,6 +36,7 @@ STATIC = {
     "/": "index.html",
     "/app.js": "app.js",
     "/style.css": "style.css",
+    "/favicon.svg": "favicon.svg",
     "/docs": "docs.html",
     "/docs/init.js": "docs.js",
 }
@@ -42,6 +46,7 @@ TYPES = {
     ".css": "text/css; charset=utf-8",
     ".json": "application/json",
     ".png": "image/png",
+    ".svg": "image/svg+xml",
 }
 MIME = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
 DIRECT_UPLOAD_ABOVE = 1024 * 1024  # larger files go straight to the store by presigned POST
@@ -81,6 +86,8 @@ class Pages:
             return self._file(self._spec, headers)
         if path == "/config.json":
             return _json(self.config())
+        if path == PROBLEMS_PATH.rstrip("/") or path.startswith(PROBLEMS_PATH):
+            return self._problems(path.removeprefix(PROBLEMS_PATH.rstrip("/")).strip("/"))
         if self._issue_token is not None and (found := _DEV_TOKEN.fullmatch(path)):
             return self._dev_token(found["user_id"])
         return None
@@ -104,6 +111,13 @@ class Pages:
             return problem(422, "validation_error", "The request is invalid", "Not a user id")
         token = self._issue_token(user_id)
         return _json({"token": token, "expires_in": TOKEN_TTL, "dev_only": True})
+
+    def _problems(self, code: str) -> Reply:
+        page = problems.render(code or None)
+        if page is None:
+            return problem(404, "not_found", "No such error code", "See /problems for every code")
+        headers = [("Content-Type", TYPES[".html"]), ("Content-Security-Policy", self._csp())]
+        return Reply(200, headers, page.encode())
 
     def _file(self, path: Path, headers: Mapping[str, str]) -> Reply:
         if not path.is_file():

@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from profilepics.errors import problem_type
+
 from infra.invoker import events
 from infra.invoker.template import Function, Template
 from infra.invoker.workers import FunctionPool
@@ -34,7 +36,7 @@ class Reply:
 
 def problem(status: int, code: str, title: str, detail: str = "") -> Reply:
     body = {
-        "type": f"https://profilepics.dev/problems/{code}",
+        "type": problem_type(code),
         "title": title,
         "status": status,
         "detail": detail or title,

@@ -121,10 +121,13 @@ async function uploadThroughApi(userId, file) {
 
 async function uploadDirect(userId, file) {
   $("route").textContent = "Sending straight to the store (presigned POST) …";
-  const policy = await api("POST", `${userPath(userId)}/picture/uploads`, { asUser: userId });
+  const declared = { content_type: file.type, size: file.size };
+  const policy = await api("POST", `${userPath(userId)}/picture/uploads`, {
+    json: declared,
+    asUser: userId,
+  });
   const form = new FormData();
   for (const [name, value] of Object.entries(policy.fields)) form.append(name, value);
-  form.append("Content-Type", file.type);
   form.append("file", file); // the store ignores fields after the file
   const reply = await send("POST", policy.url, form);
   if (reply.status >= 300) {

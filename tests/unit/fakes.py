@@ -85,10 +85,19 @@ class FakeStore:
         )
 
     def presign_post(
-        self, key: str, max_bytes: int, expires_at: datetime
+        self,
+        key: str,
+        max_bytes: int,
+        expires_at: datetime,
+        *,
+        min_bytes: int = 1,
+        content_type: str | None = None,
     ) -> tuple[str, dict[str, str]]:
         self._check("presign")
-        return f"https://store.test/{self.bucket}", {"key": key, "max": str(max_bytes)}
+        fields = {"key": key, "min": str(min_bytes), "max": str(max_bytes)}
+        return f"https://store.test/{self.bucket}", fields | (
+            {"Content-Type": content_type} if content_type else {}
+        )
 
     def ping(self) -> None:
         self._check("ping")

@@ -432,3 +432,10 @@ def test_mutated_images_raise_nothing_but_problem_errors(data: bytes) -> None:
 )
 def test_random_bytes_raise_nothing_but_problem_errors(data: bytes) -> None:
     _only_problems(data)
+
+
+def test_the_apis_declarable_types_are_the_formats_images_knows() -> None:
+    from profilepics.images import ImageFormat
+    from profilepics.models import ImageType
+
+    assert [t.value for t in ImageType] == [f.content_type for f in ImageFormat]

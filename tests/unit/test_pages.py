@@ -103,3 +103,38 @@ def test_a_missing_file_says_how_to_install_it(web: Path) -> None:
 
 def test_unknown_paths_are_left_to_the_invoker(web: Path) -> None:
     assert pages(web)("/nothing-here", {}) is None
+
+
+def test_every_error_code_has_a_page_saying_when_it_happens(web: Path) -> None:
+    from profilepics import errors
+
+    from infra.invoker import problems
+
+    codes = {doc.code: doc for doc in problems.catalogue()}
+    raised = {
+        cls.code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.ProblemError)
+    }
+    assert raised | {"function_error", "bad_event"} == set(codes)
+    assert all(len(doc.when) > 20 for doc in codes.values()), codes
+    for code in codes:
+        reply = pages(web)(f"/problems/{code}", {})
+        assert reply is not None and reply.status == 200, code
+        assert f'id="{code}"' in reply.body.decode()
+    index = pages(web)("/problems", {})
+    assert index is not None and all(f'id="{c}"' in index.body.decode() for c in codes)
+
+
+def test_problem_pages_escape_their_text_and_refuse_unknown_codes(web: Path) -> None:
+    unknown = pages(web)("/problems/<script>", {})
+    assert unknown is not None and unknown.status == 404
+    page = pages(web)("/problems/unsupported_content_type", {})
+    assert page is not None
+    assert "<code>-H &#x27;Content-Type: application/json&#x27;</code>" in page.body.decode()
+
+
+def test_the_favicon_is_served(web: Path) -> None:
+    (web / "favicon.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    reply = pages(web)("/favicon.svg", {})
+    assert reply is not None and ("Content-Type", "image/svg+xml") in reply.headers

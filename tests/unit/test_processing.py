@@ -66,7 +66,13 @@ class FakeStore:
         return f"https://store.test/{key}?expires={expires_seconds}"
 
     def presign_post(
-        self, key: str, max_bytes: int, expires_at: datetime
+        self,
+        key: str,
+        max_bytes: int,
+        expires_at: datetime,
+        *,
+        min_bytes: int = 1,
+        content_type: str | None = None,
     ) -> tuple[str, dict[str, str]]:
         return "https://store.test/bucket", {"key": key}
 

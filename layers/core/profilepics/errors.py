@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+PROBLEMS_PATH = "/problems/"
+
+
+def problem_type(code: str) -> str:
+    """A problem's `type`: a URI reference, resolved against the API's own URL, to the page
+    documenting its code (the local invoker serves those pages)."""
+    return PROBLEMS_PATH + code
+
 
 class ProblemError(Exception):
-    """Base of every error the API reports as application/problem+json (RFC 9457)."""
+    """Base of every error the API reports as application/problem+json (RFC 9457).
+
+    Raised as itself it is a bug (`internal_error`), logged by type and never with its trace.
+    Each subclass's docstring says when it happens: the /problems pages show it.
+    """
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
@@ -19,78 +31,134 @@ class ProblemError(Exception):
 
 
 class BadRequest(ProblemError):
+    """The request is malformed in a way no field names: a `cursor` that is not one this API
+    handed out, a chunked body that does not parse.
+    """
+
     status, code, title = 400, "bad_request", "Bad request"
 
 
 class EmptyFile(ProblemError):
+    """The upload had no bytes: an empty body, or an empty `file` part."""
+
     status, code, title = 400, "empty_file", "The uploaded file is empty"
 
 
 class MalformedMultipart(ProblemError):
+    """A multipart/form-data body that cannot be parsed, or has no `file` field."""
+
     status, code, title = 400, "malformed_multipart", "Malformed multipart body"
 
 
 class Unauthorized(ProblemError):
+    """No bearer token, or one that is expired, tampered with, or for another issuer or
+    audience. Locally, `.venv/bin/profilepics token USER_ID` makes one.
+    """
+
     status, code, title = 401, "unauthorized", "Authentication required"
 
 
 class Forbidden(ProblemError):
+    """The token is valid but its user may not do this: change another user's profile or
+    picture, or read another user's whole profile without being an admin.
+    """
+
     status, code, title = 403, "forbidden", "Not allowed to act on this resource"
 
 
 class UserNotFound(ProblemError):
+    """No profile has this user id (for GET /me: the token's user has not created one yet)."""
+
     status, code, title = 404, "user_not_found", "User not found"
 
 
 class PictureNotFound(ProblemError):
+    """The user has no picture."""
+
     status, code, title = 404, "picture_not_found", "The user has no picture"
 
 
 class RouteNotFound(ProblemError):
+    """No route has this method and path."""
+
     status, code, title = 404, "not_found", "No such route"
 
 
 class UserExists(ProblemError):
+    """A profile with this user id already exists: read it with GET /users/{user_id}, or change
+    it with PATCH.
+    """
+
     status, code, title = 409, "user_exists", "A user with this id already exists"
 
 
 class Conflict(ProblemError):
-    """A conditional write lost a race; the caller may retry."""
+    """The profile kept changing while this write tried to land; sending it again is safe."""
 
     status, code, title = 409, "conflict", "The resource changed concurrently"
 
 
 class FileTooLarge(ProblemError):
+    """The declared or actual size is over the limit (`PROFILEPICS_MAX_BYTES`, 5 MiB by
+    default); the response's `max_bytes` says it.
+    """
+
     status, code, title = 413, "file_too_large", "The file is larger than allowed"
 
 
 class UnsupportedMediaType(ProblemError):
+    """The bytes are not JPEG, PNG, GIF or WebP (the accepted formats are configurable). The
+    format is decided by the content, never by the name or the Content-Type.
+    """
+
     status, code, title = 415, "unsupported_media_type", "Unsupported image format"
 
 
 class UnsupportedContentType(ProblemError):
+    """A JSON route was sent another Content-Type, such as curl's default
+    application/x-www-form-urlencoded: send `-H 'Content-Type: application/json'`.
+    """
+
     status, code, title = 415, "unsupported_content_type", "Unsupported request content type"
 
 
 class ValidationFailed(ProblemError):
+    """A field, parameter or query value is invalid; `errors` lists where (`loc`) and why
+    (`msg`), never echoing the value.
+    """
+
     status, code, title = 422, "validation_error", "The request is invalid"
 
 
 class ImageTooLarge(ProblemError):
+    """The image decodes to more pixels or frames than allowed (decompression bombs are refused
+    from the header).
+    """
+
     status, code, title = 422, "image_too_large", "The image has too many pixels or frames"
 
 
 class ImageCorrupt(ProblemError):
+    """The image is truncated or corrupt: it does not decode."""
+
     status, code, title = 422, "image_corrupt", "The image could not be decoded"
 
 
 class ImageTooSmall(ProblemError):
+    """The image is narrower or shorter than `PROFILEPICS_MIN_DIMENSION`."""
+
     status, code, title = 422, "image_too_small", "The image is smaller than allowed"
 
 
 class StorageUnavailable(ProblemError):
+    """The object store did not answer in time or refused the call; nothing was changed. Retry
+    later.
+    """
+
     status, code, title = 503, "storage_unavailable", "The object store is unavailable"
 
 
 class TableUnavailable(ProblemError):
+    """The profile table did not answer in time; nothing was changed. Retry later."""
+
     status, code, title = 503, "table_unavailable", "The profile table is unavailable"

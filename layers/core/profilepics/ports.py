@@ -27,8 +27,17 @@ class ObjectStore(Protocol):
     def presign_get(self, key: str, expires_seconds: int, signed_at: datetime) -> str: ...
 
     def presign_post(
-        self, key: str, max_bytes: int, expires_at: datetime
-    ) -> tuple[str, dict[str, str]]: ...
+        self,
+        key: str,
+        max_bytes: int,
+        expires_at: datetime,
+        *,
+        min_bytes: int = 1,
+        content_type: str | None = None,
+    ) -> tuple[str, dict[str, str]]:
+        """(url, fields): a POST of every field plus the file stores it under key, if its size is
+        in [min_bytes, max_bytes] and (when given) its Content-Type field is content_type."""
+        ...
 
     def ping(self) -> None:
         """Raise StorageUnavailable unless the bucket answers."""

@@ -13,6 +13,7 @@ from profilepics.models import (
     PictureStatus,
     PictureURL,
     Profile,
+    ProfilePrivate,
     ProfilePublic,
 )
 from profilepics.urls import UrlSigner, default_picture_url, utcnow
@@ -68,6 +69,7 @@ class Presenter:
         return picture.key
 
     def profile(self, profile: Profile) -> ProfilePublic:
+        """The public view: what anyone may read, so never the e-mail address."""
         public = self.picture(profile.picture) if profile.picture else None
         if public is not None:
             url, variants = public.url, public.variants
@@ -77,7 +79,6 @@ class Presenter:
         return ProfilePublic(
             user_id=profile.user_id,
             display_name=profile.display_name,
-            email=profile.email,
             created_at=profile.created_at,
             updated_at=profile.updated_at,
             profile_picture_url=url,
@@ -85,6 +86,10 @@ class Presenter:
             picture=public,
             upload=profile.upload,
         )
+
+    def private(self, profile: Profile) -> ProfilePrivate:
+        """The whole profile, for its owner or an admin."""
+        return ProfilePrivate(**dict(self.profile(profile)), email=profile.email)
 
     def picture(self, stored: Picture) -> PicturePublic:
         picture = self.effective(stored)

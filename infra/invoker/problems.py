@@ -1,0 +1,100 @@
+"""The pages a problem's `type` URI points at: what each error code means and what to do.
+
+Every code comes from errors.py (its status, title and docstring), plus the few the local
+invoker answers itself, so the pages never drift from the errors the API raises.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from profilepics.errors import PROBLEMS_PATH, ProblemError
+
+
+@dataclass(frozen=True)
+class ProblemDoc:
+    status: int
+    code: str
+    title: str
+    when: str
+
+
+# Answered by the local invoker itself, never by a function.
+INVOKER_PROBLEMS = (
+    ProblemDoc(
+        400,
+        "bad_event",
+        "The bucket event is not valid",
+        "A POST to /_events/... whose body is not JSON or has a record without s3.object.key.",
+    ),
+    ProblemDoc(
+        502,
+        "function_error",
+        "The function failed",
+        "The local invoker's function raised or timed out; its log says why.",
+    ),
+)
+
+
+def _subclasses(cls: type[ProblemError]) -> list[type[ProblemError]]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+def _when(cls: type[ProblemError]) -> str:
+    lines = (cls.__doc__ or cls.title).strip().splitlines()
+    if cls is ProblemError:
+        lines = lines[2:3]  # the base's second paragraph is the one about internal_error
+    return " ".join(line.strip() for line in lines)
+
+
+def catalogue() -> list[ProblemDoc]:
+    """Every code the API or the local invoker answers with, by status then code."""
+    classes: list[type[ProblemError]] = [ProblemError, *_subclasses(ProblemError)]
+    docs = {c.code: ProblemDoc(c.status, c.code, c.title, _when(c)) for c in classes}
+    docs.update({doc.code: doc for doc in INVOKER_PROBLEMS})
+    return sorted(docs.values(), key=lambda d: (d.status, d.code))
+
+
+def _code_markup(text: str) -> str:
+    """`backticks` as <code>, everything else escaped."""
+    parts = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def _section(doc: ProblemDoc) -> str:
+    return (
+        f'<section id="{doc.code}" aria-labelledby="h-{doc.code}">'
+        f'<h2 id="h-{doc.code}"><code>{doc.code}</code> — {doc.status}</h2>'
+        f"<p><strong>{html.escape(doc.title)}.</strong> {_code_markup(doc.when)}</p>"
+        f'<p class="hint">type: <a href="{PROBLEMS_PATH}{doc.code}">'
+        f"{PROBLEMS_PATH}{doc.code}</a></p></section>"
+    )
+
+
+def render(code: str | None = None) -> str | None:
+    """The page for one code (None if unknown), or for all of them."""
+    docs = catalogue()
+    if code is not None:
+        docs = [d for d in docs if d.code == code]
+        if not docs:
+            return None
+    title = f"profilepics error {code}" if code else "profilepics error codes"
+    intro = (
+        f'<p>One of the API\'s error codes; <a href="{PROBLEMS_PATH}">all codes</a>.</p>'
+        if code
+        else "<p>Every error is <code>application/problem+json</code> (RFC 9457) whose "
+        "<code>type</code> links here and whose <code>code</code> never changes.</p>"
+    )
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{html.escape(title)}</title><link rel="stylesheet" href="/style.css">'
+        '<link rel="icon" href="/favicon.svg" type="image/svg+xml"></head>'
+        f"<body><header><h1>{html.escape(title)}</h1>{intro}</header><main>"
+        + "".join(_section(doc) for doc in docs)
+        + "</main></body></html>"
+    )
