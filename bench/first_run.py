@@ -115,16 +115,21 @@ def main(argv: list[str] | None = None) -> int:
     steps: dict[str, list[float]] = {}
     for round_ in range(args.repeat):
         for name, times in (("pip", pip), ("uv", uv)):
-            with tempfile.TemporaryDirectory(prefix=f"first-run-{name}-") as scratch:
+            with tempfile.TemporaryDirectory(
+                prefix=f"first-run-{name}-", ignore_cleanup_errors=True
+            ) as scratch:
                 times.append(installer(Path(scratch), name))
-        with tempfile.TemporaryDirectory(prefix="first-run-") as scratch:
-            elapsed, output = make_run(Path(scratch))
+        # A stopped store may still be flushing into its data dir: cleanup need not win.
+        with tempfile.TemporaryDirectory(prefix="first-run-", ignore_cleanup_errors=True) as dir_:
+            elapsed, output = make_run(Path(dir_))
         runs.append(elapsed)
         for found in STEP_LINE.finditer(output):
             steps.setdefault(found["what"], []).append(float(found["seconds"]))
         print(f"round {round_ + 1}: healthy in {elapsed:.1f} s", file=sys.stderr, flush=True)
+        print(output, file=sys.stderr, flush=True)
     print(f"load average before: {load:.1f} on {os.cpu_count()} cores")
-    print(f"fresh clone -> healthy (make run), median of {len(runs)}: {statistics.median(runs):.1f} s")
+    median = statistics.median(runs)
+    print(f"fresh clone -> healthy (make run), median of {len(runs)}: {median:.1f} s")
     print(f"  every round: {', '.join(f'{r:.1f}' for r in runs)} s")
     for what, seconds in steps.items():
         print(f"  step: {what}: median {statistics.median(seconds):.1f} s")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import signal
 import sys
 import time
 import uuid
@@ -71,6 +72,9 @@ def invoke_once(function: Function, handler: Handler, event: dict[str, Any]) -> 
 
 def _start(function: Function, environment: Mapping[str, str]) -> None:
     global _handler
+    # Ctrl-C reaches the terminal's whole process group: the invoker stops its workers itself,
+    # so a worker printing its own KeyboardInterrupt trace would only be noise.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.clear()
     os.environ.update(environment)
     _spec["function"] = function

@@ -59,6 +59,18 @@ def free_port_block(
     raise StackError(f"no block of {count} free ports found on {host}")
 
 
+def port_free(host: str, port: int) -> bool:
+    """True unless something listens on host:port. Probed as the servers bind (SO_REUSEADDR),
+    so the closed connections a just-stopped stack leaves in TIME_WAIT do not count."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
 def _can_bind(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
