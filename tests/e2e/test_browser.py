@@ -230,5 +230,13 @@ def test_swagger_ui_shows_every_operation_without_leaving_the_machine(
 
     expect(page.locator(".opblock")).to_have_count(operations)
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    tags = page.locator("h3.opblock-tag")
+    expect(tags).to_have_count(2)
+    assert [tags.nth(i).get_attribute("data-tag") for i in range(2)] == ["profiles", "pictures"]
+    page.click("button.authorize")
+    dialog = page.locator(".modal-ux")
+    expect(dialog).to_contain_text(".venv/bin/profilepics token ada")
+    shoot("swagger-authorize")
+    page.keyboard.press("Escape")
     assert hosts == {urlsplit(api).netloc}
     shoot("swagger")
