@@ -57,12 +57,12 @@ def _healthy(api: str) -> bool:
 
 
 def make_run(scratch: Path) -> tuple[float, str]:
-    """Seconds from `make run` in a fresh clone to a healthy stack, and what it printed."""
+    """Seconds from `git clone` to a healthy stack under `make run`, and what it printed."""
+    began = time.monotonic()
     clone = _clone(scratch / "clone")
     env = _cold_env(scratch)
     api = f"http://127.0.0.1:{env['PROFILEPICS_API_PORT']}"
     log_path = scratch / "make-run.log"
-    began = time.monotonic()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             ["make", "--no-print-directory", "run"],

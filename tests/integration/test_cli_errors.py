@@ -81,12 +81,15 @@ def test_up_on_a_busy_api_port_names_the_port_and_its_variable(
 
 
 def test_up_on_a_busy_port_of_the_stores_block_says_the_store_takes_a_block(
-    env: dict[str, str], listening: socket.socket
+    env: dict[str, str],
 ) -> None:
-    busy = listening.getsockname()[1]
-    s3_port = busy - 3  # the filer's port, inside the block above PROFILEPICS_S3_PORT
+    s3_port = int(env["PROFILEPICS_S3_PORT"])
+    busy = s3_port + 3  # the filer's port, inside the block above PROFILEPICS_S3_PORT
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", busy))
+        listening.listen()
 
-    done = run({**env, "PROFILEPICS_S3_PORT": str(s3_port)}, "up")
+        done = run(env, "up")
 
     assert done.returncode == 1
     assert f"port {busy} on 127.0.0.1 is in use" in done.stderr
@@ -270,7 +273,10 @@ def test_readme_invoke_example_works_as_printed_and_ctrl_c_stops_quietly(
     assert requests.get(f"{api}/users/event-sample-user", timeout=10).status_code == 200
 
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the terminal's whole group
-    code = process.wait(60)
+    try:
+        code = process.wait(90)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running 90 s after Ctrl-C:\n{log.read_text()[-3000:]}")
 
     output = log.read_text()
     assert code == 0, output
