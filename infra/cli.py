@@ -113,7 +113,7 @@ def _invoke(args: argparse.Namespace) -> int:
 
 def _token(args: argparse.Namespace) -> int:
     from infra.invoker.jwt_auth import issue
-    from infra.stack.process import port_accepts
+    from infra.ports import port_accepts
 
     cfg, settings = LocalSettings(), Settings()
     directory = local.data_dir(cfg)

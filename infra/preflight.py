@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from infra.stack.objectstore import WeedPorts
-from infra.stack.process import port_accepts, port_free
+from infra.ports import port_accepts, port_free
 
 START_IT = "start it with `make run` (or `.venv/bin/profilepics up`) in another terminal"
 
@@ -21,6 +20,8 @@ class CliError(Exception):
 
 def check_ports_free(host: str, api_port: int, s3_port: int, dynamodb_port: int) -> None:
     """Raise CliError naming the first busy port and the variable that moves it."""
+    from infra.stack.objectstore import WeedPorts
+
     if not port_free(host, api_port):
         raise CliError(
             f"port {api_port} on {host} is in use (the API): is another `profilepics up` "

@@ -13,6 +13,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from infra.ports import port_accepts
+
 log = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.05
@@ -23,15 +25,6 @@ _live: set[ManagedProcess] = set()
 
 class StackError(RuntimeError):
     """A local-stack server could not be started, reached or stopped."""
-
-
-def port_accepts(host: str, port: int, timeout: float = 0.2) -> bool:
-    """True when something accepts TCP connections on host:port."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -57,18 +50,6 @@ def free_port_block(
         if all(_can_bind(host, port) for port in wanted):
             return base
     raise StackError(f"no block of {count} free ports found on {host}")
-
-
-def port_free(host: str, port: int) -> bool:
-    """True unless something listens on host:port. Probed as the servers bind (SO_REUSEADDR),
-    so the closed connections a just-stopped stack leaves in TIME_WAIT do not count."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-        return True
 
 
 def _can_bind(host: str, port: int) -> bool:
