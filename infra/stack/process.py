@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from infra.ports import port_accepts
+from infra.ports import port_accepts as port_accepts  # re-exported for existing callers
 
 log = logging.getLogger(__name__)
 
