@@ -171,6 +171,10 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
     check_ports_free(cfg.host, cfg.api_port, cfg.s3_port, cfg.dynamodb_port)
     print(f"starting SeaweedFS and dynalite on {cfg.host} (data in {directory}) ...", flush=True)
     stack = LocalStack(config)
+    # Started from a shell without job control (a script's `&`, CI), a process inherits SIGINT
+    # ignored, and Python then raises no KeyboardInterrupt: Ctrl-C, and SIGTERM below, which
+    # goes through it, would do nothing. This command stops on them, whoever started it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     _stop_on_sigterm(lambda: os.kill(os.getpid(), signal.SIGINT))
     try:
         ensure_installed(local.REPO_ROOT)

@@ -3,6 +3,7 @@ with an exit code, never a traceback; Ctrl-C is quiet; the README's invoke examp
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -271,12 +272,18 @@ def test_readme_invoke_example_works_as_printed_and_ctrl_c_stops_quietly(
         assert 200 <= result["statusCode"] < 300, (command, result)
     api = f"http://127.0.0.1:{env['PROFILEPICS_API_PORT']}"
     assert requests.get(f"{api}/users/event-sample-user", timeout=10).status_code == 200
+    # An idle keep-alive client, as the store's webhook sender is: it must not hold up the stop.
+    idle = http.client.HTTPConnection("127.0.0.1", int(env["PROFILEPICS_API_PORT"]), timeout=10)
+    idle.request("GET", "/health")
+    assert idle.getresponse().read()
 
     os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the terminal's whole group
     try:
-        code = process.wait(90)
+        code = process.wait(45)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"still running 90 s after Ctrl-C:\n{log.read_text()[-3000:]}")
+        pytest.fail(f"still running 45 s after Ctrl-C:\n{log.read_text()[-3000:]}")
+    finally:
+        idle.close()
 
     output = log.read_text()
     assert code == 0, output
