@@ -91,7 +91,21 @@ def make_run(scratch: Path) -> tuple[float, str]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+            _kill_servers_of(scratch)
     return elapsed, log_path.read_text(errors="replace")
+
+
+def _kill_servers_of(scratch: Path) -> None:
+    """The clone's SeaweedFS and dynalite lead process groups of their own, so a killed `make`
+    leaves them: find them by the scratch folder in their command lines (no one else's has it)."""
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if proc.name.isdigit() and str(scratch) in argv:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc.name), signal.SIGKILL)
 
 
 def make_run_on_free_ports(scratch: Path, tries: int = 3) -> tuple[float, str]:

@@ -3,6 +3,7 @@ with an exit code, never a traceback; Ctrl-C is quiet; the README's invoke examp
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -231,9 +232,10 @@ def fresh_stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[st
     """`profilepics up` as a person runs it: a foreground process group of its own."""
     env = quiet_env(tmp_path / "data")
     log = tmp_path / "up.log"
+    ready = tmp_path / "ready.json"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [*PROFILEPICS, "up"],
+            [*PROFILEPICS, "up", "--ready-file", str(ready)],
             env=env,
             cwd=REPO,
             stdout=out,
@@ -257,6 +259,11 @@ def fresh_stack(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[st
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
+            # The servers lead process groups of their own: a killed `up` cannot stop them.
+            pids = json.loads(ready.read_text())["pids"] if ready.exists() else {}
+            for pid in pids.values():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
 
 
 def test_readme_invoke_example_works_as_printed_and_ctrl_c_stops_quietly(
