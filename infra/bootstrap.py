@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from profilepics.adapters.dynamodb_table import dynamodb_client
+from profilepics.adapters.minio_store import MinioStore
 from profilepics.config import Settings
-from profilepics.profiles import dynamodb_client
-from profilepics.storage import MinioStore
 
 from infra.invoker.template import Template
 

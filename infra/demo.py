@@ -8,15 +8,15 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 from profilepics import keys
+from profilepics.adapters.dynamodb_table import DynamoDBTable
+from profilepics.adapters.minio_store import MinioStore
 from profilepics.config import Settings
 from profilepics.errors import ProblemError, UserExists
 from profilepics.images import ImageFormat
 from profilepics.models import ProfileCreate
 from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
-from profilepics.profiles import DynamoProfiles
-from profilepics.service import Profiles
-from profilepics.storage import MinioStore
+from profilepics.profile_use_cases import Profiles
 from profilepics.urls import UrlSigner
 from pydantic import ValidationError
 
@@ -73,7 +73,7 @@ def run_demo(settings: Settings, user_id: str, file: Path | None, say: Say) -> i
 
 def _demo(settings: Settings, user: ProfileCreate, name: str, data: bytes, say: Say) -> None:
     user_id = user.user_id
-    store, table = MinioStore(settings), DynamoProfiles(settings)
+    store, table = MinioStore(settings), DynamoDBTable(settings)
     made = store.ensure_bucket()
     say(f"Bucket '{settings.bucket}' {'created' if made else 'already exists'}")
     if ensure_table(settings, load(local.template_path())):

@@ -15,10 +15,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from profilepics.adapters.dynamodb_table import DynamoDBTable
+from profilepics.adapters.minio_store import MinioStore
 from profilepics.config import LocalSettings, Settings
 from profilepics.errors import ProblemError
-from profilepics.profiles import DynamoProfiles
-from profilepics.storage import MinioStore
 from profilepics.sweep import Sweeper, SweepReport
 
 from infra import local
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 
 def health_check(settings: Settings) -> Callable[[], dict[str, bool]]:
-    store, table = MinioStore(settings), DynamoProfiles(settings)
+    store, table = MinioStore(settings), DynamoDBTable(settings)
 
     def check() -> dict[str, bool]:
         results = {}
@@ -214,4 +214,4 @@ def invoke_function(
 
 def sweep_orphans(settings: Settings, grace: timedelta, dry_run: bool) -> SweepReport:
     """Delete the objects no profile refers to (see profilepics.sweep)."""
-    return Sweeper(MinioStore(settings), DynamoProfiles(settings)).run(grace, dry_run)
+    return Sweeper(MinioStore(settings), DynamoDBTable(settings)).run(grace, dry_run)

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import requests
 from PIL import Image
+from profilepics.adapters.dynamodb_table import DynamoDBTable
+from profilepics.adapters.minio_store import MinioStore
 from profilepics.config import Settings
 from profilepics.models import PictureStatus, Profile
-from profilepics.profiles import DynamoProfiles
-from profilepics.storage import MinioStore
 
 from infra.local import REPO_ROOT
 from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack, bearer
@@ -66,7 +66,7 @@ def settings_for(stack: RunningStack) -> Settings:
     )
 
 
-def all_profiles(table: DynamoProfiles) -> Iterator[Profile]:
+def all_profiles(table: DynamoDBTable) -> Iterator[Profile]:
     cursor: str | None = None
     while True:
         page, cursor = table.scan(100, cursor)
@@ -85,7 +85,7 @@ def dangling_references(stack: RunningStack) -> list[str]:
     stored = stored_keys(MinioStore(settings))
     wanted = [
         key
-        for profile in all_profiles(DynamoProfiles(settings))
+        for profile in all_profiles(DynamoDBTable(settings))
         if profile.picture is not None
         for key in (profile.picture.key, *profile.picture.variants.values())
     ]
@@ -97,7 +97,7 @@ def unreferenced_objects(stack: RunningStack) -> list[str]:
     settings = settings_for(stack)
     keys: set[str] = set()
     folders: set[str] = set()
-    for profile in all_profiles(DynamoProfiles(settings)):
+    for profile in all_profiles(DynamoDBTable(settings)):
         if profile.picture is not None:
             keys.update((profile.picture.key, *profile.picture.variants.values()))
             folders.add(f"thumbnails/{profile.user_id}/{profile.picture.id}/")
@@ -132,7 +132,7 @@ def assert_invariants(stack: RunningStack) -> str:
 def settle(stack: RunningStack, user_ids: Iterable[str], timeout: float = 30) -> None:
     """Wait until event-driven work is done: no picture processing, the bucket unchanged 1 s."""
     settings = settings_for(stack)
-    store, table = MinioStore(settings), DynamoProfiles(settings)
+    store, table = MinioStore(settings), DynamoDBTable(settings)
     users = list(user_ids)
     deadline = time.monotonic() + timeout
     seen: set[str] | None = None

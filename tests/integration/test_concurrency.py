@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from profilepics.profiles import DynamoProfiles
-from profilepics.storage import MinioStore
+from profilepics.adapters.dynamodb_table import DynamoDBTable
+from profilepics.adapters.minio_store import MinioStore
 
 from tests.integration.invariants import (
     assert_invariants,
@@ -90,7 +90,7 @@ def test_50_concurrent_uploads_for_one_user_leave_exactly_one_picture_and_no_orp
     uploaded = {r.json()["id"] for r in succeeded}
     assert len(uploaded) == len(succeeded)
     settle(stack, [user])
-    profile = DynamoProfiles(settings_for(stack)).get(user)
+    profile = DynamoDBTable(settings_for(stack)).get(user)
     assert profile is not None and profile.picture is not None
     assert profile.picture.id in uploaded
     assert_invariants(stack)
@@ -105,7 +105,7 @@ def test_50_concurrent_uploads_for_50_users_give_50_pictures(stack: RunningStack
     responses = upload_all(stack.api, list(zip(users, images(UPLOADS), strict=True)))
 
     assert [r.status_code for r in responses] == [201] * UPLOADS
-    table = DynamoProfiles(settings_for(stack))
+    table = DynamoDBTable(settings_for(stack))
     for user, response in zip(users, responses, strict=True):
         profile = table.get(user)
         assert profile is not None and profile.picture is not None

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 import requests
+from profilepics.adapters.dynamodb_table import DynamoDBTable
+from profilepics.adapters.minio_store import MinioStore
 from profilepics.errors import StorageUnavailable, TableUnavailable
 from profilepics.models import Picture
 from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
-from profilepics.profiles import DynamoProfiles
-from profilepics.storage import MinioStore
 from profilepics.urls import UrlSigner
 
 from tests.integration.invariants import (
@@ -187,7 +187,7 @@ def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSt
         running.stop()
 
 
-class TableDownAtPictureWrite(DynamoProfiles):
+class TableDownAtPictureWrite(DynamoDBTable):
     """The real table, except that pointing a profile at a picture fails."""
 
     def set_picture(self, *args: Any, **kwargs: Any) -> None:
@@ -206,14 +206,14 @@ class DeleteFailsOnce(MinioStore):
         super().delete(keys)
 
 
-def pictures_on(stack: RunningStack, store: MinioStore, table: DynamoProfiles) -> Pictures:
+def pictures_on(stack: RunningStack, store: MinioStore, table: DynamoDBTable) -> Pictures:
     settings = settings_for(stack)
     signer = UrlSigner(store, settings.url_expiry_seconds, settings.url_window_seconds)
     return Pictures(store, table, Presenter(settings, signer), settings)
 
 
 def current_picture(stack: RunningStack, user_id: str) -> Picture | None:
-    profile = DynamoProfiles(settings_for(stack)).get(user_id)
+    profile = DynamoDBTable(settings_for(stack)).get(user_id)
     assert profile is not None
     return profile.picture
 
@@ -225,7 +225,7 @@ def test_failure_between_object_write_and_profile_write_removes_the_new_object(
     first, replacing = new_user(stack.api), new_user(stack.api)
     assert put_picture(stack.api, replacing, jpeg()).status_code == 201
     settle(stack, [replacing])
-    table = DynamoProfiles(settings)
+    table = DynamoDBTable(settings)
     before = {user: table.get(user) for user in (first, replacing)}
     keys_before = stored_keys(MinioStore(settings))
     failing = pictures_on(stack, MinioStore(settings), TableDownAtPictureWrite(settings))
@@ -252,7 +252,7 @@ def test_failure_after_profile_write_leaves_an_orphan_that_the_sweep_removes(
     old_keys = {old.key, *old.variants.values()}
     flaky = DeleteFailsOnce(settings)
 
-    new, first = pictures_on(stack, flaky, DynamoProfiles(settings)).upload(user, jpeg("navy"))
+    new, first = pictures_on(stack, flaky, DynamoDBTable(settings)).upload(user, jpeg("navy"))
 
     assert first is False and flaky.failures == 0
     current = current_picture(stack, user)

@@ -12,9 +12,9 @@ import requests
 import urllib3
 from minio import Minio
 from PIL import Image
+from profilepics.adapters.minio_store import MinioStore
 from profilepics.config import Settings
 from profilepics.errors import StorageUnavailable
-from profilepics.storage import MinioStore
 from pydantic import ValidationError
 
 from tests.integration.invariants import jpeg, new_user, put_picture, settings_for, settle

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 from moto import mock_aws
+from profilepics.adapters.dynamodb_table import DynamoDBTable
 from profilepics.config import Settings
 from profilepics.errors import (
     BadRequest,
@@ -17,14 +18,13 @@ from profilepics.errors import (
     UserNotFound,
 )
 from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
-from profilepics.profiles import DynamoProfiles
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 TABLE = "profiles-test"
 
 
 @pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoProfiles]:
+def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoDBTable]:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
@@ -34,7 +34,7 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[DynamoProfiles]:
             KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
             BillingMode="PAY_PER_REQUEST",
         )
-        yield DynamoProfiles(Settings(table=TABLE, region="us-east-1", dynamodb_endpoint=None))
+        yield DynamoDBTable(Settings(table=TABLE, region="us-east-1", dynamodb_endpoint=None))
 
 
 def _profile(user_id: str = "ada") -> Profile:
@@ -56,32 +56,32 @@ def _picture(picture_id: str = "a" * 32) -> Picture:
     )
 
 
-def test_created_profile_reads_back_equal(table: DynamoProfiles) -> None:
+def test_created_profile_reads_back_equal(table: DynamoDBTable) -> None:
     table.create(_profile())
     assert table.get("ada") == _profile()
     assert table.get("nobody") is None
 
 
-def test_creating_a_taken_id_is_user_exists(table: DynamoProfiles) -> None:
+def test_creating_a_taken_id_is_user_exists(table: DynamoDBTable) -> None:
     table.create(_profile())
     with pytest.raises(UserExists):
         table.create(_profile())
 
 
-def test_update_fields_of_a_missing_user_is_user_not_found(table: DynamoProfiles) -> None:
+def test_update_fields_of_a_missing_user_is_user_not_found(table: DynamoDBTable) -> None:
     with pytest.raises(UserNotFound):
         table.update_fields("nobody", {"display_name": "X"}, NOW)
     assert table.get("nobody") is None
 
 
-def test_update_fields_returns_the_new_profile(table: DynamoProfiles) -> None:
+def test_update_fields_returns_the_new_profile(table: DynamoDBTable) -> None:
     table.create(_profile())
     updated = table.update_fields("ada", {"display_name": "Countess"}, NOW)
     assert updated.display_name == "Countess"
     assert updated.email == "ada@example.com"
 
 
-def test_set_picture_needs_the_expected_version(table: DynamoProfiles) -> None:
+def test_set_picture_needs_the_expected_version(table: DynamoDBTable) -> None:
     table.create(_profile())
     table.set_picture("ada", _picture(), expected_version=0, now=NOW)
     stored = table.get("ada")
@@ -95,7 +95,7 @@ def test_set_picture_needs_the_expected_version(table: DynamoProfiles) -> None:
     assert cleared is not None and cleared.picture is None and cleared.version == 2
 
 
-def test_update_picture_only_while_it_is_current(table: DynamoProfiles) -> None:
+def test_update_picture_only_while_it_is_current(table: DynamoDBTable) -> None:
     table.create(_profile())
     table.set_picture("ada", _picture(), expected_version=0, now=NOW)
     ready = _picture().model_copy(
@@ -109,7 +109,7 @@ def test_update_picture_only_while_it_is_current(table: DynamoProfiles) -> None:
         table.update_picture("ada", _picture("c" * 32), NOW)
 
 
-def test_direct_upload_finishes_only_while_it_is_the_latest(table: DynamoProfiles) -> None:
+def test_direct_upload_finishes_only_while_it_is_the_latest(table: DynamoDBTable) -> None:
     table.create(_profile())
     first = DirectUpload(id="1" * 32, key="uploads/ada/" + "1" * 32, created_at=NOW)
     second = DirectUpload(id="2" * 32, key="uploads/ada/" + "2" * 32, created_at=NOW)
@@ -127,7 +127,7 @@ def test_direct_upload_finishes_only_while_it_is_the_latest(table: DynamoProfile
         table.start_upload("nobody", first, NOW)
 
 
-def test_scan_pages_with_an_opaque_cursor(table: DynamoProfiles) -> None:
+def test_scan_pages_with_an_opaque_cursor(table: DynamoDBTable) -> None:
     for n in range(5):
         table.create(_profile(f"user-{n}"))
     seen: list[str] = []
@@ -142,7 +142,7 @@ def test_scan_pages_with_an_opaque_cursor(table: DynamoProfiles) -> None:
     assert sorted(seen) == [f"user-{n}" for n in range(5)]
 
 
-def test_a_cursor_we_did_not_issue_is_bad_request(table: DynamoProfiles) -> None:
+def test_a_cursor_we_did_not_issue_is_bad_request(table: DynamoDBTable) -> None:
     for cursor in ("not-base64!", "eyJ4IjogMX0", "W10"):
         with pytest.raises(BadRequest):
             table.scan(2, cursor)
@@ -152,7 +152,7 @@ def test_a_missing_table_is_table_unavailable(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
-        missing = DynamoProfiles(Settings(table="no-such-table", region="us-east-1"))
+        missing = DynamoDBTable(Settings(table="no-such-table", region="us-east-1"))
         with pytest.raises(TableUnavailable):
             missing.get("ada")
         with pytest.raises(TableUnavailable):

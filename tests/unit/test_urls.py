@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from profilepics.adapters.minio_store import MinioStore
 from profilepics.config import Settings
-from profilepics.storage import MinioStore
 from profilepics.urls import UrlSigner, default_picture_url
 
 from tests.unit.fakes import FakeStore

@@ -10,27 +10,27 @@ from profilepics.config import get_settings
 from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
 from profilepics.processing import Processing
-from profilepics.service import Profiles
+from profilepics.profile_use_cases import Profiles
 from profilepics.urls import UrlSigner
 
 if TYPE_CHECKING:
     # boto3 and minio cost ~90 ms each to import: a cold start loads them on first use.
-    from profilepics.profiles import DynamoProfiles
-    from profilepics.storage import MinioStore
+    from profilepics.adapters.dynamodb_table import DynamoDBTable
+    from profilepics.adapters.minio_store import MinioStore
 
 
 @lru_cache(maxsize=1)
 def store() -> MinioStore:
-    from profilepics.storage import MinioStore
+    from profilepics.adapters.minio_store import MinioStore
 
     return MinioStore(get_settings())
 
 
 @lru_cache(maxsize=1)
-def table() -> DynamoProfiles:
-    from profilepics.profiles import DynamoProfiles
+def table() -> DynamoDBTable:
+    from profilepics.adapters.dynamodb_table import DynamoDBTable
 
-    return DynamoProfiles(get_settings())
+    return DynamoDBTable(get_settings())
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ from profilepics.errors import Conflict, ProblemError
 from profilepics.models import DirectUpload, Picture, PicturePublic, PictureURL, UploadPolicy
 from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
-from profilepics.service import require_profile
+from profilepics.profile_use_cases import require_profile
 from profilepics.urls import utcnow
 
 if TYPE_CHECKING:

@@ -88,7 +88,7 @@ def dynamodb_client(settings: Settings, attempts: int = 2) -> DynamoDBClient:
     )
 
 
-class DynamoProfiles:
+class DynamoDBTable:
     """ProfileTable on DynamoDB (or dynalite, DynamoDB Local)."""
 
     def __init__(self, settings: Settings) -> None:
