@@ -15,11 +15,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from profilepics.adapters.dynamodb_table import DynamoDBTable
-from profilepics.adapters.minio_store import MinioStore
 from profilepics.config import LocalSettings, Settings
+from profilepics.deps import build
 from profilepics.errors import ProblemError
-from profilepics.sweep import Sweeper, SweepReport
+from profilepics.sweep import SweepReport
 
 from infra import local
 from infra.bootstrap import ensure_bucket, ensure_table
@@ -34,11 +33,11 @@ if TYPE_CHECKING:
 
 
 def health_check(settings: Settings) -> Callable[[], dict[str, bool]]:
-    store, table = MinioStore(settings), DynamoDBTable(settings)
+    parts = build(settings)
 
     def check() -> dict[str, bool]:
         results = {}
-        for name, ping in (("store", store.ping), ("table", table.ping)):
+        for name, ping in (("store", parts.store.ping), ("table", parts.table.ping)):
             try:
                 ping()
                 results[name] = True
@@ -214,4 +213,4 @@ def invoke_function(
 
 def sweep_orphans(settings: Settings, grace: timedelta, dry_run: bool) -> SweepReport:
     """Delete the objects no profile refers to (see profilepics.sweep)."""
-    return Sweeper(MinioStore(settings), DynamoDBTable(settings)).run(grace, dry_run)
+    return build(settings).sweeper.run(grace, dry_run)

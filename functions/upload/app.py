@@ -7,7 +7,6 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
 from profilepics.bodies import read_image
-from profilepics.config import get_settings
 from profilepics.http import json_response, make_resolver
 from profilepics.models import PicturePublic, UploadPolicy
 from profilepics.observability import function_logger
@@ -21,7 +20,7 @@ def put_picture(user_id: str) -> Response[PicturePublic]:
     event = app.current_event
     deps.authorizer().require_owner(event.raw_event, user_id)
     data = read_image(
-        event.headers, event.body, bool(event.is_base64_encoded), get_settings().max_bytes
+        event.headers, event.body, bool(event.is_base64_encoded), deps.settings().max_bytes
     )
     picture, first = deps.pictures().upload(user_id, data)
     return json_response(picture, 201 if first else 200)

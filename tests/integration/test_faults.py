@@ -15,11 +15,10 @@ import pytest
 import requests
 from profilepics.adapters.dynamodb_table import DynamoDBTable
 from profilepics.adapters.minio_store import MinioStore
+from profilepics.deps import build
 from profilepics.errors import StorageUnavailable, TableUnavailable
 from profilepics.models import Picture
 from profilepics.pictures import Pictures
-from profilepics.presenter import Presenter
-from profilepics.urls import UrlSigner
 
 from tests.integration.invariants import (
     assert_invariants,
@@ -207,9 +206,7 @@ class DeleteFailsOnce(MinioStore):
 
 
 def pictures_on(stack: RunningStack, store: MinioStore, table: DynamoDBTable) -> Pictures:
-    settings = settings_for(stack)
-    signer = UrlSigner(store, settings.url_expiry_seconds, settings.url_window_seconds)
-    return Pictures(store, table, Presenter(settings, signer), settings)
+    return build(settings_for(stack), store=store, table=table).pictures
 
 
 def current_picture(stack: RunningStack, user_id: str) -> Picture | None:

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from profilepics import keys, pictures
+from profilepics.clock import utcnow
 from profilepics.config import Settings
+from profilepics.deps import build
 from profilepics.errors import (
     Conflict,
     ImageCorrupt,
@@ -20,7 +22,6 @@ from profilepics.errors import (
 from profilepics.models import Picture, PictureStatus, PictureURL, Profile
 from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
-from profilepics.urls import UrlSigner, utcnow
 
 from tests.unit import imagegen as gen
 from tests.unit.fakes import FakeStore, FakeTable, Journal, failing
@@ -58,9 +59,8 @@ def world() -> World:
     journal = Journal()
     store, table = FakeStore(journal), FakeTable(journal)
     table.create(_profile(USER))
-    signer = UrlSigner(store, settings.url_expiry_seconds, settings.url_window_seconds)
-    presenter = Presenter(settings, signer)
-    return World(journal, store, table, Pictures(store, table, presenter, settings), presenter)
+    parts = build(settings, store=store, table=table)
+    return World(journal, store, table, parts.pictures, parts.presenter)
 
 
 # --- upload and replace ------------------------------------------------------------------

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from profilepics import keys
+from profilepics.config import Settings
+from profilepics.deps import build
 from profilepics.models import Picture, PictureStatus, Profile
 from profilepics.sweep import Sweeper
 
@@ -65,7 +67,7 @@ def store(table: FakeTable) -> FakeStore:
 
 
 def sweeper(store: FakeStore, table: FakeTable) -> Sweeper:
-    return Sweeper(store, table, clock=lambda: NOW)
+    return build(Settings(), store=store, table=table, clock=lambda: NOW).sweeper
 
 
 def test_referenced_objects_and_the_current_pictures_thumbnail_folder_are_kept(

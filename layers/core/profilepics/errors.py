@@ -18,6 +18,10 @@ class ProblemError(Exception):
         self.extra = extra
 
 
+class InternalError(ProblemError):
+    """A bug of ours, caught at an adapter so no SDK exception or trace goes further."""
+
+
 class BadRequest(ProblemError):
     status, code, title = 400, "bad_request", "Bad request"
 

@@ -22,7 +22,13 @@ class ObjectStore(Protocol):
         """Delete every key; missing keys are not an error."""
         ...
 
-    def list_keys(self, prefix: str) -> Iterator[str]: ...
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Every key under prefix (none is fine)."""
+        ...
+
+    def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        """Every key under prefix with its last-modified time (timezone-aware), page by page."""
+        ...
 
     def presign_get(self, key: str, expires_seconds: int, signed_at: datetime) -> str: ...
 
@@ -33,16 +39,6 @@ class ObjectStore(Protocol):
     def ping(self) -> None:
         """Raise StorageUnavailable unless the bucket answers."""
         ...
-
-
-class SweptStore(Protocol):
-    """What the orphan sweep needs of the store."""
-
-    def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
-        """Every key under prefix with its last-modified time (timezone-aware)."""
-        ...
-
-    def delete(self, keys: Iterable[str]) -> None: ...
 
 
 class ProfileTable(Protocol):

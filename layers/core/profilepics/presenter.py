@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.errors import ValidationFailed
 from profilepics.keys import ANIMATED
@@ -15,13 +16,14 @@ from profilepics.models import (
     Profile,
     ProfilePublic,
 )
-from profilepics.urls import UrlSigner, default_picture_url, utcnow
+from profilepics.urls import UrlSigner, default_picture_url
 
 
 class Presenter:
-    def __init__(self, settings: Settings, signer: UrlSigner) -> None:
+    def __init__(self, settings: Settings, signer: UrlSigner, clock: Clock) -> None:
         self._settings = settings
         self._signer = signer
+        self._clock = clock
         self._deadline = timedelta(seconds=settings.processing_deadline_seconds)
 
     @property
@@ -39,7 +41,7 @@ class Presenter:
     def effective(self, picture: Picture) -> Picture:
         """The picture as clients see it: a run that never finished counts as failed."""
         if picture.status is PictureStatus.PROCESSING and (
-            utcnow() - picture.uploaded_at > self._deadline
+            self._clock() - picture.uploaded_at > self._deadline
         ):
             return picture.model_copy(
                 update={"status": PictureStatus.FAILED, "error": "processing_timeout"}

@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 from enum import StrEnum
 
 from profilepics import keys
+from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.errors import Conflict, ImageCorrupt, ProblemError
 from profilepics.models import DirectUpload, Picture, PictureStatus, UploadState
 from profilepics.pictures import Pictures
 from profilepics.ports import ObjectStore, ProfileTable
-from profilepics.urls import utcnow
 
 log = logging.getLogger(__name__)
 # An original is stored a few ms before the profile points at it, and its event can come in
@@ -38,6 +38,7 @@ class Processing:
         table: ProfileTable,
         pictures: Pictures,
         settings: Settings,
+        clock: Clock,
         waits: Sequence[float] = POINTER_WAITS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -45,6 +46,7 @@ class Processing:
         self._table = table
         self._pictures = pictures
         self._settings = settings
+        self._clock = clock
         self._waits = waits
         self._sleep = sleep
 
@@ -131,7 +133,7 @@ class Processing:
     ) -> bool:
         update = {"status": status, "error": error, "variants": variants or picture.variants}
         try:
-            self._table.update_picture(user_id, picture.model_copy(update=update), utcnow())
+            self._table.update_picture(user_id, picture.model_copy(update=update), self._clock())
         except Conflict:
             return False
         return True
@@ -171,6 +173,6 @@ class Processing:
     ) -> None:
         done = upload.model_copy(update={"state": state, "error_code": code})
         try:
-            self._table.finish_upload(user_id, done, utcnow())
+            self._table.finish_upload(user_id, done, self._clock())
         except Conflict:
             log.info("upload %s was replaced before it finished", upload.id)
