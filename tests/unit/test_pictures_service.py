@@ -23,8 +23,8 @@ from profilepics.models import Picture, PictureStatus, PictureURL, Profile
 from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
 
+from tests.fakes import FakeStore, FakeTable, Journal, failing
 from tests.unit import imagegen as gen
-from tests.unit.fakes import FakeStore, FakeTable, Journal, failing
 
 USER = "ada"
 JPEG = gen.encode(gen.photo(40, 30), "JPEG")

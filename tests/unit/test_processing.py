@@ -16,8 +16,8 @@ from profilepics.images import clean_image
 from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
 from profilepics.processing import POINTER_WAITS, Outcome
 
+from tests.fakes import FakeStore, FakeTable
 from tests.unit import imagegen as gen
-from tests.unit.fakes import FakeStore, FakeTable
 
 USER = "ada"
 SIZES = ["64", "128", "256", "512"]

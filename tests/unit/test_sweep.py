@@ -12,7 +12,7 @@ from profilepics.deps import build
 from profilepics.models import Picture, PictureStatus, Profile
 from profilepics.sweep import Sweeper
 
-from tests.unit.fakes import FakeStore, FakeTable
+from tests.fakes import FakeStore, FakeTable
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(hours=1)

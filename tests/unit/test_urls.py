@@ -10,7 +10,7 @@ from profilepics.adapters.minio_store import MinioStore
 from profilepics.config import Settings
 from profilepics.urls import UrlSigner, default_picture_url
 
-from tests.unit.fakes import FakeStore
+from tests.fakes import FakeStore
 
 KEY = "originals/ada/0123456789abcdef0123456789abcdef.jpg"
 EXPIRY, WINDOW = 3600, 600
