@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import boto3
 import requests
 from minio import Minio
+from profilepics.config import Settings
 
 from infra.invoker.jwt_auth import issue
 from infra.stack import free_port
@@ -60,6 +61,22 @@ class RunningStack:
     @property
     def table(self) -> str:
         return str(self.info["table"])
+
+    def settings(self) -> Settings:
+        """The service's settings pointed at this stack, as its functions get them."""
+        ca = self.info.get("ca_bundle")
+        return Settings(
+            s3_endpoint=self.info["s3_endpoint"],
+            s3_access_key=ACCESS_KEY,
+            s3_secret_key=SECRET_KEY,
+            s3_ca_bundle=Path(ca) if ca else None,
+            dynamodb_endpoint=self.info["dynamodb_endpoint"],
+            dynamodb_access_key="local",
+            dynamodb_secret_key="local",
+            bucket=self.bucket,
+            table=self.table,
+            api_base_url=self.api,
+        )
 
     def minio(self, secret_key: str = SECRET_KEY) -> Minio:
         endpoint = str(self.info["s3_endpoint"])

@@ -14,17 +14,15 @@ import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 import requests
 from PIL import Image
 from profilepics.adapters.dynamodb_table import DynamoDBTable
 from profilepics.adapters.minio_store import MinioStore
-from profilepics.config import Settings
 from profilepics.models import PictureStatus, Profile
 
 from infra.local import REPO_ROOT
-from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack, bearer
+from tests.stackrun import RunningStack, bearer
 
 PREFIXES = ("originals/", "thumbnails/", "uploads/")
 
@@ -49,23 +47,6 @@ def put_picture(api: str, user_id: str, data: bytes, timeout: float = 30) -> req
     return requests.put(url, data=data, headers=headers, timeout=timeout)
 
 
-def settings_for(stack: RunningStack) -> Settings:
-    """The service's settings pointed at this stack, as its functions get them."""
-    ca = stack.info.get("ca_bundle")
-    return Settings(
-        s3_endpoint=stack.info["s3_endpoint"],
-        s3_access_key=ACCESS_KEY,
-        s3_secret_key=SECRET_KEY,
-        s3_ca_bundle=Path(ca) if ca else None,
-        dynamodb_endpoint=stack.info["dynamodb_endpoint"],
-        dynamodb_access_key="local",
-        dynamodb_secret_key="local",
-        bucket=stack.bucket,
-        table=stack.table,
-        api_base_url=stack.api,
-    )
-
-
 def all_profiles(table: DynamoDBTable) -> Iterator[Profile]:
     cursor: str | None = None
     while True:
@@ -81,7 +62,7 @@ def stored_keys(store: MinioStore) -> set[str]:
 
 def dangling_references(stack: RunningStack) -> list[str]:
     """Keys some profile refers to that the store does not have."""
-    settings = settings_for(stack)
+    settings = stack.settings()
     stored = stored_keys(MinioStore(settings))
     wanted = [
         key
@@ -94,7 +75,7 @@ def dangling_references(stack: RunningStack) -> list[str]:
 
 def unreferenced_objects(stack: RunningStack) -> list[str]:
     """Stored keys that no profile's current picture refers to (its key, variants, folder)."""
-    settings = settings_for(stack)
+    settings = stack.settings()
     keys: set[str] = set()
     folders: set[str] = set()
     for profile in all_profiles(DynamoDBTable(settings)):
@@ -131,7 +112,7 @@ def assert_invariants(stack: RunningStack) -> str:
 
 def settle(stack: RunningStack, user_ids: Iterable[str], timeout: float = 30) -> None:
     """Wait until event-driven work is done: no picture processing, the bucket unchanged 1 s."""
-    settings = settings_for(stack)
+    settings = stack.settings()
     store, table = MinioStore(settings), DynamoDBTable(settings)
     users = list(user_ids)
     deadline = time.monotonic() + timeout

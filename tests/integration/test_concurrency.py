@@ -18,7 +18,6 @@ from tests.integration.invariants import (
     jpeg,
     new_user,
     put_picture,
-    settings_for,
     settle,
 )
 from tests.stackrun import RunningStack, start_stack
@@ -69,7 +68,7 @@ def assert_clean(responses: list[requests.Response]) -> list[requests.Response]:
 
 
 def user_keys(stack: RunningStack, user_id: str) -> set[str]:
-    store = MinioStore(settings_for(stack))
+    store = MinioStore(stack.settings())
     return {
         key
         for prefix in ("originals/", "thumbnails/", "uploads/")
@@ -90,7 +89,7 @@ def test_50_concurrent_uploads_for_one_user_leave_exactly_one_picture_and_no_orp
     uploaded = {r.json()["id"] for r in succeeded}
     assert len(uploaded) == len(succeeded)
     settle(stack, [user])
-    profile = DynamoDBTable(settings_for(stack)).get(user)
+    profile = DynamoDBTable(stack.settings()).get(user)
     assert profile is not None and profile.picture is not None
     assert profile.picture.id in uploaded
     assert_invariants(stack)
@@ -105,7 +104,7 @@ def test_50_concurrent_uploads_for_50_users_give_50_pictures(stack: RunningStack
     responses = upload_all(stack.api, list(zip(users, images(UPLOADS), strict=True)))
 
     assert [r.status_code for r in responses] == [201] * UPLOADS
-    table = DynamoDBTable(settings_for(stack))
+    table = DynamoDBTable(stack.settings())
     for user, response in zip(users, responses, strict=True):
         profile = table.get(user)
         assert profile is not None and profile.picture is not None

@@ -26,7 +26,6 @@ from tests.integration.invariants import (
     jpeg,
     new_user,
     put_picture,
-    settings_for,
     settle,
     signal_server,
     stored_keys,
@@ -150,7 +149,7 @@ def test_table_down_answers_503_table_unavailable_fast_and_writes_no_object(
     ada = new_user(api)
     assert put_picture(api, ada, jpeg()).status_code == 201
     settle(stack, [ada])
-    store = MinioStore(settings_for(stack))
+    store = MinioStore(stack.settings())
     keys_before = stored_keys(store)
     calls: dict[str, Call] = {
         "read profile": lambda: requests.get(f"{api}/users/{ada}", timeout=30),
@@ -206,11 +205,11 @@ class DeleteFailsOnce(MinioStore):
 
 
 def pictures_on(stack: RunningStack, store: MinioStore, table: DynamoDBTable) -> Pictures:
-    return build(settings_for(stack), store=store, table=table).pictures
+    return build(stack.settings(), store=store, table=table).pictures
 
 
 def current_picture(stack: RunningStack, user_id: str) -> Picture | None:
-    profile = DynamoDBTable(settings_for(stack)).get(user_id)
+    profile = DynamoDBTable(stack.settings()).get(user_id)
     assert profile is not None
     return profile.picture
 
@@ -218,7 +217,7 @@ def current_picture(stack: RunningStack, user_id: str) -> Picture | None:
 def test_failure_between_object_write_and_profile_write_removes_the_new_object(
     shared_stack: RunningStack,
 ) -> None:
-    stack, settings = shared_stack, settings_for(shared_stack)
+    stack, settings = shared_stack, shared_stack.settings()
     first, replacing = new_user(stack.api), new_user(stack.api)
     assert put_picture(stack.api, replacing, jpeg()).status_code == 201
     settle(stack, [replacing])
@@ -240,7 +239,7 @@ def test_failure_between_object_write_and_profile_write_removes_the_new_object(
 def test_failure_after_profile_write_leaves_an_orphan_that_the_sweep_removes(
     shared_stack: RunningStack,
 ) -> None:
-    stack, settings = shared_stack, settings_for(shared_stack)
+    stack, settings = shared_stack, shared_stack.settings()
     user = new_user(stack.api)
     assert put_picture(stack.api, user, jpeg()).status_code == 201
     settle(stack, [user])

@@ -17,7 +17,7 @@ from profilepics.config import Settings
 from profilepics.errors import StorageUnavailable
 from pydantic import ValidationError
 
-from tests.integration.invariants import jpeg, new_user, put_picture, settings_for, settle
+from tests.integration.invariants import jpeg, new_user, put_picture, settle
 from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack, start_stack
 
 pytestmark = pytest.mark.integration
@@ -102,7 +102,7 @@ def test_minio_client_verifies_the_certificate_against_the_ca(
 
 
 def test_the_service_adapter_honours_the_ca_bundle_setting(tls_stack: RunningStack) -> None:
-    with_ca = settings_for(tls_stack)
+    with_ca = tls_stack.settings()
     without_ca = with_ca.model_copy(update={"s3_ca_bundle": None})
 
     MinioStore(with_ca).ping()

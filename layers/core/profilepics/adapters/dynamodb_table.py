@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -15,6 +12,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from profilepics import cursor as cursor_codec
 from profilepics.config import Settings
 from profilepics.errors import BadRequest, Conflict, TableUnavailable, UserExists, UserNotFound
 from profilepics.models import DirectUpload, Picture, Profile
@@ -38,20 +36,6 @@ def _value(model: Picture | DirectUpload) -> dict[str, Any]:
 
 def _from_item(item: Mapping[str, Any]) -> Profile:
     return Profile.model_validate({k: _deserializer.deserialize(v) for k, v in item.items()})
-
-
-def _encode_cursor(key: Mapping[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> dict[str, Any]:
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if isinstance(key, dict) and set(key) == {"user_id"} and isinstance(key["user_id"], str):
-            return key
-    except (binascii.Error, ValueError):
-        pass
-    raise BadRequest("The cursor is not one this API returned")
 
 
 def _guard(call: Callable[[], T], conflict: type[Exception] = Conflict) -> T:
@@ -117,10 +101,12 @@ class DynamoDBTable:
     def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
         args: dict[str, Any] = {"TableName": self._table, "Limit": limit}
         if cursor:
-            args["ExclusiveStartKey"] = _to_item(_decode_cursor(cursor))
+            args["ExclusiveStartKey"] = _to_item({"user_id": cursor_codec.decode(cursor)})
         response = _guard(lambda: self._client.scan(**args))
         last = response.get("LastEvaluatedKey")
-        next_cursor = _encode_cursor(_deserializer_map(last)) if last else None
+        next_cursor = (
+            cursor_codec.encode(_deserializer.deserialize(last["user_id"])) if last else None
+        )
         return [_from_item(item) for item in response.get("Items", [])], next_cursor
 
     def update_fields(self, user_id: str, fields: Mapping[str, str], now: datetime) -> Profile:
@@ -206,7 +192,3 @@ class DynamoDBTable:
 
     def ping(self) -> None:
         _guard(lambda: self._client.describe_table(TableName=self._table))
-
-
-def _deserializer_map(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _deserializer.deserialize(v) for k, v in item.items()}
