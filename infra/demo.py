@@ -11,7 +11,7 @@ from profilepics import keys
 from profilepics.config import Settings
 from profilepics.deps import build
 from profilepics.errors import ProblemError, UserExists
-from profilepics.images import ImageFormat
+from profilepics.formats import ImageFormat
 from profilepics.models import ProfileCreate
 from pydantic import ValidationError
 

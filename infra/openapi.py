@@ -18,6 +18,7 @@ from typing import Any
 
 from profilepics import errors as e
 from profilepics.defaults import DefaultQuery
+from profilepics.formats import ImageFormat
 from pydantic import BaseModel
 
 from infra.invoker.template import Function, Route, Template, load
@@ -27,7 +28,6 @@ from infra.local import REPO_ROOT
 OUTPUT = REPO_ROOT / "openapi.json"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 BINARY = {"type": "string", "format": "binary"}
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 _POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 
 
@@ -129,7 +129,8 @@ def _error_responses(route: Route, doc: Doc, has_body: bool) -> dict[str, Any]:
 
 
 def _picture_body() -> dict[str, Any]:
-    raw = {media: {"schema": BINARY} for media in (*IMAGE_TYPES, "application/octet-stream")}
+    media_types = (*(f.content_type for f in ImageFormat), "application/octet-stream")
+    raw = {media: {"schema": BINARY} for media in media_types}
     form = {
         "type": "object",
         "properties": {"file": BINARY},

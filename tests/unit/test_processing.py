@@ -12,6 +12,7 @@ from profilepics.clock import utcnow
 from profilepics.config import Settings
 from profilepics.deps import build
 from profilepics.errors import Conflict, StorageUnavailable
+from profilepics.formats import Variant
 from profilepics.images import clean_image
 from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
 from profilepics.processing import POINTER_WAITS, Outcome
@@ -153,7 +154,9 @@ def test_late_event_of_a_replaced_picture_leaves_no_variants(world: World) -> No
     second = world.upload(jpeg(640, 480))
     assert first.key not in world.store.objects
     # Variants of the first that a slow run wrote after the replacement cleaned up:
-    world.store.put(keys.thumbnail(USER, first.id, "64"), b"late", "image/webp", keys.IMMUTABLE)
+    world.store.put(
+        keys.thumbnail(USER, first.id, Variant(64)), b"late", "image/webp", keys.IMMUTABLE
+    )
 
     assert world.processing.make_thumbnails(first.key) is Outcome.SUPERSEDED
     assert world.pauses == []  # a deleted original is not waited for

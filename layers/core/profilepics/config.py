@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from profilepics.formats import ImageFormat, Variant
+
 MAX_URL_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4's own ceiling
 
 
@@ -62,12 +64,7 @@ class Settings(BaseSettings):
     max_frames: int = Field(100, gt=0)
     max_total_pixels: int = Field(100_000_000, gt=0)
     min_dimension: int = Field(0, ge=0)
-    allowed_formats: Annotated[list[Literal["jpeg", "png", "gif", "webp"]], NoDecode] = [
-        "jpeg",
-        "png",
-        "gif",
-        "webp",
-    ]
+    allowed_formats: Annotated[list[ImageFormat], NoDecode] = list(ImageFormat)
     thumbnail_sizes: Annotated[list[Annotated[int, Field(ge=16, le=2048)]], NoDecode] = [
         64,
         128,
@@ -102,6 +99,14 @@ class Settings(BaseSettings):
             if not self.s3_endpoint.startswith("https://"):
                 raise ValueError("production requires an https:// object-store endpoint")
         return self
+
+    @property
+    def variants(self) -> tuple[Variant, ...]:
+        """The thumbnails made of each original; the animated one only of an animated original."""
+        made = [Variant(size) for size in self.thumbnail_sizes]
+        if self.animated_thumbnail_size:
+            made.append(Variant(self.animated_thumbnail_size, animated=True))
+        return tuple(made)
 
     @property
     def signing_endpoint(self) -> str:

@@ -40,7 +40,7 @@ class Pictures:
         self._clock = clock
 
     def limits(self) -> ImageLimits:
-        from profilepics.images import ImageFormat, ImageLimits
+        from profilepics.images import ImageLimits
 
         s = self._settings
         return ImageLimits(
@@ -50,7 +50,7 @@ class Pictures:
             max_total_pixels=s.max_total_pixels,
             min_width=s.min_dimension,
             min_height=s.min_dimension,
-            allowed_formats=frozenset(ImageFormat(f) for f in s.allowed_formats),
+            allowed_formats=frozenset(s.allowed_formats),
         )
 
     def upload(self, user_id: str, data: bytes) -> tuple[PicturePublic, bool]:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.errors import ValidationFailed
-from profilepics.keys import ANIMATED
+from profilepics.formats import ORIGINAL
 from profilepics.models import (
     Picture,
     PicturePublic,
@@ -28,15 +28,13 @@ class Presenter:
 
     @property
     def sizes(self) -> list[str]:
-        sizes = ["original", *(str(size) for size in self._settings.thumbnail_sizes)]
-        if self._settings.animated_thumbnail_size:
-            sizes.append(ANIMATED)  # an animated original's moving variant; else its original
-        return sizes
+        # The animated variant of a still original is its original.
+        return [ORIGINAL, *(variant.name for variant in self._settings.variants)]
 
     def variant_names(self, picture: Picture | None) -> list[str]:
         """The variants a response lists: the animated one only for an animated picture."""
         animated = picture is not None and picture.frames > 1
-        return [s for s in self.sizes[1:] if s != ANIMATED or animated]
+        return [v.name for v in self._settings.variants if animated or not v.animated]
 
     def effective(self, picture: Picture) -> Picture:
         """The picture as clients see it: a run that never finished counts as failed."""
@@ -65,7 +63,7 @@ class Presenter:
     @staticmethod
     def _key(picture: Picture, size: str) -> str:
         """A variant once it is ready; until then, and for sizes never made, the original."""
-        if size != "original" and picture.status is PictureStatus.READY:
+        if size != ORIGINAL and picture.status is PictureStatus.READY:
             return picture.variants.get(size, picture.key)
         return picture.key
 
@@ -74,7 +72,7 @@ class Presenter:
         if public is not None:
             url, variants = public.url, public.variants
         else:
-            url = self.picture_url(profile, "original").url
+            url = self.picture_url(profile, ORIGINAL).url
             variants = {s: self.picture_url(profile, s).url for s in self.variant_names(None)}
         return ProfilePublic(
             user_id=profile.user_id,
