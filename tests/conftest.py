@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.stackrun import RunningStack, bearer, start_stack
+from tests.api_client import create_user
+from tests.stackrun import RunningStack, start_stack
 
 
 @pytest.fixture(scope="session")
@@ -35,8 +35,4 @@ def http() -> Iterator[requests.Session]:
 @pytest.fixture
 def user(api: str, http: requests.Session) -> dict[str, str]:
     """A fresh profile on the running stack."""
-    user_id = f"u-{uuid.uuid4().hex[:12]}"
-    body = {"user_id": user_id, "display_name": "Grace Hopper", "email": f"{user_id}@example.com"}
-    response = http.post(f"{api}/users", json=body, headers=bearer(user_id), timeout=10)
-    assert response.status_code == 201, response.text
-    return body
+    return create_user(api, http=http)

@@ -2,43 +2,22 @@
 
 from __future__ import annotations
 
-import io
-import os
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from PIL import Image
 from playwright.sync_api import FilePayload, Page, expect
 
+from tests.api_client import jpeg, profile
 from tests.stackrun import RunningStack
 
 pytestmark = pytest.mark.e2e
 Shoot = Callable[[str], Path]
 THUMBNAIL_SIZES = (64, 128, 256, 512)
 WATCH_MS = 30_000
-
-
-def jpeg(width: int, height: int, noise: bool = False) -> bytes:
-    """A JPEG; with noise it barely compresses, so it crosses the 1 MiB direct-upload line."""
-    if noise:
-        img = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
-    else:
-        img = Image.linear_gradient("L").resize((width, height)).convert("RGB")
-    out = io.BytesIO()
-    img.save(out, "JPEG", quality=90, subsampling=0)
-    return out.getvalue()
-
-
-def profile(api: str, user_id: str) -> dict[str, Any]:
-    response = requests.get(f"{api}/users/{user_id}", timeout=10)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def open_profile(page: Page, api: str, user_id: str) -> None:

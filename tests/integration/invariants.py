@@ -6,45 +6,21 @@
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 
-import requests
-from PIL import Image
 from profilepics.adapters.dynamodb_table import DynamoDBTable
 from profilepics.adapters.minio_store import MinioStore
 from profilepics.models import PictureStatus, Profile
 
 from infra.local import REPO_ROOT
-from tests.stackrun import RunningStack, bearer
+from tests.stackrun import RunningStack
 
 PREFIXES = ("originals/", "thumbnails/", "uploads/")
-
-
-def jpeg(colour: str = "teal", size: tuple[int, int] = (48, 32)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, "JPEG")
-    return out.getvalue()
-
-
-def new_user(api: str, prefix: str = "f") -> str:
-    user_id = f"{prefix}-{uuid.uuid4().hex[:10]}"
-    body = {"user_id": user_id, "display_name": "Fault Tester", "email": f"{user_id}@example.com"}
-    response = requests.post(f"{api}/users", json=body, headers=bearer(user_id), timeout=10)
-    assert response.status_code == 201, response.text
-    return user_id
-
-
-def put_picture(api: str, user_id: str, data: bytes, timeout: float = 30) -> requests.Response:
-    headers = {**bearer(user_id), "Content-Type": "image/jpeg"}
-    url = f"{api}/users/{user_id}/picture"
-    return requests.put(url, data=data, headers=headers, timeout=timeout)
 
 
 def all_profiles(table: DynamoDBTable) -> Iterator[Profile]:

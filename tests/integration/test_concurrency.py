@@ -13,11 +13,9 @@ import requests
 from profilepics.adapters.dynamodb_table import DynamoDBTable
 from profilepics.adapters.minio_store import MinioStore
 
+from tests.api_client import jpeg, new_user, put_picture
 from tests.integration.invariants import (
     assert_invariants,
-    jpeg,
-    new_user,
-    put_picture,
     settle,
 )
 from tests.stackrun import RunningStack, start_stack
@@ -41,13 +39,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
 
 
 def images(count: int) -> list[bytes]:
-    return [jpeg(f"#{(i * 5) % 256:02x}{(i * 37) % 256:02x}80") for i in range(count)]
+    return [jpeg(colour=f"#{(i * 5) % 256:02x}{(i * 37) % 256:02x}80") for i in range(count)]
 
 
 def upload_all(api: str, jobs: list[tuple[str, bytes]]) -> list[requests.Response]:
     began = time.monotonic()
     with ThreadPoolExecutor(len(jobs)) as pool:
-        responses = list(pool.map(lambda job: put_picture(api, job[0], job[1], 60), jobs))
+        responses = list(pool.map(lambda job: put_picture(api, job[0], job[1], timeout=60), jobs))
     log.info(
         "%d uploads in %.1f s: %s",
         len(jobs),

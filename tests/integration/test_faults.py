@@ -20,12 +20,10 @@ from profilepics.errors import StorageUnavailable, TableUnavailable
 from profilepics.models import Picture
 from profilepics.pictures import Pictures
 
+from tests.api_client import jpeg, new_user, put_picture
 from tests.integration.invariants import (
     assert_invariants,
     dangling_references,
-    jpeg,
-    new_user,
-    put_picture,
     settle,
     signal_server,
     stored_keys,
@@ -107,8 +105,8 @@ def test_store_down_uploads_answer_503_storage_unavailable_fast_and_nothing_is_l
     assert put_picture(api, ada, jpeg()).status_code == 201
     before = requests.get(f"{api}/users/{ada}", timeout=10).json()["picture"]
     calls: dict[str, Call] = {
-        "replace": lambda: put_picture(api, ada, jpeg("red")),
-        "first upload": lambda: put_picture(api, bob, jpeg("blue")),
+        "replace": lambda: put_picture(api, ada, jpeg(colour="red")),
+        "first upload": lambda: put_picture(api, bob, jpeg(colour="blue")),
         "url of a picture": lambda: requests.get(f"{api}/users/{ada}/picture", timeout=30),
         "url of a default": lambda: requests.get(f"{api}/users/{bob}/picture", timeout=30),
     }
@@ -156,7 +154,7 @@ def test_table_down_answers_503_table_unavailable_fast_and_writes_no_object(
         "write profile": lambda: requests.patch(
             f"{api}/users/{ada}", json={"display_name": "X"}, headers=bearer(ada), timeout=30
         ),
-        "upload": lambda: put_picture(api, ada, jpeg("red")),
+        "upload": lambda: put_picture(api, ada, jpeg(colour="red")),
         "picture url": lambda: requests.get(f"{api}/users/{ada}/picture", timeout=30),
     }
 
@@ -228,7 +226,7 @@ def test_failure_between_object_write_and_profile_write_removes_the_new_object(
 
     for user in (first, replacing):
         with pytest.raises(TableUnavailable):
-            failing.upload(user, jpeg("red"))
+            failing.upload(user, jpeg(colour="red"))
 
     assert stored_keys(MinioStore(settings)) == keys_before
     assert {user: table.get(user) for user in before} == before
@@ -248,7 +246,9 @@ def test_failure_after_profile_write_leaves_an_orphan_that_the_sweep_removes(
     old_keys = {old.key, *old.variants.values()}
     flaky = DeleteFailsOnce(settings)
 
-    new, first = pictures_on(stack, flaky, DynamoDBTable(settings)).upload(user, jpeg("navy"))
+    new, first = pictures_on(stack, flaky, DynamoDBTable(settings)).upload(
+        user, jpeg(colour="navy")
+    )
 
     assert first is False and flaky.failures == 0
     current = current_picture(stack, user)

@@ -11,11 +11,9 @@ import requests
 from minio.error import S3Error
 from PIL import Image
 
+from tests.api_client import jpeg, new_user, put_picture
 from tests.integration.invariants import (
     assert_invariants,
-    jpeg,
-    new_user,
-    put_picture,
     settle,
 )
 from tests.stackrun import RunningStack, start_stack
@@ -45,7 +43,7 @@ def test_profiles_and_pictures_survive_a_restart_and_the_store_still_wants_its_s
 ) -> None:
     first = stacks[0]
     user = new_user(first.api, "r")
-    assert put_picture(first.api, user, jpeg(size=(300, 200))).status_code == 201
+    assert put_picture(first.api, user, jpeg(300, 200)).status_code == 201
     settle(first, [user])
     before = requests.get(f"{first.api}/users/{user}", timeout=10).json()
     assert first.stop() == 0
@@ -66,5 +64,5 @@ def test_profiles_and_pictures_survive_a_restart_and_the_store_still_wants_its_s
     assert redirect.history and redirect.history[0].status_code == 302
     assert redirect.status_code == 200
     assert "orphans deleted: 0 " in assert_invariants(again)
-    replaced = put_picture(again.api, user, jpeg("navy"))
+    replaced = put_picture(again.api, user, jpeg(colour="navy"))
     assert replaced.status_code == 200, replaced.text

@@ -17,7 +17,8 @@ from profilepics.config import Settings
 from profilepics.errors import StorageUnavailable
 from pydantic import ValidationError
 
-from tests.integration.invariants import jpeg, new_user, put_picture, settle
+from tests.api_client import jpeg, new_user, put_picture
+from tests.integration.invariants import settle
 from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack, start_stack
 
 pytestmark = pytest.mark.integration
@@ -43,7 +44,7 @@ def ca(tls_stack: RunningStack) -> Path:
 def picture(tls_stack: RunningStack) -> dict[str, Any]:
     """A user's picture uploaded through the API, its thumbnails made."""
     user = new_user(tls_stack.api, "tls")
-    response = put_picture(tls_stack.api, user, jpeg(size=(300, 200)))
+    response = put_picture(tls_stack.api, user, jpeg(300, 200))
     assert response.status_code == 201, response.text
     settle(tls_stack, [user])
     body: dict[str, Any] = requests.get(f"{tls_stack.api}/users/{user}", timeout=10).json()
