@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from profilepics.config import LocalSettings, Settings
+from profilepics.config import Settings
 from profilepics.deps import build
 from profilepics.errors import ProblemError
 from profilepics.sweep import SweepReport
@@ -27,6 +27,7 @@ from infra.invoker.pages import Pages, local_pages
 from infra.invoker.server import Invoker, serve
 from infra.invoker.template import Template, load
 from infra.invoker.workers import invoke_once, load_handler
+from infra.local import LocalSettings
 
 if TYPE_CHECKING:
     from infra.stack import LocalStack

@@ -117,36 +117,3 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
-
-
-class LocalSettings(BaseSettings):
-    """How the embedded local stack runs on a laptop or in CI (`profilepics up`)."""
-
-    model_config = SettingsConfigDict(env_prefix="PROFILEPICS_", extra="ignore", frozen=True)
-
-    data_dir: Path = Path(".local")
-    host: str = "127.0.0.1"
-    api_port: int = 3000
-    s3_port: int = 8333
-    dynamodb_port: int = 4567
-    tls: bool = False
-    instances: int = Field(2, ge=1, le=16)
-    # The local invoker checks bearer tokens itself (HS256), as API Gateway's JWT authorizer would.
-    jwt_secret: SecretStr | None = None
-    jwt_issuer: str = "profilepics-local"
-    jwt_audience: str = "profilepics"
-    events_token: SecretStr | None = None
-
-
-def as_environment(settings: Settings) -> dict[str, str]:
-    """The settings as PROFILEPICS_* variables, to hand to a function's process."""
-    env: dict[str, str] = {}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        elif isinstance(value, list):
-            value = ",".join(str(v) for v in value)
-        env[f"PROFILEPICS_{name.upper()}"] = str(value)
-    return env
