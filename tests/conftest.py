@@ -9,16 +9,23 @@ import pytest
 import requests
 
 from tests.api_client import create_user
-from tests.stackrun import RunningStack, start_stack
+from tests.stackrun import OwnStack, RunningStack, start_stack
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(Path(tmp_path_factory.mktemp("stack")))
-    try:
+    with start_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
+
+
+@pytest.fixture
+def own_stack(tmp_path: Path) -> Iterator[OwnStack]:
+    """A stack of the test's own, which it may stop, break and restart."""
+    stacks = OwnStack(tmp_path / "stack")
+    try:
+        yield stacks
     finally:
-        running.stop()
+        stacks.current.stop()
 
 
 @pytest.fixture(scope="session")

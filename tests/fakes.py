@@ -219,10 +219,7 @@ class FakeTable:
 
     def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
         self._check("update_picture", user_id)
-        profile = self._existing(user_id)
-        if profile.picture is None or profile.picture.id != picture.id:
-            raise Conflict()
-        self.profiles[user_id] = profile.model_copy(update={"picture": picture, "updated_at": now})
+        self._set_if_current(user_id, "picture", picture, now)
 
     def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
         self._check("start_upload", user_id)
@@ -231,10 +228,16 @@ class FakeTable:
 
     def finish_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
         self._check("finish_upload", user_id)
+        self._set_if_current(user_id, "upload", upload, now)
+
+    def _set_if_current(
+        self, user_id: str, attribute: str, value: Picture | DirectUpload, now: datetime
+    ) -> None:
         profile = self._existing(user_id)
-        if profile.upload is None or profile.upload.id != upload.id:
+        current = getattr(profile, attribute)
+        if current is None or current.id != value.id:
             raise Conflict()
-        self.profiles[user_id] = profile.model_copy(update={"upload": upload, "updated_at": now})
+        self.profiles[user_id] = profile.model_copy(update={attribute: value, "updated_at": now})
 
     def ping(self) -> None:
         self._check("ping")

@@ -104,6 +104,12 @@ class RunningStack:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def __enter__(self) -> RunningStack:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
     def stop(self, timeout: float = 30) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -180,3 +186,16 @@ def _wait_until_serving(stack: RunningStack, ready: Path, deadline: float) -> No
         if time.monotonic() > deadline:
             raise RuntimeError(f"the stack never became healthy:\n{stack.log()[-3000:]}")
         time.sleep(0.1)
+
+
+class OwnStack:
+    """A test's own stack (for tests that stop servers): restart() brings a new one up on the
+    same data dir; whichever runs last is stopped by the fixture."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.current = start_stack(data_dir)
+
+    def restart(self) -> RunningStack:
+        self.current.stop()
+        self.current = start_stack(self.current.data_dir)
+        return self.current

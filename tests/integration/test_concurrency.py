@@ -31,11 +31,9 @@ CLEAN_FAILURES = {409: "conflict", 503: "storage_unavailable"}
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """A stack of the module's own: its sweeps run with no grace, and 4 instances per
     function make the uploads really race for the profile's conditional write."""
-    running = start_stack(tmp_path_factory.mktemp("concurrency"), {"PROFILEPICS_INSTANCES": "4"})
-    try:
+    directory = tmp_path_factory.mktemp("concurrency")
+    with start_stack(directory, {"PROFILEPICS_INSTANCES": "4"}) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def images(count: int) -> list[bytes]:

@@ -8,7 +8,6 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +29,7 @@ from tests.integration.invariants import (
     sweep,
     unreferenced_objects,
 )
-from tests.stackrun import RunningStack, bearer, start_stack
+from tests.stackrun import OwnStack, RunningStack, bearer, start_stack
 
 pytestmark = pytest.mark.integration
 log = logging.getLogger(__name__)
@@ -39,9 +38,10 @@ log = logging.getLogger(__name__)
 FAST = 8.0
 
 Call = Callable[[], requests.Response]
+Timed = dict[str, tuple[requests.Response, float]]
 
 
-def timed(calls: dict[str, Call]) -> dict[str, tuple[requests.Response, float]]:
+def timed(calls: dict[str, Call]) -> Timed:
     """Run the calls at once and time each."""
 
     def run(call: Call) -> tuple[requests.Response, float]:
@@ -70,9 +70,18 @@ def warm_up(api: str, user_id: str) -> None:
             assert response.status_code < 500, response.text
 
 
-def assert_fast_problem(
-    results: dict[str, tuple[requests.Response, float]], names: list[str], code: str
-) -> None:
+def hung_then_crashed(
+    stack: RunningStack, server: str, calls: dict[str, Call], user_id: str
+) -> tuple[Timed, Timed]:
+    """The calls' answers and times while server hangs (SIGSTOP), then once it has crashed."""
+    warm_up(stack.api, user_id)
+    signal_server(stack, server, signal.SIGSTOP)
+    hung = timed(calls)
+    signal_server(stack, server, signal.SIGKILL)
+    return hung, timed(calls)
+
+
+def assert_fast_problem(results: Timed, names: list[str], code: str) -> None:
     for name in names:
         response, took = results[name]
         assert response.status_code == 503, (name, response.text)
@@ -81,25 +90,10 @@ def assert_fast_problem(
         assert took < FAST, (name, took)
 
 
-def restarted(stack: RunningStack) -> RunningStack:
-    stack.stop()
-    return start_stack(stack.data_dir)
-
-
-@pytest.fixture
-def own_stack(tmp_path: Path) -> Iterator[list[RunningStack]]:
-    """A stack of the test's own (it stops servers); the list holds it across restarts."""
-    stacks = [start_stack(tmp_path / "stack")]
-    try:
-        yield stacks
-    finally:
-        stacks[-1].stop()
-
-
 def test_store_down_uploads_answer_503_storage_unavailable_fast_and_nothing_is_lost(
-    own_stack: list[RunningStack],
+    own_stack: OwnStack,
 ) -> None:
-    stack = own_stack[0]
+    stack = own_stack.current
     api = stack.api
     ada, bob = new_user(api), new_user(api)
     assert put_picture(api, ada, jpeg()).status_code == 201
@@ -111,11 +105,7 @@ def test_store_down_uploads_answer_503_storage_unavailable_fast_and_nothing_is_l
         "url of a default": lambda: requests.get(f"{api}/users/{bob}/picture", timeout=30),
     }
 
-    warm_up(api, ada)
-    signal_server(stack, "seaweedfs", signal.SIGSTOP)
-    hung = timed(calls)
-    signal_server(stack, "seaweedfs", signal.SIGKILL)
-    crashed = timed(calls)
+    hung, crashed = hung_then_crashed(stack, "seaweedfs", calls, ada)
 
     for results in (hung, crashed):
         assert_fast_problem(results, ["replace", "first upload"], "storage_unavailable")
@@ -132,7 +122,7 @@ def test_store_down_uploads_answer_503_storage_unavailable_fast_and_nothing_is_l
         and json.loads(line)["message"] == "object store unreachable during put: MaxRetryError"
         for line in stack.log().splitlines()
     )
-    stack = own_stack[0] = restarted(stack)
+    stack = own_stack.restart()
     after = requests.get(f"{stack.api}/users/{ada}", timeout=10).json()
     assert after["picture"]["id"] == before["id"]
     assert requests.get(f"{stack.api}/users/{bob}", timeout=10).json()["picture"] is None
@@ -140,9 +130,9 @@ def test_store_down_uploads_answer_503_storage_unavailable_fast_and_nothing_is_l
 
 
 def test_table_down_answers_503_table_unavailable_fast_and_writes_no_object(
-    own_stack: list[RunningStack],
+    own_stack: OwnStack,
 ) -> None:
-    stack = own_stack[0]
+    stack = own_stack.current
     api = stack.api
     ada = new_user(api)
     assert put_picture(api, ada, jpeg()).status_code == 201
@@ -158,16 +148,12 @@ def test_table_down_answers_503_table_unavailable_fast_and_writes_no_object(
         "picture url": lambda: requests.get(f"{api}/users/{ada}/picture", timeout=30),
     }
 
-    warm_up(api, ada)
-    signal_server(stack, "dynalite", signal.SIGSTOP)
-    hung = timed(calls)
-    signal_server(stack, "dynalite", signal.SIGKILL)
-    crashed = timed(calls)
+    hung, crashed = hung_then_crashed(stack, "dynalite", calls, ada)
 
     for results in (hung, crashed):
         assert_fast_problem(results, list(calls), "table_unavailable")
     assert stored_keys(store) == keys_before
-    stack = own_stack[0] = restarted(stack)
+    stack = own_stack.restart()
     profile = requests.get(f"{stack.api}/users/{ada}", timeout=10).json()
     assert profile["display_name"] == "Fault Tester"
     assert_invariants(stack)
@@ -176,11 +162,8 @@ def test_table_down_answers_503_table_unavailable_fast_and_writes_no_object(
 @pytest.fixture(scope="module")
 def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """For in-process faults: a stack of the module's own, as its sweeps run with no grace."""
-    running = start_stack(tmp_path_factory.mktemp("faults"))
-    try:
+    with start_stack(tmp_path_factory.mktemp("faults")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 class TableDownAtPictureWrite(DynamoDBTable):

@@ -194,15 +194,14 @@ def test_urls_are_signed_for_the_public_endpoint_and_work_only_there(tmp_path: P
     """The host is signed: the same URL sent to another name of the same server is refused."""
     s3_port, dynamodb_port = free_stack_ports()
     public = f"http://localhost:{s3_port}"
-    own = start_stack(
+    with start_stack(
         tmp_path,
         {
             "PROFILEPICS_S3_PORT": str(s3_port),
             "PROFILEPICS_DYNAMODB_PORT": str(dynamodb_port),
             "PROFILEPICS_PUBLIC_S3_ENDPOINT": public,
         },
-    )
-    try:
+    ) as own:
         create_user(own.api, "pub", name="Pub Lic")
         put = put_picture(own.api, "pub", gen.encode(gen.photo(30, 20), "JPEG"))
         assert put.status_code == 201, put.text
@@ -213,8 +212,6 @@ def test_urls_are_signed_for_the_public_endpoint_and_work_only_there(tmp_path: P
         internal = url.replace(public, str(own.info["s3_endpoint"]), 1)
         assert internal != url
         assert requests.get(internal, timeout=10).status_code == 403
-    finally:
-        own.stop()
 
 
 # --- the default picture -----------------------------------------------------------------

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -16,19 +14,9 @@ from tests.integration.invariants import (
     assert_invariants,
     settle,
 )
-from tests.stackrun import RunningStack, start_stack
+from tests.stackrun import OwnStack
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def stacks(tmp_path: Path) -> Iterator[list[RunningStack]]:
-    """Stacks started one after another on one data dir; the last is stopped at the end."""
-    started = [start_stack(tmp_path / "data")]
-    try:
-        yield started
-    finally:
-        started[-1].stop()
 
 
 def fetch_image(url: str) -> tuple[int, int]:
@@ -39,17 +27,16 @@ def fetch_image(url: str) -> tuple[int, int]:
 
 
 def test_profiles_and_pictures_survive_a_restart_and_the_store_still_wants_its_secret(
-    stacks: list[RunningStack],
+    own_stack: OwnStack,
 ) -> None:
-    first = stacks[0]
+    first = own_stack.current
     user = new_user(first.api, "r")
     assert put_picture(first.api, user, jpeg(300, 200)).status_code == 201
     settle(first, [user])
     before = requests.get(f"{first.api}/users/{user}", timeout=10).json()
     assert first.stop() == 0
 
-    stacks.append(start_stack(first.data_dir))
-    again = stacks[-1]
+    again = own_stack.restart()
 
     after = requests.get(f"{again.api}/users/{user}", timeout=10).json()
     assert after["picture"]["id"] == before["picture"]["id"]

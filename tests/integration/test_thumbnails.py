@@ -54,6 +54,14 @@ def wait_status(
     return wait_for(probe, f"picture {picture_id} {status}")
 
 
+@pytest.fixture
+def ready(api: str, http: requests.Session, user: dict[str, str]) -> dict[str, Any]:
+    """The user's picture (a small JPEG) once its thumbnails are ready, with its user_id."""
+    uploaded = accepted(put_picture(api, user["user_id"], small_jpeg(), http=http))
+    wait_status(http, api, user["user_id"], uploaded["id"])
+    return {"user_id": user["user_id"], **uploaded}
+
+
 def key_of(url: str, bucket: str) -> str:
     return urlsplit(url).path.removeprefix(f"/{bucket}/")
 
@@ -143,12 +151,10 @@ def test_uploads_are_ready_within_15s_with_four_webp_variants_of_exact_size(
 
 
 def test_picture_url_for_128_reflects_the_status_then_serves_the_variant(
-    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+    stack: RunningStack, api: str, http: requests.Session, ready: dict[str, Any]
 ) -> None:
-    user_id = user["user_id"]
-    uploaded = accepted(put_picture(api, user_id, small_jpeg(), http=http))
+    user_id, uploaded = ready["user_id"], ready
     original = f"originals/{user_id}/{uploaded['id']}.jpg"
-    wait_status(http, api, user_id, uploaded["id"])
     url = f"{api}/users/{user_id}/picture?size=128"
 
     set_processing(stack, user_id)
@@ -171,11 +177,9 @@ def test_picture_url_for_128_reflects_the_status_then_serves_the_variant(
 
 
 def test_duplicate_event_changes_nothing(
-    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+    stack: RunningStack, api: str, http: requests.Session, ready: dict[str, Any]
 ) -> None:
-    user_id = user["user_id"]
-    uploaded = accepted(put_picture(api, user_id, small_jpeg(), http=http))
-    wait_status(http, api, user_id, uploaded["id"])
+    user_id, uploaded = ready["user_id"], ready
     key = f"originals/{user_id}/{uploaded['id']}.jpg"
     objects = stack.keys(f"originals/{user_id}/") + stack.keys(f"thumbnails/{user_id}/")
     before = profile(api, user_id, http)
@@ -219,11 +223,9 @@ def test_two_quick_replacements_leave_only_the_last_pictures_variants(
 
 
 def test_objects_under_thumbnails_trigger_nothing(
-    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+    stack: RunningStack, api: str, http: requests.Session, ready: dict[str, Any]
 ) -> None:
-    user_id = user["user_id"]
-    uploaded = accepted(put_picture(api, user_id, small_jpeg(), http=http))
-    wait_status(http, api, user_id, uploaded["id"])
+    user_id, uploaded = ready["user_id"], ready
     variant = f"thumbnails/{user_id}/{uploaded['id']}/64.webp"
     stray = f"uploads/{user_id}/{uuid.uuid4().hex}"
     before = stack.keys(f"thumbnails/{user_id}/")
@@ -257,11 +259,9 @@ def test_animated_gif_gets_static_variants_and_an_animated_webp(
 
 
 def test_original_garbled_in_the_bucket_fails_with_a_code(
-    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+    stack: RunningStack, api: str, http: requests.Session, ready: dict[str, Any]
 ) -> None:
-    user_id = user["user_id"]
-    uploaded = accepted(put_picture(api, user_id, small_jpeg(), http=http))
-    wait_status(http, api, user_id, uploaded["id"])
+    user_id, uploaded = ready["user_id"], ready
     key = f"originals/{user_id}/{uploaded['id']}.jpg"
 
     # Given a picture not yet processed whose original is then damaged in the bucket,

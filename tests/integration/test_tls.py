@@ -26,11 +26,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def tls_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(tmp_path_factory.mktemp("tls"), {"PROFILEPICS_TLS": "true"})
-    try:
+    with start_stack(tmp_path_factory.mktemp("tls"), {"PROFILEPICS_TLS": "true"}) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -74,30 +74,14 @@ class Presenter:
         else:
             url = self.picture_url(profile, ORIGINAL).url
             variants = {s: self.picture_url(profile, s).url for s in self.variant_names(None)}
-        return ProfilePublic(
-            user_id=profile.user_id,
-            display_name=profile.display_name,
-            email=profile.email,
-            created_at=profile.created_at,
-            updated_at=profile.updated_at,
-            profile_picture_url=url,
-            profile_picture_variants=variants,
-            picture=public,
-            upload=profile.upload,
-        )
+        # The public models name the stored fields they show; the rest (version, keys) stays in.
+        added = {"profile_picture_url": url, "profile_picture_variants": variants}
+        return ProfilePublic.model_validate({**dict(profile), **added, "picture": public})
 
     def picture(self, stored: Picture) -> PicturePublic:
         picture = self.effective(stored)
-        return PicturePublic(
-            id=picture.id,
-            format=picture.format,
-            width=picture.width,
-            height=picture.height,
-            bytes=picture.bytes,
-            status=picture.status,
-            error=picture.error,
-            url=self._signer.sign(picture.key)[0],
-            variants={
-                s: self._signer.sign(self._key(picture, s))[0] for s in self.variant_names(picture)
-            },
-        )
+        variants = {
+            s: self._signer.sign(self._key(picture, s))[0] for s in self.variant_names(picture)
+        }
+        url = self._signer.sign(picture.key)[0]
+        return PicturePublic.model_validate({**dict(picture), "url": url, "variants": variants})

@@ -30,8 +30,8 @@ def _to_item(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
 
 
-def _value(model: Picture | DirectUpload) -> dict[str, Any]:
-    return dict(_serializer.serialize(model.model_dump(mode="json", exclude_none=True)))
+def _plain(model: Picture | DirectUpload) -> dict[str, Any]:
+    return model.model_dump(mode="json", exclude_none=True)
 
 
 def _from_item(item: Mapping[str, Any]) -> Profile:
@@ -110,64 +110,37 @@ class DynamoDBTable:
         return [_from_item(item) for item in response.get("Items", [])], next_cursor
 
     def update_fields(self, user_id: str, fields: Mapping[str, str], now: datetime) -> Profile:
-        values = {**fields, "updated_at": now.isoformat()}
-        names = {f"#f{i}": name for i, name in enumerate(values)}
-        response = _guard(
-            lambda: self._client.update_item(
-                TableName=self._table,
-                Key=_to_item({"user_id": user_id}),
-                UpdateExpression="SET " + ", ".join(f"{n} = :v{n[2:]}" for n in names),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_to_item(
-                    {f":v{i}": value for i, value in enumerate(values.values())}
-                ),
-                ConditionExpression="attribute_exists(user_id)",
-                ReturnValues="ALL_NEW",
-            ),
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        response = self._update(
+            user_id,
+            ", ".join(f"#f{i} = :f{i}" for i in range(len(names))),
+            "attribute_exists(user_id)",
+            {f":f{i}": value for i, value in enumerate(fields.values())},
+            now,
+            names=names,
             conflict=UserNotFound,
+            returns=True,
         )
         return _from_item(response["Attributes"])
 
     def set_picture(
         self, user_id: str, picture: Picture | None, expected_version: int, now: datetime
     ) -> None:
-        values: dict[str, Any] = {
-            ":expected": _serializer.serialize(expected_version),
-            ":one": _serializer.serialize(1),
-            ":now": _serializer.serialize(now.isoformat()),
-        }
-        if picture is None:
-            expression = "SET version = version + :one, updated_at = :now REMOVE picture"
-        else:
-            expression = "SET picture = :p, version = version + :one, updated_at = :now"
-            values[":p"] = _value(picture)
-        _guard(
-            lambda: self._client.update_item(
-                TableName=self._table,
-                Key=_to_item({"user_id": user_id}),
-                UpdateExpression=expression,
-                ConditionExpression="version = :expected",
-                ExpressionAttributeValues=values,
-            )
-        )
+        values: dict[str, Any] = {":expected": expected_version, ":one": 1}
+        assignments = "version = version + :one"
+        if picture is not None:
+            assignments += ", picture = :p"
+            values[":p"] = _plain(picture)
+        remove = "picture" if picture is None else ""
+        self._update(user_id, assignments, "version = :expected", values, now, remove=remove)
 
     def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
         self._set_if_current(user_id, "picture", picture, now)
 
     def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
-        _guard(
-            lambda: self._client.update_item(
-                TableName=self._table,
-                Key=_to_item({"user_id": user_id}),
-                UpdateExpression="SET upload = :u, updated_at = :now",
-                ConditionExpression="attribute_exists(user_id)",
-                ExpressionAttributeValues={
-                    ":u": _value(upload),
-                    ":now": _serializer.serialize(now.isoformat()),
-                },
-            ),
-            conflict=UserNotFound,
-        )
+        values = {":u": _plain(upload)}
+        condition = "attribute_exists(user_id)"
+        self._update(user_id, "upload = :u", condition, values, now, conflict=UserNotFound)
 
     def finish_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
         self._set_if_current(user_id, "upload", upload, now)
@@ -175,20 +148,37 @@ class DynamoDBTable:
     def _set_if_current(
         self, user_id: str, attribute: str, value: Picture | DirectUpload, now: datetime
     ) -> None:
-        _guard(
-            lambda: self._client.update_item(
-                TableName=self._table,
-                Key=_to_item({"user_id": user_id}),
-                UpdateExpression="SET #a = :v, updated_at = :now",
-                ConditionExpression="#a.#id = :id",
-                ExpressionAttributeNames={"#a": attribute, "#id": "id"},
-                ExpressionAttributeValues={
-                    ":v": _value(value),
-                    ":id": _serializer.serialize(value.id),
-                    ":now": _serializer.serialize(now.isoformat()),
-                },
-            )
-        )
+        values = {":v": _plain(value), ":id": value.id}
+        names = {"#a": attribute, "#id": "id"}
+        self._update(user_id, "#a = :v", "#a.#id = :id", values, now, names=names)
+
+    def _update(
+        self,
+        user_id: str,
+        assignments: str,
+        condition: str,
+        values: Mapping[str, Any],
+        now: datetime,
+        *,
+        remove: str = "",
+        names: Mapping[str, str] | None = None,
+        conflict: type[Exception] = Conflict,
+        returns: bool = False,
+    ) -> Mapping[str, Any]:
+        """One conditional UpdateItem of the profile, which also sets its updated_at."""
+        args: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": _to_item({"user_id": user_id}),
+            "UpdateExpression": f"SET {assignments}, updated_at = :now"
+            + (f" REMOVE {remove}" if remove else ""),
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": _to_item({**values, ":now": now.isoformat()}),
+        }
+        if names:
+            args["ExpressionAttributeNames"] = dict(names)
+        if returns:
+            args["ReturnValues"] = "ALL_NEW"
+        return _guard(lambda: self._client.update_item(**args), conflict)
 
     def ping(self) -> None:
         _guard(lambda: self._client.describe_table(TableName=self._table))
