@@ -37,15 +37,19 @@ def stored_keys(store: MinioStore) -> set[str]:
 
 
 def dangling_references(stack: RunningStack) -> list[str]:
-    """Keys some profile refers to that the store does not have."""
+    """Keys some profile refers to that the store does not have.
+
+    The profiles are read first: an object is stored before a profile refers to it, so a
+    thumbnail run recording its variants between the two reads is not mistaken for a fault.
+    """
     settings = stack.settings()
-    stored = stored_keys(MinioStore(settings))
     wanted = [
         key
         for profile in all_profiles(DynamoDBTable(settings))
         if profile.picture is not None
         for key in (profile.picture.key, *profile.picture.variants.values())
     ]
+    stored = stored_keys(MinioStore(settings))
     return sorted(key for key in wanted if key not in stored)
 
 
