@@ -55,7 +55,7 @@ def _token(args: argparse.Namespace) -> int:
     from infra.invoker.jwt_auth import issue
 
     cfg, settings = LocalSettings(), Settings()
-    secret = local.jwt_secret(cfg, local.data_dir(cfg))
+    secret = local.jwt_secret(cfg)
     scope = settings.admin_scope if args.admin else None
     print(issue(secret, cfg.jwt_issuer, cfg.jwt_audience, args.user_id, scope, args.ttl))
     return 0
