@@ -167,12 +167,21 @@ class MinioStore:
         return self._post_url, {"key": key, **fields}
 
     def ensure_bucket(self) -> bool:
-        """Create the (private) bucket unless it exists; True when it was created."""
+        """Create the (private) bucket unless it exists; True when this call created it.
+
+        Another creator may get in between the check and the create (init jobs or instances
+        starting together): the store then answers BucketAlreadyOwnedByYou, which is success.
+        """
 
         def make() -> bool:
             if self._client.bucket_exists(self._bucket):
                 return False
-            self._client.make_bucket(self._bucket, location=self._region)
+            try:
+                self._client.make_bucket(self._bucket, location=self._region)
+            except S3Error as exc:
+                if exc.code == "BucketAlreadyOwnedByYou":
+                    return False
+                raise
             return True
 
         return _guard("create bucket", make)
