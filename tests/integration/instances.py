@@ -90,3 +90,28 @@ def _healthy(api: str) -> bool:
         return requests.get(f"{api}/health", timeout=5).status_code == 200
     except requests.ConnectionError:
         return False
+
+
+def cpu_seconds(root: int) -> float:
+    """CPU time (user + system) a process and its live descendants have used so far, from /proc;
+    reaped children count through their parent's cutime/cstime."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        # After the command: state, ppid, ..., utime (11), stime, cutime, cstime (14).
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = sum(int(f) for f in fields[11:15])
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier += children
+    return sum(used.get(pid, 0) for pid in tree) / tick

@@ -26,7 +26,7 @@ from profilepics.models import PictureStatus
 from profilepics.profiles import DynamoProfiles
 from profilepics.storage import MinioStore
 
-from tests.integration.instances import Instance, start_instance
+from tests.integration.instances import Instance, cpu_seconds, start_instance
 from tests.integration.invariants import (
     assert_invariants,
     jpeg,
@@ -142,6 +142,27 @@ def burst(
     return outcomes, time.monotonic() - began
 
 
+def cpu_use(stack: RunningStack, instances: list[Instance]) -> dict[str, float]:
+    """CPU seconds used so far by the instances, the stack's invoker (thumbnails), store, table."""
+    pids = stack.info["pids"]
+    store, table = cpu_seconds(int(pids["seaweedfs"])), cpu_seconds(int(pids["dynalite"]))
+    return {
+        "instances": sum(cpu_seconds(i.process.pid) for i in instances),
+        "thumbnails": cpu_seconds(stack.process.pid) - store - table,  # both run under `up`
+        "store": store,
+        "table": table,
+    }
+
+
+def warm_up(stack: RunningStack, instances: list[Instance], user: str) -> None:
+    """Start every worker the burst will use (the stack's thumbnails ones too), so the CPU
+    figures are those of warm instances."""
+    jobs = [(i, kind) for i in instances for kind in ("put", "get") for _ in range(4)]
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        list(pool.map(lambda job: call(job[0], job[1], user, jpeg("white")), jobs))
+    settle(stack, [user])
+
+
 def report(outcomes: list[Outcome], wall: float) -> None:
     """The run's figures, in the log (pytest -o log_cli=true --log-cli-level=INFO shows them)."""
     log.info("%d requests in %.1f s (%.1f/s)", len(outcomes), wall, len(outcomes) / wall)
@@ -199,6 +220,8 @@ def test_a_concurrent_load_spread_over_two_instances_keeps_every_invariant(
 ) -> None:
     instances = list(pair)
     users = [new_user(instances[n % 2].api, "s") for n in range(USERS)]
+    warm_up(stack, instances, new_user(instances[0].api, "w"))
+    cpu_before = cpu_use(stack, instances)
 
     outcomes, wall = burst(instances, users)
 
@@ -208,6 +231,10 @@ def test_a_concurrent_load_spread_over_two_instances_keeps_every_invariant(
     }
     assert {o.status for o in outcomes if o.kind == "get"} <= {200, 503}
     settle(stack, users)
+    cpu_after = cpu_use(stack, instances)
+    used = {part: round(cpu_after[part] - cpu_before[part], 2) for part in cpu_after}
+    per_upload = sum(used.values()) * 1000 / (USERS * UPLOADS_PER_USER)
+    log.info("CPU seconds %s: %.0f ms per upload", used, per_upload)
     table = DynamoProfiles(settings_for(stack))
     for user in users:
         uploads = [o for o in outcomes if o.user == user and o.kind == "put"]
