@@ -183,7 +183,8 @@ def report(outcomes: list[Outcome], wall: float) -> None:
 def assert_one_current_picture_each(
     stack: RunningStack, instances: list[Instance], users: list[str]
 ) -> None:
-    """Every instance reports the same, ready picture per user: the only original it has."""
+    """Every instance reports the same, ready picture per user: after the sweep, the only
+    original it has."""
     store, table = MinioStore(settings_for(stack)), DynamoProfiles(settings_for(stack))
     for user in users:
         profile = table.get(user)
@@ -248,8 +249,8 @@ def test_a_concurrent_load_spread_over_two_instances_keeps_every_invariant(
             assert profile.picture is not None and profile.picture.id in acknowledged, user
     pictured = [u for u in users if (p := table.get(u)) is not None and p.picture is not None]
     assert pictured, "no upload landed at all"
-    assert_one_current_picture_each(stack, instances, pictured)
     assert_invariants(stack)
+    assert_one_current_picture_each(stack, instances, pictured)
 
 
 def test_losing_an_instance_in_the_middle_of_the_load_loses_nothing(
@@ -277,6 +278,6 @@ def test_losing_an_instance_in_the_middle_of_the_load_loses_nothing(
     assert any(o.failed_over for o in outcomes), "the instance died after the load, not in it"
     log.info("failed over to the survivor: %d", sum(o.failed_over for o in outcomes))
     settle(stack, users)
+    assert_invariants(stack)  # what the dead instance left half done, the sweep removed
     assert_one_current_picture_each(stack, [survivor], users)
-    assert_invariants(stack)
     assert not doomed.data_dir.exists()
