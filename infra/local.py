@@ -17,7 +17,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def template_path() -> Path:
-    """template.yaml of the working directory (a container's /app), else of this checkout."""
+    """PROFILEPICS_TEMPLATE, else template.yaml of the working directory (a container's /app),
+    else of this checkout."""
+    chosen = LocalSettings().template
+    if chosen is not None:
+        return chosen
     here = Path.cwd() / "template.yaml"
     return here if here.is_file() else REPO_ROOT / "template.yaml"
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from infra.invoker import events
+from infra.invoker.gateway import INTEGRATION_TIMEOUT_SECONDS, answer_for
 from infra.invoker.template import Function, Template
 from infra.invoker.workers import FunctionPool
 
@@ -120,11 +121,12 @@ class Invoker:
         return hmac.compare_digest(given.encode(), self._events_token.encode())
 
     def _call(self, function: str, event: dict[str, Any]) -> Reply:
-        outcome = self.pool(function).invoke(event)
-        if "errorType" in outcome:
-            log.error("%s failed: %s", function, outcome["errorType"])
-            return problem(502, "function_error", "The function failed")
-        return to_reply(outcome["result"])
+        outcome = self.pool(function).invoke(event, INTEGRATION_TIMEOUT_SECONDS)
+        if outcome.error is not None:
+            log.error("%s failed: %s", function, outcome.error)
+            answer = answer_for(outcome.error)
+            return problem(answer.status, answer.code, answer.title)
+        return to_reply(outcome.result)
 
     def _accept_events(self, path: str, body: bytes) -> Reply:
         try:
@@ -155,9 +157,9 @@ class Invoker:
 
     def _deliver_one(self, function: str, record: dict[str, Any], attempt: int = 1) -> None:
         outcome = self.pool(function).invoke({"Records": [record]})
-        if "errorType" not in outcome:
+        if not outcome.failed:
             return
-        log.warning("%s attempt %d failed: %s", function, attempt, outcome["errorType"])
+        log.warning("%s attempt %d failed: %s", function, attempt, outcome.error)
         if attempt < EVENT_ATTEMPTS:
             # A timer, not a sleep, so a retry waiting does not hold up other events.
             retry = threading.Timer(

@@ -16,7 +16,7 @@ from infra.invoker import server
 from infra.invoker.events import decoded_key, http_event, s3_record
 from infra.invoker.server import Invoker
 from infra.invoker.template import Template, load
-from infra.invoker.workers import FunctionPool
+from infra.invoker.workers import FunctionPool, Outcome
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "tests" / "events"
@@ -34,14 +34,14 @@ class FakePool:
         self.failures = failures
         self.called = threading.Condition()
 
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+    def invoke(self, event: dict[str, Any], answer_within: float | None = None) -> Outcome:
         with self.called:
             self.events.append(event)
             self.times.append(time.monotonic())
             self.called.notify_all()
             if len(self.events) <= self.failures:
-                return {"errorType": "Conflict"}
-        return {"result": {"outcomes": {}}}
+                return Outcome(error="Conflict")
+        return Outcome(result={"outcomes": {}})
 
     def wait_for(self, count: int, timeout: float = 5) -> None:
         with self.called:

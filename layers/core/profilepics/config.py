@@ -120,6 +120,8 @@ class LocalSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PROFILEPICS_", extra="ignore", frozen=True)
 
     data_dir: Path = Path(".local")
+    # Another SAM template to serve instead of the checkout's (tests run functions of their own).
+    template: Path | None = None
     host: str = "127.0.0.1"
     api_port: int = 3000
     s3_port: int = 8333
