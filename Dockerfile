@@ -22,7 +22,8 @@ COPY layers/core/ layers/core/
 COPY infra/ infra/
 RUN pip install . \
     && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
-       --shell /usr/sbin/nologin profilepics
+       --shell /usr/sbin/nologin profilepics \
+    && install -d -o profilepics -g profilepics -m 0700 /data
 
 COPY template.yaml openapi.json ./
 COPY functions/ functions/

@@ -133,6 +133,10 @@ class LocalSettings(BaseSettings):
     jwt_issuer: str = "profilepics-local"
     jwt_audience: str = "profilepics"
     events_token: SecretStr | None = None
+    # Bucket events: attempts before the dead letters, and the pause before the first retry
+    # (x4 for each next one: 1, 4, 16 s by default).
+    event_attempts: int = Field(4, ge=1, le=20)
+    event_backoff_seconds: float = Field(1.0, ge=0, le=3600)
 
 
 def as_environment(settings: Settings) -> dict[str, str]:
