@@ -10,7 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 import requests
 from PIL import Image
 from profilepics import keys
-from profilepics.models import Picture
+from profilepics.models import Picture, PictureStatus
 from profilepics.profiles import DynamoProfiles
 
 from infra.local import REPO_ROOT
@@ -178,3 +178,39 @@ def test_a_failing_event_survives_a_crash_ends_dead_and_redrive_delivers_it(
     assert events_cli(again, "--json") == []
     settle(again, [user])
     assert_invariants(again)
+
+
+def test_the_sweep_re_drives_a_picture_a_store_fault_left_failed(
+    stack: RunningStack, user: dict[str, str]
+) -> None:
+    user_id = user["user_id"]
+    assert put_picture(stack.api, user_id, jpeg(size=(320, 240))).status_code == 201
+    wait_for(lambda: ready(stack.api, user_id), "the picture ready")
+    table = DynamoProfiles(settings_for(stack))
+    profile = table.get(user_id)
+    assert profile is not None and profile.picture is not None
+    # What a thumbnails run that met a dead store records, once its retries are spent.
+    failed = profile.picture.model_copy(
+        update={
+            "status": PictureStatus.FAILED,
+            "error": "storage_unavailable",
+            "variants": {},
+            "uploaded_at": datetime.now(UTC) - timedelta(seconds=30),
+        }
+    )
+    table.update_picture(user_id, failed, datetime.now(UTC))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "sweep", "--local"],
+        env={**stack.env, "PROFILEPICS_PROCESSING_DEADLINE_SECONDS": "10"},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "stuck pictures re-driven:" in done.stdout
+    picture = ready(stack.api, user_id)
+    assert picture is not None and set(picture["variants"]) >= {"64", "128", "256", "512"}
