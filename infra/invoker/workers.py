@@ -223,12 +223,18 @@ class FunctionPool:
         if not self._slots.acquire(timeout=answer_within):
             return Outcome(error=GATEWAY_TIMEOUT)
         worker = self._checkout()
-        error = worker.start(event, answer_by)
-        if error is not None:
+        stop_at = math.inf
+        try:
+            error = worker.start(event, answer_by)
+            if error is None:
+                stop_at = time.monotonic() + self.function.timeout
+                outcome = worker.finish(stop_at, answer_by)
+            else:
+                outcome = Outcome(error=error)
+        except BaseException:
+            worker.healthy = False  # in an unknown state: never hand it another request
             self._release(worker)
-            return Outcome(error=error)
-        stop_at = time.monotonic() + self.function.timeout
-        outcome = worker.finish(stop_at, answer_by)
+            raise
         if outcome is None:
             threading.Thread(target=self._settle, args=(worker, stop_at), daemon=True).start()
             return Outcome(error=GATEWAY_TIMEOUT)
