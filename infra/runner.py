@@ -92,7 +92,10 @@ def _write_ready(
         # Fault-injection tests stop one server by its process group.
         "pids": {name: p.pid for name, p in stack.processes.items()},
     }
-    path.write_text(json.dumps(ready))
+    # Whole or not at all: a reader polling for the file must never find it half written.
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(ready))
+    partial.replace(path)
 
 
 def _stop_on_sigterm(stop: Callable[[], None]) -> None:
