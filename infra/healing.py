@@ -24,13 +24,12 @@ from infra.invoker.spool import DEAD, HELD, PENDING
 log = logging.getLogger("profilepics.invoker")
 
 
-def _healer(settings: Settings) -> tuple[Healer, MinioStore, DynamoProfiles]:
-    store, table = MinioStore(settings), DynamoProfiles(settings)
-    return Healer(store, table, UPLOAD_POLICY_LIFETIME), store, table
+def healer_for(settings: Settings) -> Healer:
+    return Healer(MinioStore(settings), DynamoProfiles(settings), UPLOAD_POLICY_LIFETIME)
 
 
 def through_spool(
-    delivery: Delivery, settings: Settings, stuck_after: timedelta
+    delivery: Delivery, healer: Healer, bucket: str, stuck_after: timedelta
 ) -> Callable[[], None]:
     """A start-up chore: spool an event for everything stuck that the spool doesn't hold yet.
 
@@ -39,14 +38,11 @@ def through_spool(
     """
 
     def heal() -> None:
-        healer, _, _ = _healer(settings)
         plan = healer.plan(stuck_after)
         healer.expire(plan)
         held = {key for state in (PENDING, HELD, DEAD) for _, key in delivery.spool.keys(state)}
         records = [
-            s3_record("ObjectCreated:Put", settings.bucket, key, 0)
-            for key in plan.keys
-            if key not in held
+            s3_record("ObjectCreated:Put", bucket, key, 0) for key in plan.keys if key not in held
         ]
         delivery.enqueue(records)
         log.info("healing: %s", plan.lines(done=True)[0])
@@ -56,7 +52,8 @@ def through_spool(
 
 def in_process(settings: Settings, stuck_after: timedelta, dry_run: bool) -> HealPlan:
     """Re-drive everything stuck here and now, as the thumbnails and ingest functions would."""
-    healer, store, table = _healer(settings)
+    store, table = MinioStore(settings), DynamoProfiles(settings)
+    healer = Healer(store, table, UPLOAD_POLICY_LIFETIME)
     plan = healer.plan(stuck_after)
     if dry_run:
         return plan

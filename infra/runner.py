@@ -177,7 +177,10 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
         pages = local_pages(service, secret, cfg.jwt_issuer, cfg.jwt_audience)
         invoker = build_invoker(template, service, cfg, secret, pages, events_token, Ack.PERSIST)
         # After a restart nothing is in flight: whatever is stuck is re-driven now.
-        invoker.delivery.start(healing.through_spool(invoker.delivery, service, timedelta(0)))
+        heal = healing.through_spool(
+            invoker.delivery, healing.healer_for(service), service.bucket, timedelta(0)
+        )
+        invoker.delivery.start(heal)
         elapsed = time.monotonic() - began
         banner = [
             *stack.describe(),
@@ -212,7 +215,10 @@ def serve_only(settings: Settings, cfg: LocalSettings, host: str, port: int) -> 
     )
     # Other replicas may be working on what looks stuck: only what is past the deadline.
     deadline = timedelta(seconds=settings.processing_deadline_seconds)
-    invoker.delivery.start(healing.through_spool(invoker.delivery, settings, deadline))
+    heal = healing.through_spool(
+        invoker.delivery, healing.healer_for(settings), settings.bucket, deadline
+    )
+    invoker.delivery.start(heal)
     _serve_forever(invoker, host, port, [f"serving {len(template.routes)} routes on {host}:{port}"])
     return 0
 

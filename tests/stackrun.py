@@ -145,8 +145,8 @@ def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 15) -> T
 def _healthy(api: str) -> bool:
     try:
         return requests.get(f"{api}/health", timeout=5).status_code == 200
-    except requests.ConnectionError:
-        return False
+    except (requests.ConnectionError, requests.Timeout):
+        return False  # not yet: the caller keeps polling until its deadline
 
 
 def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> RunningStack:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from profilepics import keys
 from profilepics.healing import Healer
 from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
 
+from infra.healing import through_spool
+from infra.invoker.delivery import Delivery
+from infra.invoker.events import s3_record
+from infra.invoker.spool import DEAD, PENDING, Spool
+from infra.invoker.template import load
+from infra.invoker.workers import Outcome
+from infra.local import REPO_ROOT
 from tests.unit.fakes import FakeStore, FakeTable
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -130,3 +138,25 @@ def test_a_pending_upload_that_never_came_expires_after_its_policy(
         "upload_expired",
     )
     assert table.profiles["waiting"].upload == waiting
+
+
+def test_at_start_the_invoker_spools_what_is_stuck_unless_the_spool_holds_it_already(
+    store: FakeStore, table: FakeTable
+) -> None:
+    """A dead event waits for an operator's redrive: healing does not sneak it back in."""
+    fresh = picture("fresh", PictureStatus.PROCESSING, timedelta(seconds=1))
+    known = picture("known", PictureStatus.PROCESSING, timedelta(seconds=1))
+    table.create(profile("fresh", fresh))
+    table.create(profile("known", known))
+    delivery = Delivery(load(REPO_ROOT / "template.yaml").triggers, fail, Spool(":memory:"))
+    (dead,) = delivery.spool.add([("ThumbnailsFunction", s3_record("x", "b", known.key, 1))])
+    delivery.spool.failed(dead.id, "Conflict", retry_at=None)
+
+    through_spool(delivery, healer(store, table), "profilepics", timedelta(0))()
+
+    assert delivery.spool.keys(PENDING) == {("ThumbnailsFunction", fresh.key)}
+    assert delivery.spool.keys(DEAD) == {("ThumbnailsFunction", known.key)}
+
+
+def fail(function: str, event: dict[str, Any]) -> Outcome:
+    raise AssertionError("nothing is delivered in this test")
