@@ -89,6 +89,9 @@ def _sweep(args: argparse.Namespace) -> int:
 def _events(args: argparse.Namespace) -> int:
     from infra.invoker.spool import DEAD, SPOOL_FILE, Spool
 
+    if args.ids and not args.redrive:
+        print("event ids go with --redrive", file=sys.stderr)
+        return 2
     cfg = LocalSettings()
     path = local.data_dir(cfg) / SPOOL_FILE
     if not path.exists():

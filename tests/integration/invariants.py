@@ -80,15 +80,19 @@ def stored_keys(store: MinioStore) -> set[str]:
 
 
 def dangling_references(stack: RunningStack) -> list[str]:
-    """Keys some profile refers to that the store does not have."""
+    """Keys some profile refers to that the store does not have.
+
+    Profiles first, then the store: an object is written before any profile names it, so a
+    thumbnails run finishing in between can't pass for a dangling reference.
+    """
     settings = settings_for(stack)
-    stored = stored_keys(MinioStore(settings))
     wanted = [
         key
         for profile in all_profiles(DynamoProfiles(settings))
         if profile.picture is not None
         for key in (profile.picture.key, *profile.picture.variants.values())
     ]
+    stored = stored_keys(MinioStore(settings))
     return sorted(key for key in wanted if key not in stored)
 
 
