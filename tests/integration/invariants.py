@@ -82,18 +82,25 @@ def stored_keys(store: MinioStore) -> set[str]:
 def dangling_references(stack: RunningStack) -> list[str]:
     """Keys some profile refers to that the store does not have.
 
-    Profiles first, then the store: an object is written before any profile names it, so a
-    thumbnails run finishing in between can't pass for a dangling reference.
+    Profiles, then the store, then the profiles again: an object is written before a profile
+    names it and deleted only after no profile does, so neither a thumbnails run nor a
+    replacement finishing meanwhile can pass for a dangling reference.
     """
     settings = settings_for(stack)
-    wanted = [
+    table = DynamoProfiles(settings)
+    wanted = _referenced(table)
+    stored = stored_keys(MinioStore(settings))
+    missing = wanted - stored
+    return sorted(missing & _referenced(table)) if missing else []
+
+
+def _referenced(table: DynamoProfiles) -> set[str]:
+    return {
         key
-        for profile in all_profiles(DynamoProfiles(settings))
+        for profile in all_profiles(table)
         if profile.picture is not None
         for key in (profile.picture.key, *profile.picture.variants.values())
-    ]
-    stored = stored_keys(MinioStore(settings))
-    return sorted(key for key in wanted if key not in stored)
+    }
 
 
 def unreferenced_objects(stack: RunningStack) -> list[str]:
