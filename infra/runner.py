@@ -7,6 +7,7 @@ import logging
 import os
 import secrets
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -71,10 +72,20 @@ def build_invoker(
         authenticate=Authenticator(jwt_secret, cfg.jwt_issuer, cfg.jwt_audience),
         pages=pages,
         events_token=events_token,
-        spool=Spool.in_dir(local.data_dir(cfg)),
+        spool=_spool(cfg),
         ack=ack,
         retry=RetryPolicy(cfg.event_attempts, cfg.event_backoff_seconds),
     )
+
+
+def _spool(cfg: LocalSettings) -> Spool:
+    try:
+        return Spool.in_dir(local.data_dir(cfg))
+    except (OSError, sqlite3.Error) as exc:
+        raise SystemExit(
+            f"PROFILEPICS_DATA_DIR={cfg.data_dir} is not a writable directory "
+            f"({type(exc).__name__}): bucket events are spooled there"
+        ) from None
 
 
 def _write_ready(
