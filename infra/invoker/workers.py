@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import resource
+import signal
 import sys
 import threading
 import time
@@ -101,6 +102,8 @@ def invoke_once(function: Function, handler: Handler, event: dict[str, Any]) -> 
 
 def _worker_main(conn: Connection, function: Function, environment: Mapping[str, str]) -> None:
     """A worker process: load the handler once, then serve invocations until the pipe closes."""
+    # Ctrl-C reaches the whole process group: the invoker, not the terminal, stops its workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.clear()
     os.environ.update(environment)
     try:
