@@ -26,8 +26,8 @@ from typing import Any
 
 from infra.invoker.events import decoded_key
 from infra.invoker.spool import HELD, Entry, Spool, SpoolUnavailable
-from infra.invoker.template import Trigger
-from infra.invoker.workers import Outcome
+from infra.invoker.template import Template, Trigger
+from infra.invoker.workers import INIT_SECONDS, Outcome
 
 log = logging.getLogger("profilepics.invoker")
 Invoke = Callable[[str, dict[str, Any]], Outcome]
@@ -63,6 +63,13 @@ class Accepted:
 
 NOT_RECORDED = Accepted(503, "events_unavailable", "The event could not be recorded; send it again")
 NOT_DONE = Accepted(503, "event_failed", "The event's function failed; send it again")
+
+
+def lease_seconds(template: Template) -> float:
+    """How long a delivery may hold its event: a claimed event comes due again after that (or
+    at the next start), and no invocation outlives its function's timeout and init."""
+    timeouts = [template.functions[t.function].timeout for t in template.triggers]
+    return max(timeouts, default=0) + INIT_SECONDS + 5
 
 
 def route(triggers: Iterable[Trigger], records: Iterable[dict[str, Any]]) -> list[tuple[str, Any]]:

@@ -14,11 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from infra.invoker import events
-from infra.invoker.delivery import Ack, Delivery, RetryPolicy
+from infra.invoker.delivery import Ack, Delivery, RetryPolicy, lease_seconds
 from infra.invoker.gateway import INTEGRATION_TIMEOUT_SECONDS, answer_for
 from infra.invoker.spool import Spool
 from infra.invoker.template import Function, Template
-from infra.invoker.workers import INIT_SECONDS, FunctionPool
+from infra.invoker.workers import FunctionPool
 
 log = logging.getLogger("profilepics.invoker")
 MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API's own payload ceiling
@@ -158,12 +158,6 @@ class Invoker:
         self.delivery.close()
         for pool in self._pools.values():
             pool.close()
-
-
-def lease_seconds(template: Template) -> float:
-    """How long a delivery may take before a restart may hand its event out again."""
-    timeouts = [template.functions[t.function].timeout for t in template.triggers]
-    return max(timeouts, default=0) + INIT_SECONDS + 5
 
 
 def _has_object_key(record: Any) -> bool:
