@@ -26,7 +26,8 @@ RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['p
     && pip install -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt \
     && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
-       --shell /usr/sbin/nologin profilepics
+       --shell /usr/sbin/nologin profilepics \
+    && install -d -o profilepics -g profilepics -m 0700 /data
 
 # The package itself, built with pyproject.toml's build requirements; its dependencies are in.
 COPY README.md ./

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import json
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +75,66 @@ def _sweep(args: argparse.Namespace) -> int:
     if args.local:
         settings = local.stack_settings(settings, LocalSettings())
     try:
-        report = sweep_orphans(settings, timedelta(seconds=args.grace_seconds), args.dry_run)
+        healed, report = sweep_orphans(
+            settings, timedelta(seconds=args.grace_seconds), args.dry_run
+        )
     except ProblemError as exc:
         print(f"sweep stopped: {exc.detail} ({exc.code})", file=sys.stderr)
         return 1
     if args.dry_run:
+        print("\n".join(f"would re-drive {key}" for key in healed.keys))
         print("\n".join(f"would delete {key}" for key in report.deleted_keys))
-    print("\n".join(report.lines()))
+    print("\n".join([*healed.lines(done=not args.dry_run), *report.lines()]))
     return 0
+
+
+def _events(args: argparse.Namespace) -> int:
+    from infra.invoker.spool import DEAD, SPOOL_FILE, Spool
+
+    if args.ids and not args.redrive:
+        print("event ids go with --redrive", file=sys.stderr)
+        return 2
+    cfg = LocalSettings()
+    path = local.data_dir(cfg) / SPOOL_FILE
+    if not path.exists():
+        print(f"no events spooled in {path.parent}")
+        return 0
+    spool = Spool(path)
+    try:
+        if args.redrive:
+            count = spool.redrive(args.ids or None)
+            print(
+                f"{count} dead event(s) back in the queue: the running invoker (or the next "
+                "`profilepics up`/`serve` on this data dir) delivers them"
+            )
+            return 0
+        entries = spool.entries()
+    finally:
+        spool.close()
+    if args.json:
+        print(json.dumps([_event_row(e) for e in entries], indent=2))
+        return 0
+    for entry in entries:
+        row = _event_row(entry)
+        print(" ".join(f"{k}={v}" for k, v in row.items() if v is not None))
+    dead = sum(e.state == DEAD for e in entries)
+    print(
+        f"{len(entries) - dead} waiting, {dead} dead"
+        + (" (--redrive replays them)" if dead else "")
+    )
+    return 0
+
+
+def _event_row(entry: Any) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "state": entry.state,
+        "function": entry.function,
+        "key": entry.key,
+        "attempts": entry.attempts,
+        "error": entry.error,
+        "received": datetime.fromtimestamp(entry.received, UTC).isoformat(timespec="seconds"),
+    }
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -138,6 +190,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--local", action="store_true", help="the embedded local stack (`profilepics up`)"
     )
     sweep.set_defaults(run=_sweep)
+
+    events = commands.add_parser(
+        "events", help="list bucket events waiting or dead in the data dir's spool; redrive them"
+    )
+    events.add_argument("--redrive", action="store_true", help="send dead events again")
+    events.add_argument("ids", nargs="*", type=int, help="only these dead events (with --redrive)")
+    events.add_argument("--json", action="store_true", help="print the list as JSON")
+    events.set_defaults(run=_events)
 
     demo = commands.add_parser(
         "demo", help="seed the local stack: bucket, a demo user, a sample upload, its signed URL"

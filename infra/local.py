@@ -20,7 +20,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def template_path() -> Path:
-    """template.yaml of the working directory (a container's /app), else of this checkout."""
+    """PROFILEPICS_TEMPLATE, else template.yaml of the working directory (a container's /app),
+    else of this checkout."""
+    chosen = LocalSettings().template
+    if chosen is not None:
+        return chosen
     here = Path.cwd() / "template.yaml"
     return here if here.is_file() else REPO_ROOT / "template.yaml"
 
@@ -31,6 +35,8 @@ class LocalSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PROFILEPICS_", extra="ignore", frozen=True)
 
     data_dir: Path = Path(".local")
+    # Another SAM template to serve instead of the checkout's (tests run functions of their own).
+    template: Path | None = None
     host: str = "127.0.0.1"
     api_port: int = 3000
     s3_port: int = 8333
@@ -42,6 +48,10 @@ class LocalSettings(BaseSettings):
     jwt_issuer: str = "profilepics-local"
     jwt_audience: str = "profilepics"
     events_token: SecretStr | None = None
+    # Bucket events: attempts before the dead letters, and the pause before the first retry
+    # (x4 for each next one: 1, 4, 16 s by default).
+    event_attempts: int = Field(4, ge=1, le=20)
+    event_backoff_seconds: float = Field(1.0, ge=0, le=3600)
 
 
 def as_environment(settings: Settings) -> dict[str, str]:

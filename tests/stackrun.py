@@ -110,6 +110,18 @@ class RunningStack:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
+    def crash(self) -> None:
+        """kill -9 the whole stack at once, as a power cut would: the invoker, its function
+        workers and the store and table servers, before any of them can finish anything."""
+        victims = [self.process.pid, *_descendants(self.process.pid)]
+        for pid in victims:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in self.info.get("pids", {}).values():  # each leads its own group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        self.process.wait(10)
+
     def stop(self, timeout: float = 30) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -122,6 +134,24 @@ class RunningStack:
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(pid, signal.SIGKILL)
         return int(self.process.returncode)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below pid, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found.extend(kids)
+        todo.extend(kids)
+    return found
 
 
 def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 15) -> T:
@@ -138,8 +168,8 @@ def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 15) -> T
 def _healthy(api: str) -> bool:
     try:
         return requests.get(f"{api}/health", timeout=5).status_code == 200
-    except requests.ConnectionError:
-        return False
+    except (requests.ConnectionError, requests.Timeout):
+        return False  # not yet: the caller keeps polling until its deadline
 
 
 def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> RunningStack:

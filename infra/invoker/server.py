@@ -7,8 +7,7 @@ import hmac
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -17,14 +16,14 @@ from urllib.parse import urlsplit
 from profilepics.errors import PROBLEM_JSON, problem_body
 
 from infra.invoker import events
+from infra.invoker.delivery import Ack, Delivery, RetryPolicy, lease_seconds
+from infra.invoker.gateway import INTEGRATION_TIMEOUT_SECONDS, answer_for
+from infra.invoker.spool import Spool
 from infra.invoker.template import Function, Template
 from infra.invoker.workers import FunctionPool
 
 log = logging.getLogger("profilepics.invoker")
 MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API's own payload ceiling
-EVENT_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
-# Lambda waits about 1 and then 2 minutes before those retries; seconds are enough locally.
-EVENT_RETRY_DELAYS = (0.5, 2.0)
 
 
 @dataclass
@@ -53,6 +52,9 @@ class Invoker:
         authenticate: Authenticator | None = None,
         pages: Page | None = None,
         events_token: str | None = None,
+        spool: Spool | None = None,
+        ack: Ack = Ack.PERSIST,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.template = template
         self._environment = environment
@@ -63,7 +65,14 @@ class Invoker:
         self._events_token = events_token
         self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
-        self._events = ThreadPoolExecutor(max_workers=2, thread_name_prefix="events")
+        self.delivery = Delivery(
+            template.triggers,
+            lambda function, event: self.pool(function).invoke(event),
+            spool or Spool(":memory:"),
+            ack,
+            retry,
+            lease_seconds(template),
+        )
 
     def pool(self, name: str) -> FunctionPool:
         with self._lock:
@@ -116,11 +125,12 @@ class Invoker:
         return hmac.compare_digest(given.encode(), self._events_token.encode())
 
     def _call(self, function: str, event: dict[str, Any]) -> Reply:
-        outcome = self.pool(function).invoke(event)
-        if "errorType" in outcome:
-            log.error("%s failed: %s", function, outcome["errorType"])
-            return problem(502, "function_error", "The function failed")
-        return to_reply(outcome["result"])
+        outcome = self.pool(function).invoke(event, INTEGRATION_TIMEOUT_SECONDS)
+        if outcome.error is not None:
+            log.error("%s failed: %s", function, outcome.error)
+            answer = answer_for(outcome.error)
+            return problem(answer.status, answer.code, answer.title)
+        return to_reply(outcome.result)
 
     def _accept_events(self, path: str, body: bytes) -> Reply:
         try:
@@ -135,41 +145,13 @@ class Invoker:
             records = payload.get("Records", []) if isinstance(payload, dict) else []
         if not isinstance(records, list) or not all(map(_has_object_key, records)):
             return problem(400, "bad_event", "Every record needs s3.object.key")
-        self.deliver(records)
-        return Reply(204)
-
-    def deliver(self, records: Iterable[dict[str, Any]]) -> None:
-        """Invoke every function whose S3 trigger matches, asynchronously, with retries."""
-        for record in records:
-            key = events.decoded_key(record)
-            # S3 names events "ObjectCreated:Put", MinIO "s3:ObjectCreated:Put", as templates do.
-            name = str(record.get("eventName", ""))
-            name = name if name.startswith("s3:") else f"s3:{name}"
-            for trigger in self.template.triggers:
-                if trigger.matches(name, key):
-                    self._events.submit(self._deliver_one, trigger.function, record)
-
-    def _deliver_one(self, function: str, record: dict[str, Any], attempt: int = 1) -> None:
-        outcome = self.pool(function).invoke({"Records": [record]})
-        if "errorType" not in outcome:
-            return
-        log.warning("%s attempt %d failed: %s", function, attempt, outcome["errorType"])
-        if attempt < EVENT_ATTEMPTS:
-            # A timer, not a sleep, so a retry waiting does not hold up other events.
-            retry = threading.Timer(
-                EVENT_RETRY_DELAYS[attempt - 1], self._retry, (function, record, attempt + 1)
-            )
-            retry.daemon = True
-            retry.start()
-
-    def _retry(self, function: str, record: dict[str, Any], attempt: int) -> None:
-        try:
-            self._events.submit(self._deliver_one, function, record, attempt)
-        except RuntimeError:
-            pass  # the invoker is shutting down
+        accepted = self.delivery.accept(records)
+        if accepted.status >= 300:
+            return problem(accepted.status, accepted.code, accepted.title)
+        return Reply(accepted.status)
 
     def close(self) -> None:
-        self._events.shutdown(wait=False, cancel_futures=True)
+        self.delivery.close()
         for pool in self._pools.values():
             pool.close()
 

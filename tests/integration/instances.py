@@ -1,7 +1,8 @@
 """More app instances beside a running stack: `profilepics serve` processes on its store and table.
 
 Each is started as an operator would start a replica (its own process group, so killing it
-takes its function workers too), with no data folder of its own to keep state in.
+takes its function workers too). The only file an instance writes is its event spool, where
+events that kept failing wait as dead letters: an instance that leaves none there kept nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import requests
 
+from infra.invoker.spool import DEAD, HELD, PENDING, SPOOL_FILE, Spool
 from infra.local import REPO_ROOT
 from infra.stack import free_port
 from tests.stackrun import ACCESS_KEY, EVENTS_TOKEN, JWT_SECRET, SECRET_KEY, RunningStack
@@ -48,7 +50,7 @@ class Instance:
 def start_instance(stack: RunningStack, name: str, directory: Path) -> Instance:
     """`profilepics serve` on a free port, configured only through its environment."""
     port = free_port()
-    data_dir = directory / f"{name}-data"  # must never appear: an instance keeps nothing
+    data_dir = directory / f"{name}-data"  # its event spool, and nothing else
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("PROFILEPICS_")}
     env = {
         **inherited,
@@ -115,3 +117,12 @@ def cpu_seconds(root: int) -> float:
         tree.update(children)
         frontier += children
     return sum(used.get(pid, 0) for pid in tree) / tick
+
+
+def kept_events(instance: Instance) -> set[tuple[str, str]]:
+    """Every event the instance's spool still holds (pending, held or dead): what it would
+    take with it if it were thrown away."""
+    if not (instance.data_dir / SPOOL_FILE).exists():
+        return set()
+    spool = Spool.in_dir(instance.data_dir)
+    return {entry for state in (PENDING, HELD, DEAD) for entry in spool.keys(state)}

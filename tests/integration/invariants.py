@@ -39,18 +39,25 @@ def stored_keys(store: MinioStore) -> set[str]:
 def dangling_references(stack: RunningStack) -> list[str]:
     """Keys some profile refers to that the store does not have.
 
-    The profiles are read first: an object is stored before a profile refers to it, so a
-    thumbnail run recording its variants between the two reads is not mistaken for a fault.
+    Profiles, then the store, then the profiles again: an object is written before a profile
+    names it and deleted only after no profile does, so neither a thumbnails run nor a
+    replacement finishing meanwhile can pass for a dangling reference.
     """
     settings = stack.settings()
-    wanted = [
+    table = DynamoDBTable(settings)
+    wanted = _referenced(table)
+    stored = stored_keys(MinioStore(settings))
+    missing = wanted - stored
+    return sorted(missing & _referenced(table)) if missing else []
+
+
+def _referenced(table: DynamoDBTable) -> set[str]:
+    return {
         key
-        for profile in all_profiles(DynamoDBTable(settings))
+        for profile in all_profiles(table)
         if profile.picture is not None
         for key in (profile.picture.key, *profile.picture.variants.values())
-    ]
-    stored = stored_keys(MinioStore(settings))
-    return sorted(key for key in wanted if key not in stored)
+    }
 
 
 def unreferenced_objects(stack: RunningStack) -> list[str]:

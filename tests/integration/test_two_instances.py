@@ -27,7 +27,7 @@ from profilepics.adapters.minio_store import MinioStore
 from profilepics.models import PictureStatus
 
 from tests.api_client import jpeg, new_user, put_picture
-from tests.integration.instances import Instance, cpu_seconds, start_instance
+from tests.integration.instances import Instance, cpu_seconds, kept_events, start_instance
 from tests.integration.invariants import assert_invariants, settle
 from tests.stackrun import RunningStack, bearer, start_stack
 
@@ -80,7 +80,7 @@ def pair(
     finally:
         first.stop()
         second.stop()
-    assert not first.data_dir.exists() and not second.data_dir.exists(), "an instance kept state"
+    assert kept_events(first) == kept_events(second) == set(), "an instance kept state"
 
 
 def picture_id(api: str, user: str) -> str | None:
@@ -274,4 +274,4 @@ def test_losing_an_instance_in_the_middle_of_the_load_loses_nothing(
     settle(stack, users)
     assert_invariants(stack)  # what the dead instance left half done, the sweep removed
     assert_one_current_picture_each(stack, [survivor], users)
-    assert not doomed.data_dir.exists()
+    assert kept_events(doomed) == set()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import coldstart, inputs, memory, report, variants
+from bench import coldstart, inputs, memory, report, spool, variants
 from bench.measure import Row, Sample, Target, interleaved, per_call, timed
 
 MODULES = [
@@ -20,6 +20,7 @@ MODULES = [
     "bench.inprocess",
     "bench.memory",
     "bench.report",
+    "bench.spool",
     "bench.stack",
     "bench.validation",
     "bench.variants",
@@ -97,3 +98,9 @@ def test_report_puts_rows_and_targets_between_the_markers_and_keeps_the_prose(
     assert "Prose before." in text and "After." in text and "old" not in text
     assert "| 1 Variants | 12 MP JPEG | make_variants | 82.0 ms | 80.0–90.0 |  |" in text
     assert "| 1 Variants | ≤ 1.0× pyvips | 0.84× | ✅ yes |" in text
+
+
+def test_spool_section_times_each_way_of_recording_an_event() -> None:
+    rows, _ = spool.run(repeat=1, per_round=2)
+    assert len(rows) == 3
+    assert all(row.sample is not None and row.sample.median > 0 for row in rows)

@@ -14,7 +14,8 @@ from functools import lru_cache
 from profilepics.auth import Authorizer
 from profilepics.clock import Clock, utcnow
 from profilepics.config import Settings, get_settings
-from profilepics.pictures import Pictures
+from profilepics.healing import Healer
+from profilepics.pictures import UPLOAD_POLICY_LIFETIME, Pictures
 from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
 from profilepics.processing import Processing
@@ -36,6 +37,7 @@ class Container:
     pictures: Pictures
     processing: Processing
     sweeper: Sweeper
+    healer: Healer
     authorizer: Authorizer
 
 
@@ -71,6 +73,7 @@ def build(
         pictures=pictures,
         processing=Processing(store, table, pictures, settings, clock, sleep=sleep),
         sweeper=Sweeper(store, table, clock),
+        healer=Healer(store, table, UPLOAD_POLICY_LIFETIME, clock),
         authorizer=Authorizer(settings),
     )
 

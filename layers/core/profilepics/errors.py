@@ -117,3 +117,11 @@ class StorageUnavailable(ProblemError):
 
 class TableUnavailable(ProblemError):
     status, code, title = 503, "table_unavailable", "The profile table is unavailable"
+
+
+class UploadExpired(ProblemError):
+    status, code, title = (
+        410,
+        "upload_expired",
+        "The direct upload never arrived before its policy expired",
+    )
