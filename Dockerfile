@@ -20,7 +20,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY layers/core/ layers/core/
 COPY infra/ infra/
-RUN pip install . \
+RUN pip install ".[serve]" \
     && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin profilepics
 

@@ -300,8 +300,8 @@ def test_functions_run_python312_with_the_core_layer(template: dict[str, Any]) -
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     assert layer["Properties"]["ContentUri"] == "layers/core/"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.12"
-    # SAM's python builder copies ContentUri into python/ itself: a nested one would be doubled.
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    # build_layer.py makes the layer's python/ from ContentUri: a nested one would be doubled.
     assert not (REPO / "layers" / "core" / "python").exists()
     assert (REPO / "layers" / "core" / "profilepics").is_dir()
     assert (REPO / "layers" / "core" / "requirements.txt").is_file()
