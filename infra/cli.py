@@ -83,6 +83,22 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _redrive(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from infra.redrive import lambda_invoker, redrive
+
+    try:
+        invoke = lambda_invoker(boto3.client("lambda"))
+        report = redrive(boto3.client("sqs"), invoke, args.queue_url, args.max, args.dry_run)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"redrive stopped: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(report.lines(args.dry_run)))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from infra.demo import run_demo
 
@@ -131,6 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--local", action="store_true", help="the embedded local stack (`profilepics up`)"
     )
     sweep.set_defaults(run=_sweep)
+
+    redrive = commands.add_parser(
+        "redrive", help="invoke again the bucket events that failed every attempt (AWS)"
+    )
+    redrive.add_argument(
+        "--queue-url", required=True, help="the stack's FailedEventsQueueUrl output"
+    )
+    redrive.add_argument("--max", type=int, default=1000, help="redrive at most this many")
+    redrive.add_argument("--dry-run", action="store_true", help="list, invoke nothing")
+    redrive.set_defaults(run=_redrive)
 
     demo = commands.add_parser(
         "demo", help="seed the local stack: bucket, a demo user, a sample upload, its signed URL"

@@ -11,6 +11,7 @@ from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
 from profilepics.processing import Processing
 from profilepics.service import Profiles
+from profilepics.sweep import Sweeper
 from profilepics.urls import UrlSigner
 
 if TYPE_CHECKING:
@@ -56,6 +57,11 @@ def processing() -> Processing:
 
 
 @lru_cache(maxsize=1)
+def sweeper() -> Sweeper:
+    return Sweeper(store(), table())
+
+
+@lru_cache(maxsize=1)
 def authorizer() -> Authorizer:
     return Authorizer(get_settings())
 
@@ -69,6 +75,7 @@ def reset() -> None:
         profiles,
         pictures,
         processing,
+        sweeper,
         authorizer,
         get_settings,
     ):

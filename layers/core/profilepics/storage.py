@@ -11,12 +11,12 @@ from urllib.parse import urlsplit
 
 import urllib3
 from minio import Minio
-from minio.credentials.providers import ChainedProvider, EnvAWSProvider, IamAwsProvider
 from minio.datatypes import PostPolicy
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
 
 from profilepics.config import Settings
+from profilepics.credentials import provider_for
 from profilepics.errors import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -39,13 +39,11 @@ def _client(endpoint: str, settings: Settings) -> Minio:
         ca_certs=str(settings.s3_ca_bundle) if settings.s3_ca_bundle else None,
         cert_reqs="CERT_REQUIRED" if parts.scheme == "https" else None,
     )
-    access_key = settings.s3_access_key.get_secret_value()
-    chain = None if access_key else ChainedProvider([EnvAWSProvider(), IamAwsProvider()])
     return Minio(
         parts.netloc,
-        access_key=access_key or None,
+        access_key=settings.s3_access_key.get_secret_value() or None,
         secret_key=settings.s3_secret_key.get_secret_value() or None,
-        credentials=chain,
+        credentials=provider_for(settings),
         secure=parts.scheme == "https",
         # A region stops the SDK asking the store for the bucket's location before each first call.
         region=settings.region,
