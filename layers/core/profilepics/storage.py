@@ -14,6 +14,7 @@ from minio import Minio
 from minio.datatypes import PostPolicy
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
+from minio.helpers import BaseURL
 
 from profilepics.config import Settings
 from profilepics.credentials import provider_for
@@ -51,6 +52,16 @@ def _client(endpoint: str, settings: Settings) -> Minio:
     )
 
 
+def _post_url(settings: Settings) -> str:
+    """Where browsers POST direct uploads: the URL the SDK would call for the bucket, so that on
+    S3 it is the region's own host (bucket.s3.<region>.amazonaws.com), matching the policy's
+    credential scope; a global s3.amazonaws.com URL with an eu-west-1 scope is refused."""
+    base = BaseURL(settings.signing_endpoint, settings.region)
+    return str(
+        base.build(method="POST", region=settings.region, bucket_name=settings.bucket).geturl()
+    )
+
+
 def _guard(operation: str, call: Callable[[], T]) -> T:
     try:
         return call()
@@ -74,7 +85,7 @@ class MinioStore:
             if settings.signing_endpoint == settings.s3_endpoint
             else _client(settings.signing_endpoint, settings)
         )
-        self._post_url = f"{settings.signing_endpoint.rstrip('/')}/{settings.bucket}"
+        self._post_url = _post_url(settings)
 
     def put(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
         _guard(
