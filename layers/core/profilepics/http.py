@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from pydantic import BaseModel, ValidationError
 
+from profilepics import request_url
 from profilepics.errors import (
     MalformedMultipart,
     ProblemError,
@@ -21,6 +22,9 @@ from profilepics.errors import (
     UnsupportedContentType,
     ValidationFailed,
 )
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -64,9 +68,17 @@ def _invalid_request(errors: Sequence[Any]) -> ValidationFailed:
     return ValidationFailed("The request did not validate", errors=fields)
 
 
+def _within_request_url(
+    app: APIGatewayHttpResolver, next_middleware: NextMiddleware
+) -> Response[Any]:
+    with request_url.serving(app.current_event.raw_event):
+        return next_middleware(app)
+
+
 def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
-    """A resolver with every error mapped to problem+json."""
+    """A resolver with every error mapped to problem+json, and each request's own base URL."""
     app = APIGatewayHttpResolver(enable_validation=enable_validation)
+    app.use(middlewares=[_within_request_url])
 
     @app.exception_handler(ProblemError)
     def _problem(exc: ProblemError) -> Response[str]:
