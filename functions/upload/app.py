@@ -9,6 +9,7 @@ from profilepics import deps
 from profilepics.bodies import read_image
 from profilepics.config import get_settings
 from profilepics.http import json_response, make_resolver
+from profilepics.metrics import counting_uploads
 from profilepics.models import PicturePublic, UploadPolicy
 from profilepics.observability import function_logger
 
@@ -16,7 +17,7 @@ logger = function_logger("upload")
 app = make_resolver()
 
 
-@app.put("/users/<user_id>/picture")
+@app.put("/users/<user_id>/picture", middlewares=[counting_uploads(deps.meter)])
 def put_picture(user_id: str) -> Response[PicturePublic]:
     event = app.current_event
     deps.authorizer().require_owner(event.raw_event, user_id)

@@ -15,6 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from infra.invoker import events
+from infra.invoker.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from infra.invoker.metrics import Registry
 from infra.invoker.template import Function, Template
 from infra.invoker.workers import FunctionPool
 
@@ -67,6 +69,7 @@ class Invoker:
         self._events_token = events_token
         self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
+        self.metrics = Registry()
         self._events = ThreadPoolExecutor(max_workers=2, thread_name_prefix="events")
 
     def pool(self, name: str) -> FunctionPool:
@@ -89,6 +92,9 @@ class Invoker:
             return Reply(
                 status, [("Content-Type", "application/json")], json.dumps(checks).encode()
             )
+        if parts.path == "/metrics" and method == "GET":
+            body = self.metrics.render().encode()
+            return Reply(200, [("Content-Type", METRICS_CONTENT_TYPE)], body)
         if parts.path in ("/_events/s3", "/_events/seaweedfs") and method == "POST":
             if not self._may_post_events(header_map):
                 return problem(401, "unauthorized", "Bucket events need the events token")
@@ -119,8 +125,14 @@ class Invoker:
         given = headers.get("authorization", "").removeprefix("Bearer ").strip()
         return hmac.compare_digest(given.encode(), self._events_token.encode())
 
-    def _call(self, function: str, event: dict[str, Any]) -> Reply:
+    def _invoke(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
+        """One invocation's outcome; the metrics it recorded go to GET /metrics."""
         outcome = self.pool(function).invoke(event)
+        self.metrics.observe_all(outcome.pop("metrics", ()))
+        return outcome
+
+    def _call(self, function: str, event: dict[str, Any]) -> Reply:
+        outcome = self._invoke(function, event)
         if "errorType" in outcome:
             log.error("%s failed: %s", function, outcome["errorType"])
             return problem(502, "function_error", "The function failed")
@@ -154,7 +166,7 @@ class Invoker:
                     self._events.submit(self._deliver_one, trigger.function, record)
 
     def _deliver_one(self, function: str, record: dict[str, Any], attempt: int = 1) -> None:
-        outcome = self.pool(function).invoke({"Records": [record]})
+        outcome = self._invoke(function, {"Records": [record]})
         if "errorType" not in outcome:
             return
         log.warning("%s attempt %d failed: %s", function, attempt, outcome["errorType"])

@@ -19,6 +19,7 @@ from multiprocessing import get_context
 from types import ModuleType
 from typing import Any
 
+from infra.invoker.metrics import capturing_emf
 from infra.invoker.template import Function
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -78,11 +79,15 @@ def _start(function: Function, environment: Mapping[str, str]) -> None:
 
 
 def _run(event: dict[str, Any]) -> dict[str, Any]:
+    """{'result': ...} or {'errorType': ...}, with the EMF metrics the invocation printed."""
     assert _handler is not None
-    try:
-        return {"result": invoke_once(_spec["function"], _handler, event)}
-    except Exception as exc:  # an unhandled error is the invocation's result, as in Lambda
-        return {"errorType": type(exc).__name__}
+    outcome: dict[str, Any]
+    with capturing_emf() as metrics:
+        try:
+            outcome = {"result": invoke_once(_spec["function"], _handler, event)}
+        except Exception as exc:  # an unhandled error is the invocation's result, as in Lambda
+            outcome = {"errorType": type(exc).__name__}
+    return {**outcome, "metrics": metrics} if metrics else outcome
 
 
 class FunctionPool:

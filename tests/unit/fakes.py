@@ -177,3 +177,16 @@ class FakeTable:
 def failing(*operations: str, error: type[Exception] = StorageUnavailable) -> Fault:
     """A fault that makes the named operations raise error (an unreachable store, by default)."""
     return lambda operation: error() if operation in operations else None
+
+
+class FakeMeter:
+    """A Meter that keeps what was recorded: (metric name, value, dimensions)."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, float, dict[str, str]]] = []
+
+    def record(self, metric: object, value: float, **dimensions: str) -> None:
+        self.records.append((str(metric), value, dimensions))
+
+    def named(self, name: str) -> list[tuple[float, dict[str, str]]]:
+        return [(value, dims) for metric, value, dims in self.records if metric == name]

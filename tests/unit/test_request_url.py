@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aws_lambda_powertools.event_handler import Response
@@ -61,7 +61,7 @@ def test_every_resolver_knows_the_base_url_only_while_it_handles_a_request() -> 
     def base() -> Response[str]:
         return Response(200, "text/plain", request_url.current() or "none")
 
-    result = app.resolve(_event(stage="prod"), {})
+    result = app.resolve(_event(stage="prod"), cast(Any, None))
 
     assert result["body"] == f"https://{DOMAIN}/prod"
     assert request_url.current() is None

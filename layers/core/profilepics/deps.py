@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from profilepics.auth import Authorizer
 from profilepics.config import get_settings
+from profilepics.metrics import EmfMeter
 from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
 from profilepics.processing import Processing
@@ -47,13 +48,18 @@ def profiles() -> Profiles:
 
 
 @lru_cache(maxsize=1)
+def meter() -> EmfMeter:
+    return EmfMeter()
+
+
+@lru_cache(maxsize=1)
 def pictures() -> Pictures:
-    return Pictures(store(), table(), presenter(), get_settings())
+    return Pictures(store(), table(), presenter(), get_settings(), meter())
 
 
 @lru_cache(maxsize=1)
 def processing() -> Processing:
-    return Processing(store(), table(), pictures(), get_settings())
+    return Processing(store(), table(), pictures(), get_settings(), meter=meter())
 
 
 @lru_cache(maxsize=1)
@@ -75,6 +81,7 @@ def reset() -> None:
         profiles,
         pictures,
         processing,
+        meter,
         sweeper,
         authorizer,
         get_settings,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from profilepics import keys
 from profilepics.config import Settings
 from profilepics.errors import Conflict, ProblemError
+from profilepics.metrics import Meter, Metric, NullMeter, stopwatch
 from profilepics.models import DirectUpload, Picture, PicturePublic, PictureURL, UploadPolicy
 from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
@@ -26,12 +27,18 @@ UPLOAD_POLICY_LIFETIME = timedelta(minutes=10)
 
 class Pictures:
     def __init__(
-        self, store: ObjectStore, table: ProfileTable, presenter: Presenter, settings: Settings
+        self,
+        store: ObjectStore,
+        table: ProfileTable,
+        presenter: Presenter,
+        settings: Settings,
+        meter: Meter | None = None,
     ) -> None:
         self._store = store
         self._table = table
         self._presenter = presenter
         self._settings = settings
+        self._meter = meter or NullMeter()
 
     def limits(self) -> ImageLimits:
         from profilepics.images import ImageFormat, ImageLimits
@@ -49,11 +56,20 @@ class Pictures:
 
     def upload(self, user_id: str, data: bytes) -> tuple[PicturePublic, bool]:
         """Validate, clean and store a picture; True when it is the user's first."""
+        require_profile(self._table, user_id)
+        picture, first = self.replace(user_id, self.validated(data, "api"))
+        return self._presenter.picture(picture), first
+
+    def validated(self, data: bytes, path: str) -> CleanImage:
+        """The cleaned image, or the typed error it earns; its size and cost are measured."""
         from profilepics.images import clean_image
 
-        require_profile(self._table, user_id)
-        picture, first = self.replace(user_id, clean_image(data, self.limits()))
-        return self._presenter.picture(picture), first
+        self._meter.record(Metric.UPLOAD_BYTES, len(data), path=path)
+        with stopwatch() as elapsed:
+            try:
+                return clean_image(data, self.limits())
+            finally:
+                self._meter.record(Metric.VALIDATION_TIME, elapsed(), path=path)
 
     def replace(self, user_id: str, clean: CleanImage) -> tuple[Picture, bool]:
         picture_id = uuid.uuid4().hex
