@@ -25,7 +25,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 RUNTIME = (3, 12)
-PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}  # Lambda's names -> the wheels' names
+# Lambda's python3.12 runtime is Amazon Linux 2023: glibc 2.34. pip doesn't widen an explicit
+# manylinux_2_34 tag to the older ones, and given manylinux2014 alone it picks old releases
+# (Pillow 12 where 13 has only manylinux_2_28 wheels): every tag the runtime runs is listed.
+GLIBC_MINOR = 34
 HERE = Path(__file__).resolve().parent
 LAYER_ROOT = "/opt/python"  # where Lambda mounts the layer's python/: tracebacks name it
 
@@ -37,8 +41,16 @@ BOTOCORE_SERVICES = frozenset({"dynamodb", "secretsmanager", "sts"})
 DROPPED_DIRS = ("bin",)
 
 
-def install(target: Path, requirements: Path, arch: str) -> None:
-    """pip-install requirements as wheels for Lambda's platform and Python, into target."""
+def platform_tags(arch: str) -> list[str]:
+    """The wheel platform tags Lambda's python3.12 runs on arch, most specific first."""
+    machine = MACHINES[arch]
+    tags = [f"manylinux_2_{minor}_{machine}" for minor in range(GLIBC_MINOR, 16, -1)]
+    return [*tags, f"manylinux2014_{machine}"]
+
+
+def pip_install(target: Path, arch: str, *requirements: str) -> None:
+    """pip-install requirements (pip's arguments) as wheels for Lambda's platform and Python."""
+    platforms = [arg for tag in platform_tags(arch) for arg in ("--platform", tag)]
     subprocess.run(
         [
             sys.executable,
@@ -50,15 +62,13 @@ def install(target: Path, requirements: Path, arch: str) -> None:
             "--no-compile",
             "--target",
             str(target),
-            "--platform",
-            PLATFORMS[arch],
+            *platforms,
             "--implementation",
             "cp",
             "--python-version",
             "".join(map(str, RUNTIME)),
             "--only-binary=:all:",
-            "--requirement",
-            str(requirements),
+            *requirements,
         ],
         check=True,
     )
@@ -121,7 +131,7 @@ def build(artifacts: Path, arch: str, source: Path = HERE) -> Path:
     site = artifacts / "python"
     if site.exists():
         shutil.rmtree(site)
-    install(site, source / "requirements.txt", arch)
+    pip_install(site, arch, "--requirement", str(source / "requirements.txt"))
     prune_botocore(site)
     drop_unused(site)
     copy_package(source / "profilepics", site)
@@ -132,7 +142,7 @@ def build(artifacts: Path, arch: str, source: Path = HERE) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("artifacts", type=Path, help="the layer's root (sam's ARTIFACTS_DIR)")
-    parser.add_argument("--arch", choices=sorted(PLATFORMS), default="arm64")
+    parser.add_argument("--arch", choices=sorted(MACHINES), default="arm64")
     args = parser.parse_args(argv)
     site = build(args.artifacts.resolve(), args.arch)
     files, total = size_of(site)

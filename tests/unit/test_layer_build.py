@@ -110,8 +110,18 @@ def test_the_layer_is_built_for_the_templates_architecture() -> None:
     assert template["Globals"]["Function"]["Architectures"] == [arch.group(1)]
     assert layer["Properties"]["CompatibleArchitectures"] == [arch.group(1)]
     assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": arch.group(1)}
-    assert arch.group(1) in build_layer.PLATFORMS
+    assert arch.group(1) in build_layer.MACHINES
     assert "build-CoreLayer:" in makefile
+
+
+def test_wheels_are_chosen_for_every_glibc_lambdas_runtime_has() -> None:
+    tags = build_layer.platform_tags("arm64")
+
+    # Amazon Linux 2023 (python3.12) has glibc 2.34: newest first, down to manylinux2014.
+    assert tags[0] == "manylinux_2_34_aarch64"
+    assert "manylinux_2_28_aarch64" in tags
+    assert tags[-2:] == ["manylinux_2_17_aarch64", "manylinux2014_aarch64"]
+    assert all("x86_64" in t for t in build_layer.platform_tags("x86_64"))
 
 
 def test_the_build_refuses_a_python_other_than_the_runtimes(
