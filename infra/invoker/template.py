@@ -110,8 +110,14 @@ def _bucket_triggers(props: dict[str, Any]) -> list[Trigger]:
     return triggers
 
 
+def parse(path: Path) -> dict[str, Any]:
+    """The template as plain data, intrinsics in their long form ({"Ref": ...}, {"Fn::If": ...})."""
+    doc: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader
+    return doc
+
+
 def load(path: Path) -> Template:
-    doc = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    doc = parse(path)
     globals_fn = doc.get("Globals", {}).get("Function", {})
     functions: dict[str, Function] = {}
     routes: list[Route] = []

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import coldstart, inputs, memory, report, variants
+from bench import coldstart, inputs, layer, memory, report, variants
 from bench.measure import Row, Sample, Target, interleaved, per_call, timed
 
 MODULES = [
@@ -18,6 +18,7 @@ MODULES = [
     "bench.coldstart",
     "bench.http_load",
     "bench.inprocess",
+    "bench.layer",
     "bench.memory",
     "bench.report",
     "bench.stack",
@@ -97,3 +98,15 @@ def test_report_puts_rows_and_targets_between_the_markers_and_keeps_the_prose(
     assert "Prose before." in text and "After." in text and "old" not in text
     assert "| 1 Variants | 12 MP JPEG | make_variants | 82.0 ms | 80.0–90.0 |  |" in text
     assert "| 1 Variants | ≤ 1.0× pyvips | 0.84× | ✅ yes |" in text
+
+
+def test_layer_size_counts_files_bytecode_and_the_zip(tmp_path: Path) -> None:
+    site = tmp_path / "python"
+    (site / "pkg" / "__pycache__").mkdir(parents=True)
+    (site / "pkg" / "mod.py").write_text("X = 1\n" * 100)
+    (site / "pkg" / "__pycache__" / "mod.cpython-312.pyc").write_bytes(b"\0" * 50)
+
+    files, total, pyc, zipped = layer._size(site)
+
+    assert (files, total, pyc) == (2, 650, 50)
+    assert 0 < zipped < total
