@@ -26,7 +26,8 @@ from tests import asbuilt
 from tests.integration.invariants import jpeg
 from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack, start_stack
 
-pytestmark = pytest.mark.integration
+# A cold `sam build` (no cache yet, as on a fresh CI machine) takes minutes, not seconds.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 BUCKET, TABLE = "asbuilt-pictures", "asbuilt-profiles"  # apart from the stack's own functions'
 DOMAIN = asbuilt.DOMAIN
