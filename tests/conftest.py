@@ -22,6 +22,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
 
 
 @pytest.fixture(scope="session")
+def https_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """A second stack whose store speaks only HTTPS, with a CA of its own (PROFILEPICS_TLS)."""
+    running = start_stack(Path(tmp_path_factory.mktemp("tls")), {"PROFILEPICS_TLS": "true"})
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
 def api(stack: RunningStack) -> str:
     return stack.api
 

@@ -24,7 +24,7 @@ from infra.invoker import events
 from infra.invoker.template import Template, load
 from tests import asbuilt
 from tests.integration.invariants import jpeg
-from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack, start_stack
+from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack
 
 # A cold `sam build` (no cache yet, as on a fresh CI machine) takes minutes, not seconds.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -45,25 +45,22 @@ def template(build: float) -> Template:
 
 
 @pytest.fixture(scope="module")
-def tls_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(tmp_path_factory.mktemp("asbuilt"), {"PROFILEPICS_TLS": "true"})
-    try:
-        settings = Settings(
-            s3_endpoint=running.info["s3_endpoint"],
-            s3_access_key=ACCESS_KEY,
-            s3_secret_key=SECRET_KEY,
-            s3_ca_bundle=Path(running.info["ca_bundle"]),
-            dynamodb_endpoint=running.info["dynamodb_endpoint"],
-            dynamodb_access_key="local",
-            dynamodb_secret_key="local",
-            bucket=BUCKET,
-            table=TABLE,
-        )
-        ensure_bucket(settings)
-        ensure_table(settings, load(asbuilt.REPO / "template.yaml"))
-        yield running
-    finally:
-        running.stop()
+def tls_stack(https_stack: RunningStack) -> RunningStack:
+    """The session's HTTPS stack, with a bucket and a table of the built functions' own."""
+    settings = Settings(
+        s3_endpoint=https_stack.info["s3_endpoint"],
+        s3_access_key=ACCESS_KEY,
+        s3_secret_key=SECRET_KEY,
+        s3_ca_bundle=Path(https_stack.info["ca_bundle"]),
+        dynamodb_endpoint=https_stack.info["dynamodb_endpoint"],
+        dynamodb_access_key="local",
+        dynamodb_secret_key="local",
+        bucket=BUCKET,
+        table=TABLE,
+    )
+    ensure_bucket(settings)
+    ensure_table(settings, load(asbuilt.REPO / "template.yaml"))
+    return https_stack
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +17,14 @@ from profilepics.storage import MinioStore
 from pydantic import ValidationError
 
 from tests.integration.invariants import jpeg, new_user, put_picture, settings_for, settle
-from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack, start_stack
+from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def tls_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(tmp_path_factory.mktemp("tls"), {"PROFILEPICS_TLS": "true"})
-    try:
-        yield running
-    finally:
-        running.stop()
+def tls_stack(https_stack: RunningStack) -> RunningStack:
+    return https_stack
 
 
 @pytest.fixture(scope="module")
