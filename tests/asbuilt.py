@@ -128,8 +128,10 @@ def runnable_layer(site: Path) -> Path:
     cached = HOST_LAYERS / hashlib.sha256(records + host.encode()).hexdigest()[:16] / "python"
     if cached.is_dir():
         return cached
+    if HOST_LAYERS.is_dir():  # copies for earlier builds
+        for stale in HOST_LAYERS.iterdir():
+            shutil.rmtree(stale, ignore_errors=True)
     staging = cached.parent.with_name(cached.parent.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(site, staging / "python", symlinks=True)
     wheels = staging / "host-wheels"
     _pip_install_host(wheels, host, sorted(natives))
