@@ -6,7 +6,7 @@ import io
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import urllib3
@@ -25,7 +25,7 @@ T = TypeVar("T")
 _MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NotFound", "ResourceNotFound"})
 
 
-def _client(endpoint: str, settings: Settings) -> Minio:
+def _client(endpoint: str, settings: Settings, credentials: Any) -> Minio:
     parts = urlsplit(endpoint)
     http = urllib3.PoolManager(
         # One bound for both: a store that accepts but never answers costs at most
@@ -44,7 +44,7 @@ def _client(endpoint: str, settings: Settings) -> Minio:
         parts.netloc,
         access_key=settings.s3_access_key.get_secret_value() or None,
         secret_key=settings.s3_secret_key.get_secret_value() or None,
-        credentials=provider_for(settings),
+        credentials=credentials,
         secure=parts.scheme == "https",
         # A region stops the SDK asking the store for the bucket's location before each first call.
         region=settings.region,
@@ -79,11 +79,12 @@ class MinioStore:
     def __init__(self, settings: Settings) -> None:
         self._bucket = settings.bucket
         self._region = settings.region
-        self._client = _client(settings.s3_endpoint, settings)
+        credentials = provider_for(settings)  # one per instance: a secret is read once
+        self._client = _client(settings.s3_endpoint, settings, credentials)
         self._signer = (
             self._client
             if settings.signing_endpoint == settings.s3_endpoint
-            else _client(settings.signing_endpoint, settings)
+            else _client(settings.signing_endpoint, settings, credentials)
         )
         self._post_url = _post_url(settings)
 
