@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.invariants import jpeg, new_user, put_picture
-from tests.stackrun import RunningStack, bearer, wait_for
+from tests.stackrun import RunningStack, bearer, start_stack, wait_for
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """A stack of its own: the session's keeps processing other tests' events meanwhile, and
+    the counters are process-wide."""
+    running = start_stack(tmp_path_factory.mktemp("metrics"))
+    try:
+        yield running
+    finally:
+        running.stop()
 
 Samples = Counter[tuple[str, tuple[tuple[str, str], ...]]]
 
