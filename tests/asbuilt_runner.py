@@ -64,4 +64,6 @@ for line in sys.stdin:
         for name, module in list(sys.modules.items())
         if "." not in name
     }
-    reply({**result, "ms": took, "modules": modules})
+    # CPU time since the interpreter started: what a cold start costs, whatever else runs.
+    cpu_ms = time.process_time() * 1e3
+    reply({**result, "ms": took, "cpu_ms": cpu_ms, "modules": modules})

@@ -25,6 +25,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     finally:
         running.stop()
 
+
 Samples = Counter[tuple[str, tuple[tuple[str, str], ...]]]
 
 
