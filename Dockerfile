@@ -15,12 +15,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, so editing a handler doesn't reinstall them. Runtime dependencies
-# only: the dev and bench extras stay out of the image.
+# Dependencies first, so editing a handler doesn't reinstall them. The functions' runtime
+# dependencies and the invoker's: the dev, local-stack and bench extras stay out of the image.
 COPY pyproject.toml README.md ./
 COPY layers/core/ layers/core/
 COPY infra/ infra/
-RUN pip install ".[serve]" \
+RUN pip install '.[invoker]' \
     && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin profilepics
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from profilepics.adapters.dynamodb_table import dynamodb_client
+from profilepics.adapters.minio_store import guard, minio_client
 from profilepics.config import Settings
-from profilepics.profiles import dynamodb_client
-from profilepics.storage import MinioStore
 
 from infra.invoker.template import Template
 
@@ -34,4 +34,12 @@ def ensure_table(settings: Settings, template: Template) -> bool:
 
 def ensure_bucket(settings: Settings) -> bool:
     """Create the private bucket unless it exists; True when it was created."""
-    return MinioStore(settings).ensure_bucket()
+    client = minio_client(settings)
+
+    def make() -> bool:
+        if client.bucket_exists(settings.bucket):
+            return False
+        client.make_bucket(settings.bucket, location=settings.region)
+        return True
+
+    return guard("create bucket", make)

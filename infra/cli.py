@@ -10,10 +10,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from profilepics.config import LocalSettings, Settings
+from profilepics.config import Settings
 from profilepics.sweep import DEFAULT_GRACE
 
 from infra import local
+from infra.local import LocalSettings
 
 
 def _up(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ from typing import IO, Any
 
 from infra import runtime_python
 from infra.invoker import events
-from infra.invoker.template import Function, Template, load, parse
+from infra.invoker.template import Function, Template, load, read
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD_DIR = REPO / ".aws-sam" / "build"
@@ -118,34 +119,41 @@ def native_distributions(site: Path) -> dict[str, list[Path]]:
     return found
 
 
+@functools.cache
 def runnable_layer(site: Path) -> Path:
-    """site itself if this machine runs its extensions, else a copy with host extensions."""
+    """site itself if this machine runs its extensions, else a fresh copy (once per process)
+    with the same releases' extensions for this machine, from wheels cached by their names."""
     host = host_architecture()
     natives = native_distributions(site)
     if all(elf_architecture(f) == host for files in natives.values() for f in files):
         return site
-    records = b"".join(p.read_bytes() for p in sorted(site.glob("*.dist-info/RECORD")))
-    cached = HOST_LAYERS / hashlib.sha256(records + host.encode()).hexdigest()[:16] / "python"
-    if cached.is_dir():
-        return cached
-    if HOST_LAYERS.is_dir():  # copies for earlier builds
-        for stale in HOST_LAYERS.iterdir():
-            shutil.rmtree(stale, ignore_errors=True)
-    staging = cached.parent.with_name(cached.parent.name + ".partial")
-    shutil.copytree(site, staging / "python", symlinks=True)
-    wheels = staging / "host-wheels"
-    _pip_install_host(wheels, host, sorted(natives))
+    wheels = _host_wheels(sorted(natives), host)
+    copy = HOST_LAYERS / "python"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(site, copy, symlinks=True)
     for files in natives.values():
         for file in files:
-            (staging / "python" / file.relative_to(site)).unlink()
+            (copy / file.relative_to(site)).unlink()
     for file in sorted(wheels.rglob("*")):
         if file.is_file() and elf_architecture(file) is not None:
-            target = staging / "python" / file.relative_to(wheels)
+            target = copy / file.relative_to(wheels)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(file, target)
-    shutil.rmtree(wheels)
-    staging.rename(cached.parent)
-    return cached
+    return copy
+
+
+def _host_wheels(specs: list[str], arch: str) -> Path:
+    """The distributions specs (name==version) installed for arch, kept between runs."""
+    key = hashlib.sha256("\n".join([arch, *specs]).encode()).hexdigest()[:16]
+    wheels = HOST_LAYERS / f"wheels-{key}"
+    if not wheels.is_dir():
+        for stale in HOST_LAYERS.glob("wheels-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        staging = wheels.with_name(wheels.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        _pip_install_host(staging, arch, specs)
+        staging.rename(wheels)
+    return wheels
 
 
 def _pip_install_host(target: Path, arch: str, requirements: list[str]) -> None:
@@ -218,7 +226,7 @@ class Resolver:
 
 
 def resolver(parameters: Mapping[str, str]) -> Resolver:
-    return Resolver(parse(BUILD_DIR / "template.yaml"), parameters)
+    return Resolver(read(BUILD_DIR / "template.yaml"), parameters)
 
 
 def lambda_environment(

@@ -5,7 +5,6 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
-from profilepics.config import get_settings
 from profilepics.observability import function_logger
 
 logger = function_logger("sweep")
@@ -13,7 +12,7 @@ logger = function_logger("sweep")
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    grace = timedelta(seconds=get_settings().sweep_grace_seconds)
+    grace = timedelta(seconds=deps.settings().sweep_grace_seconds)
     report = deps.sweeper().run(grace)
     logger.info("sweep done", extra={"report": report.lines()})
     return {"deleted": dict(report.deleted), "referenced": report.referenced}

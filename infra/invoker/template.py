@@ -110,14 +110,16 @@ def _bucket_triggers(props: dict[str, Any]) -> list[Trigger]:
     return triggers
 
 
-def parse(path: Path) -> dict[str, Any]:
-    """The template as plain data, intrinsics in their long form ({"Ref": ...}, {"Fn::If": ...})."""
-    doc: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader
+def read(path: Path) -> dict[str, Any]:
+    """The template as a plain document, CloudFormation's short tags (!Ref...) as long forms."""
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - safe
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path} is not a template")
     return doc
 
 
 def load(path: Path) -> Template:
-    doc = parse(path)
+    doc = read(path)
     globals_fn = doc.get("Globals", {}).get("Function", {})
     functions: dict[str, Function] = {}
     routes: list[Route] = []

@@ -23,7 +23,7 @@ from infra.bootstrap import ensure_bucket, ensure_table
 from infra.invoker import events
 from infra.invoker.template import Template, load
 from tests import asbuilt
-from tests.integration.invariants import jpeg
+from tests.api_client import jpeg
 from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack
 
 # A cold `sam build` (no cache yet, as on a fresh CI machine) takes minutes, not seconds.
@@ -180,7 +180,7 @@ def test_profiles_pictures_and_events_work_as_built(
         "/users/{user_id}/picture",
         {"user_id": user},
         user,
-        jpeg(size=(320, 240)),
+        jpeg(320, 240),
         "image/jpeg",
     )
     picture = body_of(upload.invoke(put), 201)
@@ -207,7 +207,7 @@ def test_profiles_pictures_and_events_work_as_built(
     )
     policy = body_of(upload.invoke(start), 201)
     form = {**policy["fields"], "Content-Type": "image/jpeg"}
-    data = jpeg("navy", size=(200, 150))
+    data = jpeg(200, 150, "navy")
     posted = requests.post(
         policy["url"],
         data=form,

@@ -9,7 +9,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.invariants import jpeg, new_user, put_picture
+from tests.api_client import jpeg, new_user, put_picture
 from tests.stackrun import RunningStack, bearer, start_stack, wait_for
 
 pytestmark = pytest.mark.integration
@@ -19,11 +19,8 @@ pytestmark = pytest.mark.integration
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """A stack of its own: the session's keeps processing other tests' events meanwhile, and
     the counters are process-wide."""
-    running = start_stack(tmp_path_factory.mktemp("metrics"))
-    try:
+    with start_stack(tmp_path_factory.mktemp("metrics")) as running:
         yield running
-    finally:
-        running.stop()
 
 
 Samples = Counter[tuple[str, tuple[tuple[str, str], ...]]]
@@ -66,10 +63,10 @@ def test_uploads_and_their_processing_are_counted_by_outcome(stack: RunningStack
     before = scrape(api)
 
     # Given a first upload, made ready, then a replacement, a corrupt and an oversized one
-    first = put_picture(api, user, jpeg(size=(64, 48)))
+    first = put_picture(api, user, jpeg(64, 48))
     assert first.status_code == 201
     wait_for(lambda: ready(api, user, first.json()["id"]), "the first picture's variants")
-    second = put_picture(api, user, jpeg("navy", size=(64, 48)))
+    second = put_picture(api, user, jpeg(64, 48, "navy"))
     assert second.status_code == 200
     wait_for(lambda: ready(api, user, second.json()["id"]), "the second picture's variants")
     assert put_picture(api, user, jpeg()[:300]).status_code == 422
@@ -102,7 +99,7 @@ def test_a_direct_upload_is_counted_on_the_direct_path(stack: RunningStack) -> N
 
     form = {**policy["fields"], "Content-Type": "image/jpeg"}
     posted = requests.post(
-        policy["url"], data=form, files={"file": ("p.jpg", jpeg(size=(64, 48)))}, timeout=30
+        policy["url"], data=form, files={"file": ("p.jpg", jpeg(64, 48))}, timeout=30
     )
     assert posted.status_code in (201, 204), posted.text
 

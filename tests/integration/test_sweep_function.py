@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.invariants import jpeg, new_user, put_picture, settle
+from tests.api_client import jpeg, new_user, put_picture
+from tests.integration.invariants import settle
 from tests.stackrun import RunningStack
 
 pytestmark = pytest.mark.integration
@@ -25,7 +26,7 @@ def test_the_scheduled_sweep_deletes_old_orphans_and_keeps_current_pictures(
 ) -> None:
     # Given a user's current picture and an orphan original no profile refers to
     user = new_user(stack.api, "sweepfn")
-    assert put_picture(stack.api, user, jpeg(size=(80, 60))).status_code == 201
+    assert put_picture(stack.api, user, jpeg(80, 60)).status_code == 201
     settle(stack, [user])
     kept = stack.keys(f"originals/{user}/") + stack.keys(f"thumbnails/{user}/")
     orphan = f"originals/{user}/{uuid.uuid4().hex}.jpg"

@@ -1,4 +1,7 @@
-"""The store's keys: the role by default, or a Secrets Manager secret read at runtime and cached."""
+"""The store's keys: the role by default, or a Secrets Manager secret read at runtime and cached.
+
+Secrets Manager is boto3's real client with botocore's Stubber in front: each call is checked
+against the service's model, and answers what a test queues."""
 
 from __future__ import annotations
 
@@ -11,28 +14,40 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import pytest
-from moto import mock_aws
+from botocore.stub import Stubber
+from profilepics.adapters import store_credentials
+from profilepics.adapters.minio_store import MinioStore
+from profilepics.adapters.store_credentials import SecretKeys, provider_for, secrets_manager_fetch
 from profilepics.config import Settings
-from profilepics.credentials import SecretKeys, provider_for, secrets_manager_fetch
 from profilepics.errors import StorageUnavailable
-from profilepics.storage import MinioStore
 from pydantic import ValidationError
 
 SECRET = "profilepics/s3-credentials"
 REGION = "eu-west-1"
+ARN = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:{SECRET}-AbCdEf"
+KEYS_ONE = {"access_key": "MINIOKEYONE", "secret_key": "s3cr3t-one"}
+KEYS_TWO = {"access_key": "MINIOKEYTWO", "secret_key": "s3cr3t-two"}
 
 
 @pytest.fixture
-def secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-    with mock_aws():
-        client = boto3.client("secretsmanager", region_name=REGION)
-        client.create_secret(
-            Name=SECRET,
-            SecretString=json.dumps({"access_key": "MINIOKEYONE", "secret_key": "s3cr3t-one"}),
-        )
-        yield client
+def secrets() -> Iterator[Stubber]:
+    client = boto3.client(
+        "secretsmanager",
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    with Stubber(client) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def _answer(stubber: Stubber, keys: dict[str, str]) -> None:
+    stubber.add_response(
+        "get_secret_value",
+        {"ARN": ARN, "Name": SECRET, "SecretString": json.dumps(keys)},
+        {"SecretId": SECRET},
+    )
 
 
 def _settings(**changes: object) -> Settings:
@@ -44,11 +59,19 @@ def _settings(**changes: object) -> Settings:
     return Settings.model_validate(base | changes)
 
 
+@pytest.fixture
+def stubbed_store(secrets: Stubber, monkeypatch: pytest.MonkeyPatch) -> Stubber:
+    """MinioStores built in this test read their secret through the stubbed client."""
+    monkeypatch.setattr(store_credentials, "secrets_manager_client", lambda _: secrets.client)
+    return secrets
+
+
 def _signed_by(url: str) -> str:
     return parse_qs(urlsplit(url).query)["X-Amz-Credential"][0].split("/")[0]
 
 
-def test_the_store_signs_with_the_keys_in_the_secret(secrets: Any) -> None:
+def test_the_store_signs_with_the_keys_in_the_secret(stubbed_store: Stubber) -> None:
+    _answer(stubbed_store, KEYS_ONE)
     store = MinioStore(_settings())
 
     url = store.presign_get("originals/ada/x.jpg", 600, datetime.now(UTC))
@@ -56,35 +79,47 @@ def test_the_store_signs_with_the_keys_in_the_secret(secrets: Any) -> None:
     assert _signed_by(url) == "MINIOKEYONE"
 
 
-def test_the_secret_is_read_once_per_instance_then_again_after_max_age(secrets: Any) -> None:
-    reads: list[str] = []
-    fetch = secrets_manager_fetch(_settings())
+def test_a_store_with_a_public_endpoint_reads_its_secret_once(stubbed_store: Stubber) -> None:
+    _answer(stubbed_store, KEYS_ONE)  # one answer queued: a second read fails the test
+    # Two clients (API calls to a closed port, URLs signed for the public host), one provider.
+    settings = _settings(
+        s3_endpoint="https://127.0.0.1:9", public_s3_endpoint="https://pictures.example.com"
+    )
+    store = MinioStore(settings)
+
+    for _ in range(3):
+        url = store.presign_get("originals/ada/x.jpg", 600, datetime.now(UTC))
+        assert _signed_by(url) == "MINIOKEYONE"
+    # The API client signs (with the same keys) before it finds nobody listening.
+    with pytest.raises(StorageUnavailable, match="did not answer"):
+        store.exists("originals/ada/x.jpg")
+
+
+def test_the_secret_is_read_once_per_instance_then_again_after_max_age(secrets: Stubber) -> None:
+    _answer(secrets, KEYS_ONE)
+    _answer(secrets, KEYS_TWO)  # rotated
     now = [0.0]
+    keys = SecretKeys(SECRET, secrets_manager_fetch(secrets.client), 300, clock=lambda: now[0])
 
-    def counting(secret_id: str) -> str:
-        reads.append(secret_id)
-        return fetch(secret_id)
-
-    keys = SecretKeys(SECRET, counting, max_age_seconds=300, clock=lambda: now[0])
     first = keys.retrieve()
     now[0] = 299
     assert keys.retrieve() is first
-    # A rotation: warm instances pick the new keys up once max_age has passed.
-    secrets.put_secret_value(
-        SecretId=SECRET,
-        SecretString=json.dumps({"access_key": "MINIOKEYTWO", "secret_key": "s3cr3t-two"}),
-    )
     now[0] = 300
     rotated = keys.retrieve()
 
-    assert reads == [SECRET, SECRET]
     assert (first.access_key, rotated.access_key) == ("MINIOKEYONE", "MINIOKEYTWO")
 
 
 def test_a_missing_secret_is_a_503_and_logs_only_the_error_code(
-    secrets: Any, caplog: pytest.LogCaptureFixture
+    stubbed_store: Stubber, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = MinioStore(_settings(s3_credentials_secret="profilepics/nope"))
+    stubbed_store.add_client_error(
+        "get_secret_value",
+        service_error_code="ResourceNotFoundException",
+        service_message=f"Secrets Manager can't find {SECRET}",
+        http_status_code=400,
+    )
+    store = MinioStore(_settings())
 
     with caplog.at_level(logging.WARNING), pytest.raises(StorageUnavailable):
         store.presign_get("originals/ada/x.jpg", 600, datetime.now(UTC))
@@ -105,6 +140,16 @@ def test_a_malformed_secret_is_a_503_that_never_logs_the_text(
 
     assert "s3cr3t" not in caplog.text
     assert text not in caplog.text
+
+
+def test_the_client_has_the_stores_timeouts() -> None:
+    settings = _settings(s3_timeout_seconds=1.5, s3_retries=2)
+
+    client: Any = store_credentials.secrets_manager_client(settings)
+
+    assert client.meta.region_name == REGION
+    assert (client.meta.config.connect_timeout, client.meta.config.read_timeout) == (1.5, 1.5)
+    assert client.meta.config.retries["total_max_attempts"] == 3
 
 
 def test_without_keys_or_a_secret_the_role_signs(monkeypatch: pytest.MonkeyPatch) -> None:

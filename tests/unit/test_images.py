@@ -18,7 +18,8 @@ from profilepics.errors import (
     ProblemError,
     UnsupportedMediaType,
 )
-from profilepics.images import CleanImage, ImageFormat, ImageLimits, clean_image, sniff
+from profilepics.formats import ImageFormat, sniff
+from profilepics.images import CleanImage, ImageLimits, clean_image
 
 from tests.unit import imagegen as gen
 

@@ -10,33 +10,33 @@ from typing import Any, cast
 
 import pytest
 from aws_lambda_powertools.event_handler import Response
-from profilepics import keys
+from profilepics import deps, keys
+from profilepics.clock import utcnow
 from profilepics.config import Settings
 from profilepics.errors import ImageCorrupt, StorageUnavailable
 from profilepics.http import make_resolver
 from profilepics.metrics import EmfMeter, Metric, counting_uploads
 from profilepics.models import DirectUpload, Profile
-from profilepics.pictures import Pictures
-from profilepics.presenter import Presenter
-from profilepics.processing import Outcome, Processing
-from profilepics.urls import UrlSigner, utcnow
+from profilepics.processing import Outcome
 
+from tests.fakes import FakeMeter, FakeStore, FakeTable
 from tests.unit import imagegen as gen
-from tests.unit.fakes import FakeMeter, FakeStore, FakeTable
 
 USER = "ada"
 
 
 class World:
     def __init__(self) -> None:
-        self.settings = Settings(thumbnail_sizes=[64, 128])
         self.meter = FakeMeter()
         self.store, self.table = FakeStore(), FakeTable()
-        presenter = Presenter(self.settings, UrlSigner(self.store, 3600, 600))
-        self.pictures = Pictures(self.store, self.table, presenter, self.settings, self.meter)
-        self.processing = Processing(
-            self.store, self.table, self.pictures, self.settings, meter=self.meter
+        parts = deps.build(
+            Settings(thumbnail_sizes=[64, 128]),
+            store=self.store,
+            table=self.table,
+            meter=self.meter,
+            sleep=lambda _: None,
         )
+        self.pictures, self.processing = parts.pictures, parts.processing
         now = utcnow()
         self.table.create(
             Profile(

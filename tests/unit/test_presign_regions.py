@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from profilepics.adapters.minio_store import MinioStore
 from profilepics.config import Settings
-from profilepics.storage import MinioStore
 
 KEY = "originals/ada/0b7c6a4e9f2d4c1e8a3b5d7f9e1c2a4b.jpg"
 UPLOAD = "uploads/ada/0b7c6a4e9f2d4c1e8a3b5d7f9e1c2a4b"

@@ -7,14 +7,14 @@ from typing import Any, cast
 
 import pytest
 from aws_lambda_powertools.event_handler import Response
-from profilepics import request_url
+from profilepics import deps, request_url
+from profilepics.clock import utcnow
 from profilepics.config import Settings
 from profilepics.http import make_resolver
 from profilepics.models import Profile
 from profilepics.presenter import Presenter
-from profilepics.urls import UrlSigner, utcnow
 
-from tests.unit.fakes import FakeStore
+from tests.fakes import FakeStore, FakeTable
 
 DOMAIN = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
 
@@ -67,8 +67,13 @@ def test_every_resolver_knows_the_base_url_only_while_it_handles_a_request() -> 
     assert request_url.current() is None
 
 
+def _presenter(api_base_url: str) -> Presenter:
+    settings = Settings(api_base_url=api_base_url)
+    return deps.build(settings, store=FakeStore(), table=FakeTable()).presenter
+
+
 def test_default_picture_urls_are_absolute_when_api_base_url_is_empty() -> None:
-    presenter = Presenter(Settings(api_base_url=""), UrlSigner(FakeStore(), 3600, 600))
+    presenter = _presenter(api_base_url="")
     now = utcnow()
     profile = Profile(
         user_id="ada",
@@ -88,9 +93,7 @@ def test_default_picture_urls_are_absolute_when_api_base_url_is_empty() -> None:
 
 
 def test_a_configured_api_base_url_wins_over_the_request() -> None:
-    presenter = Presenter(
-        Settings(api_base_url="https://api.example.com"), UrlSigner(FakeStore(), 3600, 600)
-    )
+    presenter = _presenter(api_base_url="https://api.example.com")
     now = utcnow()
     profile = Profile(
         user_id="ada",

@@ -8,14 +8,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from profilepics import keys
+from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.errors import Conflict, ProblemError
 from profilepics.metrics import Meter, Metric, NullMeter, stopwatch
 from profilepics.models import DirectUpload, Picture, PicturePublic, PictureURL, UploadPolicy
 from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
-from profilepics.service import require_profile
-from profilepics.urls import utcnow
+from profilepics.profile_use_cases import require_profile
 
 if TYPE_CHECKING:
     from profilepics.images import CleanImage, ImageLimits
@@ -32,16 +32,18 @@ class Pictures:
         table: ProfileTable,
         presenter: Presenter,
         settings: Settings,
+        clock: Clock,
         meter: Meter | None = None,
     ) -> None:
         self._store = store
         self._table = table
         self._presenter = presenter
         self._settings = settings
+        self._clock = clock
         self._meter = meter or NullMeter()
 
     def limits(self) -> ImageLimits:
-        from profilepics.images import ImageFormat, ImageLimits
+        from profilepics.images import ImageLimits
 
         s = self._settings
         return ImageLimits(
@@ -51,7 +53,7 @@ class Pictures:
             max_total_pixels=s.max_total_pixels,
             min_width=s.min_dimension,
             min_height=s.min_dimension,
-            allowed_formats=frozenset(ImageFormat(f) for f in s.allowed_formats),
+            allowed_formats=frozenset(s.allowed_formats),
         )
 
     def upload(self, user_id: str, data: bytes) -> tuple[PicturePublic, bool]:
@@ -82,7 +84,7 @@ class Pictures:
             height=clean.height,
             bytes=len(clean.data),
             frames=clean.frames,
-            uploaded_at=utcnow(),
+            uploaded_at=self._clock(),
         )
         self._store.put(picture.key, clean.data, clean.content_type, keys.IMMUTABLE)
         try:
@@ -118,7 +120,7 @@ class Pictures:
                 # own picture for deletion; what it replaced is left for the sweep.
                 return None
             try:
-                self._table.set_picture(user_id, picture, profile.version, utcnow())
+                self._table.set_picture(user_id, picture, profile.version, self._clock())
             except Conflict:
                 continue
             return profile.picture
@@ -142,7 +144,7 @@ class Pictures:
         return self._presenter.picture_url(require_profile(self._table, user_id), size)
 
     def start_direct_upload(self, user_id: str) -> UploadPolicy:
-        now = utcnow()
+        now = self._clock()
         upload_id = uuid.uuid4().hex
         upload = DirectUpload(id=upload_id, key=keys.upload(user_id, upload_id), created_at=now)
         self._table.start_upload(user_id, upload, now)
@@ -160,5 +162,5 @@ class Pictures:
         """Never let a cache keep a URL longer than the URL keeps working."""
         if picture.expires_at is None:
             return "public, max-age=300"
-        remaining = int((picture.expires_at - utcnow()).total_seconds())
+        remaining = int((picture.expires_at - self._clock()).total_seconds())
         return f"private, max-age={max(remaining, 0)}"

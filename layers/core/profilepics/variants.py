@@ -1,4 +1,4 @@
-"""Square, centre-cropped WebP variants (thumbnails) of a cleaned original. No I/O.
+"""Square, centre-cropped variants (thumbnails, WebP by default) of a cleaned original. No I/O.
 
 Inputs are originals that went through images.clean_image: upright, no EXIF, within limits.
 """
@@ -9,10 +9,12 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image
 
-_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
-_ANIMATED_FORMATS = ("GIF", "WEBP", "PNG")
+from profilepics.formats import ANIMATABLE, THUMBNAIL_FORMAT, ImageFormat
+
+_FORMATS = tuple(f.pillow_name for f in ImageFormat)
+_ANIMATED_FORMATS = tuple(f.pillow_name for f in ANIMATABLE)
 _LANCZOS = Image.Resampling.LANCZOS
 # A box reduction down to 1.5x-3x the target, then LANCZOS: 51 dB PSNR against LANCZOS alone
 # (the JPEG draft path is 49 dB), and 2.5x faster on a 2000px PNG (see docs/benchmarks.md).
@@ -21,8 +23,14 @@ _REDUCING_GAP = 1.5
 _WEBP_METHOD = 4
 
 
-def make_variants(data: bytes, sizes: Sequence[int], *, quality: int = 80) -> dict[int, bytes]:
-    """{size: WebP bytes}, each square and never larger than the original's shorter side."""
+def make_variants(
+    data: bytes,
+    sizes: Sequence[int],
+    *,
+    quality: int = 80,
+    fmt: ImageFormat = THUMBNAIL_FORMAT,
+) -> dict[int, bytes]:
+    """{size: encoded bytes}, each square and never larger than the original's shorter side."""
     if not sizes:
         return {}
     with _open(data) as img:
@@ -41,15 +49,20 @@ def make_variants(data: bytes, sizes: Sequence[int], *, quality: int = 80) -> di
             if previous.width != edge:
                 # Each size from the one above it: a short, cheap, still high-quality step.
                 previous = previous.resize((edge, edge), _LANCZOS)
-            encoded[edge] = _webp([previous], quality=quality, icc=icc)
+            encoded[edge] = _encode([previous], fmt, quality=quality, icc=icc)
         variants[size] = encoded[edge]
     return variants
 
 
 def make_animated_variant(
-    data: bytes, size: int, *, quality: int = 80, max_frames: int = 100
+    data: bytes,
+    size: int,
+    *,
+    quality: int = 80,
+    max_frames: int = 100,
+    fmt: ImageFormat = THUMBNAIL_FORMAT,
 ) -> bytes | None:
-    """An animated square WebP of an animated original (first max_frames frames), else None."""
+    """An animated square of an animated original (first max_frames frames), else None."""
     with _open(data) as img:
         count = int(getattr(img, "n_frames", 1))
         if img.format not in _ANIMATED_FORMATS or count <= 1:
@@ -64,22 +77,7 @@ def make_animated_variant(
             durations.append(round(img.info.get("duration", 0)))
         # A GIF without a loop count plays once; WebP's 0 would mean forever.
         loop = int(img.info.get("loop", 1))
-    return _webp(frames, quality=quality, icc=icc, durations=durations, loop=loop)
-
-
-def make_naive_variants(
-    data: bytes, sizes: Sequence[int], *, quality: int = 80
-) -> dict[int, bytes]:
-    """The reference path for benchmarks: full decode, one LANCZOS fit per size."""
-    with _open(data) as img:
-        icc = _rgb_icc(img)
-        full = _resizable(img)
-        side = min(full.size)
-        return {
-            size: _webp([ImageOps.fit(full, (edge, edge), _LANCZOS)], quality=quality, icc=icc)
-            for size in sizes
-            for edge in [min(size, side)]
-        }
+    return _encode(frames, fmt, quality=quality, icc=icc, durations=durations, loop=loop)
 
 
 def _open(data: bytes) -> Image.Image:
@@ -113,8 +111,9 @@ def _square(img: Image.Image, edge: int) -> Image.Image:
     return img.resize((edge, edge), _LANCZOS, box=box, reducing_gap=_REDUCING_GAP)
 
 
-def _webp(
+def _encode(
     frames: list[Image.Image],
+    fmt: ImageFormat,
     *,
     quality: int,
     icc: bytes | None,
@@ -125,5 +124,7 @@ def _webp(
     options: dict[str, Any] = {"icc_profile": icc} if icc else {}
     if len(frames) > 1:
         options.update(save_all=True, append_images=frames[1:], duration=durations, loop=loop)
-    frames[0].save(buffer, "WEBP", quality=quality, method=_WEBP_METHOD, **options)
+    if fmt is ImageFormat.WEBP:
+        options["method"] = _WEBP_METHOD
+    frames[0].save(buffer, fmt.pillow_name, quality=quality, **options)
     return buffer.getvalue()

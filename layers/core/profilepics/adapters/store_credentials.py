@@ -65,13 +65,12 @@ class SecretKeys:
         raise StorageUnavailable("The object store's credentials could not be read")
 
 
-def secrets_manager_fetch(settings: Settings) -> Fetch:
-    """GetSecretValue with the store's timeouts; SDK errors become StorageUnavailable."""
+def secrets_manager_client(settings: Settings) -> Any:
+    """A Secrets Manager client with the store's timeouts: a hung service fails like the store."""
     import boto3
     from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError
 
-    client: Any = boto3.client(
+    return boto3.client(
         "secretsmanager",
         region_name=settings.region,
         config=Config(
@@ -80,6 +79,11 @@ def secrets_manager_fetch(settings: Settings) -> Fetch:
             retries={"total_max_attempts": settings.s3_retries + 1, "mode": "standard"},
         ),
     )
+
+
+def secrets_manager_fetch(client: Any) -> Fetch:
+    """GetSecretValue's text; SDK errors become StorageUnavailable, by code, never the text."""
+    from botocore.exceptions import BotoCoreError, ClientError
 
     def fetch(secret_id: str) -> str:
         try:
@@ -104,7 +108,7 @@ def provider_for(settings: Settings) -> Any:
     if settings.s3_credentials_secret:
         return SecretKeys(
             settings.s3_credentials_secret,
-            secrets_manager_fetch(settings),
+            secrets_manager_fetch(secrets_manager_client(settings)),
             settings.s3_credentials_max_age_seconds,
         )
     return ChainedProvider([EnvAWSProvider(), IamAwsProvider()])
