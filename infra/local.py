@@ -90,10 +90,12 @@ def credentials(settings: Settings, directory: Path) -> tuple[str, str]:
     return kept["access_key"], kept["secret_key"]
 
 
-def jwt_secret(cfg: LocalSettings, directory: Path) -> str:
+def jwt_secret(cfg: LocalSettings, directory: Path | None = None) -> str:
+    """PROFILEPICS_JWT_SECRET when set, and then nothing on disk is read or made (a container's
+    app folder is read-only to it); otherwise the secret kept in the data dir."""
     if cfg.jwt_secret is not None:
         return cfg.jwt_secret.get_secret_value()
-    return kept_secrets(directory)["jwt_secret"]
+    return kept_secrets(directory or data_dir(cfg))["jwt_secret"]
 
 
 def local_settings(
