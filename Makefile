@@ -8,7 +8,7 @@ DYNALITE := infra/dynalite/node_modules/dynalite/cli.js
 SWAGGER_UI := infra/web/node_modules/swagger-ui-dist/swagger-ui-bundle.js
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: setup test-tools run test unit lint fmt typecheck bench requirements openapi clean
+.PHONY: setup test-tools run test unit lint fmt typecheck bench requirements openapi build clean
 
 setup: $(APP_STAMP) $(TOOLS_STAMP) $(DYNALITE) $(SWAGGER_UI)
 
@@ -66,12 +66,18 @@ fmt: $(APP_STAMP)
 
 # Each function is its own `app` module, so each is checked on its own.
 typecheck: $(APP_STAMP)
-	$(BIN)/mypy layers/core/profilepics infra tests bench
+	$(BIN)/mypy layers/core/profilepics layers/core/build_layer.py infra tests bench
 	@for f in $(FUNCTIONS); do $(BIN)/mypy $$f || exit 1; done
 
 bench: setup
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,local,bench]'
 	$(BIN)/python -m bench
+
+# `sam build` into .aws-sam/build, with Lambda's Python (3.12) found on this machine, first on
+# PATH: sam builds the functions with it and the layer's Makefile compiles the layer with it.
+build: $(APP_STAMP) $(TOOLS_STAMP)
+	py312="$$($(BIN)/python -m infra.runtime_python)" && \
+	PATH="$$(dirname "$$py312"):$$PATH" SAM_CLI_TELEMETRY=0 .tools/bin/sam build --cached
 
 requirements: $(APP_STAMP)
 	$(BIN)/python -m infra.requirements

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import coldstart, http_load, inputs, memory, report, spool, validation, variants
+from bench import coldstart, http_load, inputs, layer, memory, report, spool, validation, variants
 from bench.measure import Row, Target
 from bench.stack import child_config, running_stack, seed_users
 
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     _step("4 cold start", lambda: coldstart.run(args.repeat), rows, targets)
     _step("3+5 handlers and HTTP load on the local stack", _with_stack, rows, targets)
     _step("6 event spool", lambda: spool.run(args.repeat), rows, targets)
+    _step("7 Lambda layer", lambda: layer.run(args.repeat), rows, targets)
     rows.sort(key=lambda row: row.section)  # stable: each section keeps its own order
     targets.sort(key=lambda target: target.section)
     took = time.monotonic() - began

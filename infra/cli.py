@@ -137,6 +137,22 @@ def _event_row(entry: Any) -> dict[str, Any]:
     }
 
 
+def _redrive(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from infra.redrive import lambda_invoker, redrive
+
+    try:
+        invoke = lambda_invoker(boto3.client("lambda"))
+        report = redrive(boto3.client("sqs"), invoke, args.queue_url, args.max, args.dry_run)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"redrive stopped: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(report.lines(args.dry_run)))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from infra.demo import run_demo
 
@@ -198,6 +214,15 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("ids", nargs="*", type=int, help="only these dead events (with --redrive)")
     events.add_argument("--json", action="store_true", help="print the list as JSON")
     events.set_defaults(run=_events)
+    redrive = commands.add_parser(
+        "redrive", help="invoke again the bucket events that failed every attempt (AWS)"
+    )
+    redrive.add_argument(
+        "--queue-url", required=True, help="the stack's FailedEventsQueueUrl output"
+    )
+    redrive.add_argument("--max", type=int, default=1000, help="redrive at most this many")
+    redrive.add_argument("--dry-run", action="store_true", help="list, invoke nothing")
+    redrive.set_defaults(run=_redrive)
 
     demo = commands.add_parser(
         "demo", help="seed the local stack: bucket, a demo user, a sample upload, its signed URL"

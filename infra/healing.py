@@ -9,7 +9,6 @@ from datetime import timedelta
 
 from profilepics.config import Settings
 from profilepics.deps import build
-from profilepics.errors import ProblemError
 from profilepics.healing import Healer, HealPlan
 
 from infra.invoker.delivery import Delivery
@@ -48,17 +47,6 @@ def through_spool(
 def in_process(settings: Settings, stuck_after: timedelta, dry_run: bool) -> HealPlan:
     """Re-drive everything stuck here and now, as the thumbnails and ingest functions would."""
     parts = build(settings)
-    plan = parts.healer.plan(stuck_after)
     if dry_run:
-        return plan
-    parts.healer.expire(plan)
-    for run, keys in (
-        (parts.processing.make_thumbnails, plan.originals),
-        (parts.processing.ingest, plan.uploads),
-    ):
-        for key in keys:
-            try:
-                run(key)
-            except ProblemError as exc:
-                log.warning("re-driving %s failed: %s", key, exc.code)
-    return plan
+        return parts.healer.plan(stuck_after)
+    return parts.healer.heal(parts.processing, stuck_after)

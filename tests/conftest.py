@@ -29,6 +29,13 @@ def own_stack(tmp_path: Path) -> Iterator[OwnStack]:
 
 
 @pytest.fixture(scope="session")
+def https_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """A second stack whose store speaks only HTTPS, with a CA of its own (PROFILEPICS_TLS)."""
+    with start_stack(tmp_path_factory.mktemp("tls"), {"PROFILEPICS_TLS": "true"}) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
 def api(stack: RunningStack) -> str:
     return stack.api
 

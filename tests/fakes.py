@@ -251,3 +251,16 @@ def failing(*operations: str, error: type[Exception] = StorageUnavailable) -> Fa
 def unreachable(error: type[Exception]) -> Fault:
     """Every operation fails as with a server that does not answer."""
     return lambda _operation: error()
+
+
+class FakeMeter:
+    """A Meter that keeps what was recorded: (metric name, value, dimensions)."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, float, dict[str, str]]] = []
+
+    def record(self, metric: object, value: float, **dimensions: str) -> None:
+        self.records.append((str(metric), value, dimensions))
+
+    def named(self, name: str) -> list[tuple[float, dict[str, str]]]:
+        return [(value, dims) for metric, value, dims in self.records if metric == name]

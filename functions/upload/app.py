@@ -16,6 +16,7 @@ from profilepics.http import (
     make_resolver,
     responses,
 )
+from profilepics.metrics import counting_uploads
 from profilepics.models import PicturePublic, UploadPolicy
 from profilepics.observability import function_logger
 
@@ -39,6 +40,7 @@ IMAGE_ERRORS = (e.UnsupportedMediaType, e.ImageCorrupt, e.ImageTooLarge, e.Image
     ),
     openapi_extensions={"requestBody": IMAGE_BODY},
     tags=[SERVICE],
+    middlewares=[counting_uploads(deps.meter)],
 )
 def put_picture(user_id: str) -> Response[PicturePublic]:
     event = app.current_event

@@ -18,9 +18,11 @@ from profilepics.errors import PROBLEM_JSON, problem_body
 from infra.invoker import events
 from infra.invoker.delivery import Ack, Delivery, RetryPolicy, lease_seconds
 from infra.invoker.gateway import INTEGRATION_TIMEOUT_SECONDS, answer_for
+from infra.invoker.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from infra.invoker.metrics import Registry
 from infra.invoker.spool import Spool
 from infra.invoker.template import Function, Template
-from infra.invoker.workers import FunctionPool
+from infra.invoker.workers import FunctionPool, Outcome
 
 log = logging.getLogger("profilepics.invoker")
 MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API's own payload ceiling
@@ -65,9 +67,10 @@ class Invoker:
         self._events_token = events_token
         self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
+        self.metrics = Registry()
         self.delivery = Delivery(
             template.triggers,
-            lambda function, event: self.pool(function).invoke(event),
+            self._invoke,
             spool or Spool(":memory:"),
             ack,
             retry,
@@ -94,6 +97,9 @@ class Invoker:
             return Reply(
                 status, [("Content-Type", "application/json")], json.dumps(checks).encode()
             )
+        if parts.path == "/metrics" and method == "GET":
+            body = self.metrics.render().encode()
+            return Reply(200, [("Content-Type", METRICS_CONTENT_TYPE)], body)
         if parts.path in ("/_events/s3", "/_events/seaweedfs") and method == "POST":
             if not self._may_post_events(header_map):
                 return problem(401, "unauthorized", "Bucket events need the events token")
@@ -124,8 +130,16 @@ class Invoker:
         given = headers.get("authorization", "").removeprefix("Bearer ").strip()
         return hmac.compare_digest(given.encode(), self._events_token.encode())
 
+    def _invoke(
+        self, function: str, event: dict[str, Any], answer_within: float | None = None
+    ) -> Outcome:
+        """One invocation's outcome; the metrics it recorded go to GET /metrics."""
+        outcome = self.pool(function).invoke(event, answer_within)
+        self.metrics.observe_all(outcome.metrics)
+        return outcome
+
     def _call(self, function: str, event: dict[str, Any]) -> Reply:
-        outcome = self.pool(function).invoke(event, INTEGRATION_TIMEOUT_SECONDS)
+        outcome = self._invoke(function, event, INTEGRATION_TIMEOUT_SECONDS)
         if outcome.error is not None:
             log.error("%s failed: %s", function, outcome.error)
             answer = answer_for(outcome.error)

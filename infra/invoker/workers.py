@@ -20,12 +20,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from types import ModuleType
 from typing import Any
 
+from infra.invoker.metrics import capturing_emf
 from infra.invoker.template import Function
 
 log = logging.getLogger("profilepics.invoker")
@@ -51,6 +52,8 @@ class Outcome:
 
     result: Any = None
     error: str | None = None
+    # The EMF metric documents the invocation printed (GET /metrics serves them locally).
+    metrics: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -117,10 +120,13 @@ def _worker_main(conn: Connection, function: Function, environment: Mapping[str,
             event = conn.recv()
         except EOFError:
             return  # the invoker is gone
-        try:
-            conn.send(("result", invoke_once(function, handler, event)))
-        except Exception as exc:  # an unhandled error is the invocation's result, as in Lambda
-            conn.send(("error", type(exc).__name__))
+        # The EMF documents the invocation prints are its metrics: they go back with the result.
+        with capturing_emf() as metrics:
+            try:
+                reply: tuple[str, Any] = ("result", invoke_once(function, handler, event))
+            except Exception as exc:  # an unhandled error is the invocation's result, as Lambda's
+                reply = ("error", type(exc).__name__)
+        conn.send((*reply, metrics))
 
 
 class Worker:
@@ -167,13 +173,15 @@ class Worker:
         """The invocation's outcome; None if it still runs when the caller stops waiting."""
         message = self._next(min(stop_at, answer_by))
         if isinstance(message, tuple):
-            kind, value = message
-            return Outcome(result=value) if kind == "result" else Outcome(error=str(value))
+            kind, value, metrics = message
+            if kind == "result":
+                return Outcome(result=value, metrics=metrics)
+            return Outcome(error=str(value), metrics=metrics)
         if message == TIMED_OUT and time.monotonic() < stop_at:
             return None  # only the caller's deadline passed: the function may go on
         return Outcome(error=self._failed(message))
 
-    def _next(self, until: float) -> tuple[str, Any] | str:
+    def _next(self, until: float) -> tuple[Any, ...] | str:
         """The worker's next message, or why none came: timed out, exited, out of memory."""
         while True:
             remaining = until - time.monotonic()
@@ -181,7 +189,7 @@ class Worker:
                 return TIMED_OUT
             try:
                 if self._conn.poll(min(remaining, WATCH_INTERVAL)):
-                    message: tuple[str, Any] = self._conn.recv()
+                    message: tuple[Any, ...] = self._conn.recv()
                     return message
             except (EOFError, OSError):
                 return EXITED

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +18,14 @@ from pydantic import ValidationError
 
 from tests.api_client import jpeg, new_user, put_picture
 from tests.integration.invariants import settle
-from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack, start_stack
+from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def tls_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    with start_stack(tmp_path_factory.mktemp("tls"), {"PROFILEPICS_TLS": "true"}) as running:
-        yield running
+def tls_stack(https_stack: RunningStack) -> RunningStack:
+    return https_stack
 
 
 @pytest.fixture(scope="module")

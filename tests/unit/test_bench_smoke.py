@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import coldstart, inputs, memory, report, spool, variants
+from bench import coldstart, inputs, layer, memory, report, spool, variants
 from bench.measure import Row, Sample, Target, interleaved, per_call, timed
 
 MODULES = [
@@ -18,6 +18,7 @@ MODULES = [
     "bench.coldstart",
     "bench.http_load",
     "bench.inprocess",
+    "bench.layer",
     "bench.memory",
     "bench.report",
     "bench.spool",
@@ -104,3 +105,15 @@ def test_spool_section_times_each_way_of_recording_an_event() -> None:
     rows, _ = spool.run(repeat=1, per_round=2)
     assert len(rows) == 3
     assert all(row.sample is not None and row.sample.median > 0 for row in rows)
+
+
+def test_layer_size_counts_files_bytecode_and_the_zip(tmp_path: Path) -> None:
+    site = tmp_path / "python"
+    (site / "pkg" / "__pycache__").mkdir(parents=True)
+    (site / "pkg" / "mod.py").write_text("X = 1\n" * 100)
+    (site / "pkg" / "__pycache__" / "mod.cpython-312.pyc").write_bytes(b"\0" * 50)
+
+    files, total, pyc, zipped = layer._size(site)
+
+    assert (files, total, pyc) == (2, 650, 50)
+    assert 0 < zipped < total

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from profilepics.formats import ImageFormat, Variant
 
 MAX_URL_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4's own ceiling
+DEFAULT_SWEEP_GRACE_SECONDS = 15 * 60
 
 
 def _csv(value: object) -> object:
@@ -40,9 +41,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PROFILEPICS_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3"),
     )
     public_s3_endpoint: str | None = None
-    # Empty: the SDK's AWS chain (AWS_* variables, then the instance or function role).
+    # Empty: a Secrets Manager secret if one is named, else the SDK's AWS chain (AWS_*
+    # variables, then the instance or function role). See credentials.py.
     s3_access_key: SecretStr = SecretStr("")
     s3_secret_key: SecretStr = SecretStr("")
+    s3_credentials_secret: str | None = None
+    s3_credentials_max_age_seconds: float = Field(300, gt=0)
     s3_ca_bundle: Path | None = None
     # Per attempt; a hung server answers 503 within (retries + 1) x timeout, ~4 s.
     s3_timeout_seconds: float = 2.0
@@ -81,6 +85,8 @@ class Settings(BaseSettings):
     url_expiry_seconds: int = Field(3600, gt=0, le=MAX_URL_EXPIRY_SECONDS)
     url_window_seconds: int = Field(600, gt=0)
     processing_deadline_seconds: int = Field(300, gt=0)
+    # The scheduled sweep keeps objects younger than this (uploads still on their way).
+    sweep_grace_seconds: int = Field(DEFAULT_SWEEP_GRACE_SECONDS, ge=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -95,6 +101,8 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.url_window_seconds >= self.url_expiry_seconds:
             raise ValueError("url_window_seconds must be shorter than url_expiry_seconds")
+        if self.s3_credentials_secret and self.s3_access_key.get_secret_value():
+            raise ValueError("set either the store's keys or the secret holding them, not both")
         if self.environment == "production":
             if not self.s3_endpoint.startswith("https://"):
                 raise ValueError("production requires an https:// object-store endpoint")

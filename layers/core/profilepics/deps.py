@@ -15,6 +15,7 @@ from profilepics.auth import Authorizer
 from profilepics.clock import Clock, utcnow
 from profilepics.config import Settings, get_settings
 from profilepics.healing import Healer
+from profilepics.metrics import EmfMeter, Meter
 from profilepics.pictures import UPLOAD_POLICY_LIFETIME, Pictures
 from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
@@ -39,6 +40,7 @@ class Container:
     sweeper: Sweeper
     healer: Healer
     authorizer: Authorizer
+    meter: Meter
 
 
 def build(
@@ -48,8 +50,9 @@ def build(
     table: ProfileTable | None = None,
     clock: Clock | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    meter: Meter | None = None,
 ) -> Container:
-    """The parts for settings; store, table and clock default to the real ones."""
+    """The parts for settings; store, table, clock and meter default to the real ones."""
     if store is None:
         # boto3 and minio cost ~90 ms each to import: a cold start loads them on first use.
         from profilepics.adapters.minio_store import MinioStore
@@ -60,9 +63,10 @@ def build(
 
         table = DynamoDBTable(settings)
     clock = clock or utcnow
+    meter = meter or EmfMeter()
     signer = UrlSigner(store, settings.url_expiry_seconds, settings.url_window_seconds, clock)
     presenter = Presenter(settings, signer, clock)
-    pictures = Pictures(store, table, presenter, settings, clock)
+    pictures = Pictures(store, table, presenter, settings, clock, meter)
     return Container(
         settings=settings,
         store=store,
@@ -71,10 +75,11 @@ def build(
         presenter=presenter,
         profiles=Profiles(table, presenter, clock),
         pictures=pictures,
-        processing=Processing(store, table, pictures, settings, clock, sleep=sleep),
+        processing=Processing(store, table, pictures, settings, clock, sleep=sleep, meter=meter),
         sweeper=Sweeper(store, table, clock),
         healer=Healer(store, table, UPLOAD_POLICY_LIFETIME, clock),
         authorizer=Authorizer(settings),
+        meter=meter,
     )
 
 
@@ -98,6 +103,14 @@ def processing() -> Processing:
 
 def authorizer() -> Authorizer:
     return container().authorizer
+
+
+def sweeper() -> Sweeper:
+    return container().sweeper
+
+
+def meter() -> Meter:
+    return container().meter
 
 
 def settings() -> Settings:

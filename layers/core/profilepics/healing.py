@@ -12,9 +12,16 @@ from datetime import datetime, timedelta
 
 from profilepics import keys
 from profilepics.clock import Clock, utcnow
-from profilepics.errors import Conflict, StorageUnavailable, TableUnavailable, UploadExpired
+from profilepics.errors import (
+    Conflict,
+    ProblemError,
+    StorageUnavailable,
+    TableUnavailable,
+    UploadExpired,
+)
 from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
 from profilepics.ports import ObjectStore, ProfileTable
+from profilepics.processing import Processing
 
 log = logging.getLogger(__name__)
 # Failures a later run can undo: the store or the table did not answer.
@@ -86,6 +93,22 @@ class Healer:
                 self._table.finish_upload(user_id, ended, self._clock())
             except Conflict:
                 log.info("upload %s was replaced before it expired", upload.id)
+
+    def heal(self, processing: Processing, stuck_after: timedelta) -> HealPlan:
+        """Plan, expire, and re-drive here and now what bucket events left stuck, as the
+        thumbnails and ingest functions would (the sweep does this; a restart spools it)."""
+        plan = self.plan(stuck_after)
+        self.expire(plan)
+        for run, keys_ in (
+            (processing.make_thumbnails, plan.originals),
+            (processing.ingest, plan.uploads),
+        ):
+            for key in keys_:
+                try:
+                    run(key)
+                except ProblemError as exc:
+                    log.warning("re-driving %s failed: %s", key, exc.code)
+        return plan
 
     def _profiles(self) -> Iterator[Profile]:
         cursor: str | None = None

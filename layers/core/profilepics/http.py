@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ValidationError
 
+from profilepics import request_url
 from profilepics.errors import (
     PROBLEM_JSON,
     Forbidden,
@@ -31,6 +32,9 @@ from profilepics.errors import (
 )
 from profilepics.formats import ImageFormat
 from profilepics.models import Problem
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 log = logging.getLogger(__name__)
 Errors = tuple[type[ProblemError], ...]
@@ -84,9 +88,17 @@ def _invalid_request(errors: Sequence[Any]) -> ValidationFailed:
     return ValidationFailed("The request did not validate", errors=fields)
 
 
+def _within_request_url(
+    app: APIGatewayHttpResolver, next_middleware: NextMiddleware
+) -> Response[Any]:
+    with request_url.serving(app.current_event.raw_event):
+        return next_middleware(app)
+
+
 def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
-    """A resolver with every error mapped to problem+json."""
+    """A resolver with every error mapped to problem+json, and each request's own base URL."""
     app = APIGatewayHttpResolver(enable_validation=enable_validation)
+    app.use(middlewares=[_within_request_url])
 
     @app.exception_handler(ProblemError)
     def _problem(exc: ProblemError) -> Response[str]:

@@ -11,6 +11,7 @@ from profilepics import keys
 from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.errors import Conflict, ProblemError
+from profilepics.metrics import Meter, Metric, NullMeter, stopwatch
 from profilepics.models import DirectUpload, Picture, PicturePublic, PictureURL, UploadPolicy
 from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
@@ -32,12 +33,14 @@ class Pictures:
         presenter: Presenter,
         settings: Settings,
         clock: Clock,
+        meter: Meter | None = None,
     ) -> None:
         self._store = store
         self._table = table
         self._presenter = presenter
         self._settings = settings
         self._clock = clock
+        self._meter = meter or NullMeter()
 
     def limits(self) -> ImageLimits:
         from profilepics.images import ImageLimits
@@ -55,11 +58,20 @@ class Pictures:
 
     def upload(self, user_id: str, data: bytes) -> tuple[PicturePublic, bool]:
         """Validate, clean and store a picture; True when it is the user's first."""
+        require_profile(self._table, user_id)
+        picture, first = self.replace(user_id, self.validated(data, "api"))
+        return self._presenter.picture(picture), first
+
+    def validated(self, data: bytes, path: str) -> CleanImage:
+        """The cleaned image, or the typed error it earns; its size and cost are measured."""
         from profilepics.images import clean_image
 
-        require_profile(self._table, user_id)
-        picture, first = self.replace(user_id, clean_image(data, self.limits()))
-        return self._presenter.picture(picture), first
+        self._meter.record(Metric.UPLOAD_BYTES, len(data), path=path)
+        with stopwatch() as elapsed:
+            try:
+                return clean_image(data, self.limits())
+            finally:
+                self._meter.record(Metric.VALIDATION_TIME, elapsed(), path=path)
 
     def replace(self, user_id: str, clean: CleanImage) -> tuple[Picture, bool]:
         picture_id = uuid.uuid4().hex

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from profilepics import request_url
 from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.errors import ValidationFailed
@@ -51,7 +52,7 @@ class Presenter:
             raise ValidationFailed(f"size must be one of {', '.join(self.sizes)}")
         if profile.picture is None:
             url = default_picture_url(
-                self._settings.api_base_url, profile.user_id, profile.display_name, size
+                self._api_base_url(), profile.user_id, profile.display_name, size
             )
             return PictureURL(url=url, expires_at=None, is_default=True, size=size)
         picture = self.effective(profile.picture)
@@ -59,6 +60,10 @@ class Presenter:
         return PictureURL(
             url=url, expires_at=expires_at, is_default=False, size=size, status=picture.status
         )
+
+    def _api_base_url(self) -> str:
+        """The configured base URL, else the one the request came in on (see request_url)."""
+        return self._settings.api_base_url or request_url.current() or ""
 
     @staticmethod
     def _key(picture: Picture, size: str) -> str:

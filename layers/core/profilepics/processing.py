@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 
 from profilepics import keys
@@ -12,6 +13,7 @@ from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.errors import Conflict, ImageCorrupt, ProblemError
 from profilepics.formats import Variant
+from profilepics.metrics import Meter, Metric, NullMeter, stopwatch
 from profilepics.models import DirectUpload, Picture, PictureStatus, UploadState
 from profilepics.pictures import Pictures
 from profilepics.ports import ObjectStore, ProfileTable
@@ -42,6 +44,7 @@ class Processing:
         clock: Clock,
         waits: Sequence[float] = POINTER_WAITS,
         sleep: Callable[[float], None] = time.sleep,
+        meter: Meter | None = None,
     ) -> None:
         self._store = store
         self._table = table
@@ -50,8 +53,25 @@ class Processing:
         self._clock = clock
         self._waits = waits
         self._sleep = sleep
+        self._meter = meter or NullMeter()
+
+    @contextmanager
+    def _counting_failures(self, function: str) -> Iterator[None]:
+        """A run that raises fails its event: Lambda retries it, then queues it (the DLQ)."""
+        try:
+            yield
+        except Exception:
+            self._meter.record(Metric.EVENTS_FAILED, 1, function=function, kind="retry")
+            raise
 
     def make_thumbnails(self, key: str) -> Outcome:
+        with self._counting_failures("thumbnails"):
+            outcome = self._make_thumbnails(key)
+        if outcome is Outcome.FAILED:
+            self._meter.record(Metric.EVENTS_FAILED, 1, function="thumbnails", kind="permanent")
+        return outcome
+
+    def _make_thumbnails(self, key: str) -> Outcome:
         ref = keys.parse_original(key)
         if ref is None:
             return Outcome.IGNORED
@@ -62,7 +82,9 @@ class Processing:
         if picture.status is PictureStatus.READY:
             return Outcome.ALREADY_READY
         try:
-            variants = self._write_variants(picture, ref.user_id)
+            with stopwatch() as elapsed:
+                variants = self._write_variants(picture, ref.user_id)
+            self._meter.record(Metric.PROCESSING_TIME, elapsed())
         except ProblemError as exc:
             self._record(ref.user_id, picture, PictureStatus.FAILED, error=exc.code)
             if exc.status >= 500:
@@ -73,6 +95,8 @@ class Processing:
         if not self._record(ref.user_id, picture, PictureStatus.READY, variants=variants):
             self._store.delete(variants.values())
             return Outcome.SUPERSEDED
+        waited = (self._clock() - picture.uploaded_at).total_seconds() * 1e3
+        self._meter.record(Metric.UPLOAD_TO_READY, waited)
         return Outcome.READY
 
     def _current(self, key: str, ref: keys.KeyRef) -> Picture | None:
@@ -149,8 +173,10 @@ class Processing:
 
     def ingest(self, key: str) -> Outcome:
         """Run a direct upload through the API upload's checks, then publish or reject it."""
-        from profilepics.images import clean_image
+        with self._counting_failures("ingest"):
+            return self._ingest(key)
 
+    def _ingest(self, key: str) -> Outcome:
         ref = keys.parse_upload(key)
         profile = self._table.get(ref.user_id) if ref else None
         upload = profile.upload if profile else None
@@ -163,14 +189,18 @@ class Processing:
         if data is None:
             return Outcome.IGNORED  # a redelivered event for an upload already handled
         try:
-            clean = clean_image(data, self._pictures.limits())
+            clean = self._pictures.validated(data, "direct")
         except ProblemError as exc:
             self._finish(ref.user_id, upload, UploadState.FAILED, exc.code)
             self._store.delete([key])
+            self._meter.record(Metric.UPLOADS, 1, outcome=exc.code, path="direct")
             return Outcome.REJECTED
-        self._pictures.replace(ref.user_id, clean)
+        _, first = self._pictures.replace(ref.user_id, clean)
         self._finish(ref.user_id, upload, UploadState.DONE, None)
         self._store.delete([key])
+        self._meter.record(
+            Metric.UPLOADS, 1, outcome="created" if first else "replaced", path="direct"
+        )
         return Outcome.INGESTED
 
     def _finish(

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 
 from profilepics import keys
 from profilepics.clock import Clock
+from profilepics.config import DEFAULT_SWEEP_GRACE_SECONDS
 from profilepics.models import Profile, UploadState
 from profilepics.ports import ObjectStore, ProfileTable
 
-DEFAULT_GRACE = timedelta(minutes=15)
+DEFAULT_GRACE = timedelta(seconds=DEFAULT_SWEEP_GRACE_SECONDS)
 SWEPT_PREFIXES = (keys.ORIGINALS, keys.THUMBNAILS, keys.UPLOADS)
 _PAGE = 100
 _BATCH = 1000  # S3's DeleteObjects ceiling

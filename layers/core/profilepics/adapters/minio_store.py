@@ -6,16 +6,17 @@ import io
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import urllib3
 from minio import Minio
-from minio.credentials.providers import ChainedProvider, EnvAWSProvider, IamAwsProvider
 from minio.datatypes import PostPolicy
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
+from minio.helpers import BaseURL
 
+from profilepics.adapters.store_credentials import provider_for
 from profilepics.config import Settings
 from profilepics.errors import InternalError, StorageUnavailable
 
@@ -24,8 +25,9 @@ T = TypeVar("T")
 _MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NotFound", "ResourceNotFound"})
 
 
-def minio_client(settings: Settings, endpoint: str | None = None) -> Minio:
-    """A MinIO client for the store (or for endpoint), with bounded timeouts and retries."""
+def minio_client(settings: Settings, endpoint: str | None = None, credentials: Any = None) -> Minio:
+    """A MinIO client for the store (or for endpoint), with bounded timeouts and retries; its
+    keys from credentials (a provider) or, by default, as settings say (see credentials.py)."""
     endpoint = endpoint or settings.s3_endpoint
     parts = urlsplit(endpoint)
     http = urllib3.PoolManager(
@@ -41,17 +43,25 @@ def minio_client(settings: Settings, endpoint: str | None = None) -> Minio:
         ca_certs=str(settings.s3_ca_bundle) if settings.s3_ca_bundle else None,
         cert_reqs="CERT_REQUIRED" if parts.scheme == "https" else None,
     )
-    access_key = settings.s3_access_key.get_secret_value()
-    chain = None if access_key else ChainedProvider([EnvAWSProvider(), IamAwsProvider()])
     return Minio(
         parts.netloc,
-        access_key=access_key or None,
+        access_key=settings.s3_access_key.get_secret_value() or None,
         secret_key=settings.s3_secret_key.get_secret_value() or None,
-        credentials=chain,
+        credentials=credentials if credentials is not None else provider_for(settings),
         secure=parts.scheme == "https",
         # A region stops the SDK asking the store for the bucket's location before each first call.
         region=settings.region,
         http_client=http,
+    )
+
+
+def _post_url(settings: Settings) -> str:
+    """Where browsers POST direct uploads: the URL the SDK would call for the bucket, so that on
+    S3 it is the region's own host (bucket.s3.<region>.amazonaws.com), matching the policy's
+    credential scope; a global s3.amazonaws.com URL with an eu-west-1 scope is refused."""
+    base = BaseURL(settings.signing_endpoint, settings.region)
+    return str(
+        base.build(method="POST", region=settings.region, bucket_name=settings.bucket).geturl()
     )
 
 
@@ -76,13 +86,14 @@ class MinioStore:
 
     def __init__(self, settings: Settings) -> None:
         self._bucket = settings.bucket
-        self._client = minio_client(settings)
+        credentials = provider_for(settings)  # one per instance: a secret is read once
+        self._client = minio_client(settings, credentials=credentials)
         self._signer = (
             self._client
             if settings.signing_endpoint == settings.s3_endpoint
-            else minio_client(settings, settings.signing_endpoint)
+            else minio_client(settings, settings.signing_endpoint, credentials)
         )
-        self._post_url = f"{settings.signing_endpoint.rstrip('/')}/{settings.bucket}"
+        self._post_url = _post_url(settings)
 
     def put(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
         guard(
