@@ -16,6 +16,7 @@ from bench.measure import Row, Sample, Target, interleaved, per_call, timed
 MODULES = [
     "bench.__main__",
     "bench.coldstart",
+    "bench.hostile",
     "bench.http_load",
     "bench.inprocess",
     "bench.memory",
