@@ -43,16 +43,26 @@ TIMEOUT_S = 300
 
 
 def cases() -> dict[str, bytes]:
-    """The nasty set: crafted files that declare far more work than they weigh, truncated files
-    that still end well, and the heaviest honest pictures under the byte limit."""
+    """The nasty set: crafted files that declare far more work than they weigh, some at the
+    limits and some past them, truncated files that still end well, and the heaviest honest
+    pictures under the byte limit."""
     photo = inputs.jpeg(1600, 1200)
     smooth = inputs.photo(600, 600).resize((2200, 2200))
     return {
         "GIF, 100 1x1 frames on a 1000² canvas": gen.gif_sparse(100, 1000),
+        "GIF, 100 frames of 1000², each a new colour": inputs.gif_flat(100, 1000),
+        "GIF, 50 frames of 1000², each a new colour": inputs.gif_flat(50, 1000),
         "lossless WebP, 2 frames of 7000²": gen.webp_solid(7000, 7000, 2),
+        "lossless WebP, 2 frames of 2000²": gen.webp_solid(2000, 2000, 2),
+        "lossless WebP, 20 frames of 1000², each a new colour": gen.webp_solid(1000, 1000, 20),
+        "lossless WebP, 100 frames of 1000²": gen.webp_solid(1000, 1000, 100),
         "lossless WebP, 1 frame of 7000²": gen.webp_solid(7000, 7000),
-        "APNG, 100 frames of 1000², 1 px changing": gen.apng_sparse(100, 1000),
-        "PNG, 7000² RGBA zeros": inputs.encode(_zeros(7000), "PNG", compress_level=9),
+        "lossless WebP, 1 frame of 4472²": gen.webp_solid(4472, 4472),
+        "APNG, 100 frames of 1000², 1 px changing": gen.apng_frames(100, 1000),
+        "APNG, 100 frames of 1000², each a new colour": gen.apng_frames(100, 1000, whole=True),
+        "APNG, 50 frames of 1000², each a new colour": gen.apng_frames(50, 1000, whole=True),
+        "PNG, 7000² RGBA zeros": inputs.encode(_zeros("RGBA", 7000), "PNG", compress_level=9),
+        "PNG, 5000² 16-bit RGBA zeros": gen.png_zeros(5000, 5000, depth=16),
         "PNG, 7000² 1-bit zeros": gen.png_bomb(7000, 7000),
         "JPEG at its byte floor, 7000² grey": gen.jpeg_at_floor(7000, 7000),
         "JPEG header of 7000², 1 KB of scan": gen.jpeg_at_floor(7000, 7000)[:1400] + b"\xff\xd9",
@@ -60,13 +70,14 @@ def cases() -> dict[str, bytes]:
         "PNG whose data covers 10 of 600 rows": gen.png_rows_cut(400, 600, 10),
         "honest: smooth 4.8 MP PNG": inputs.encode(smooth, "PNG"),
         "honest: 50 MP JPEG": inputs.worst_jpeg(50_000_000, 5 * 1024 * 1024),
+        "honest: 100-frame 320² photo GIF": inputs.gif(100, 320),
     }
 
 
-def _zeros(side: int) -> Any:
+def _zeros(mode: str, side: int) -> Any:
     from PIL import Image
 
-    return Image.new("RGBA", (side, side))
+    return Image.new(mode, (side, side))
 
 
 # --- the child: one stage of one input, in a fresh interpreter ------------------------------
@@ -219,7 +230,12 @@ def _cpu_sample(run: Run) -> Sample:
 def _targets(label: str, runs: list[Run]) -> list[Target]:
     worst_cpu = max(run.cpu for run in runs)
     worst_peak = max(run.peak_mb for run in runs)
-    refusals = [statistics.median(r.wall_ms) for r in runs if r.outcome != "accepted"]
+    # A refusal by a cap or a floor; one by the CPU budget costs the budget, by design.
+    refusals = [
+        statistics.median(r.wall_ms)
+        for r in runs
+        if r.outcome not in ("accepted", "image_too_complex")
+    ]
     died = [r for r in runs if r.outcome.startswith("died")]
     targets = [
         Target(
@@ -240,7 +256,7 @@ def _targets(label: str, runs: list[Run]) -> list[Target]:
         targets.append(
             Target(
                 SECTION,
-                f"{label}: every refusal < {REFUSAL_GOAL_MS} ms",
+                f"{label}: every refusal by a cap or floor < {REFUSAL_GOAL_MS} ms",
                 f"{slowest:,.0f} ms",
                 slowest < REFUSAL_GOAL_MS,
             )

@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 
 from profilepics import variants as project
+from profilepics.images import ImageLimits
 
 from bench import inputs
 from bench.measure import Row, Sample, Target, interleaved, ratio
@@ -14,6 +15,7 @@ from bench.measure import Row, Sample, Target, interleaved, ratio
 SECTION = "1 Variants"
 SIZES = (512, 256, 128, 64)
 QUALITY = 80
+LIMITS = ImageLimits()
 
 Make = Callable[[bytes], dict[int, bytes]]
 
@@ -66,7 +68,9 @@ def cases() -> dict[str, bytes]:
 def approaches() -> dict[str, Make | None]:
     vips = pyvips_module()
     return {
-        "make_variants (project)": lambda data: project.make_variants(data, SIZES, quality=QUALITY),
+        "make_variants (project)": lambda data: project.make_variants(
+            data, SIZES, limits=LIMITS, quality=QUALITY
+        ),
         "make_naive_variants": lambda data: project.make_naive_variants(
             data, SIZES, quality=QUALITY
         ),

@@ -67,7 +67,8 @@ DOCS: dict[str, Doc] = {
         "Upload or replace the picture (201 for the first one)",
         (200, 201),
         (e.EmptyFile, e.MalformedMultipart, e.UserNotFound, e.Conflict, e.FileTooLarge)
-        + (e.UnsupportedMediaType, e.ImageCorrupt, e.ImageTooLarge, e.ImageTooSmall),
+        + (e.UnsupportedMediaType, e.ImageCorrupt, e.ImageTruncated, e.ImageTooLarge)
+        + (e.ImageTooComplex, e.ImageTooSmall),
     ),
     "DELETE /users/{user_id}/picture": Doc(
         "Delete the picture; the profile falls back to the default", (204,), (e.UserNotFound,)

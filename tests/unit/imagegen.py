@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zlib
 from collections.abc import Sequence
@@ -143,6 +144,20 @@ def png_bomb(width: int, height: int) -> bytes:
     )
 
 
+def png_zeros(width: int, height: int, *, depth: int = 8) -> bytes:
+    """A complete, valid RGBA PNG of transparent black at depth bits a channel."""
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, 6, 0, 0, 0)
+    compressor = zlib.compressobj(9)
+    row = bytes(1 + depth // 2 * width)
+    body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", body)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
 def samples() -> dict[str, bytes]:
     """One small valid file per accepted format, static and animated, to mutate."""
     small = marked(24, 12)
@@ -176,7 +191,7 @@ def gif_sparse(frames: int = 100, canvas: int = 1000) -> bytes:
     for index in range(frames):
         out += b"\x21\xf9\x04\x00\x0a\x00\x00\x00"  # 100 ms, no disposal
         out += b"\x2c" + struct.pack("<HHHHB", index % canvas, index % canvas, 1, 1, 0)
-        out += b"\x02\x02\x44\x01\x00"  # LZW: one pixel of colour 1
+        out += b"\x02\x02\x4c\x01\x00"  # LZW: clear, one pixel of colour 1, end
     return bytes(out + b"\x3b")
 
 
@@ -237,8 +252,9 @@ def webp_solid(width: int, height: int, frames: int = 1) -> bytes:
     return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WEBP" + body
 
 
-def apng_sparse(frames: int = 100, canvas: int = 1000) -> bytes:
-    """An animated PNG: a blank canvas, then frames-1 frames of one changed pixel each."""
+def apng_frames(frames: int = 100, canvas: int = 1000, *, whole: bool = False) -> bytes:
+    """An animated PNG: a blank canvas, then frames-1 frames that change one pixel each, or
+    (whole) that paint the whole canvas a new colour each."""
     ihdr = struct.pack(">IIBBBBB", canvas, canvas, 8, 2, 0, 0, 0)
     out = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
     out += _png_chunk(b"acTL", struct.pack(">II", frames, 0))
@@ -252,17 +268,24 @@ def apng_sparse(frames: int = 100, canvas: int = 1000) -> bytes:
     out += _png_chunk(b"IDAT", zlib.compress(bytes((1 + 3 * canvas) * canvas), 9))
     for index in range(1, frames):
         sequence += 1
-        out += control(1, index % canvas)
+        size, at = (canvas, 0) if whole else (1, index % canvas)
+        out += control(size, at)
         sequence += 1
-        pixel = zlib.compress(b"\0" + bytes((index * 50 % 256, 0, 0)))
-        out += _png_chunk(b"fdAT", struct.pack(">I", sequence) + pixel)
+        row = b"\0" + bytes((index * 50 % 256, index % 256, 0)) * size
+        out += _png_chunk(b"fdAT", struct.pack(">I", sequence) + zlib.compress(row * size, 9))
     return out + _png_chunk(b"IEND", b"")
 
 
+def apng_sparse(frames: int = 100, canvas: int = 1000) -> bytes:
+    return apng_frames(frames, canvas)
+
+
 def png_rows_cut(width: int = 400, height: int = 600, rows: int = 10) -> bytes:
-    """A well-formed PNG whose complete zlib stream holds only the first rows of its pixels."""
+    """A well-formed PNG whose complete zlib stream holds only the first rows of its pixels:
+    noisy rows, so the file is well above the bytes its size needs at the least."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    raw = b"".join(b"\0" + bytes((x * 7 + y) % 256 for x in range(width * 3)) for y in range(rows))
+    noise = random.Random(rows)
+    raw = b"".join(b"\0" + noise.randbytes(width * 3) for _ in range(rows))
     return (
         b"\x89PNG\r\n\x1a\n"
         + _png_chunk(b"IHDR", ihdr)

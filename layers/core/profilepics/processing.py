@@ -104,16 +104,18 @@ class Processing:
     def _variants_of(self, data: bytes, frames: int) -> dict[str, bytes]:
         from profilepics.variants import make_animated_variant, make_variants
 
-        settings = self._settings
+        settings, limits = self._settings, self._pictures.limits()
         try:
-            made = {str(s): v for s, v in make_variants(data, settings.thumbnail_sizes).items()}
+            made = {
+                str(s): v
+                for s, v in make_variants(data, settings.thumbnail_sizes, limits=limits).items()
+            }
             if settings.animated_thumbnail_size and frames > 1:
-                animated = make_animated_variant(
-                    data, settings.animated_thumbnail_size, max_frames=settings.max_frames
-                )
+                size = settings.animated_thumbnail_size
+                animated = make_animated_variant(data, size, limits=limits)
                 if animated is not None:
                     made[keys.ANIMATED] = animated
-        except MemoryError:
+        except (ProblemError, MemoryError):
             raise
         # Originals are clean when stored, so this is damage in the bucket; Pillow raises a
         # wide, undocumented range of exceptions on bytes it cannot decode.
