@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import coldstart, inputs, memory, report, variants
+from bench import coldstart, hostile, inputs, memory, report, variants
 from bench.measure import Row, Sample, Target, interleaved, per_call, timed
+from tests.unit import imagegen
 
 MODULES = [
     "bench.__main__",
@@ -98,3 +99,12 @@ def test_report_puts_rows_and_targets_between_the_markers_and_keeps_the_prose(
     assert "Prose before." in text and "After." in text and "old" not in text
     assert "| 1 Variants | 12 MP JPEG | make_variants | 82.0 ms | 80.0–90.0 |  |" in text
     assert "| 1 Variants | ≤ 1.0× pyvips | 0.84× | ✅ yes |" in text
+
+
+def test_hostile_child_reports_a_refusal_its_cpu_and_peak_memory(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.write_bytes(imagegen.jpeg_at_floor(7000, 7000)[:1400] + b"\xff\xd9")
+    run = hostile._measure(hostile.CORE, "upload", source, tmp_path / "out", 0, repeat=1)
+    assert run.outcome == "image_truncated"
+    assert 0 <= run.cpu < 5
+    assert run.idle_mb <= run.peak_mb < 1000
