@@ -78,6 +78,7 @@ class Frames(Image.Image):
         return self._make_frame(frame)
 
     def _show(self, index: int, frame: Image.Image) -> None:
+        # What Pillow's own multi-frame plugins set on seek: the pixels, their mode and size.
         self.im = frame.im
         self._mode = frame.mode
         self._size = frame.size
