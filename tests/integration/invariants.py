@@ -80,15 +80,20 @@ def stored_keys(store: MinioStore) -> set[str]:
 
 
 def dangling_references(stack: RunningStack) -> list[str]:
-    """Keys some profile refers to that the store does not have."""
+    """Keys some profile refers to that the store does not have.
+
+    Profiles first: objects are stored before a profile refers to them, so a listing taken
+    after is complete for those references even while thumbnails are still being written
+    (listing first raced with them: variants recorded between the two reads looked dangling).
+    """
     settings = settings_for(stack)
-    stored = stored_keys(MinioStore(settings))
     wanted = [
         key
         for profile in all_profiles(DynamoProfiles(settings))
         if profile.picture is not None
         for key in (profile.picture.key, *profile.picture.variants.values())
     ]
+    stored = stored_keys(MinioStore(settings))
     return sorted(key for key in wanted if key not in stored)
 
 
