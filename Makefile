@@ -32,12 +32,14 @@ $(SWAGGER_UI): infra/web/package.json infra/web/package-lock.json
 	npm ci --prefix infra/web --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Debian's Chromium (browser tests, driven by Playwright) and docker-compose (validating the
-# compose file without an engine): from apt, as root; otherwise say what to install.
+# Debian's Chromium (browser tests, driven by Playwright), docker-compose (validating the
+# compose file without an engine) and haproxy (checking the distributed profile's balancer
+# config): from apt, as root; otherwise say what to install.
 test-tools:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	PATH="$$PATH:/usr/sbin" command -v haproxy >/dev/null || missing="$$missing haproxy"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \

@@ -12,6 +12,7 @@ to measure first on PYTHONPATH; it prints one JSON object.
 from __future__ import annotations
 
 import argparse
+import inspect
 import io
 import json
 import os
@@ -84,15 +85,19 @@ def _zeros(mode: str, side: int) -> Any:
 
 
 def _deps() -> tuple[Any, Any]:
-    """The upload limits and the thumbnails step as the deployed settings build them."""
+    """The upload limits and the thumbnails step as the deployed settings build them, with no
+    store or table: neither is touched. A baseline's core may predate the injected clock."""
     from profilepics.config import Settings
     from profilepics.pictures import Pictures
     from profilepics.processing import Processing
 
+    def made(cls: Any, *args: Any) -> Any:
+        clock = {"clock": lambda: None} if "clock" in inspect.signature(cls).parameters else {}
+        return cls(*args, **clock)
+
     settings = Settings()
-    pictures = Pictures(None, None, None, settings)  # type: ignore[arg-type]
-    processing = Processing(None, None, pictures, settings)  # type: ignore[arg-type]
-    return pictures.limits(), processing
+    pictures = made(Pictures, None, None, None, settings)
+    return pictures.limits(), made(Processing, None, None, pictures, settings)
 
 
 def _cpu() -> float:

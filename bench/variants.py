@@ -11,6 +11,7 @@ from profilepics.images import ImageLimits
 
 from bench import inputs
 from bench.measure import Row, Sample, Target, interleaved, ratio
+from bench.naive import make_naive_variants
 
 SECTION = "1 Variants"
 SIZES = (512, 256, 128, 64)
@@ -71,9 +72,7 @@ def approaches() -> dict[str, Make | None]:
         "make_variants (project)": lambda data: project.make_variants(
             data, SIZES, limits=LIMITS, quality=QUALITY
         ),
-        "make_naive_variants": lambda data: project.make_naive_variants(
-            data, SIZES, quality=QUALITY
-        ),
+        "make_naive_variants": lambda data: make_naive_variants(data, SIZES, quality=QUALITY),
         "pyvips thumbnail": None if vips is None else lambda data: pyvips_variants(vips, data),
         "pyvips thumbnail, 1 thread": (
             None if vips is None else lambda data: single_threaded(vips, data)

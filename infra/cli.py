@@ -10,10 +10,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from profilepics.config import LocalSettings, Settings
+from profilepics.config import Settings
 from profilepics.sweep import DEFAULT_GRACE
 
 from infra import local
+from infra.local import LocalSettings
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -28,14 +29,15 @@ def _serve(args: argparse.Namespace) -> int:
     return serve_only(Settings(), LocalSettings(), args.host, args.port)
 
 
-def _bootstrap(_: argparse.Namespace) -> int:
+def _bootstrap(args: argparse.Namespace) -> int:
     from infra.bootstrap import ensure_bucket, ensure_table
     from infra.invoker.template import load
 
     settings = Settings()
-    made_bucket = ensure_bucket(settings)
+    if not args.table_only:
+        made_bucket = ensure_bucket(settings)
+        print(f"bucket {settings.bucket}: {'created' if made_bucket else 'exists'}")
     made_table = ensure_table(settings, load(local.template_path()))
-    print(f"bucket {settings.bucket}: {'created' if made_bucket else 'exists'}")
     print(f"table {settings.table}: {'created' if made_table else 'exists'}")
     return 0
 
@@ -55,7 +57,7 @@ def _token(args: argparse.Namespace) -> int:
     from infra.invoker.jwt_auth import issue
 
     cfg, settings = LocalSettings(), Settings()
-    secret = local.jwt_secret(cfg, local.data_dir(cfg))
+    secret = local.jwt_secret(cfg)
     scope = settings.admin_scope if args.admin else None
     print(issue(secret, cfg.jwt_issuer, cfg.jwt_audience, args.user_id, scope, args.ttl))
     return 0
@@ -104,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
 
     boot = commands.add_parser("bootstrap", help="create the bucket and the table if missing")
+    boot.add_argument(
+        "--table-only",
+        action="store_true",
+        help="leave the bucket to its own setup job (Compose: MinIO's init job with mc)",
+    )
     boot.set_defaults(run=_bootstrap)
 
     invoke = commands.add_parser("invoke", help="run one function once, like sam local invoke")

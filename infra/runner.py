@@ -15,11 +15,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from profilepics.config import LocalSettings, Settings
+from profilepics.config import Settings
+from profilepics.deps import build
 from profilepics.errors import ProblemError
-from profilepics.profiles import DynamoProfiles
-from profilepics.storage import MinioStore
-from profilepics.sweep import Sweeper, SweepReport
+from profilepics.sweep import SweepReport
 
 from infra import local
 from infra.bootstrap import ensure_bucket, ensure_table
@@ -28,17 +27,18 @@ from infra.invoker.pages import Pages, local_pages
 from infra.invoker.server import Invoker, serve
 from infra.invoker.template import Template, load
 from infra.invoker.workers import invoke_once, load_handler
+from infra.local import LocalSettings
 
 if TYPE_CHECKING:
     from infra.stack import LocalStack
 
 
 def health_check(settings: Settings) -> Callable[[], dict[str, bool]]:
-    store, table = MinioStore(settings), DynamoProfiles(settings)
+    parts = build(settings)
 
     def check() -> dict[str, bool]:
         results = {}
-        for name, ping in (("store", store.ping), ("table", table.ping)):
+        for name, ping in (("store", parts.store.ping), ("table", parts.table.ping)):
             try:
                 ping()
                 results[name] = True
@@ -214,4 +214,4 @@ def invoke_function(
 
 def sweep_orphans(settings: Settings, grace: timedelta, dry_run: bool) -> SweepReport:
     """Delete the objects no profile refers to (see profilepics.sweep)."""
-    return Sweeper(MinioStore(settings), DynamoProfiles(settings)).run(grace, dry_run)
+    return build(settings).sweeper.run(grace, dry_run)

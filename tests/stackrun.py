@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import boto3
 import requests
 from minio import Minio
+from profilepics.config import Settings
 
 from infra.invoker.jwt_auth import issue
 from infra.stack import free_port
@@ -61,6 +62,22 @@ class RunningStack:
     def table(self) -> str:
         return str(self.info["table"])
 
+    def settings(self) -> Settings:
+        """The service's settings pointed at this stack, as its functions get them."""
+        ca = self.info.get("ca_bundle")
+        return Settings(
+            s3_endpoint=self.info["s3_endpoint"],
+            s3_access_key=ACCESS_KEY,
+            s3_secret_key=SECRET_KEY,
+            s3_ca_bundle=Path(ca) if ca else None,
+            dynamodb_endpoint=self.info["dynamodb_endpoint"],
+            dynamodb_access_key="local",
+            dynamodb_secret_key="local",
+            bucket=self.bucket,
+            table=self.table,
+            api_base_url=self.api,
+        )
+
     def minio(self, secret_key: str = SECRET_KEY) -> Minio:
         endpoint = str(self.info["s3_endpoint"])
         return Minio(
@@ -86,6 +103,12 @@ class RunningStack:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def __enter__(self) -> RunningStack:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
 
     def stop(self, timeout: float = 30) -> int:
         if self.process.poll() is None:
@@ -163,3 +186,16 @@ def _wait_until_serving(stack: RunningStack, ready: Path, deadline: float) -> No
         if time.monotonic() > deadline:
             raise RuntimeError(f"the stack never became healthy:\n{stack.log()[-3000:]}")
         time.sleep(0.1)
+
+
+class OwnStack:
+    """A test's own stack (for tests that stop servers): restart() brings a new one up on the
+    same data dir; whichever runs last is stopped by the fixture."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.current = start_stack(data_dir)
+
+    def restart(self) -> RunningStack:
+        self.current.stop()
+        self.current = start_stack(self.current.data_dir)
+        return self.current

@@ -4,18 +4,35 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
-from profilepics.http import make_resolver
+from profilepics import errors as e
+from profilepics.http import DATA_ERRORS, make_resolver, responses
 from profilepics.models import PictureURL
 from profilepics.observability import function_logger
 
-logger = function_logger("get_url")
+SERVICE = "get_url"
+logger = function_logger(SERVICE)
 app = make_resolver()
+REDIRECT: OpenAPIResponse = {
+    "description": "With redirect=true: to the signed URL, so <img src> works",
+    "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+    "content": {},
+}
 
 
-@app.get("/users/<user_id>/picture")
+@app.get(
+    "/users/<user_id>/picture",
+    summary="A signed URL of the picture, or a 302 to it with redirect=true",
+    description="`size` is `original`, a thumbnail size or `animated`; a thumbnail not made yet "
+    "is served by the original, and a user without a picture gets the default picture's URL.",
+    responses=responses(
+        {200: PictureURL}, (e.UserNotFound, e.ValidationFailed, *DATA_ERRORS), {302: REDIRECT}
+    ),
+    tags=[SERVICE],
+)
 def get_picture_url(
     user_id: str,
     size: Annotated[str, Query(max_length=16)] = "original",

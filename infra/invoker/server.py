@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from profilepics.errors import PROBLEM_JSON, problem_body
+
 from infra.invoker import events
 from infra.invoker.template import Function, Template
 from infra.invoker.workers import FunctionPool
@@ -33,14 +35,8 @@ class Reply:
 
 
 def problem(status: int, code: str, title: str, detail: str = "") -> Reply:
-    body = {
-        "type": f"https://profilepics.dev/problems/{code}",
-        "title": title,
-        "status": status,
-        "detail": detail or title,
-        "code": code,
-    }
-    return Reply(status, [("Content-Type", "application/problem+json")], json.dumps(body).encode())
+    body = json.dumps(problem_body(status, code, title, detail)).encode()
+    return Reply(status, [("Content-Type", PROBLEM_JSON)], body)
 
 
 Authenticator = Callable[[Mapping[str, str]], dict[str, Any]]

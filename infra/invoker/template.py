@@ -107,8 +107,16 @@ def _s3_trigger(name: str, props: dict[str, Any]) -> Trigger:
     )
 
 
+def read(path: Path) -> dict[str, Any]:
+    """The template as a plain document, CloudFormation's short tags (!Ref...) as long forms."""
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - safe
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path} is not a template")
+    return doc
+
+
 def load(path: Path) -> Template:
-    doc = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    doc = read(path)
     globals_fn = doc.get("Globals", {}).get("Function", {})
     functions: dict[str, Function] = {}
     routes: list[Route] = []

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import pytest
 import requests
 
+from tests.api_client import profile
 from tests.stackrun import RunningStack, bearer, wait_for
 from tests.unit import imagegen as gen
 
@@ -36,14 +37,9 @@ def post_file(
     return requests.post(policy["url"], data=form, files={"file": ("picture", data)}, timeout=30)
 
 
-def profile(http: requests.Session, api: str, user_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = http.get(f"{api}/users/{user_id}", timeout=10).json()
-    return body
-
-
 def upload_state(http: requests.Session, api: str, user_id: str, state: str) -> dict[str, Any]:
     def probe() -> dict[str, Any] | None:
-        found = profile(http, api, user_id)
+        found = profile(api, user_id, http)
         return found if (found["upload"] or {}).get("state") == state else None
 
     return wait_for(probe, f"upload {state}")
@@ -73,7 +69,7 @@ def test_policy_is_for_the_owner_only_and_bound_to_one_uploads_key(
     assert ["eq", "$key", key] in document["conditions"]
     assert ["starts-with", "$Content-Type", "image/"] in document["conditions"]
     assert ["content-length-range", 1, policy["max_bytes"]] in document["conditions"]
-    assert profile(http, api, user_id)["upload"]["state"] == "pending"
+    assert profile(api, user_id, http)["upload"]["state"] == "pending"
 
 
 def test_direct_post_of_a_jpeg_becomes_the_ready_picture(
@@ -91,7 +87,7 @@ def test_direct_post_of_a_jpeg_becomes_the_ready_picture(
     assert (picture["width"], picture["height"], picture["format"]) == (1200, 900, "jpeg")
 
     def ready() -> bool:
-        return bool(profile(http, api, user_id)["picture"]["status"] == "ready")
+        return bool(profile(api, user_id, http)["picture"]["status"] == "ready")
 
     wait_for(ready, "the new picture's variants")
     assert stack.keys(f"uploads/{user_id}/") == []
@@ -112,7 +108,7 @@ def test_store_refuses_an_oversized_or_empty_post_and_stores_nothing(
     assert (too_large.status_code, error_code(too_large)) == (400, "EntityTooLarge")
     assert (empty.status_code, error_code(empty)) == (400, "EntityTooSmall")
     assert stack.keys(f"uploads/{user_id}/") == []
-    assert profile(http, api, user_id)["upload"]["state"] == "pending"
+    assert profile(api, user_id, http)["upload"]["state"] == "pending"
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "IMAGE/JPEG", None])
@@ -178,5 +174,5 @@ def test_policy_used_twice_publishes_one_picture(
     assert again.status_code in (201, 204)  # within its lifetime the store takes it again,
 
     wait_for(lambda: stack.keys(f"uploads/{user_id}/") == [], "the second copy dropped")
-    assert profile(http, api, user_id)["picture"]["id"] == first["id"]  # but it is dropped
+    assert profile(api, user_id, http)["picture"]["id"] == first["id"]  # but it is dropped
     assert stack.keys(f"originals/{user_id}/") == [f"originals/{user_id}/{first['id']}.jpg"]

@@ -25,8 +25,9 @@ from profilepics.errors import (
     ProblemError,
     UnsupportedMediaType,
 )
+from profilepics.formats import ImageFormat, sniff
 from profilepics.frames import Budget, Frames
-from profilepics.images import CleanImage, ImageFormat, ImageLimits, clean_image, sniff
+from profilepics.images import CleanImage, ImageLimits, clean_image
 
 from tests.unit import imagegen as gen
 

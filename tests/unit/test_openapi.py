@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 import pytest
 from profilepics.defaults import DefaultQuery
+from profilepics.errors import FileTooLarge
 
 from infra import openapi
-from infra.invoker.template import Route, Template, _path_pattern, load
+from infra.invoker.template import Function, Route, Template, _path_pattern, load
 from infra.local import REPO_ROOT
 
 TEMPLATE = load(REPO_ROOT / "template.yaml")
@@ -98,9 +101,34 @@ def test_a_template_route_whose_function_does_not_serve_it_fails_the_build() -> 
         openapi.build(template)
 
 
-def test_a_route_without_its_statuses_and_errors_fails_the_build() -> None:
-    with pytest.raises(LookupError, match="add its statuses and errors"):
-        openapi.build(with_route("DELETE", "/users/{user_id}"))
+UNDOCUMENTED = """\
+from profilepics.http import make_resolver
+
+app = make_resolver()
+
+
+@app.get("/users/<user_id>/ping")
+def ping(user_id: str) -> dict[str, str]:
+    return {"user_id": user_id}
+"""
+
+
+def test_a_route_not_documented_on_its_decorator_fails_the_build(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(UNDOCUMENTED)
+    function = Function("PingFunction", tmp_path, "app.lambda_handler", 3, 128)
+    route = Route("GET", "/users/{user_id}/ping", function.name, False, _path_pattern("/x"))
+    template = Template({function.name: function}, [route], [], {})
+
+    with pytest.raises(LookupError, match="document it on its route decorator"):
+        openapi.build(template)
+
+
+def test_error_examples_are_the_bodies_the_api_sends(spec: dict[str, Any]) -> None:
+    """One problem+json builder: the documented example of a code is that error's own body."""
+    operation = operations(spec)[("PUT", "/users/{user_id}/picture")]
+    examples = operation["responses"]["413"]["content"]["application/problem+json"]["examples"]
+    assert examples["file_too_large"]["value"] == FileTooLarge().body()
+    assert operation["responses"]["201"]["description"] == HTTPStatus.CREATED.phrase
 
 
 def test_a_resolver_route_missing_from_the_template_fails_the_build() -> None:

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from profilepics import keys, pictures
+from profilepics.clock import utcnow
 from profilepics.config import Settings
+from profilepics.deps import build
 from profilepics.errors import (
     Conflict,
     ImageCorrupt,
@@ -17,13 +19,13 @@ from profilepics.errors import (
     UserNotFound,
     ValidationFailed,
 )
+from profilepics.formats import Variant
 from profilepics.models import Picture, PictureStatus, PictureURL, Profile
 from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
-from profilepics.urls import UrlSigner, utcnow
 
+from tests.fakes import FakeStore, FakeTable, Journal, failing
 from tests.unit import imagegen as gen
-from tests.unit.fakes import FakeStore, FakeTable, Journal, failing
 
 USER = "ada"
 JPEG = gen.encode(gen.photo(40, 30), "JPEG")
@@ -58,9 +60,8 @@ def world() -> World:
     journal = Journal()
     store, table = FakeStore(journal), FakeTable(journal)
     table.create(_profile(USER))
-    signer = UrlSigner(store, settings.url_expiry_seconds, settings.url_window_seconds)
-    presenter = Presenter(settings, signer)
-    return World(journal, store, table, Pictures(store, table, presenter, settings), presenter)
+    parts = build(settings, store=store, table=table)
+    return World(journal, store, table, parts.pictures, parts.presenter)
 
 
 # --- upload and replace ------------------------------------------------------------------
@@ -111,8 +112,8 @@ def test_replacement_removes_the_previous_pictures_thumbnails_too(world: World) 
     world.pictures.upload(USER, JPEG)
     old = world.current()
     assert old is not None
-    recorded = {size: keys.thumbnail(USER, old.id, size) for size in ("64", "128")}
-    stray = keys.thumbnail(USER, old.id, "animated")
+    recorded = {str(size): keys.thumbnail(USER, old.id, Variant(size)) for size in (64, 128)}
+    stray = keys.thumbnail(USER, old.id, Variant(256, animated=True))
     for key in [*recorded.values(), stray]:
         world.store.put(key, b"webp", "image/webp", keys.IMMUTABLE)
     ready = old.model_copy(update={"status": PictureStatus.READY, "variants": recorded})
@@ -243,7 +244,7 @@ def test_delete_removes_every_object_and_falls_back_to_the_default(world: World)
     world.pictures.upload(USER, JPEG)
     picture = world.current()
     assert picture is not None
-    thumb = keys.thumbnail(USER, picture.id, "64")
+    thumb = keys.thumbnail(USER, picture.id, Variant(64))
     world.store.put(thumb, b"webp", "image/webp", keys.IMMUTABLE)
 
     world.pictures.delete(USER)
@@ -295,7 +296,7 @@ def test_size_without_a_thumbnail_yet_falls_back_to_the_original(world: World) -
 
     assert f"/{picture.key}?" in world.pictures.url(USER, "64").url  # still processing
 
-    thumb = keys.thumbnail(USER, picture.id, "64")
+    thumb = keys.thumbnail(USER, picture.id, Variant(64))
     ready = picture.model_copy(update={"status": PictureStatus.READY, "variants": {"64": thumb}})
     world.table.update_picture(USER, ready, utcnow())
     assert f"/{thumb}?" in world.pictures.url(USER, "64").url

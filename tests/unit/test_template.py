@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from infra.invoker.template import read
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -77,36 +78,12 @@ PARAMETERS = {
 }
 
 
-# --- reading the template ---------------------------------------------------------------------
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """Keeps CloudFormation's short-form tags (!Ref, !Sub, ...) as their long forms."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = suffix if suffix == "Ref" else f"Fn::{suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        assert isinstance(node, yaml.MappingNode)
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
+# --- reading the template (with the invoker's own reader) ------------------------------------
 
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    loaded = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506
-    assert isinstance(loaded, dict)
-    return loaded
+    return read(TEMPLATE)
 
 
 def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

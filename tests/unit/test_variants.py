@@ -6,8 +6,9 @@ import pytest
 from PIL import Image, ImageFile
 from profilepics.errors import ImageTooComplex, ImageTooLarge
 from profilepics.images import ImageLimits, clean_image
-from profilepics.variants import make_animated_variant, make_naive_variants, make_variants
+from profilepics.variants import make_animated_variant, make_variants
 
+from bench.naive import make_naive_variants
 from tests.unit import imagegen as gen
 
 SIZES = (512, 256, 128, 64)

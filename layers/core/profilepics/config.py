@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from profilepics.formats import ImageFormat, Variant
+
 MAX_URL_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4's own ceiling
 
 
@@ -66,12 +68,7 @@ class Settings(BaseSettings):
     # CPU one picture's decode and re-encode may take, checked between frames and steps.
     image_cpu_seconds: float = Field(2.0, gt=0)
     min_dimension: int = Field(0, ge=0)
-    allowed_formats: Annotated[list[Literal["jpeg", "png", "gif", "webp"]], NoDecode] = [
-        "jpeg",
-        "png",
-        "gif",
-        "webp",
-    ]
+    allowed_formats: Annotated[list[ImageFormat], NoDecode] = list(ImageFormat)
     thumbnail_sizes: Annotated[list[Annotated[int, Field(ge=16, le=2048)]], NoDecode] = [
         64,
         128,
@@ -108,6 +105,14 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def variants(self) -> tuple[Variant, ...]:
+        """The thumbnails made of each original; the animated one only of an animated original."""
+        made = [Variant(size) for size in self.thumbnail_sizes]
+        if self.animated_thumbnail_size:
+            made.append(Variant(self.animated_thumbnail_size, animated=True))
+        return tuple(made)
+
+    @property
     def signing_endpoint(self) -> str:
         """The endpoint URLs are signed for: the host is part of the signature."""
         return self.public_s3_endpoint or self.s3_endpoint
@@ -116,36 +121,3 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
-
-
-class LocalSettings(BaseSettings):
-    """How the embedded local stack runs on a laptop or in CI (`profilepics up`)."""
-
-    model_config = SettingsConfigDict(env_prefix="PROFILEPICS_", extra="ignore", frozen=True)
-
-    data_dir: Path = Path(".local")
-    host: str = "127.0.0.1"
-    api_port: int = 3000
-    s3_port: int = 8333
-    dynamodb_port: int = 4567
-    tls: bool = False
-    instances: int = Field(2, ge=1, le=16)
-    # The local invoker checks bearer tokens itself (HS256), as API Gateway's JWT authorizer would.
-    jwt_secret: SecretStr | None = None
-    jwt_issuer: str = "profilepics-local"
-    jwt_audience: str = "profilepics"
-    events_token: SecretStr | None = None
-
-
-def as_environment(settings: Settings) -> dict[str, str]:
-    """The settings as PROFILEPICS_* variables, to hand to a function's process."""
-    env: dict[str, str] = {}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        elif isinstance(value, list):
-            value = ",".join(str(v) for v in value)
-        env[f"PROFILEPICS_{name.upper()}"] = str(value)
-    return env

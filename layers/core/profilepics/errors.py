@@ -4,6 +4,22 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_body(
+    status: int, code: str, title: str, detail: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """An application/problem+json body (RFC 9457) with our stable `code`: the one builder."""
+    return {
+        "type": f"https://profilepics.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "code": code,
+        **extra,
+    }
+
 
 class ProblemError(Exception):
     """Base of every error the API reports as application/problem+json (RFC 9457)."""
@@ -16,6 +32,13 @@ class ProblemError(Exception):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return problem_body(self.status, self.code, self.title, self.detail, **self.extra)
+
+
+class InternalError(ProblemError):
+    """A bug of ours, caught at an adapter so no SDK exception or trace goes further."""
 
 
 class BadRequest(ProblemError):

@@ -7,7 +7,6 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 
 from PIL import ExifTags, Image
 
@@ -21,27 +20,9 @@ from profilepics.errors import (
     ProblemError,
     UnsupportedMediaType,
 )
+from profilepics.formats import ImageFormat, sniff
 from profilepics.frames import Budget
 from profilepics.reencode import Opened, reencode
-
-
-class ImageFormat(StrEnum):
-    JPEG = "jpeg"
-    PNG = "png"
-    GIF = "gif"
-    WEBP = "webp"
-
-    @property
-    def content_type(self) -> str:
-        return f"image/{self.value}"
-
-    @property
-    def extension(self) -> str:
-        return "jpg" if self is ImageFormat.JPEG else self.value
-
-    @property
-    def pillow_name(self) -> str:
-        return self.value.upper()
 
 
 @dataclass(frozen=True)
@@ -74,8 +55,6 @@ class CleanImage:
         return self.format.extension
 
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
 # Each orientation's inverse, as ImageOps.exif_transpose applies it; kept here so every
 # frame of an animation gets the same transform and a malformed EXIF block cannot fail it.
 _UPRIGHT = {
@@ -97,19 +76,6 @@ _TURNS = (
 # libwebp decodes through two canvases of its own beside Pillow's, 17 bytes a pixel to a JPEG's
 # 4, and an animated WebP's encoder keeps four more. PNG: see _weight.
 _WEBP_WEIGHT = 2.5
-
-
-def sniff(data: bytes) -> ImageFormat | None:
-    """The format named by the magic bytes, or None: the file name and header never count."""
-    if data[:3] == b"\xff\xd8\xff":
-        return ImageFormat.JPEG
-    if data[:8] == _PNG_SIGNATURE:
-        return ImageFormat.PNG
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return ImageFormat.GIF
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return ImageFormat.WEBP
-    return None
 
 
 def clean_image(data: bytes, limits: ImageLimits) -> CleanImage:
@@ -164,7 +130,7 @@ def _check_bytes(data: bytes, limits: ImageLimits) -> ImageFormat:
         raise FileTooLarge(f"The file is {len(data)} bytes; the limit is {limits.max_bytes} bytes.")
     fmt = sniff(data)
     if fmt is None or fmt not in limits.allowed_formats:
-        allowed = ", ".join(sorted(f.value.upper() for f in limits.allowed_formats))
+        allowed = ", ".join(sorted(f.pillow_name for f in limits.allowed_formats))
         raise UnsupportedMediaType(f"The file is not an accepted image format ({allowed}).")
     if fmt is ImageFormat.GIF and not gif.parse(data, 1).frames:
         # Pillow skips bytes it does not know looking for an image, so what follows a GIF

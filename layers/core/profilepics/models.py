@@ -126,3 +126,20 @@ class UploadPolicy(BaseModel):
     expires_at: datetime
     max_bytes: int
     key: str
+
+
+class FieldError(BaseModel):
+    loc: list[str]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An error, as application/problem+json (RFC 9457) with a stable code."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldError] | None = None

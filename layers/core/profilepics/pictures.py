@@ -8,13 +8,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from profilepics import keys
+from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.errors import Conflict, ProblemError
 from profilepics.models import DirectUpload, Picture, PicturePublic, PictureURL, UploadPolicy
 from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
-from profilepics.service import require_profile
-from profilepics.urls import utcnow
+from profilepics.profile_use_cases import require_profile
 
 if TYPE_CHECKING:
     from profilepics.images import CleanImage, ImageLimits
@@ -26,15 +26,21 @@ UPLOAD_POLICY_LIFETIME = timedelta(minutes=10)
 
 class Pictures:
     def __init__(
-        self, store: ObjectStore, table: ProfileTable, presenter: Presenter, settings: Settings
+        self,
+        store: ObjectStore,
+        table: ProfileTable,
+        presenter: Presenter,
+        settings: Settings,
+        clock: Clock,
     ) -> None:
         self._store = store
         self._table = table
         self._presenter = presenter
         self._settings = settings
+        self._clock = clock
 
     def limits(self) -> ImageLimits:
-        from profilepics.images import ImageFormat, ImageLimits
+        from profilepics.images import ImageLimits
 
         s = self._settings
         return ImageLimits(
@@ -46,7 +52,7 @@ class Pictures:
             cpu_seconds=s.image_cpu_seconds,
             min_width=s.min_dimension,
             min_height=s.min_dimension,
-            allowed_formats=frozenset(ImageFormat(f) for f in s.allowed_formats),
+            allowed_formats=frozenset(s.allowed_formats),
         )
 
     def upload(self, user_id: str, data: bytes) -> tuple[PicturePublic, bool]:
@@ -68,7 +74,7 @@ class Pictures:
             height=clean.height,
             bytes=len(clean.data),
             frames=clean.frames,
-            uploaded_at=utcnow(),
+            uploaded_at=self._clock(),
         )
         self._store.put(picture.key, clean.data, clean.content_type, keys.IMMUTABLE)
         try:
@@ -104,7 +110,7 @@ class Pictures:
                 # own picture for deletion; what it replaced is left for the sweep.
                 return None
             try:
-                self._table.set_picture(user_id, picture, profile.version, utcnow())
+                self._table.set_picture(user_id, picture, profile.version, self._clock())
             except Conflict:
                 continue
             return profile.picture
@@ -128,7 +134,7 @@ class Pictures:
         return self._presenter.picture_url(require_profile(self._table, user_id), size)
 
     def start_direct_upload(self, user_id: str) -> UploadPolicy:
-        now = utcnow()
+        now = self._clock()
         upload_id = uuid.uuid4().hex
         upload = DirectUpload(id=upload_id, key=keys.upload(user_id, upload_id), created_at=now)
         self._table.start_upload(user_id, upload, now)
@@ -146,5 +152,5 @@ class Pictures:
         """Never let a cache keep a URL longer than the URL keeps working."""
         if picture.expires_at is None:
             return "public, max-age=300"
-        remaining = int((picture.expires_at - utcnow()).total_seconds())
+        remaining = int((picture.expires_at - self._clock()).total_seconds())
         return f"private, max-age={max(remaining, 0)}"

@@ -8,12 +8,13 @@ from collections.abc import Callable, Sequence
 from enum import StrEnum
 
 from profilepics import keys
+from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.errors import Conflict, ImageCorrupt, ProblemError
+from profilepics.formats import Variant
 from profilepics.models import DirectUpload, Picture, PictureStatus, UploadState
 from profilepics.pictures import Pictures
 from profilepics.ports import ObjectStore, ProfileTable
-from profilepics.urls import utcnow
 
 log = logging.getLogger(__name__)
 # An original is stored a few ms before the profile points at it, and its event can come in
@@ -38,6 +39,7 @@ class Processing:
         table: ProfileTable,
         pictures: Pictures,
         settings: Settings,
+        clock: Clock,
         waits: Sequence[float] = POINTER_WAITS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -45,6 +47,7 @@ class Processing:
         self._table = table
         self._pictures = pictures
         self._settings = settings
+        self._clock = clock
         self._waits = waits
         self._sleep = sleep
 
@@ -93,28 +96,30 @@ class Processing:
         data = self._store.get(picture.key)
         if data is None:
             return None
-        made = self._variants_of(data, picture.frames)
         written: dict[str, str] = {}
-        for size, blob in made.items():
-            key = keys.thumbnail(user_id, picture.id, size)
-            self._store.put(key, blob, "image/webp", keys.IMMUTABLE)
-            written[size] = key
+        for variant, blob in self._variants_of(data, picture.frames).items():
+            key = keys.thumbnail(user_id, picture.id, variant)
+            self._store.put(key, blob, variant.format.content_type, keys.IMMUTABLE)
+            written[variant.name] = key
         return written
 
-    def _variants_of(self, data: bytes, frames: int) -> dict[str, bytes]:
+    def _variants_of(self, data: bytes, frames: int) -> dict[Variant, bytes]:
         from profilepics.variants import make_animated_variant, make_variants
 
-        settings, limits = self._settings, self._pictures.limits()
+        still = [v for v in self._settings.variants if not v.animated]
+        moving = [v for v in self._settings.variants if v.animated and frames > 1]
+        limits = self._pictures.limits()
+        made: dict[Variant, bytes] = {}
         try:
-            made = {
-                str(s): v
-                for s, v in make_variants(data, settings.thumbnail_sizes, limits=limits).items()
-            }
-            if settings.animated_thumbnail_size and frames > 1:
-                size = settings.animated_thumbnail_size
-                animated = make_animated_variant(data, size, limits=limits)
-                if animated is not None:
-                    made[keys.ANIMATED] = animated
+            # One decode for all sizes of a format: each size is made from the one above it.
+            for fmt in dict.fromkeys(v.format for v in still):
+                same = [v for v in still if v.format is fmt]
+                by_size = make_variants(data, [v.size for v in same], limits=limits, fmt=fmt)
+                made.update({v: by_size[v.size] for v in same})
+            for v in moving:
+                blob = make_animated_variant(data, v.size, limits=limits, fmt=v.format)
+                if blob is not None:
+                    made[v] = blob
         except (ProblemError, MemoryError):
             raise
         # Originals are clean when stored, so this is damage in the bucket; Pillow raises a
@@ -133,7 +138,7 @@ class Processing:
     ) -> bool:
         update = {"status": status, "error": error, "variants": variants or picture.variants}
         try:
-            self._table.update_picture(user_id, picture.model_copy(update=update), utcnow())
+            self._table.update_picture(user_id, picture.model_copy(update=update), self._clock())
         except Conflict:
             return False
         return True
@@ -173,6 +178,6 @@ class Processing:
     ) -> None:
         done = upload.model_copy(update={"state": state, "error_code": code})
         try:
-            self._table.finish_upload(user_id, done, utcnow())
+            self._table.finish_upload(user_id, done, self._clock())
         except Conflict:
             log.info("upload %s was replaced before it finished", upload.id)

@@ -1,4 +1,4 @@
-"""Square, centre-cropped WebP variants (thumbnails) of a cleaned original. No I/O.
+"""Square, centre-cropped variants (thumbnails, WebP by default) of a cleaned original. No I/O.
 
 Inputs are originals that went through images.clean_image: upright, no EXIF, within limits.
 They are held to the limits again before decoding, all the same: settings change, and the
@@ -12,14 +12,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from profilepics.errors import ImageCorrupt
+from profilepics.formats import ANIMATABLE, THUMBNAIL_FORMAT, ImageFormat, sniff
 from profilepics.frames import Budget
-from profilepics.images import ImageLimits, check_frames, declared_frames, sniff
+from profilepics.images import ImageLimits, check_frames, declared_frames
 
-_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
-_ANIMATED_FORMATS = ("GIF", "WEBP", "PNG")
+_FORMATS = tuple(f.pillow_name for f in ImageFormat)
+_ANIMATED_FORMATS = tuple(f.pillow_name for f in ANIMATABLE)
 _LANCZOS = Image.Resampling.LANCZOS
 # A box reduction down to 1.5x-3x the target, then LANCZOS: 51 dB PSNR against LANCZOS alone
 # (the JPEG draft path is 49 dB), and 2.5x faster on a 2000px PNG (see docs/benchmarks.md).
@@ -28,13 +29,18 @@ _REDUCING_GAP = 1.5
 _WEBP_METHOD = 4
 # An animated variant pays the encoder once a frame: method 2 is 2.2x faster than 4 for under
 # 1% more bytes, and only the first frame is a key frame (see reencode.py).
-_ANIMATION_OPTIONS: dict[str, Any] = {"kmax": 0, "method": 2}
+_WEBP_ANIMATION: dict[str, Any] = {"kmax": 0, "method": 2}
 
 
 def make_variants(
-    data: bytes, sizes: Sequence[int], *, limits: ImageLimits, quality: int = 80
+    data: bytes,
+    sizes: Sequence[int],
+    *,
+    limits: ImageLimits,
+    quality: int = 80,
+    fmt: ImageFormat = THUMBNAIL_FORMAT,
 ) -> dict[int, bytes]:
-    """{size: WebP bytes}, each square and never larger than the original's shorter side."""
+    """{size: encoded bytes}, each square and never larger than the original's shorter side."""
     if not sizes:
         return {}
     with _opened(data, limits, frames=1) as (img, _):
@@ -53,15 +59,20 @@ def make_variants(
             if previous.width != edge:
                 # Each size from the one above it: a short, cheap, still high-quality step.
                 previous = previous.resize((edge, edge), _LANCZOS)
-            encoded[edge] = _webp([previous], quality=quality, icc=icc)
+            encoded[edge] = _encode([previous], fmt, quality=quality, icc=icc)
         variants[size] = encoded[edge]
     return variants
 
 
 def make_animated_variant(
-    data: bytes, size: int, *, limits: ImageLimits, quality: int = 80
+    data: bytes,
+    size: int,
+    *,
+    limits: ImageLimits,
+    quality: int = 80,
+    fmt: ImageFormat = THUMBNAIL_FORMAT,
 ) -> bytes | None:
-    """An animated square WebP of an animated original (its first max_frames), else None."""
+    """An animated square of an animated original (its first max_frames), else None."""
     budget = Budget(limits.cpu_seconds)
     with _opened(data, limits, frames=limits.max_frames) as (img, count):
         if img.format not in _ANIMATED_FORMATS or count <= 1:
@@ -77,22 +88,7 @@ def make_animated_variant(
             durations.append(round(img.info.get("duration", 0)))
         # A GIF without a loop count plays once; WebP's 0 would mean forever.
         loop = int(img.info.get("loop", 1))
-    return _webp(frames, quality=quality, icc=icc, durations=durations, loop=loop)
-
-
-def make_naive_variants(
-    data: bytes, sizes: Sequence[int], *, quality: int = 80
-) -> dict[int, bytes]:
-    """The reference path for benchmarks: full decode, one LANCZOS fit per size."""
-    with _open(data) as img:
-        icc = _rgb_icc(img)
-        full = _resizable(img)
-        side = min(full.size)
-        return {
-            size: _webp([ImageOps.fit(full, (edge, edge), _LANCZOS)], quality=quality, icc=icc)
-            for size in sizes
-            for edge in [min(size, side)]
-        }
+    return _encode(frames, fmt, quality=quality, icc=icc, durations=durations, loop=loop)
 
 
 def _open(data: bytes) -> Image.Image:
@@ -139,8 +135,9 @@ def _square(img: Image.Image, edge: int) -> Image.Image:
     return img.resize((edge, edge), _LANCZOS, box=box, reducing_gap=_REDUCING_GAP)
 
 
-def _webp(
+def _encode(
     frames: list[Image.Image],
+    fmt: ImageFormat,
     *,
     quality: int,
     icc: bytes | None,
@@ -149,9 +146,11 @@ def _webp(
 ) -> bytes:
     buffer = io.BytesIO()
     options: dict[str, Any] = {"icc_profile": icc} if icc else {}
-    options.update(quality=quality, method=_WEBP_METHOD)
+    if fmt is ImageFormat.WEBP:
+        options["method"] = _WEBP_METHOD
     if len(frames) > 1:
         options.update(save_all=True, append_images=frames[1:], duration=durations, loop=loop)
-        options.update(_ANIMATION_OPTIONS)
-    frames[0].save(buffer, "WEBP", **options)
+        if fmt is ImageFormat.WEBP:
+            options.update(_WEBP_ANIMATION)
+    frames[0].save(buffer, fmt.pillow_name, quality=quality, **options)
     return buffer.getvalue()

@@ -17,14 +17,16 @@ from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
 
 from profilepics.config import Settings
-from profilepics.errors import StorageUnavailable
+from profilepics.errors import InternalError, StorageUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NotFound", "ResourceNotFound"})
 
 
-def _client(endpoint: str, settings: Settings) -> Minio:
+def minio_client(settings: Settings, endpoint: str | None = None) -> Minio:
+    """A MinIO client for the store (or for endpoint), with bounded timeouts and retries."""
+    endpoint = endpoint or settings.s3_endpoint
     parts = urlsplit(endpoint)
     http = urllib3.PoolManager(
         # One bound for both: a store that accepts but never answers costs at most
@@ -53,15 +55,20 @@ def _client(endpoint: str, settings: Settings) -> Minio:
     )
 
 
-def _guard(operation: str, call: Callable[[], T]) -> T:
+def guard(operation: str, call: Callable[[], T]) -> T:
+    """Run one SDK call: the server's and the transport's errors are the store's unavailability;
+    the SDK refusing our own arguments (a ValueError) is a bug of ours, a 500."""
     try:
         return call()
     except S3Error as exc:
         log.warning("object store refused %s: %s", operation, exc.code)
         raise StorageUnavailable(f"The object store refused {operation}") from None
-    except (MinioException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+    except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
         log.warning("object store unreachable during %s: %s", operation, type(exc).__name__)
         raise StorageUnavailable(f"The object store did not answer {operation}") from None
+    except ValueError as exc:
+        log.error("object store call %s was refused by the SDK: %s", operation, type(exc).__name__)
+        raise InternalError() from None
 
 
 class MinioStore:
@@ -69,17 +76,16 @@ class MinioStore:
 
     def __init__(self, settings: Settings) -> None:
         self._bucket = settings.bucket
-        self._region = settings.region
-        self._client = _client(settings.s3_endpoint, settings)
+        self._client = minio_client(settings)
         self._signer = (
             self._client
             if settings.signing_endpoint == settings.s3_endpoint
-            else _client(settings.signing_endpoint, settings)
+            else minio_client(settings, settings.signing_endpoint)
         )
         self._post_url = f"{settings.signing_endpoint.rstrip('/')}/{settings.bucket}"
 
     def put(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
-        _guard(
+        guard(
             "put",
             lambda: self._client.put_object(
                 self._bucket,
@@ -105,7 +111,7 @@ class MinioStore:
                 response.close()
                 response.release_conn()
 
-        return _guard("get", read)
+        return guard("get", read)
 
     def exists(self, key: str) -> bool:
         def stat() -> bool:
@@ -117,7 +123,7 @@ class MinioStore:
                 raise
             return True
 
-        return _guard("stat", stat)
+        return guard("stat", stat)
 
     def delete(self, keys: Iterable[str]) -> None:
         objects = [DeleteObject(key) for key in keys]
@@ -130,10 +136,10 @@ class MinioStore:
             if failed:
                 raise StorageUnavailable(f"The object store kept {len(failed)} objects")
 
-        _guard("delete", remove)
+        guard("delete", remove)
 
     def list_keys(self, prefix: str) -> Iterator[str]:
-        listed = _guard(
+        listed = guard(
             "list", lambda: list(self._client.list_objects(self._bucket, prefix, recursive=True))
         )
         return iter(obj.object_name for obj in listed if obj.object_name)
@@ -141,12 +147,12 @@ class MinioStore:
     def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
         # Page by page as the caller iterates, so a whole bucket is never held in memory.
         listing = self._client.list_objects(self._bucket, prefix, recursive=True)
-        while (obj := _guard("list", lambda: next(listing, None))) is not None:
+        while (obj := guard("list", lambda: next(listing, None))) is not None:
             if obj.object_name and obj.last_modified:
                 yield obj.object_name, obj.last_modified
 
     def presign_get(self, key: str, expires_seconds: int, signed_at: datetime) -> str:
-        return _guard(
+        return guard(
             "presign",
             lambda: self._signer.presigned_get_object(
                 self._bucket,
@@ -163,20 +169,9 @@ class MinioStore:
         policy.add_equals_condition("key", key)
         policy.add_starts_with_condition("Content-Type", "image/")
         policy.add_content_length_range_condition(1, max_bytes)
-        fields = _guard("presign", lambda: self._signer.presigned_post_policy(policy))
+        fields = guard("presign", lambda: self._signer.presigned_post_policy(policy))
         return self._post_url, {"key": key, **fields}
 
-    def ensure_bucket(self) -> bool:
-        """Create the (private) bucket unless it exists; True when it was created."""
-
-        def make() -> bool:
-            if self._client.bucket_exists(self._bucket):
-                return False
-            self._client.make_bucket(self._bucket, location=self._region)
-            return True
-
-        return _guard("create bucket", make)
-
     def ping(self) -> None:
-        if not _guard("ping", lambda: self._client.bucket_exists(self._bucket)):
+        if not guard("ping", lambda: self._client.bucket_exists(self._bucket)):
             raise StorageUnavailable("The bucket does not exist")

@@ -1,15 +1,32 @@
-"""In-memory fakes of the two ports (object store, profile table) that record what they did."""
+"""In-memory fakes of the two ports (object store, profile table) that record what they did.
+
+tests/contract runs the same suite on these and on the real adapters, so they keep the ports'
+contracts (ports.py) to the letter: conditional writes, missing keys, cursors, signed URLs.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
-from profilepics.errors import Conflict, StorageUnavailable, UserExists, UserNotFound
+from profilepics import cursor as cursor_codec
+from profilepics.clock import Clock, utcnow
+from profilepics.errors import (
+    BadRequest,
+    Conflict,
+    StorageUnavailable,
+    UserExists,
+    UserNotFound,
+)
 from profilepics.models import DirectUpload, Picture, Profile
 
 Fault = Callable[[str], Exception | None]
+STORE_URL = "https://store.test"
+_SIGNING_KEY = b"fake-store-signing-key"
+_KEY_LIMIT = 2048  # DynamoDB's partition key ceiling, in bytes
 
 
 class Journal:
@@ -28,12 +45,23 @@ class Journal:
         return [subject for done, subject in self.entries if done == action]
 
 
-class FakeStore:
-    """ObjectStore in a dict. `fault(operation)` may return an error to raise instead."""
+def _sign(*parts: str) -> str:
+    return hmac.new(_SIGNING_KEY, "|".join(parts).encode(), hashlib.sha256).hexdigest()
 
-    def __init__(self, journal: Journal | None = None, bucket: str = "profilepics") -> None:
+
+class FakeStore:
+    """ObjectStore in a dict. `fault(operation)` may return an error to raise instead.
+
+    Its URLs are checked by the fake itself: `open_url` serves a presigned GET only while its
+    signature and expiry hold, `post_form` stores a direct upload only within its policy.
+    """
+
+    def __init__(
+        self, journal: Journal | None = None, bucket: str = "profilepics", clock: Clock = utcnow
+    ) -> None:
         self.journal = journal or Journal()
         self.bucket = bucket
+        self.clock = clock
         self.objects: dict[str, bytes] = {}
         self.headers: dict[str, tuple[str, str]] = {}
         self.modified: dict[str, datetime] = {}
@@ -49,7 +77,7 @@ class FakeStore:
         self._check("put")
         self.objects[key] = data
         self.headers[key] = (content_type, cache_control)
-        self.modified[key] = datetime.now(UTC)
+        self.modified[key] = self.clock()
         self.journal.add("put", key)
 
     def get(self, key: str) -> bytes | None:
@@ -77,10 +105,10 @@ class FakeStore:
     def presign_get(self, key: str, expires_seconds: int, signed_at: datetime) -> str:
         self._check("presign")
         self.presigned.append((key, expires_seconds, signed_at))
-        date = signed_at.strftime("%Y%m%dT%H%M%SZ")
-        signature = hashlib.sha256(f"{key}|{date}|{expires_seconds}".encode()).hexdigest()
+        date = signed_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        signature = _sign(key, date, str(expires_seconds))
         return (
-            f"https://store.test/{self.bucket}/{key}"
+            f"{STORE_URL}/{self.bucket}/{key}"
             f"?X-Amz-Date={date}&X-Amz-Expires={expires_seconds}&X-Amz-Signature={signature}"
         )
 
@@ -88,10 +116,41 @@ class FakeStore:
         self, key: str, max_bytes: int, expires_at: datetime
     ) -> tuple[str, dict[str, str]]:
         self._check("presign")
-        return f"https://store.test/{self.bucket}", {"key": key, "max": str(max_bytes)}
+        expires = expires_at.astimezone(UTC).isoformat()
+        policy = _sign(key, str(max_bytes), expires)
+        fields = {"key": key, "max": str(max_bytes), "expires": expires, "policy": policy}
+        return f"{STORE_URL}/{self.bucket}", fields
 
     def ping(self) -> None:
         self._check("ping")
+
+    # What a client of the real store would do with the URLs: for contract tests.
+
+    def open_url(self, url: str) -> tuple[bytes, str, str] | None:
+        """(bytes, content type, cache control) for a valid presigned GET, else None (403)."""
+        parts = urlsplit(url)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        key = parts.path.removeprefix(f"/{self.bucket}/")
+        date, expires = query.get("X-Amz-Date", ""), query.get("X-Amz-Expires", "0")
+        if not hmac.compare_digest(query.get("X-Amz-Signature", ""), _sign(key, date, expires)):
+            return None
+        signed_at = datetime.strptime(date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        if not signed_at <= self.clock() < signed_at + timedelta(seconds=int(expires)):
+            return None
+        if key not in self.objects:
+            return None
+        return self.objects[key], *self.headers[key]
+
+    def post_form(self, fields: Mapping[str, str], data: bytes, content_type: str) -> bool:
+        """Store a direct upload as the store would: only within the policy's conditions."""
+        key, limit, expires = fields.get("key", ""), fields.get("max", "0"), fields["expires"]
+        if not hmac.compare_digest(fields.get("policy", ""), _sign(key, limit, expires)):
+            return False
+        fresh = self.clock() < datetime.fromisoformat(expires)
+        if not fresh or not content_type.startswith("image/") or not 1 <= len(data) <= int(limit):
+            return False
+        self.put(key, data, content_type, "")
+        return True
 
 
 class FakeTable:
@@ -104,37 +163,44 @@ class FakeTable:
         # Called just before a conditional picture write: lets a test slip in a rival write.
         self.before_set_picture: Callable[[str], None] = lambda _user_id: None
 
-    def _check(self, operation: str) -> None:
+    def _check(self, operation: str, user_id: str = "") -> None:
         error = self.fault(operation)
         if error is not None:
             raise error
+        if len(user_id.encode()) > _KEY_LIMIT:
+            raise BadRequest("The request has a value the table cannot store")
 
-    def _existing(self, user_id: str) -> Profile:
+    def _existing(self, user_id: str, missing: type[Exception] = Conflict) -> Profile:
+        """The profile; a condition on a missing item fails like any other condition."""
         profile = self.profiles.get(user_id)
         if profile is None:
-            raise UserNotFound()
+            raise missing()
         return profile
 
     def create(self, profile: Profile) -> None:
-        self._check("create")
+        self._check("create", profile.user_id)
         if profile.user_id in self.profiles:
             raise UserExists()
         self.profiles[profile.user_id] = profile
 
     def get(self, user_id: str) -> Profile | None:
-        self._check("get")
+        self._check("get", user_id)
         return self.profiles.get(user_id)
 
     def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
+        self._check("scan")
         ids = sorted(self.profiles)
-        start = ids.index(cursor) + 1 if cursor in ids else 0
-        page = ids[start : start + limit]
-        more = start + limit < len(ids)
-        return [self.profiles[i] for i in page], page[-1] if more and page else None
+        if cursor:
+            after = cursor_codec.decode(cursor)
+            ids = [user_id for user_id in ids if user_id > after]
+        page = ids[:limit]
+        more = len(ids) > limit
+        return [self.profiles[i] for i in page], cursor_codec.encode(page[-1]) if more else None
 
     def update_fields(self, user_id: str, fields: Mapping[str, str], now: datetime) -> Profile:
-        self._check("update_fields")
-        updated = self._existing(user_id).model_copy(update={**fields, "updated_at": now})
+        self._check("update_fields", user_id)
+        profile = self._existing(user_id, missing=UserNotFound)
+        updated = profile.model_copy(update={**fields, "updated_at": now})
         self.profiles[user_id] = updated
         return updated
 
@@ -142,7 +208,7 @@ class FakeTable:
         self, user_id: str, picture: Picture | None, expected_version: int, now: datetime
     ) -> None:
         self.before_set_picture(user_id)
-        self._check("set_picture")
+        self._check("set_picture", user_id)
         profile = self._existing(user_id)
         if profile.version != expected_version:
             raise Conflict()
@@ -152,23 +218,26 @@ class FakeTable:
         self.journal.add("set_picture", picture.key if picture else "")
 
     def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
-        self._check("update_picture")
-        profile = self._existing(user_id)
-        if profile.picture is None or profile.picture.id != picture.id:
-            raise Conflict()
-        self.profiles[user_id] = profile.model_copy(update={"picture": picture, "updated_at": now})
+        self._check("update_picture", user_id)
+        self._set_if_current(user_id, "picture", picture, now)
 
     def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
-        self._check("start_upload")
-        profile = self._existing(user_id)
+        self._check("start_upload", user_id)
+        profile = self._existing(user_id, missing=UserNotFound)
         self.profiles[user_id] = profile.model_copy(update={"upload": upload, "updated_at": now})
 
     def finish_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
-        self._check("finish_upload")
+        self._check("finish_upload", user_id)
+        self._set_if_current(user_id, "upload", upload, now)
+
+    def _set_if_current(
+        self, user_id: str, attribute: str, value: Picture | DirectUpload, now: datetime
+    ) -> None:
         profile = self._existing(user_id)
-        if profile.upload is None or profile.upload.id != upload.id:
+        current = getattr(profile, attribute)
+        if current is None or current.id != value.id:
             raise Conflict()
-        self.profiles[user_id] = profile.model_copy(update={"upload": upload, "updated_at": now})
+        self.profiles[user_id] = profile.model_copy(update={attribute: value, "updated_at": now})
 
     def ping(self) -> None:
         self._check("ping")
@@ -177,3 +246,8 @@ class FakeTable:
 def failing(*operations: str, error: type[Exception] = StorageUnavailable) -> Fault:
     """A fault that makes the named operations raise error (an unreachable store, by default)."""
     return lambda operation: error() if operation in operations else None
+
+
+def unreachable(error: type[Exception]) -> Fault:
+    """Every operation fails as with a server that does not answer."""
+    return lambda _operation: error()
