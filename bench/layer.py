@@ -1,4 +1,4 @@
-"""Section 6: the Lambda layer as `sam build` makes it: its size, and a cold `get_user`
+"""Section 7: the Lambda layer as `sam build` makes it: its size, and a cold `get_user`
 (interpreter start, import, first call against the local stack over TLS) with the layer's .pyc
 files and without them, as Lambda runs it: `python3.12 -I -S -B` with only the function's
 folder and the layer on the path, nothing written (Lambda's /opt is read-only)."""

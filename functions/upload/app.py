@@ -23,7 +23,14 @@ from profilepics.observability import function_logger
 SERVICE = "upload"
 logger = function_logger(SERVICE)
 app = make_resolver()
-IMAGE_ERRORS = (e.UnsupportedMediaType, e.ImageCorrupt, e.ImageTooLarge, e.ImageTooSmall)
+IMAGE_ERRORS = (
+    e.UnsupportedMediaType,
+    e.ImageCorrupt,
+    e.ImageTruncated,
+    e.ImageTooLarge,
+    e.ImageTooComplex,
+    e.ImageTooSmall,
+)
 
 
 @app.put(

@@ -275,3 +275,22 @@ def test_original_garbled_in_the_bucket_fails_with_a_code(
     url = http.get(f"{api}/users/{user_id}/picture?size=128", timeout=10).json()
     assert url["status"] == "failed"
     assert key_of(url["url"], stack.bucket) == key
+
+
+def test_original_past_the_limits_in_the_bucket_fails_with_image_too_large(
+    stack: RunningStack, api: str, http: requests.Session, ready: dict[str, Any]
+) -> None:
+    user_id, uploaded = ready["user_id"], ready
+    key = f"originals/{user_id}/{uploaded['id']}.jpg"
+
+    # Given an original swapped in the bucket for 136 bytes declaring two 7000x7000 frames
+    # (1.8 GB and 7 s of CPU to decode before issue 11),
+    variants = stack.keys(f"thumbnails/{user_id}/")
+    set_processing(stack, user_id)
+    nasty = gen.webp_solid(7000, 7000, 2)
+    stack.minio().put_object(stack.bucket, key, io.BytesIO(nasty), len(nasty), "image/jpeg")
+
+    # the thumbnails function refuses it from its header: the picture fails with that code.
+    failed = wait_status(http, api, user_id, uploaded["id"], "failed")
+    assert failed["error"] == "image_too_large"
+    assert stack.keys(f"thumbnails/{user_id}/") == variants

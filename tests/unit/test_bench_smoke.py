@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from bench import coldstart, inputs, layer, memory, report, spool, variants
+from bench import coldstart, hostile, inputs, layer, memory, report, spool, variants
 from bench.measure import Row, Sample, Target, interleaved, per_call, timed
+from tests.unit import imagegen
 
 MODULES = [
     "bench.__main__",
     "bench.coldstart",
+    "bench.hostile",
     "bench.http_load",
     "bench.inprocess",
     "bench.layer",
@@ -117,3 +119,12 @@ def test_layer_size_counts_files_bytecode_and_the_zip(tmp_path: Path) -> None:
 
     assert (files, total, pyc) == (2, 650, 50)
     assert 0 < zipped < total
+
+
+def test_hostile_child_reports_a_refusal_its_cpu_and_peak_memory(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.write_bytes(imagegen.jpeg_at_floor(7000, 7000)[:1400] + b"\xff\xd9")
+    run = hostile._measure(hostile.CORE, "upload", source, tmp_path / "out", 0, repeat=1)
+    assert run.outcome == "image_truncated"
+    assert 0 <= run.cpu < 5
+    assert run.idle_mb <= run.peak_mb < 1000

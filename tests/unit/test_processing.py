@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
+from PIL import ImageFile
 from profilepics import keys
 from profilepics.clock import utcnow
 from profilepics.config import Settings
@@ -191,6 +192,24 @@ def test_corrupt_original_is_failed_with_a_code_not_left_processing(world: World
     assert (stored.status, stored.error) == (PictureStatus.FAILED, "image_corrupt")
     assert world.thumbnail_keys() == []
     assert world.presenter.picture(stored).status == "failed"
+
+
+def test_original_past_the_limits_is_failed_with_its_code_before_decoding(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    picture = world.upload(jpeg())
+    # Swapped in the bucket after its upload: 136 bytes of WebP declaring two 7000x7000 frames.
+    world.store.objects[picture.key] = gen.webp_solid(7000, 7000, 2)
+
+    def no_decode(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("the header alone must decide")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
+    assert world.processing.make_thumbnails(picture.key) is Outcome.FAILED
+
+    stored = world.picture()
+    assert (stored.status, stored.error) == (PictureStatus.FAILED, "image_too_large")
+    assert world.thumbnail_keys() == []
 
 
 def test_store_fault_is_raised_for_redelivery_which_then_succeeds(world: World) -> None:

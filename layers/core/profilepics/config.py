@@ -66,7 +66,11 @@ class Settings(BaseSettings):
     max_bytes: int = Field(5 * 1024 * 1024, gt=0)
     max_pixels: int = Field(50_000_000, gt=0)
     max_frames: int = Field(100, gt=0)
-    max_total_pixels: int = Field(100_000_000, gt=0)
+    max_total_pixels: int = Field(50_000_000, gt=0)
+    # An animation's canvas: the decoder and encoder each keep a few, a frame at a time.
+    max_animation_frame_pixels: int = Field(10_000_000, gt=0)
+    # CPU one picture's decode and re-encode may take, checked between frames and steps.
+    image_cpu_seconds: float = Field(2.0, gt=0)
     min_dimension: int = Field(0, ge=0)
     allowed_formats: Annotated[list[ImageFormat], NoDecode] = list(ImageFormat)
     thumbnail_sizes: Annotated[list[Annotated[int, Field(ge=16, le=2048)]], NoDecode] = [

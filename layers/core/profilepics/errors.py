@@ -107,6 +107,18 @@ class ImageCorrupt(ProblemError):
     status, code, title = 422, "image_corrupt", "The image could not be decoded"
 
 
+class ImageTruncated(ProblemError):
+    """Fewer bytes than the declared pixels can be stored in: cut short, or crafted."""
+
+    status, code, title = 422, "image_truncated", "The file is too short for the image it declares"
+
+
+class ImageTooComplex(ProblemError):
+    """Within the pixel caps, but the decode and re-encode ran past the CPU budget."""
+
+    status, code, title = 422, "image_too_complex", "The image takes too much work to process"
+
+
 class ImageTooSmall(ProblemError):
     status, code, title = 422, "image_too_small", "The image is smaller than allowed"
 

@@ -51,6 +51,8 @@ class Pictures:
             max_pixels=s.max_pixels,
             max_frames=s.max_frames,
             max_total_pixels=s.max_total_pixels,
+            max_animation_frame_pixels=s.max_animation_frame_pixels,
+            cpu_seconds=s.image_cpu_seconds,
             min_width=s.min_dimension,
             min_height=s.min_dimension,
             allowed_formats=frozenset(s.allowed_formats),

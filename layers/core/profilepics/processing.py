@@ -132,19 +132,19 @@ class Processing:
 
         still = [v for v in self._settings.variants if not v.animated]
         moving = [v for v in self._settings.variants if v.animated and frames > 1]
+        limits = self._pictures.limits()
         made: dict[Variant, bytes] = {}
         try:
             # One decode for all sizes of a format: each size is made from the one above it.
             for fmt in dict.fromkeys(v.format for v in still):
                 same = [v for v in still if v.format is fmt]
-                by_size = make_variants(data, [v.size for v in same], fmt=fmt)
+                by_size = make_variants(data, [v.size for v in same], limits=limits, fmt=fmt)
                 made.update({v: by_size[v.size] for v in same})
             for v in moving:
-                limit = self._settings.max_frames
-                blob = make_animated_variant(data, v.size, max_frames=limit, fmt=v.format)
+                blob = make_animated_variant(data, v.size, limits=limits, fmt=v.format)
                 if blob is not None:
                     made[v] = blob
-        except MemoryError:
+        except (ProblemError, MemoryError):
             raise
         # Originals are clean when stored, so this is damage in the bucket; Pillow raises a
         # wide, undocumented range of exceptions on bytes it cannot decode.
