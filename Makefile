@@ -17,7 +17,7 @@ AXE := tests/e2e/node_modules/axe-core/axe.min.js
 FUNCTIONS := $(wildcard functions/*/app.py)
 
 .PHONY: setup setup-run test-tools run test unit lint fmt typecheck bench bench-first-run \
-	requirements openapi clean
+	requirements openapi build clean
 
 setup-run: $(RUN_STAMP) $(DYNALITE) $(SWAGGER_UI)
 
@@ -70,15 +70,17 @@ $(AXE): tests/e2e/package.json tests/e2e/package-lock.json
 	  npm ci --prefix tests/e2e --ignore-scripts --no-audit --no-fund --loglevel=error --silent
 	@touch $@
 
-# Debian's Chromium (browser tests, driven by Playwright) and docker-compose (validating the
-# compose file without an engine): from apt, as root; otherwise say what to install.
+# Debian's Chromium (browser tests, driven by Playwright), docker-compose (validating the
+# compose file without an engine) and haproxy (checking the distributed profile's balancer
+# config): from apt, as root; otherwise say what to install.
 test-tools:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	PATH="$$PATH:/usr/sbin" command -v haproxy >/dev/null || missing="$$missing haproxy"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    $(STEP) "installing$$missing from apt (browser tests, compose checks)" sh -c "\
+	    $(STEP) "installing$$missing from apt (browser tests, compose and balancer checks)" sh -c "\
 	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	      apt-get install -y -qq --no-install-recommends $$missing >/dev/null"; \
 	  else echo "make test needs:$$missing (sudo apt-get install$$missing)"; exit 1; fi; \
@@ -103,7 +105,7 @@ fmt: $(DEV_STAMP)
 
 # Each function is its own `app` module, so each is checked on its own.
 typecheck: $(DEV_STAMP)
-	$(BIN)/mypy layers/core/profilepics infra tests bench
+	$(BIN)/mypy layers/core/profilepics layers/core/build_layer.py infra tests bench
 	@for f in $(FUNCTIONS); do $(BIN)/mypy $$f || exit 1; done
 
 bench: setup
@@ -114,6 +116,12 @@ bench: setup
 # A fresh clone of HEAD to a healthy stack with cold package caches, pip against uv.
 bench-first-run: $(DEV_STAMP)
 	$(BIN)/python -m bench.first_run
+
+# `sam build` into .aws-sam/build, with Lambda's Python (3.12) found on this machine, first on
+# PATH: sam builds the functions with it and the layer's Makefile compiles the layer with it.
+build: $(RUN_STAMP) $(TOOLS_STAMP)
+	py312="$$($(BIN)/python -m infra.runtime_python)" && \
+	PATH="$$(dirname "$$py312"):$$PATH" SAM_CLI_TELEMETRY=0 .tools/bin/sam build --cached
 
 requirements: $(DEV_STAMP)
 	$(BIN)/python -m infra.requirements

@@ -10,7 +10,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import coldstart, http_load, inputs, memory, report, validation, variants
+from bench import (
+    coldstart,
+    hostile,
+    http_load,
+    inputs,
+    layer,
+    memory,
+    report,
+    spool,
+    validation,
+    variants,
+)
 from bench.measure import Row, Target
 from bench.stack import child_config, running_stack, seed_users
 
@@ -45,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--no-docs", action="store_true", help="print only; leave the docs")
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per measurement")
+    parser.add_argument(
+        "--baseline", help="a git ref whose core also runs the hostile uploads (section 8)"
+    )
     args = parser.parse_args(argv)
 
     began = time.monotonic()
@@ -61,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     _step("3 validation and presigning", validation.offline, rows, targets)
     _step("4 cold start", lambda: coldstart.run(args.repeat), rows, targets)
     _step("3+5 handlers and HTTP load on the local stack", _with_stack, rows, targets)
+    _step("6 event spool", lambda: spool.run(args.repeat), rows, targets)
+    _step("7 Lambda layer", lambda: layer.run(args.repeat), rows, targets)
+    repeat = min(args.repeat, 3)  # a fresh process per run: slow, and CPU time varies little
+    _step("8 hostile uploads", lambda: hostile.run(args.baseline, repeat), rows, targets)
     rows.sort(key=lambda row: row.section)  # stable: each section keeps its own order
     targets.sort(key=lambda target: target.section)
     took = time.monotonic() - began

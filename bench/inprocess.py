@@ -16,11 +16,12 @@ WARM_CALLS = 200
 
 def _setup(config: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
     os.environ.update(config["env"])
-    from profilepics.config import LocalSettings, Settings
+    from profilepics.config import Settings
 
     from infra import local
     from infra.invoker import events, template, workers
     from infra.invoker.jwt_auth import Authenticator, issue
+    from infra.local import LocalSettings
 
     settings, cfg = Settings(), LocalSettings()
     directory = local.data_dir(cfg)

@@ -94,6 +94,20 @@ def gif(frames: int, side: int) -> bytes:
     )
 
 
+def gif_flat(frames: int, side: int) -> bytes:
+    """An animation whose every frame paints the whole canvas a new colour: each frame's
+    LZW data is a few hundred bytes, its decode and re-encode a whole canvas."""
+    palette = [channel for index in range(256) for channel in (index, 255 - index, index // 2)]
+    sequence = []
+    for index in range(frames):
+        frame = Image.new("P", (side, side), index % 256)
+        frame.putpalette(palette)
+        sequence.append(frame)
+    return encode(
+        sequence[0], "GIF", save_all=True, append_images=sequence[1:], duration=40, loop=0
+    )
+
+
 def worst_jpeg(pixels: int, max_bytes: int) -> bytes:
     """The most pixels allowed in a file under the byte limit: a smooth photo, upscaled."""
     width = int((pixels * 1.28) ** 0.5)

@@ -68,7 +68,7 @@ def _child(case: str, path: Path) -> dict[str, object]:
         seconds = timings
     else:
         cleaned = clean_image(data, limits)
-        made = make_variants(cleaned.data, SIZES)
+        made = make_variants(cleaned.data, SIZES, limits=limits)
         if sorted(made) != sorted(SIZES):
             raise RuntimeError("missing variants")
         seconds = [time.perf_counter() - began]

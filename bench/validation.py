@@ -9,9 +9,9 @@ import sys
 from datetime import timedelta
 
 from minio import Minio
+from profilepics.adapters.minio_store import MinioStore
 from profilepics.config import Settings
 from profilepics.images import ImageLimits, clean_image
-from profilepics.storage import MinioStore
 from profilepics.urls import UrlSigner
 
 from bench import inputs

@@ -7,13 +7,16 @@ from functools import partial
 from typing import Any
 
 from profilepics import variants as project
+from profilepics.images import ImageLimits
 
 from bench import inputs
 from bench.measure import Row, Sample, Target, interleaved, ratio
+from bench.naive import make_naive_variants
 
 SECTION = "1 Variants"
 SIZES = (512, 256, 128, 64)
 QUALITY = 80
+LIMITS = ImageLimits()
 
 Make = Callable[[bytes], dict[int, bytes]]
 
@@ -66,10 +69,10 @@ def cases() -> dict[str, bytes]:
 def approaches() -> dict[str, Make | None]:
     vips = pyvips_module()
     return {
-        "make_variants (project)": lambda data: project.make_variants(data, SIZES, quality=QUALITY),
-        "make_naive_variants": lambda data: project.make_naive_variants(
-            data, SIZES, quality=QUALITY
+        "make_variants (project)": lambda data: project.make_variants(
+            data, SIZES, limits=LIMITS, quality=QUALITY
         ),
+        "make_naive_variants": lambda data: make_naive_variants(data, SIZES, quality=QUALITY),
         "pyvips thumbnail": None if vips is None else lambda data: pyvips_variants(vips, data),
         "pyvips thumbnail, 1 thread": (
             None if vips is None else lambda data: single_threaded(vips, data)

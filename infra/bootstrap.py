@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from minio.error import S3Error
+from profilepics.adapters.dynamodb_table import dynamodb_client
+from profilepics.adapters.minio_store import guard, minio_client
 from profilepics.config import Settings
-from profilepics.profiles import dynamodb_client
-from profilepics.storage import MinioStore
 
 from infra.invoker.template import Template
 
@@ -33,5 +34,22 @@ def ensure_table(settings: Settings, template: Template) -> bool:
 
 
 def ensure_bucket(settings: Settings) -> bool:
-    """Create the private bucket unless it exists; True when it was created."""
-    return MinioStore(settings).ensure_bucket()
+    """Create the private bucket unless it exists; True when this call created it.
+
+    Another creator may get in between the check and the create (init jobs or instances
+    starting together): the store then answers BucketAlreadyOwnedByYou, which is success.
+    """
+    client = minio_client(settings)
+
+    def make() -> bool:
+        if client.bucket_exists(settings.bucket):
+            return False
+        try:
+            client.make_bucket(settings.bucket, location=settings.region)
+        except S3Error as exc:
+            if exc.code == "BucketAlreadyOwnedByYou":
+                return False
+            raise
+        return True
+
+    return guard("create bucket", make)

@@ -6,17 +6,18 @@ import argparse
 import contextlib
 import json
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from profilepics.config import LocalSettings, Settings
+from profilepics.config import Settings
 from profilepics.errors import ProblemError
 from profilepics.sweep import DEFAULT_GRACE
 from pydantic import ValidationError
 
 from infra import local
+from infra.local import LocalSettings
 from infra.preflight import CliError, require_answering, require_local_stack
 
 STACK_VARIABLES = """environment:
@@ -63,7 +64,7 @@ def _serve(args: argparse.Namespace) -> int:
     return serve_only(Settings(), LocalSettings(), args.host, args.port)
 
 
-def _bootstrap(_: argparse.Namespace) -> int:
+def _bootstrap(args: argparse.Namespace) -> int:
     from infra.bootstrap import ensure_bucket, ensure_table
     from infra.invoker.template import load
 
@@ -73,9 +74,10 @@ def _bootstrap(_: argparse.Namespace) -> int:
         "start it, or set PROFILEPICS_S3_ENDPOINT / PROFILEPICS_DYNAMODB_ENDPOINT to where it "
         "runs (`profilepics up` creates the bucket and the table itself)",
     )
-    made_bucket = ensure_bucket(settings)
+    if not args.table_only:
+        made_bucket = ensure_bucket(settings)
+        print(f"bucket {settings.bucket}: {'created' if made_bucket else 'exists'}")
     made_table = ensure_table(settings, load(local.template_path()))
-    print(f"bucket {settings.bucket}: {'created' if made_bucket else 'exists'}")
     print(f"table {settings.table}: {'created' if made_table else 'exists'}")
     return 0
 
@@ -116,15 +118,14 @@ def _token(args: argparse.Namespace) -> int:
     from infra.ports import port_accepts
 
     cfg, settings = LocalSettings(), Settings()
-    directory = local.data_dir(cfg)
-    secret = local.jwt_secret(cfg, directory)
+    secret = local.jwt_secret(cfg)
     scope = settings.admin_scope if args.admin else None
     print(issue(secret, cfg.jwt_issuer, cfg.jwt_audience, args.user_id, scope, args.ttl))
     if not port_accepts(cfg.host, cfg.api_port):
         source = (
             "PROFILEPICS_JWT_SECRET"
             if cfg.jwt_secret is not None
-            else f"the secret kept in {directory / 'secrets.json'}"
+            else f"the secret kept in {local.data_dir(cfg) / 'secrets.json'}"
         )
         print(
             f"note: no stack answers on {cfg.host}:{cfg.api_port}; this token is signed with "
@@ -150,12 +151,80 @@ def _sweep(args: argparse.Namespace) -> int:
             "start it, or set PROFILEPICS_S3_ENDPOINT / PROFILEPICS_DYNAMODB_ENDPOINT" + hint,
         )
     try:
-        report = sweep_orphans(settings, timedelta(seconds=args.grace_seconds), args.dry_run)
+        healed, report = sweep_orphans(
+            settings, timedelta(seconds=args.grace_seconds), args.dry_run
+        )
     except ProblemError as exc:
         raise CliError(f"sweep stopped: {exc.detail} ({exc.code}){hint}") from None
     if args.dry_run:
+        print("\n".join(f"would re-drive {key}" for key in healed.keys))
         print("\n".join(f"would delete {key}" for key in report.deleted_keys))
-    print("\n".join(report.lines()))
+    print("\n".join([*healed.lines(done=not args.dry_run), *report.lines()]))
+    return 0
+
+
+def _events(args: argparse.Namespace) -> int:
+    from infra.invoker.spool import DEAD, SPOOL_FILE, Spool
+
+    if args.ids and not args.redrive:
+        print("event ids go with --redrive", file=sys.stderr)
+        return 2
+    cfg = LocalSettings()
+    path = local.data_dir(cfg) / SPOOL_FILE
+    if not path.exists():
+        print(f"no events spooled in {path.parent}")
+        return 0
+    spool = Spool(path)
+    try:
+        if args.redrive:
+            count = spool.redrive(args.ids or None)
+            print(
+                f"{count} dead event(s) back in the queue: the running invoker (or the next "
+                "`profilepics up`/`serve` on this data dir) delivers them"
+            )
+            return 0
+        entries = spool.entries()
+    finally:
+        spool.close()
+    if args.json:
+        print(json.dumps([_event_row(e) for e in entries], indent=2))
+        return 0
+    for entry in entries:
+        row = _event_row(entry)
+        print(" ".join(f"{k}={v}" for k, v in row.items() if v is not None))
+    dead = sum(e.state == DEAD for e in entries)
+    print(
+        f"{len(entries) - dead} waiting, {dead} dead"
+        + (" (--redrive replays them)" if dead else "")
+    )
+    return 0
+
+
+def _event_row(entry: Any) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "state": entry.state,
+        "function": entry.function,
+        "key": entry.key,
+        "attempts": entry.attempts,
+        "error": entry.error,
+        "received": datetime.fromtimestamp(entry.received, UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from infra.redrive import lambda_invoker, redrive
+
+    try:
+        invoke = lambda_invoker(boto3.client("lambda"))
+        report = redrive(boto3.client("sqs"), invoke, args.queue_url, args.max, args.dry_run)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"redrive stopped: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(report.lines(args.dry_run)))
     return 0
 
 
@@ -222,6 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
         "where the environment points, unless they exist. `profilepics up` does this itself.",
         EXTERNAL_VARIABLES,
     )
+    boot.add_argument(
+        "--table-only",
+        action="store_true",
+        help="leave the bucket to its own setup job (Compose: MinIO's init job with mc)",
+    )
     boot.set_defaults(run=_bootstrap)
 
     invoke = _command(
@@ -259,9 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = _command(
         commands,
         "sweep",
-        "delete stored objects that no profile refers to (orphans)",
-        "Delete objects under originals/, thumbnails/ and uploads/ that no profile's current "
-        "picture refers to and that are older than a grace period.",
+        "re-drive stuck work, then delete objects no profile refers to (orphans)",
+        "Re-drive pictures and direct uploads stuck past PROFILEPICS_PROCESSING_DEADLINE_SECONDS, "
+        "then delete objects under originals/, thumbnails/ and uploads/ that no profile's "
+        "current picture refers to and that are older than a grace period.",
         f"{EXTERNAL_VARIABLES}\nWith --local, the embedded stack's own: PROFILEPICS_DATA_DIR "
         "and its ports (see `profilepics up --help`).",
     )
@@ -276,6 +351,38 @@ def build_parser() -> argparse.ArgumentParser:
         "--local", action="store_true", help="the embedded local stack (`profilepics up`)"
     )
     sweep.set_defaults(run=_sweep)
+
+    events = _command(
+        commands,
+        "events",
+        "list the bucket events waiting or dead in the spool; redrive them",
+        "List the bucket events the invoker spooled in the data dir (waiting for delivery, or "
+        "dead after their last attempt), or put dead ones back in the queue with --redrive: the "
+        "running invoker, or the next `profilepics up`/`serve` on this data dir, delivers them.",
+        "environment:\n  PROFILEPICS_DATA_DIR       the data dir whose spool (events.sqlite3) "
+        "is read (.local)",
+    )
+    events.add_argument("--redrive", action="store_true", help="send dead events again")
+    events.add_argument("ids", nargs="*", type=int, help="only these dead events (with --redrive)")
+    events.add_argument("--json", action="store_true", help="print the list as JSON")
+    events.set_defaults(run=_events)
+
+    redrive = _command(
+        commands,
+        "redrive",
+        "invoke again the bucket events that failed every attempt (AWS)",
+        "On AWS, bucket events that failed every retry wait in the stack's SQS queue: invoke "
+        "each one's function again with its original event, asynchronously (a run that fails "
+        "again lands back in the queue).",
+        "environment:\n  AWS_PROFILE, AWS_REGION (or AWS_DEFAULT_REGION): the account and "
+        "region the stack runs in, as for the AWS CLI",
+    )
+    redrive.add_argument(
+        "--queue-url", required=True, help="the stack's FailedEventsQueueUrl output"
+    )
+    redrive.add_argument("--max", type=int, default=1000, help="redrive at most this many")
+    redrive.add_argument("--dry-run", action="store_true", help="list, invoke nothing")
+    redrive.set_defaults(run=_redrive)
 
     demo = _command(
         commands,

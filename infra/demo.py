@@ -9,19 +9,14 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 from profilepics import keys
 from profilepics.config import Settings
+from profilepics.deps import build
 from profilepics.errors import ProblemError, UserExists
-from profilepics.images import ImageFormat
+from profilepics.formats import ImageFormat
 from profilepics.models import ProfileCreate
-from profilepics.pictures import Pictures
-from profilepics.presenter import Presenter
-from profilepics.profiles import DynamoProfiles
-from profilepics.service import Profiles
-from profilepics.storage import MinioStore
-from profilepics.urls import UrlSigner
 from pydantic import ValidationError
 
 from infra import local
-from infra.bootstrap import ensure_table
+from infra.bootstrap import ensure_bucket, ensure_table
 from infra.invoker.template import load
 
 Say = Callable[[str], None]
@@ -73,28 +68,24 @@ def run_demo(settings: Settings, user_id: str, file: Path | None, say: Say) -> i
 
 def _demo(settings: Settings, user: ProfileCreate, name: str, data: bytes, say: Say) -> None:
     user_id = user.user_id
-    store, table = MinioStore(settings), DynamoProfiles(settings)
-    made = store.ensure_bucket()
+    made = ensure_bucket(settings)
     say(f"Bucket '{settings.bucket}' {'created' if made else 'already exists'}")
     if ensure_table(settings, load(local.template_path())):
         say(f"Table '{settings.table}' created")
 
-    presenter = Presenter(
-        settings, UrlSigner(store, settings.url_expiry_seconds, settings.url_window_seconds)
-    )
-    profiles, pictures = Profiles(table, presenter), Pictures(store, table, presenter, settings)
+    parts = build(settings)
     try:
-        profiles.create(user)
+        parts.profiles.create(user)
         say(f"User '{user_id}' created")
     except UserExists:
         say(f"User '{user_id}' already exists")
 
     # The API's own use case: the same checks, clean-up, key layout and write order.
-    uploaded, _ = pictures.upload(user_id, data)
+    uploaded, _ = parts.pictures.upload(user_id, data)
     key = keys.original(user_id, uploaded.id, ImageFormat(uploaded.format).extension)
     say(f"File '{name}' successfully uploaded as {key}")
     say(f"  {uploaded.format.upper()} {uploaded.width}x{uploaded.height}, {uploaded.bytes} bytes")
-    url = pictures.url(user_id, "original")
+    url = parts.pictures.url(user_id, "original")
     say(f"Generated presigned URL: {url.url}")
     if url.expires_at is not None:
         say(f"  valid until {url.expires_at:%Y-%m-%d %H:%M:%S} UTC")

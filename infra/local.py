@@ -1,4 +1,5 @@
-"""Wires the service to the embedded local stack: credentials, settings, function environments."""
+"""Wires the service to the embedded local stack: its own settings, credentials, the service's
+settings pointed at it, and each function's environment. Not in the layer: Lambda never runs it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from profilepics.config import LocalSettings, Settings, as_environment
+from profilepics.config import Settings
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.invoker.template import Function
 
@@ -17,12 +20,52 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def template_path() -> Path:
-    """template.yaml of the working directory (a container's /app), else of this checkout."""
+    """PROFILEPICS_TEMPLATE, else template.yaml of the working directory (a container's /app),
+    else of this checkout."""
+    chosen = LocalSettings().template
+    if chosen is not None:
+        return chosen
     here = Path.cwd() / "template.yaml"
     return here if here.is_file() else REPO_ROOT / "template.yaml"
 
 
-_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE")
+class LocalSettings(BaseSettings):
+    """How the embedded local stack runs on a laptop or in CI (`profilepics up`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PROFILEPICS_", extra="ignore", frozen=True)
+
+    data_dir: Path = Path(".local")
+    # Another SAM template to serve instead of the checkout's (tests run functions of their own).
+    template: Path | None = None
+    host: str = "127.0.0.1"
+    api_port: int = 3000
+    s3_port: int = 8333
+    dynamodb_port: int = 4567
+    tls: bool = False
+    instances: int = Field(2, ge=1, le=16)
+    # The local invoker checks bearer tokens itself (HS256), as API Gateway's JWT authorizer would.
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "profilepics-local"
+    jwt_audience: str = "profilepics"
+    events_token: SecretStr | None = None
+    # Bucket events: attempts before the dead letters, and the pause before the first retry
+    # (x4 for each next one: 1, 4, 16 s by default).
+    event_attempts: int = Field(4, ge=1, le=20)
+    event_backoff_seconds: float = Field(1.0, ge=0, le=3600)
+
+
+def as_environment(settings: Settings) -> dict[str, str]:
+    """The settings as PROFILEPICS_* variables, to hand to a function's process."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, list):
+            value = ",".join(str(v) for v in value)
+        env[f"PROFILEPICS_{name.upper()}"] = str(value)
+    return env
 
 
 def data_dir(local: LocalSettings) -> Path:
@@ -57,10 +100,12 @@ def credentials(settings: Settings, directory: Path) -> tuple[str, str]:
     return kept["access_key"], kept["secret_key"]
 
 
-def jwt_secret(cfg: LocalSettings, directory: Path) -> str:
+def jwt_secret(cfg: LocalSettings, directory: Path | None = None) -> str:
+    """PROFILEPICS_JWT_SECRET when set, and then nothing on disk is read or made (a container's
+    app folder is read-only to it); otherwise the secret kept in the data dir."""
     if cfg.jwt_secret is not None:
         return cfg.jwt_secret.get_secret_value()
-    return kept_secrets(directory)["jwt_secret"]
+    return kept_secrets(directory or data_dir(cfg))["jwt_secret"]
 
 
 def local_settings(
@@ -95,6 +140,9 @@ def stack_settings(settings: Settings, local: LocalSettings) -> Settings:
     directory = data_dir(local)
     ca_bundle = directory / "tls" / "ca.pem" if local.tls else None
     return local_settings(settings, local, credentials(settings, directory), ca_bundle)
+
+
+_INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE")
 
 
 def environment_for(settings: Settings) -> Callable[[Function], dict[str, str]]:

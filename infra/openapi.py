@@ -1,9 +1,9 @@
-"""The OpenAPI 3.1 document of the whole HTTP API, merged from every function's resolver.
+"""The OpenAPI 3.1 document of the whole HTTP API: the functions' own specs, merged.
 
-Each function's powertools resolver describes its own routes from the pydantic models; this
-module merges them over the routes of template.yaml (so a route the template serves but no
-resolver describes fails the build), then adds what the resolvers cannot know: the real
-success statuses, the problem+json errors, the bearer-token security and the raw bodies.
+Each route documents itself on its powertools decorator (summary, description, statuses, the
+problem codes it may answer); this module only merges the resolvers' specs over the routes of
+template.yaml, in both directions (a route one side has and the other lacks fails the build),
+and adds what only the template knows: which routes need a bearer token.
 `python -m infra.openapi` writes openapi.json; tests/unit/test_openapi.py keeps it in step.
 """
 
@@ -12,98 +12,25 @@ from __future__ import annotations
 import json
 import sys
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from profilepics import errors as e
-from profilepics.config import Settings
-from profilepics.defaults import DefaultQuery
-from profilepics.presenter import Presenter
-from profilepics.urls import UrlSigner
-from pydantic import BaseModel
+from profilepics.http import TAGS
 
 from infra.invoker.template import Function, Route, Template, load
 from infra.invoker.workers import load_module
 from infra.local import REPO_ROOT
 
 OUTPUT = REPO_ROOT / "openapi.json"
-PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-BINARY = {"type": "string", "format": "binary"}
-IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+# Powertools' own validation-error models: our resolvers answer those as problem+json instead.
 _POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
-
-
-class FieldError(BaseModel):
-    loc: list[str]
-    msg: str
-    type: str
-
-
-class Problem(BaseModel):
-    """An error, as application/problem+json (RFC 9457) with a stable code."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    errors: list[FieldError] | None = None
-
-
-@dataclass(frozen=True)
-class Doc:
-    """What the resolver can't tell about a route: its statuses and the errors it may answer."""
-
-    summary: str
-    ok: tuple[int, ...] = (200,)
-    errors: tuple[type[e.ProblemError], ...] = ()
-    uses_data: bool = True  # reads the table or the store, so may answer 503
-
-
-DOCS: dict[str, Doc] = {
-    "GET /users": Doc("List profiles, a page at a time", errors=(e.BadRequest, e.ValidationFailed)),
-    "POST /users": Doc("Create a profile", (201,), (e.UserExists,)),
-    "GET /users/{user_id}": Doc(
-        "Get a profile with its picture URLs (public: no e-mail)", errors=(e.UserNotFound,)
-    ),
-    "PATCH /users/{user_id}": Doc("Update a profile", errors=(e.UserNotFound, e.Conflict)),
-    "GET /me": Doc("The caller's whole profile, e-mail included", errors=(e.UserNotFound,)),
-    "GET /admin/users/{user_id}": Doc(
-        "Any user's whole profile, e-mail included (admins only)", errors=(e.UserNotFound,)
-    ),
-    "PUT /users/{user_id}/picture": Doc(
-        "Upload or replace the picture (201 for the first one)",
-        (200, 201),
-        (e.EmptyFile, e.MalformedMultipart, e.UserNotFound, e.Conflict, e.FileTooLarge)
-        + (e.UnsupportedMediaType, e.ImageCorrupt, e.ImageTooLarge, e.ImageTooSmall),
-    ),
-    "DELETE /users/{user_id}/picture": Doc(
-        "Delete the picture; the profile falls back to the default", (204,), (e.UserNotFound,)
-    ),
-    "POST /users/{user_id}/picture/uploads": Doc(
-        "Start a direct upload: a presigned POST policy for the store",
-        (201,),
-        (e.UserNotFound, e.FileTooLarge),
-    ),
-    "GET /users/{user_id}/picture": Doc(
-        "A signed URL of the picture, or a 302 to it with redirect=true",
-        errors=(e.UserNotFound, e.ValidationFailed),
-    ),
-    "GET /pictures/default": Doc(
-        "The generated default picture (initials on a colour)",
-        errors=(e.ValidationFailed,),
-        uses_data=False,
-    ),
-}
+_POWERTOOLS_422 = {"$ref": "#/components/schemas/HTTPValidationError"}
 TOKEN_HELP = (
     "A JWT whose `sub` is the user you act as. On the local stack, from the repo root: "
     "`.venv/bin/profilepics token ada` (add `--admin` to act on anyone), or open "
     "`/_dev/token/ada` on `profilepics up`. Paste the token alone, without `Bearer`. "
     "On AWS: an access token from the identity provider named by the stack's JwtIssuer."
 )
-# What powertools answers for any pydantic body it can't read or that doesn't validate.
-BODY_ERRORS = (e.MalformedMultipart, e.UnsupportedContentType, e.ValidationFailed)
 
 
 def _function_spec(function: Function) -> dict[str, Any]:
@@ -112,172 +39,28 @@ def _function_spec(function: Function) -> dict[str, Any]:
     return spec
 
 
-def _error_responses(route: Route, doc: Doc, has_body: bool) -> dict[str, Any]:
-    raised = list(doc.errors)
-    if has_body:
-        raised += [error for error in BODY_ERRORS if error not in raised]
-    if route.authorized:
-        raised += [e.Unauthorized, e.Forbidden]
-    if doc.uses_data:
-        raised += [e.StorageUnavailable, e.TableUnavailable]
-    by_status: dict[int, list[type[e.ProblemError]]] = {}
-    for error in raised:
-        by_status.setdefault(error.status, []).append(error)
-    responses: dict[str, Any] = {}
-    for status, kinds in sorted(by_status.items()):
-        examples = {
-            kind.code: {
-                "summary": kind.title,
-                "value": {
-                    "type": e.problem_type(kind.code),
-                    "title": kind.title,
-                    "status": status,
-                    "detail": kind.title,
-                    "code": kind.code,
-                },
-            }
-            for kind in kinds
-        }
-        responses[str(status)] = {
-            "description": "; ".join(f"`{k.code}`: {k.title}" for k in kinds),
-            "content": {"application/problem+json": {"schema": PROBLEM_REF, "examples": examples}},
-        }
-    return responses
-
-
-DIRECT_UPLOAD = """A presigned POST policy, so a large file goes straight to the store:
-
-1. Call this with the file's `content_type` and `size` (both optional; declared, the policy
-   requires exactly them and puts `Content-Type` in `fields`).
-2. POST `multipart/form-data` to `url`: every entry of `fields` as it is, then the file as the
-   last part, named `file`. The store answers 204. Any S3 POST client does this, e.g.
-   `curl -F key=… -F Content-Type=image/jpeg … -F file=@photo.jpg URL`.
-3. The store's object-created event runs the same checks as `PUT /users/{user_id}/picture`;
-   poll `GET /users/{user_id}`: `upload.state` turns `done` (the picture is published) or
-   `failed` with `upload.error_code`.
-
-The policy lasts 10 minutes and names one key under `uploads/`."""
-
-# Operations grouped by what they act on, whichever function serves them.
-TAGS = {
-    "profiles": "Who a picture belongs to. Public reads never include the e-mail address.",
-    "pictures": "Upload, replace, delete and fetch pictures and their thumbnails.",
-}
-
-
-def _tag(route: Route) -> str:
-    return "pictures" if "/picture" in route.path else "profiles"
-
-
-def _picture_body() -> dict[str, Any]:
-    raw = {media: {"schema": BINARY} for media in (*IMAGE_TYPES, "application/octet-stream")}
-    form = {
-        "type": "object",
-        "properties": {"file": BINARY},
-        "required": ["file"],
-    }
-    return {
-        "required": True,
-        "description": "The image as the raw body, or a multipart form with a `file` field. "
-        "The format is decided by the content, never by the name or the header.",
-        "content": {**raw, "multipart/form-data": {"schema": form}},
-    }
-
-
-def _default_picture_operation() -> dict[str, Any]:
-    """By hand: the route parses DefaultQuery itself, as a PNG body can't go through validation."""
-    schema = DefaultQuery.model_json_schema()
-    parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "query", "required": False, "schema": field}
-        for name, field in schema["properties"].items()
-    ]
-    parameters.append(
-        {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"}}
-    )
-    cache = {
-        "ETag": {"schema": {"type": "string"}},
-        "Cache-Control": {"schema": {"type": "string"}},
-    }
-    return {
-        "operationId": "default_picture",
-        "parameters": parameters,
-        "responses": {
-            "200": {
-                "description": "A PNG of the name's initials on a colour from the seed",
-                "headers": cache,
-                "content": {"image/png": {"schema": BINARY}},
-            },
-            "304": {"description": "The client's copy (If-None-Match) is current"},
-        },
-    }
-
-
-def _operation(route: Route, generated: dict[str, Any] | None) -> dict[str, Any]:
-    doc = DOCS.get(route.route_key)
-    if doc is None:
-        raise LookupError(f"{route.route_key}: add its statuses and errors to DOCS in {__name__}")
-    if route.route_key == "GET /pictures/default":
-        operation = _default_picture_operation()
-    elif generated is None:
+def _operation(route: Route, spec: dict[str, Any]) -> dict[str, Any]:
+    found = spec.get("paths", {}).get(route.path, {}).get(route.method.lower())
+    if found is None:
         raise LookupError(f"no resolver describes {route.route_key} ({route.function})")
-    else:
-        operation = dict(generated)
-        operation.pop("summary", None)
-        responses = operation.pop("responses", {})
-        body = responses.get("200", {}).get("content")
-        operation["responses"] = {}
-        for status in doc.ok:
-            answer: dict[str, Any] = {"description": HTTP_REASONS[status]}
-            if status != 204 and body is not None:
-                answer["content"] = _strip_optional(body)
-            operation["responses"][str(status)] = answer
-    if route.route_key == "PUT /users/{user_id}/picture":
-        operation["requestBody"] = _picture_body()
-    if route.route_key == "GET /users/{user_id}/picture":
-        _show_sizes(operation)
-        operation["responses"]["302"] = {
-            "description": "With redirect=true: to the signed URL, so <img src> works",
-            "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
-        }
-    if route.route_key == "POST /users/{user_id}/picture/uploads":
-        operation["description"] = DIRECT_UPLOAD
-        schema = {"$ref": "#/components/schemas/UploadRequest"}
-        example = {"content_type": "image/jpeg", "size": 48213}
-        operation["requestBody"] = {
-            "required": False,
-            "content": {"application/json": {"schema": schema, "example": example}},
-        }
-    has_body = "application/json" in operation.get("requestBody", {}).get("content", {})
-    operation["responses"].update(_error_responses(route, doc, has_body))
-    operation = {"tags": [_tag(route)], "summary": doc.summary, **operation}
+    operation = dict(found)
+    operation["responses"] = {
+        status: _tidy(answer)
+        for status, answer in found["responses"].items()
+        if answer.get("content", {}).get("application/json", {}).get("schema") != _POWERTOOLS_422
+    }
+    # Powertools names an undocumented route "METHOD /path" and gives it no errors.
+    documented = found.get("summary") != route.route_key
+    if not documented or not any(int(status) >= 400 for status in operation["responses"]):
+        raise LookupError(f"{route.route_key}: document it on its route decorator")
     if route.authorized:
         operation["security"] = [{"bearerAuth": []}]
     return operation
 
 
-HTTP_REASONS = {200: "OK", 201: "Created", 204: "No Content"}
-
-
-def _show_sizes(operation: dict[str, Any]) -> None:
-    """The `size` query lists the sizes the default settings serve, so Swagger offers them."""
-    sizes = Presenter(Settings(), cast(UrlSigner, None)).sizes
-    for parameter in operation.get("parameters", []):
-        if parameter["name"] == "size" and parameter["in"] == "query":
-            parameter["schema"] = {**parameter["schema"], "enum": sizes}
-            parameter["description"] = (
-                "`original`, a thumbnail's width in pixels, or `animated` (an animated "
-                "picture's moving thumbnail); these are the default settings' sizes"
-            )
-
-
-def _strip_optional(content: dict[str, Any]) -> dict[str, Any]:
-    """`Response[Model | None]` means "no body on the redirect", not a null JSON body."""
-    out = {}
-    for media, value in content.items():
-        schema = value.get("schema", {})
-        refs = [s for s in schema.get("anyOf", []) if s != {"type": "null"}]
-        out[media] = {"schema": refs[0]} if len(refs) == 1 else value
-    return out
+def _tidy(answer: dict[str, Any]) -> dict[str, Any]:
+    """A response without a body: powertools can only say so with an empty `content`."""
+    return {k: v for k, v in answer.items() if k != "content" or v}
 
 
 def _merge_schemas(into: dict[str, Any], more: dict[str, Any], source: str) -> None:
@@ -296,28 +79,23 @@ def _version() -> str:
 
 def build(template: Template) -> dict[str, Any]:
     """The merged OpenAPI document for every HTTP route of the template."""
-    specs = {
-        name: _function_spec(template.functions[name])
-        for name in dict.fromkeys(r.function for r in template.routes)
-        if name != "DefaultPictureFunction"
-    }
+    serving = [
+        name for name in template.functions if any(r.function == name for r in template.routes)
+    ]
+    specs = {name: _function_spec(template.functions[name]) for name in serving}
     schemas: dict[str, Any] = {}
     for name, spec in specs.items():
         _merge_schemas(schemas, spec.get("components", {}).get("schemas", {}), name)
-    schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-    schemas.update(schemas["Problem"].pop("$defs"))
     paths: dict[str, dict[str, Any]] = {}
-    routes = sorted(template.routes, key=lambda r: (r.path, r.method))
-    for route in routes:
-        generated = specs.get(route.function, {}).get("paths", {}).get(route.path, {})
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(
-            route, generated.get(route.method.lower())
-        )
+    for route in sorted(template.routes, key=lambda r: (r.path, r.method)):
+        operation = _operation(route, specs[route.function])
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
     for name, spec in specs.items():
         for path, operations in spec.get("paths", {}).items():
             for method in operations:
                 if method not in paths.get(path, {}):
                     raise LookupError(f"{name} serves {method.upper()} {path}, not in the template")
+    tags = [tag for name in serving for tag in _tags(specs[name])]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -330,7 +108,7 @@ def build(template: Template) -> dict[str, Any]:
             "default and never include e-mail addresses.",
         },
         "servers": [{"url": "/"}],
-        "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
+        "tags": [{"name": tag, "description": TAGS[tag]} for tag in dict.fromkeys(tags)],
         "paths": paths,
         "components": {
             "schemas": dict(sorted(schemas.items())),
@@ -344,6 +122,16 @@ def build(template: Template) -> dict[str, Any]:
             },
         },
     }
+
+
+def _tags(spec: dict[str, Any]) -> list[str]:
+    """A function's operations' tags, in the order its routes come."""
+    return [
+        tag
+        for operations in spec.get("paths", {}).values()
+        for operation in operations.values()
+        for tag in operation.get("tags", [])
+    ]
 
 
 def render(template_path: Path | None = None) -> str:

@@ -7,6 +7,7 @@ import logging
 import os
 import secrets
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -15,19 +16,22 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from profilepics.config import LocalSettings, Settings
+from profilepics.config import Settings
+from profilepics.deps import build
 from profilepics.errors import ProblemError
-from profilepics.profiles import DynamoProfiles
-from profilepics.storage import MinioStore
-from profilepics.sweep import Sweeper, SweepReport
+from profilepics.healing import HealPlan
+from profilepics.sweep import SweepReport
 
-from infra import local
+from infra import healing, local
 from infra.bootstrap import ensure_bucket, ensure_table
+from infra.invoker.delivery import Ack, RetryPolicy
 from infra.invoker.jwt_auth import Authenticator
 from infra.invoker.pages import Pages, local_pages
 from infra.invoker.server import Invoker, serve
+from infra.invoker.spool import Spool
 from infra.invoker.template import Template, load
 from infra.invoker.workers import invoke_once, load_handler
+from infra.local import LocalSettings
 from infra.preflight import CliError, check_ports_free
 
 if TYPE_CHECKING:
@@ -35,11 +39,11 @@ if TYPE_CHECKING:
 
 
 def health_check(settings: Settings) -> Callable[[], dict[str, bool]]:
-    store, table = MinioStore(settings), DynamoProfiles(settings)
+    parts = build(settings)
 
     def check() -> dict[str, bool]:
         results = {}
-        for name, ping in (("store", store.ping), ("table", table.ping)):
+        for name, ping in (("store", parts.store.ping), ("table", parts.table.ping)):
             try:
                 ping()
                 results[name] = True
@@ -57,8 +61,10 @@ def build_invoker(
     jwt_secret: str,
     pages: Pages,
     events_token: str | None,
+    ack: Ack,
 ) -> Invoker:
-    """The invoker for service's store and table, checking tokens as API Gateway would."""
+    """The invoker for service's store and table, checking tokens as API Gateway would, with
+    its bucket events spooled in the data dir."""
     return Invoker(
         template,
         local.environment_for(service),
@@ -67,7 +73,20 @@ def build_invoker(
         authenticate=Authenticator(jwt_secret, cfg.jwt_issuer, cfg.jwt_audience),
         pages=pages,
         events_token=events_token,
+        spool=_spool(cfg),
+        ack=ack,
+        retry=RetryPolicy(cfg.event_attempts, cfg.event_backoff_seconds),
     )
+
+
+def _spool(cfg: LocalSettings) -> Spool:
+    try:
+        return Spool.in_dir(local.data_dir(cfg))
+    except (OSError, sqlite3.Error) as exc:
+        raise CliError(
+            f"PROFILEPICS_DATA_DIR={cfg.data_dir} is not a writable directory "
+            f"({type(exc).__name__}): bucket events are spooled there"
+        ) from None
 
 
 def _write_ready(
@@ -85,7 +104,10 @@ def _write_ready(
         # Fault-injection tests stop one server by its process group.
         "pids": {name: p.pid for name, p in stack.processes.items()},
     }
-    path.write_text(json.dumps(ready))
+    # Whole or not at all: a reader polling for the file must never find it half written.
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(ready))
+    partial.replace(path)
 
 
 def _stop_on_sigterm(stop: Callable[[], None]) -> None:
@@ -188,7 +210,12 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
         ensure_table(service, template)
         secret = local.jwt_secret(cfg, directory)
         pages = local_pages(service, secret, cfg.jwt_issuer, cfg.jwt_audience)
-        invoker = build_invoker(template, service, cfg, secret, pages, events_token)
+        invoker = build_invoker(template, service, cfg, secret, pages, events_token, Ack.PERSIST)
+        # After a restart nothing is in flight: whatever is stuck is re-driven now.
+        heal = healing.through_spool(
+            invoker.delivery, healing.healer_for(service), service.bucket, timedelta(0)
+        )
+        invoker.delivery.start(heal)
         elapsed = time.monotonic() - began
         banner = [
             *stack.describe(),
@@ -218,7 +245,15 @@ def serve_only(settings: Settings, cfg: LocalSettings, host: str, port: int) -> 
     template = load(local.template_path())
     events_token = cfg.events_token.get_secret_value()
     secret = cfg.jwt_secret.get_secret_value()
-    invoker = build_invoker(template, settings, cfg, secret, Pages(settings), events_token)
+    invoker = build_invoker(
+        template, settings, cfg, secret, Pages(settings), events_token, Ack.SUCCESS
+    )
+    # Other replicas may be working on what looks stuck: only what is past the deadline.
+    deadline = timedelta(seconds=settings.processing_deadline_seconds)
+    heal = healing.through_spool(
+        invoker.delivery, healing.healer_for(settings), settings.bucket, deadline
+    )
+    invoker.delivery.start(heal)
     _serve_forever(invoker, host, port, [f"serving {len(template.routes)} routes on {host}:{port}"])
     return 0
 
@@ -236,6 +271,11 @@ def invoke_function(
     return invoke_once(function, load_handler(function), event)
 
 
-def sweep_orphans(settings: Settings, grace: timedelta, dry_run: bool) -> SweepReport:
-    """Delete the objects no profile refers to (see profilepics.sweep)."""
-    return Sweeper(MinioStore(settings), DynamoProfiles(settings)).run(grace, dry_run)
+def sweep_orphans(
+    settings: Settings, grace: timedelta, dry_run: bool
+) -> tuple[HealPlan, SweepReport]:
+    """Re-drive what is stuck past the processing deadline (see profilepics.healing), then
+    delete the objects no profile refers to (see profilepics.sweep)."""
+    deadline = timedelta(seconds=settings.processing_deadline_seconds)
+    healed = healing.in_process(settings, deadline, dry_run)
+    return healed, build(settings).sweeper.run(grace, dry_run)

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.stackrun import RunningStack, bearer, start_stack
+from tests.api_client import create_user
+from tests.stackrun import OwnStack, RunningStack, start_stack
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(Path(tmp_path_factory.mktemp("stack")))
-    try:
+    with start_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
+
+
+@pytest.fixture
+def own_stack(tmp_path: Path) -> Iterator[OwnStack]:
+    """A stack of the test's own, which it may stop, break and restart."""
+    stacks = OwnStack(tmp_path / "stack")
+    try:
+        yield stacks
     finally:
-        running.stop()
+        stacks.current.stop()
+
+
+@pytest.fixture(scope="session")
+def https_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """A second stack whose store speaks only HTTPS, with a CA of its own (PROFILEPICS_TLS)."""
+    with start_stack(tmp_path_factory.mktemp("tls"), {"PROFILEPICS_TLS": "true"}) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -35,8 +49,4 @@ def http() -> Iterator[requests.Session]:
 @pytest.fixture
 def user(api: str, http: requests.Session) -> dict[str, str]:
     """A fresh profile on the running stack."""
-    user_id = f"u-{uuid.uuid4().hex[:12]}"
-    body = {"user_id": user_id, "display_name": "Grace Hopper", "email": f"{user_id}@example.com"}
-    response = http.post(f"{api}/users", json=body, headers=bearer(user_id), timeout=10)
-    assert response.status_code == 201, response.text
-    return body
+    return create_user(api, http=http)

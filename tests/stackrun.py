@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import boto3
 import requests
 from minio import Minio
+from profilepics.config import Settings
 
 from infra.invoker.jwt_auth import issue
 from infra.stack import free_port
@@ -61,6 +62,22 @@ class RunningStack:
     def table(self) -> str:
         return str(self.info["table"])
 
+    def settings(self) -> Settings:
+        """The service's settings pointed at this stack, as its functions get them."""
+        ca = self.info.get("ca_bundle")
+        return Settings(
+            s3_endpoint=self.info["s3_endpoint"],
+            s3_access_key=ACCESS_KEY,
+            s3_secret_key=SECRET_KEY,
+            s3_ca_bundle=Path(ca) if ca else None,
+            dynamodb_endpoint=self.info["dynamodb_endpoint"],
+            dynamodb_access_key="local",
+            dynamodb_secret_key="local",
+            bucket=self.bucket,
+            table=self.table,
+            api_base_url=self.api,
+        )
+
     def minio(self, secret_key: str = SECRET_KEY) -> Minio:
         endpoint = str(self.info["s3_endpoint"])
         return Minio(
@@ -87,6 +104,24 @@ class RunningStack:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def __enter__(self) -> RunningStack:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def crash(self) -> None:
+        """kill -9 the whole stack at once, as a power cut would: the invoker, its function
+        workers and the store and table servers, before any of them can finish anything."""
+        victims = [self.process.pid, *_descendants(self.process.pid)]
+        for pid in victims:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in self.info.get("pids", {}).values():  # each leads its own group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        self.process.wait(10)
+
     def stop(self, timeout: float = 30) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -99,6 +134,24 @@ class RunningStack:
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(pid, signal.SIGKILL)
         return int(self.process.returncode)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below pid, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found.extend(kids)
+        todo.extend(kids)
+    return found
 
 
 def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 15) -> T:
@@ -115,8 +168,8 @@ def wait_for(probe: Callable[[], T | None], what: str, timeout: float = 15) -> T
 def _healthy(api: str) -> bool:
     try:
         return requests.get(f"{api}/health", timeout=5).status_code == 200
-    except requests.ConnectionError:
-        return False
+    except (requests.ConnectionError, requests.Timeout):
+        return False  # not yet: the caller keeps polling until its deadline
 
 
 def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> RunningStack:
@@ -165,3 +218,16 @@ def _wait_until_serving(stack: RunningStack, ready: Path, deadline: float) -> No
         if time.monotonic() > deadline:
             raise RuntimeError(f"the stack never became healthy:\n{stack.log()[-3000:]}")
         time.sleep(0.1)
+
+
+class OwnStack:
+    """A test's own stack (for tests that stop servers): restart() brings a new one up on the
+    same data dir; whichever runs last is stopped by the fixture."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.current = start_stack(data_dir)
+
+    def restart(self) -> RunningStack:
+        self.current.stop()
+        self.current = start_stack(self.current.data_dir)
+        return self.current

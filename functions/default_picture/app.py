@@ -3,19 +3,51 @@
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseHeader
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import defaults
-from profilepics.http import make_resolver
+from profilepics.errors import ValidationFailed
+from profilepics.http import BINARY, PICTURES, make_resolver, query_parameters, responses
 from profilepics.observability import function_logger
 
-logger = function_logger("default_picture")
+SERVICE = "default_picture"
+logger = function_logger(SERVICE)
 # A PNG body is not JSON: validation would try to serialise it, so the query is parsed here.
 app = make_resolver(enable_validation=False)
 CACHE_CONTROL = "public, max-age=86400"
+CACHE_HEADERS: dict[str, OpenAPIResponseHeader] = {
+    "ETag": {"schema": {"type": "string"}},
+    "Cache-Control": {"schema": {"type": "string"}},
+}
+IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+}
 
 
-@app.get("/pictures/default")
+@app.get(
+    "/pictures/default",
+    summary="The generated default picture (initials on a colour)",
+    description="The same name and seed always give the same picture, so it is cached by ETag.",
+    operation_id="default_picture",
+    responses=responses(
+        {},
+        (ValidationFailed,),
+        {
+            200: {
+                "description": "A PNG of the name's initials on a colour from the seed",
+                "headers": CACHE_HEADERS,
+                "content": {"image/png": {"schema": BINARY}},
+            },
+            304: {"description": "The client's copy (If-None-Match) is current", "content": {}},
+        },
+    ),
+    openapi_extensions={"parameters": [*query_parameters(defaults.DefaultQuery), IF_NONE_MATCH]},
+    tags=[PICTURES],
+)
 def default_picture() -> Response[bytes]:
     event = app.current_event
     query = defaults.DefaultQuery.model_validate(event.query_string_parameters or {})

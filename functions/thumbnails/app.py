@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
 from profilepics.observability import function_logger
-from profilepics.s3events import created_keys
+from profilepics.s3events import handle_created
 
 logger = function_logger("thumbnails")
 
@@ -14,6 +14,4 @@ logger = function_logger("thumbnails")
 @logger.inject_lambda_context
 @event_source(data_class=S3Event)
 def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
-    outcomes = {key: deps.processing().make_thumbnails(key).value for key in created_keys(event)}
-    logger.info("thumbnails done", extra={"outcomes": outcomes})
-    return {"outcomes": outcomes}
+    return handle_created(event, deps.processing().make_thumbnails, logger)

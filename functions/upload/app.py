@@ -1,41 +1,116 @@
 """Picture writes: upload or replace, delete, and presigned direct-upload policies."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.models import Example
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
+from profilepics import errors as e
 from profilepics.bodies import read_image
-from profilepics.config import get_settings
-from profilepics.http import json_response, make_resolver
+from profilepics.http import (
+    DATA_ERRORS,
+    IMAGE_BODY,
+    OWNER_ERRORS,
+    PICTURES,
+    json_response,
+    make_resolver,
+    responses,
+)
+from profilepics.metrics import counting_uploads
 from profilepics.models import PicturePublic, UploadPolicy, UploadRequest
 from profilepics.observability import function_logger
 
-logger = function_logger("upload")
+SERVICE = "upload"
+logger = function_logger(SERVICE)
 app = make_resolver()
+DIRECT_UPLOAD = """For large files: the client posts the file straight to the store.
+
+1. Call this with the file's `content_type` and `size` (both optional; declared, the policy
+   takes exactly them, and `Content-Type` is in `fields`).
+2. POST `multipart/form-data` to `url`: every entry of `fields` as it is, then the file as the
+   last part, named `file`. The store answers 204. Any S3 POST client does this, e.g.
+   `curl -F key=… -F policy=… … -F file=@photo.jpg URL`.
+3. The store's object-created event runs the same checks as `PUT /users/{user_id}/picture`;
+   poll `GET /users/{user_id}`: `upload.state` turns `done` (the picture is published) or
+   `failed` with `upload.error_code`.
+
+The policy lasts 10 minutes and names one key under `uploads/`."""
+DECLARED = Body(
+    description="Optional: what the file will be, so the policy takes exactly that",
+    openapi_examples={
+        "declared": Example(
+            summary="type and size", value={"content_type": "image/jpeg", "size": 48213}
+        ),
+        "nothing": Example(summary="nothing declared (any size up to the limit)", value={}),
+    },
+)
+IMAGE_ERRORS = (
+    e.UnsupportedMediaType,
+    e.ImageCorrupt,
+    e.ImageTruncated,
+    e.ImageTooLarge,
+    e.ImageTooComplex,
+    e.ImageTooSmall,
+)
 
 
-@app.put("/users/<user_id>/picture")
+@app.put(
+    "/users/<user_id>/picture",
+    summary="Upload or replace the picture (201 for the first one)",
+    description="Validated by its content, cleaned (orientation applied, metadata removed) and "
+    "stored under a new key; thumbnails follow (`status` is `processing` until they are made).",
+    responses=responses(
+        {200: PicturePublic, 201: PicturePublic},
+        (e.EmptyFile, e.MalformedMultipart, e.UserNotFound, e.Conflict, e.FileTooLarge)
+        + IMAGE_ERRORS
+        + OWNER_ERRORS
+        + DATA_ERRORS,
+    ),
+    openapi_extensions={"requestBody": IMAGE_BODY},
+    tags=[PICTURES],
+    middlewares=[counting_uploads(deps.meter)],
+)
 def put_picture(user_id: str) -> Response[PicturePublic]:
     event = app.current_event
     deps.authorizer().require_owner(event.raw_event, user_id)
     data = read_image(
-        event.headers, event.body, bool(event.is_base64_encoded), get_settings().max_bytes
+        event.headers, event.body, bool(event.is_base64_encoded), deps.settings().max_bytes
     )
     picture, first = deps.pictures().upload(user_id, data)
     return json_response(picture, 201 if first else 200)
 
 
-@app.delete("/users/<user_id>/picture")
+@app.delete(
+    "/users/<user_id>/picture",
+    summary="Delete the picture; the profile falls back to the default",
+    description="The profile stops pointing at the picture first, then its objects are removed.",
+    responses=responses({204: None}, (e.UserNotFound, *OWNER_ERRORS, *DATA_ERRORS)),
+    tags=[PICTURES],
+)
 def delete_picture(user_id: str) -> Response[None]:
     deps.authorizer().require_owner(app.current_event.raw_event, user_id)
     deps.pictures().delete(user_id)
     return Response(204)
 
 
-@app.post("/users/<user_id>/picture/uploads")
-def start_direct_upload(user_id: str, body: UploadRequest | None = None) -> Response[UploadPolicy]:
+@app.post(
+    "/users/<user_id>/picture/uploads",
+    summary="Start a direct upload: a presigned POST policy for the store",
+    description=DIRECT_UPLOAD,
+    responses=responses(
+        {201: UploadPolicy},
+        (e.UserNotFound, e.FileTooLarge, e.UnsupportedContentType, e.ValidationFailed)
+        + OWNER_ERRORS
+        + DATA_ERRORS,
+    ),
+    tags=[PICTURES],
+)
+def start_direct_upload(
+    user_id: str, body: Annotated[UploadRequest | None, DECLARED] = None
+) -> Response[UploadPolicy]:
     deps.authorizer().require_owner(app.current_event.raw_event, user_id)
     return json_response(deps.pictures().start_direct_upload(user_id, body), 201)
 

@@ -48,7 +48,6 @@ TYPES = {
     ".png": "image/png",
     ".svg": "image/svg+xml",
 }
-MIME = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
 DIRECT_UPLOAD_ABOVE = 1024 * 1024  # larger files go straight to the store by presigned POST
 TOKEN_TTL = 3600
 _DEV_TOKEN = re.compile(r"/_dev/token/(?P<user_id>[^/]+)")
@@ -98,7 +97,7 @@ class Pages:
         return {
             "max_bytes": s.max_bytes,
             "allowed_formats": s.allowed_formats,
-            "allowed_types": [MIME[f] for f in s.allowed_formats if f in MIME],
+            "allowed_types": [f.content_type for f in s.allowed_formats],
             "thumbnail_sizes": s.thumbnail_sizes,
             "direct_upload_above": DIRECT_UPLOAD_ABOVE,
             "dev_tokens": self._issue_token is not None,

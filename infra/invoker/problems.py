@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from profilepics.errors import PROBLEMS_PATH, ProblemError
 
+from infra.invoker import delivery, gateway
+
 
 @dataclass(frozen=True)
 class ProblemDoc:
@@ -20,21 +22,32 @@ class ProblemDoc:
     when: str
 
 
-# Answered by the local invoker itself, never by a function.
-INVOKER_PROBLEMS = (
-    ProblemDoc(
-        400,
-        "bad_event",
-        "The bucket event is not valid",
-        "A POST to /_events/... whose body is not JSON or has a record without s3.object.key.",
-    ),
-    ProblemDoc(
-        502,
-        "function_error",
-        "The function failed",
-        "The local invoker's function raised or timed out; its log says why.",
-    ),
-)
+# When the local invoker answers these itself (never a function), by code.
+INVOKER_WHEN = {
+    "bad_event": "A POST to /_events/... whose body is not JSON, or has a record without "
+    "s3.object.key.",
+    "function_error": "The function raised an exception it did not handle, or its runtime "
+    "crashed: a bug; its log (the terminal running `profilepics up`) says which. API Gateway "
+    "answers 500 here too.",
+    "function_timeout": "The function ran past its `Timeout` (template.yaml) and its instance "
+    "was stopped, as Lambda stops one.",
+    "function_out_of_memory": "The function's instance went past its `MemorySize` "
+    "(template.yaml) and was stopped, as Lambda stops one.",
+    "integration_timeout": "The function did not answer within 30 s, API Gateway's "
+    "integration timeout; it may still finish. Retry later.",
+    "events_unavailable": "A bucket event could not be written to the invoker's spool in the "
+    "data dir; the store sends it again.",
+    "event_failed": "The function a bucket event runs failed (`profilepics serve` acknowledges "
+    "an event only after it succeeded); the store sends it again, and after its last attempt "
+    "it is a dead letter (`profilepics events`).",
+}
+
+
+def _invoker_problems() -> list[ProblemDoc]:
+    answers = [(a.status, a.code, a.title) for a in gateway.ANSWERS]
+    answers += [(a.status, a.code, a.title) for a in (delivery.NOT_RECORDED, delivery.NOT_DONE)]
+    answers.append((400, "bad_event", "The bucket event is not valid"))
+    return [ProblemDoc(status, code, title, INVOKER_WHEN[code]) for status, code, title in answers]
 
 
 def _subclasses(cls: type[ProblemError]) -> list[type[ProblemError]]:
@@ -54,8 +67,10 @@ def _when(cls: type[ProblemError]) -> str:
 def catalogue() -> list[ProblemDoc]:
     """Every code the API or the local invoker answers with, by status then code."""
     classes: list[type[ProblemError]] = [ProblemError, *_subclasses(ProblemError)]
-    docs = {c.code: ProblemDoc(c.status, c.code, c.title, _when(c)) for c in classes}
-    docs.update({doc.code: doc for doc in INVOKER_PROBLEMS})
+    docs: dict[str, ProblemDoc] = {}
+    for c in classes:  # the base first: InternalError shares its code
+        docs.setdefault(c.code, ProblemDoc(c.status, c.code, c.title, _when(c)))
+    docs.update({doc.code: doc for doc in _invoker_problems()})
     return sorted(docs.values(), key=lambda d: (d.status, d.code))
 
 

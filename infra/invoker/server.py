@@ -7,24 +7,25 @@ import hmac
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from profilepics.errors import problem_type
+from profilepics.errors import PROBLEM_JSON, problem_body
 
 from infra.invoker import events
+from infra.invoker.delivery import Ack, Delivery, RetryPolicy, lease_seconds
+from infra.invoker.gateway import INTEGRATION_TIMEOUT_SECONDS, answer_for
+from infra.invoker.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from infra.invoker.metrics import Registry
+from infra.invoker.spool import Spool
 from infra.invoker.template import Function, Template
-from infra.invoker.workers import FunctionPool
+from infra.invoker.workers import FunctionPool, Outcome
 
 log = logging.getLogger("profilepics.invoker")
 MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API's own payload ceiling
-EVENT_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first try and two retries
-# Lambda waits about 1 and then 2 minutes before those retries; seconds are enough locally.
-EVENT_RETRY_DELAYS = (0.5, 2.0)
 
 
 @dataclass
@@ -35,14 +36,8 @@ class Reply:
 
 
 def problem(status: int, code: str, title: str, detail: str = "") -> Reply:
-    body = {
-        "type": problem_type(code),
-        "title": title,
-        "status": status,
-        "detail": detail or title,
-        "code": code,
-    }
-    return Reply(status, [("Content-Type", "application/problem+json")], json.dumps(body).encode())
+    body = json.dumps(problem_body(status, code, title, detail)).encode()
+    return Reply(status, [("Content-Type", PROBLEM_JSON)], body)
 
 
 Authenticator = Callable[[Mapping[str, str]], dict[str, Any]]
@@ -59,6 +54,9 @@ class Invoker:
         authenticate: Authenticator | None = None,
         pages: Page | None = None,
         events_token: str | None = None,
+        spool: Spool | None = None,
+        ack: Ack = Ack.PERSIST,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.template = template
         self._environment = environment
@@ -69,7 +67,15 @@ class Invoker:
         self._events_token = events_token
         self._pools: dict[str, FunctionPool] = {}
         self._lock = threading.Lock()
-        self._events = ThreadPoolExecutor(max_workers=2, thread_name_prefix="events")
+        self.metrics = Registry()
+        self.delivery = Delivery(
+            template.triggers,
+            self._invoke,
+            spool or Spool(":memory:"),
+            ack,
+            retry,
+            lease_seconds(template),
+        )
 
     def pool(self, name: str) -> FunctionPool:
         with self._lock:
@@ -91,6 +97,9 @@ class Invoker:
             return Reply(
                 status, [("Content-Type", "application/json")], json.dumps(checks).encode()
             )
+        if parts.path == "/metrics" and method == "GET":
+            body = self.metrics.render().encode()
+            return Reply(200, [("Content-Type", METRICS_CONTENT_TYPE)], body)
         if parts.path in ("/_events/s3", "/_events/seaweedfs") and method == "POST":
             if not self._may_post_events(header_map):
                 return problem(401, "unauthorized", "Bucket events need the events token")
@@ -121,12 +130,21 @@ class Invoker:
         given = headers.get("authorization", "").removeprefix("Bearer ").strip()
         return hmac.compare_digest(given.encode(), self._events_token.encode())
 
+    def _invoke(
+        self, function: str, event: dict[str, Any], answer_within: float | None = None
+    ) -> Outcome:
+        """One invocation's outcome; the metrics it recorded go to GET /metrics."""
+        outcome = self.pool(function).invoke(event, answer_within)
+        self.metrics.observe_all(outcome.metrics)
+        return outcome
+
     def _call(self, function: str, event: dict[str, Any]) -> Reply:
-        outcome = self.pool(function).invoke(event)
-        if "errorType" in outcome:
-            log.error("%s failed: %s", function, outcome["errorType"])
-            return problem(502, "function_error", "The function failed")
-        return to_reply(outcome["result"])
+        outcome = self._invoke(function, event, INTEGRATION_TIMEOUT_SECONDS)
+        if outcome.error is not None:
+            log.error("%s failed: %s", function, outcome.error)
+            answer = answer_for(outcome.error)
+            return problem(answer.status, answer.code, answer.title)
+        return to_reply(outcome.result)
 
     def _accept_events(self, path: str, body: bytes) -> Reply:
         try:
@@ -141,41 +159,13 @@ class Invoker:
             records = payload.get("Records", []) if isinstance(payload, dict) else []
         if not isinstance(records, list) or not all(map(_has_object_key, records)):
             return problem(400, "bad_event", "Every record needs s3.object.key")
-        self.deliver(records)
-        return Reply(204)
-
-    def deliver(self, records: Iterable[dict[str, Any]]) -> None:
-        """Invoke every function whose S3 trigger matches, asynchronously, with retries."""
-        for record in records:
-            key = events.decoded_key(record)
-            # S3 names events "ObjectCreated:Put", MinIO "s3:ObjectCreated:Put", as templates do.
-            name = str(record.get("eventName", ""))
-            name = name if name.startswith("s3:") else f"s3:{name}"
-            for trigger in self.template.triggers:
-                if trigger.matches(name, key):
-                    self._events.submit(self._deliver_one, trigger.function, record)
-
-    def _deliver_one(self, function: str, record: dict[str, Any], attempt: int = 1) -> None:
-        outcome = self.pool(function).invoke({"Records": [record]})
-        if "errorType" not in outcome:
-            return
-        log.warning("%s attempt %d failed: %s", function, attempt, outcome["errorType"])
-        if attempt < EVENT_ATTEMPTS:
-            # A timer, not a sleep, so a retry waiting does not hold up other events.
-            retry = threading.Timer(
-                EVENT_RETRY_DELAYS[attempt - 1], self._retry, (function, record, attempt + 1)
-            )
-            retry.daemon = True
-            retry.start()
-
-    def _retry(self, function: str, record: dict[str, Any], attempt: int) -> None:
-        try:
-            self._events.submit(self._deliver_one, function, record, attempt)
-        except RuntimeError:
-            pass  # the invoker is shutting down
+        accepted = self.delivery.accept(records)
+        if accepted.status >= 300:
+            return problem(accepted.status, accepted.code, accepted.title)
+        return Reply(accepted.status)
 
     def close(self) -> None:
-        self._events.shutdown(wait=False, cancel_futures=True)
+        self.delivery.close()
         for pool in self._pools.values():
             pool.close()
 

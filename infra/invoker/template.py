@@ -1,4 +1,4 @@
-"""Reads what the invoker needs out of template.yaml: functions, routes, S3 triggers, the table."""
+"""What the invoker needs from template.yaml: functions, routes, bucket triggers, the table."""
 
 from __future__ import annotations
 
@@ -95,20 +95,31 @@ def _path_pattern(path: str) -> re.Pattern[str]:
     return re.compile(regex)
 
 
-def _s3_trigger(name: str, props: dict[str, Any]) -> Trigger:
-    rules = props.get("Filter", {}).get("S3Key", {}).get("Rules", [])
-    by_name = {rule["Name"].lower(): rule["Value"] for rule in rules}
-    events = props.get("Events", [])
-    return Trigger(
-        name,
-        by_name.get("prefix", ""),
-        by_name.get("suffix", ""),
-        tuple([events] if isinstance(events, str) else events),
-    )
+def _bucket_triggers(props: dict[str, Any]) -> list[Trigger]:
+    """The bucket's Lambda notifications: which function each object-created event invokes."""
+    triggers = []
+    for config in props.get("NotificationConfiguration", {}).get("LambdaConfigurations", []):
+        rules = config.get("Filter", {}).get("S3Key", {}).get("Rules", [])
+        by_name = {rule["Name"].lower(): rule["Value"] for rule in rules}
+        function = config["Function"]["Fn::GetAtt"][0]  # !GetAtt <Function>.Arn
+        triggers.append(
+            Trigger(
+                function, by_name.get("prefix", ""), by_name.get("suffix", ""), (config["Event"],)
+            )
+        )
+    return triggers
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The template as a plain document, CloudFormation's short tags (!Ref...) as long forms."""
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506 - safe
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path} is not a template")
+    return doc
 
 
 def load(path: Path) -> Template:
-    doc = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    doc = read(path)
     globals_fn = doc.get("Globals", {}).get("Function", {})
     functions: dict[str, Function] = {}
     routes: list[Route] = []
@@ -118,6 +129,8 @@ def load(path: Path) -> Template:
         props = resource.get("Properties", {})
         if resource.get("Type") == "AWS::DynamoDB::Table":
             table = props
+        if resource.get("Type") == "AWS::S3::Bucket":
+            triggers.extend(_bucket_triggers(props))
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
         env = {
@@ -146,8 +159,6 @@ def load(path: Path) -> Template:
                         _path_pattern(eprops["Path"]),
                     )
                 )
-            elif event.get("Type") == "S3":
-                triggers.append(_s3_trigger(name, eprops))
     # Static paths before parameterised ones, as API Gateway prefers the most specific route.
     routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
     return Template(functions, routes, triggers, table)

@@ -1,6 +1,6 @@
 """The embedded local stack: SeaweedFS and dynalite on 127.0.0.1, no Docker; the CLI drives it."""
 
-from infra.stack.objectstore import ObjectStore, ObjectStoreConfig, WeedPorts, find_weed
+from infra.stack.objectstore import StoreConfig, StoreServer, WeedPorts, find_weed
 from infra.stack.process import ManagedProcess, StackError, free_port, free_port_block
 from infra.stack.stack import LocalStack, StackConfig, free_stack_ports
 from infra.stack.table import TableConfig, TableServer, ensure_installed
@@ -10,8 +10,8 @@ from infra.stack.weed_config import WebhookConfig
 __all__ = [
     "LocalStack",
     "ManagedProcess",
-    "ObjectStore",
-    "ObjectStoreConfig",
+    "StoreServer",
+    "StoreConfig",
     "StackConfig",
     "StackError",
     "TableConfig",

@@ -76,7 +76,7 @@ class WeedPorts:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ObjectStoreConfig:
+class StoreConfig:
     data_dir: Path
     access_key: str
     secret_key: str = field(repr=False)
@@ -101,10 +101,10 @@ def find_weed() -> Path:
     return Path(found)
 
 
-class ObjectStore:
+class StoreServer:
     """One `weed mini`: S3 on host:s3_port (HTTPS when given TLS files), data in data_dir/s3."""
 
-    def __init__(self, config: ObjectStoreConfig) -> None:
+    def __init__(self, config: StoreConfig) -> None:
         self.config = config
         self.ports = WeedPorts.from_s3_port(config.s3_port)
         # weed runs in run_dir, so every path handed to it must be absolute.

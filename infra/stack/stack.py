@@ -10,7 +10,7 @@ from pathlib import Path
 from types import TracebackType
 
 from infra.stack.files import private_dir
-from infra.stack.objectstore import ObjectStore, ObjectStoreConfig, WeedPorts
+from infra.stack.objectstore import StoreConfig, StoreServer, WeedPorts
 from infra.stack.process import ManagedProcess, free_port_block
 from infra.stack.table import DYNALITE_DIR, TableConfig, TableServer
 from infra.stack.tls import DEFAULT_HOSTS, TlsFiles, ensure_tls
@@ -82,10 +82,10 @@ class LocalStack:
             )
         )
 
-    def _object_store(self) -> ObjectStore:
+    def _object_store(self) -> StoreServer:
         config = self.config
-        return ObjectStore(
-            ObjectStoreConfig(
+        return StoreServer(
+            StoreConfig(
                 data_dir=config.data_dir,
                 access_key=config.access_key,
                 secret_key=config.secret_key,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
@@ -75,29 +76,23 @@ class TableServer:
     def process(self) -> ManagedProcess | None:
         return self._process
 
-    def command(self, node: Path, cli: Path) -> list[str]:
-        return [
-            str(node),
-            str(cli),
-            "--host",
-            self.config.host,
-            "--port",
-            str(self.config.port),
-            "--path",
-            str(self.db_dir),
+    def command(self, node: Path) -> list[str]:
+        # serve.js: dynalite's cli.js, except that a client gone mid-request doesn't end it.
+        options = {
+            "host": self.config.host,
+            "port": self.config.port,
+            "path": str(self.db_dir),
             # A put right after CreateTable fails while the table is still CREATING.
-            "--createTableMs",
-            "0",
-            "--deleteTableMs",
-            "0",
-            "--updateTableMs",
-            "0",
-        ]
+            "createTableMs": 0,
+            "deleteTableMs": 0,
+            "updateTableMs": 0,
+        }
+        return [str(node), str(self.config.package_dir / "serve.js"), json.dumps(options)]
 
     def start(self) -> None:
         if self._process is not None and self._process.running:
             return
-        cli = _ensure_installed_in(self.config.package_dir)
+        _ensure_installed_in(self.config.package_dir)
         node = shutil.which("node")
         if node is None:
             raise StackError(
@@ -108,7 +103,7 @@ class TableServer:
         env = {"PATH": f"{Path(node).parent}:/usr/bin:/bin", "HOME": str(self.data_dir)}
         self._process = ManagedProcess(
             "dynalite",
-            self.command(Path(node), cli),
+            self.command(Path(node)),
             log_path=self.log_dir / "dynalite.log",
             env=env,
             cwd=self.data_dir,

@@ -15,7 +15,9 @@ const PLAIN = {
   file_too_large: "The file is larger than allowed.",
   empty_file: "The file is empty.",
   image_corrupt: "The image is damaged or incomplete: it could not be decoded.",
+  image_truncated: "The file is shorter than the image it declares: it is cut short or damaged.",
   image_too_large: "The image has too many pixels or frames.",
+  image_too_complex: "The image takes too much work to process.",
   image_too_small: "The image is smaller than allowed.",
   processing_timeout: "Making the thumbnails took too long.",
 };

@@ -12,7 +12,8 @@ import pytest
 import requests
 from playwright.sync_api import Page, Route, ViewportSize, expect
 
-from tests.e2e.test_browser import choose, jpeg, open_profile
+from tests.api_client import jpeg
+from tests.e2e.test_browser import choose, open_profile
 from tests.stackrun import RunningStack, bearer
 
 pytestmark = pytest.mark.e2e

@@ -6,67 +6,24 @@
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
-import requests
-from PIL import Image
-from profilepics.config import Settings
+from profilepics.adapters.dynamodb_table import DynamoDBTable
+from profilepics.adapters.minio_store import MinioStore
 from profilepics.models import PictureStatus, Profile
-from profilepics.profiles import DynamoProfiles
-from profilepics.storage import MinioStore
 
 from infra.local import REPO_ROOT
-from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack, bearer
+from tests.stackrun import RunningStack
 
 PREFIXES = ("originals/", "thumbnails/", "uploads/")
 
 
-def jpeg(colour: str = "teal", size: tuple[int, int] = (48, 32)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, "JPEG")
-    return out.getvalue()
-
-
-def new_user(api: str, prefix: str = "f") -> str:
-    user_id = f"{prefix}-{uuid.uuid4().hex[:10]}"
-    body = {"user_id": user_id, "display_name": "Fault Tester", "email": f"{user_id}@example.com"}
-    response = requests.post(f"{api}/users", json=body, headers=bearer(user_id), timeout=10)
-    assert response.status_code == 201, response.text
-    return user_id
-
-
-def put_picture(api: str, user_id: str, data: bytes, timeout: float = 30) -> requests.Response:
-    headers = {**bearer(user_id), "Content-Type": "image/jpeg"}
-    url = f"{api}/users/{user_id}/picture"
-    return requests.put(url, data=data, headers=headers, timeout=timeout)
-
-
-def settings_for(stack: RunningStack) -> Settings:
-    """The service's settings pointed at this stack, as its functions get them."""
-    ca = stack.info.get("ca_bundle")
-    return Settings(
-        s3_endpoint=stack.info["s3_endpoint"],
-        s3_access_key=ACCESS_KEY,
-        s3_secret_key=SECRET_KEY,
-        s3_ca_bundle=Path(ca) if ca else None,
-        dynamodb_endpoint=stack.info["dynamodb_endpoint"],
-        dynamodb_access_key="local",
-        dynamodb_secret_key="local",
-        bucket=stack.bucket,
-        table=stack.table,
-        api_base_url=stack.api,
-    )
-
-
-def all_profiles(table: DynamoProfiles) -> Iterator[Profile]:
+def all_profiles(table: DynamoDBTable) -> Iterator[Profile]:
     cursor: str | None = None
     while True:
         page, cursor = table.scan(100, cursor)
@@ -80,24 +37,35 @@ def stored_keys(store: MinioStore) -> set[str]:
 
 
 def dangling_references(stack: RunningStack) -> list[str]:
-    """Keys some profile refers to that the store does not have."""
-    settings = settings_for(stack)
+    """Keys some profile refers to that the store does not have.
+
+    Profiles, then the store, then the profiles again: an object is written before a profile
+    names it and deleted only after no profile does, so neither a thumbnails run nor a
+    replacement finishing meanwhile can pass for a dangling reference.
+    """
+    settings = stack.settings()
+    table = DynamoDBTable(settings)
+    wanted = _referenced(table)
     stored = stored_keys(MinioStore(settings))
-    wanted = [
+    missing = wanted - stored
+    return sorted(missing & _referenced(table)) if missing else []
+
+
+def _referenced(table: DynamoDBTable) -> set[str]:
+    return {
         key
-        for profile in all_profiles(DynamoProfiles(settings))
+        for profile in all_profiles(table)
         if profile.picture is not None
         for key in (profile.picture.key, *profile.picture.variants.values())
-    ]
-    return sorted(key for key in wanted if key not in stored)
+    }
 
 
 def unreferenced_objects(stack: RunningStack) -> list[str]:
     """Stored keys that no profile's current picture refers to (its key, variants, folder)."""
-    settings = settings_for(stack)
+    settings = stack.settings()
     keys: set[str] = set()
     folders: set[str] = set()
-    for profile in all_profiles(DynamoProfiles(settings)):
+    for profile in all_profiles(DynamoDBTable(settings)):
         if profile.picture is not None:
             keys.update((profile.picture.key, *profile.picture.variants.values()))
             folders.add(f"thumbnails/{profile.user_id}/{profile.picture.id}/")
@@ -131,8 +99,8 @@ def assert_invariants(stack: RunningStack) -> str:
 
 def settle(stack: RunningStack, user_ids: Iterable[str], timeout: float = 30) -> None:
     """Wait until event-driven work is done: no picture processing, the bucket unchanged 1 s."""
-    settings = settings_for(stack)
-    store, table = MinioStore(settings), DynamoProfiles(settings)
+    settings = stack.settings()
+    store, table = MinioStore(settings), DynamoDBTable(settings)
     users = list(user_ids)
     deadline = time.monotonic() + timeout
     seen: set[str] | None = None

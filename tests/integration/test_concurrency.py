@@ -10,15 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from profilepics.profiles import DynamoProfiles
-from profilepics.storage import MinioStore
+from profilepics.adapters.dynamodb_table import DynamoDBTable
+from profilepics.adapters.minio_store import MinioStore
 
+from tests.api_client import jpeg, new_user, put_picture
 from tests.integration.invariants import (
     assert_invariants,
-    jpeg,
-    new_user,
-    put_picture,
-    settings_for,
     settle,
 )
 from tests.stackrun import RunningStack, start_stack
@@ -34,21 +31,19 @@ CLEAN_FAILURES = {409: "conflict", 503: "storage_unavailable"}
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """A stack of the module's own: its sweeps run with no grace, and 4 instances per
     function make the uploads really race for the profile's conditional write."""
-    running = start_stack(tmp_path_factory.mktemp("concurrency"), {"PROFILEPICS_INSTANCES": "4"})
-    try:
+    directory = tmp_path_factory.mktemp("concurrency")
+    with start_stack(directory, {"PROFILEPICS_INSTANCES": "4"}) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def images(count: int) -> list[bytes]:
-    return [jpeg(f"#{(i * 5) % 256:02x}{(i * 37) % 256:02x}80") for i in range(count)]
+    return [jpeg(colour=f"#{(i * 5) % 256:02x}{(i * 37) % 256:02x}80") for i in range(count)]
 
 
 def upload_all(api: str, jobs: list[tuple[str, bytes]]) -> list[requests.Response]:
     began = time.monotonic()
     with ThreadPoolExecutor(len(jobs)) as pool:
-        responses = list(pool.map(lambda job: put_picture(api, job[0], job[1], 60), jobs))
+        responses = list(pool.map(lambda job: put_picture(api, job[0], job[1], timeout=60), jobs))
     log.info(
         "%d uploads in %.1f s: %s",
         len(jobs),
@@ -69,7 +64,7 @@ def assert_clean(responses: list[requests.Response]) -> list[requests.Response]:
 
 
 def user_keys(stack: RunningStack, user_id: str) -> set[str]:
-    store = MinioStore(settings_for(stack))
+    store = MinioStore(stack.settings())
     return {
         key
         for prefix in ("originals/", "thumbnails/", "uploads/")
@@ -90,7 +85,7 @@ def test_50_concurrent_uploads_for_one_user_leave_exactly_one_picture_and_no_orp
     uploaded = {r.json()["id"] for r in succeeded}
     assert len(uploaded) == len(succeeded)
     settle(stack, [user])
-    profile = DynamoProfiles(settings_for(stack)).get(user)
+    profile = DynamoDBTable(stack.settings()).get(user)
     assert profile is not None and profile.picture is not None
     assert profile.picture.id in uploaded
     assert_invariants(stack)
@@ -105,7 +100,7 @@ def test_50_concurrent_uploads_for_50_users_give_50_pictures(stack: RunningStack
     responses = upload_all(stack.api, list(zip(users, images(UPLOADS), strict=True)))
 
     assert [r.status_code for r in responses] == [201] * UPLOADS
-    table = DynamoProfiles(settings_for(stack))
+    table = DynamoDBTable(stack.settings())
     for user, response in zip(users, responses, strict=True):
         profile = table.get(user)
         assert profile is not None and profile.picture is not None

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import pytest
 import requests
 
+from tests.api_client import profile
 from tests.stackrun import RunningStack, bearer, wait_for
 from tests.unit import imagegen as gen
 
@@ -38,14 +39,9 @@ def post_file(policy: dict[str, Any], data: bytes, **fields: str | None) -> requ
     return requests.post(policy["url"], data=sent, files={"file": ("picture", data)}, timeout=30)
 
 
-def profile(http: requests.Session, api: str, user_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = http.get(f"{api}/users/{user_id}", timeout=10).json()
-    return body
-
-
 def upload_state(http: requests.Session, api: str, user_id: str, state: str) -> dict[str, Any]:
     def probe() -> dict[str, Any] | None:
-        found = profile(http, api, user_id)
+        found = profile(api, user_id, http)
         return found if (found["upload"] or {}).get("state") == state else None
 
     return wait_for(probe, f"upload {state}")
@@ -77,7 +73,7 @@ def test_policy_is_for_the_owner_only_and_bound_to_one_uploads_key(
     # Nothing declared, nothing demanded that `fields` would not carry.
     assert not any("$Content-Type" in condition for condition in document["conditions"])
     assert "Content-Type" not in policy["fields"]
-    assert profile(http, api, user_id)["upload"]["state"] == "pending"
+    assert profile(api, user_id, http)["upload"]["state"] == "pending"
 
 
 def test_a_declared_type_and_size_are_in_fields_and_are_all_the_policy_takes(
@@ -134,7 +130,7 @@ def test_a_declared_size_over_the_limit_is_413_and_starts_nothing(
 
     assert response.status_code == 413
     assert response.json()["code"] == "file_too_large"
-    assert profile(http, api, user_id)["upload"] is None
+    assert profile(api, user_id, http)["upload"] is None
 
 
 @pytest.mark.parametrize(
@@ -154,7 +150,7 @@ def test_an_invalid_declaration_is_422_and_starts_nothing(
 
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "validation_error"
-    assert profile(http, api, user_id)["upload"] is None
+    assert profile(api, user_id, http)["upload"] is None
 
 
 def test_a_file_of_another_size_than_declared_is_refused_by_the_store(
@@ -186,7 +182,7 @@ def test_direct_post_of_a_jpeg_becomes_the_ready_picture(
     assert (picture["width"], picture["height"], picture["format"]) == (1200, 900, "jpeg")
 
     def ready() -> bool:
-        return bool(profile(http, api, user_id)["picture"]["status"] == "ready")
+        return bool(profile(api, user_id, http)["picture"]["status"] == "ready")
 
     wait_for(ready, "the new picture's variants")
     assert stack.keys(f"uploads/{user_id}/") == []
@@ -207,7 +203,7 @@ def test_store_refuses_an_oversized_or_empty_post_and_stores_nothing(
     assert (too_large.status_code, error_code(too_large)) == (400, "EntityTooLarge")
     assert (empty.status_code, error_code(empty)) == (400, "EntityTooSmall")
     assert stack.keys(f"uploads/{user_id}/") == []
-    assert profile(http, api, user_id)["upload"]["state"] == "pending"
+    assert profile(api, user_id, http)["upload"]["state"] == "pending"
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "IMAGE/JPEG", "image/png", None])
@@ -273,5 +269,5 @@ def test_policy_used_twice_publishes_one_picture(
     assert again.status_code in (201, 204)  # within its lifetime the store takes it again,
 
     wait_for(lambda: stack.keys(f"uploads/{user_id}/") == [], "the second copy dropped")
-    assert profile(http, api, user_id)["picture"]["id"] == first["id"]  # but it is dropped
+    assert profile(api, user_id, http)["picture"]["id"] == first["id"]  # but it is dropped
     assert stack.keys(f"originals/{user_id}/") == [f"originals/{user_id}/{first['id']}.jpg"]

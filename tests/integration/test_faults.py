@@ -8,33 +8,28 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from profilepics.adapters.dynamodb_table import DynamoDBTable
+from profilepics.adapters.minio_store import MinioStore
+from profilepics.deps import build
 from profilepics.errors import StorageUnavailable, TableUnavailable
 from profilepics.models import Picture
 from profilepics.pictures import Pictures
-from profilepics.presenter import Presenter
-from profilepics.profiles import DynamoProfiles
-from profilepics.storage import MinioStore
-from profilepics.urls import UrlSigner
 
+from tests.api_client import jpeg, new_user, put_picture
 from tests.integration.invariants import (
     assert_invariants,
     dangling_references,
-    jpeg,
-    new_user,
-    put_picture,
-    settings_for,
     settle,
     signal_server,
     stored_keys,
     sweep,
     unreferenced_objects,
 )
-from tests.stackrun import RunningStack, bearer, start_stack
+from tests.stackrun import OwnStack, RunningStack, bearer, start_stack
 
 pytestmark = pytest.mark.integration
 log = logging.getLogger(__name__)
@@ -43,9 +38,10 @@ log = logging.getLogger(__name__)
 FAST = 8.0
 
 Call = Callable[[], requests.Response]
+Timed = dict[str, tuple[requests.Response, float]]
 
 
-def timed(calls: dict[str, Call]) -> dict[str, tuple[requests.Response, float]]:
+def timed(calls: dict[str, Call]) -> Timed:
     """Run the calls at once and time each."""
 
     def run(call: Call) -> tuple[requests.Response, float]:
@@ -74,9 +70,18 @@ def warm_up(api: str, user_id: str) -> None:
             assert response.status_code < 500, response.text
 
 
-def assert_fast_problem(
-    results: dict[str, tuple[requests.Response, float]], names: list[str], code: str
-) -> None:
+def hung_then_crashed(
+    stack: RunningStack, server: str, calls: dict[str, Call], user_id: str
+) -> tuple[Timed, Timed]:
+    """The calls' answers and times while server hangs (SIGSTOP), then once it has crashed."""
+    warm_up(stack.api, user_id)
+    signal_server(stack, server, signal.SIGSTOP)
+    hung = timed(calls)
+    signal_server(stack, server, signal.SIGKILL)
+    return hung, timed(calls)
+
+
+def assert_fast_problem(results: Timed, names: list[str], code: str) -> None:
     for name in names:
         response, took = results[name]
         assert response.status_code == 503, (name, response.text)
@@ -85,41 +90,22 @@ def assert_fast_problem(
         assert took < FAST, (name, took)
 
 
-def restarted(stack: RunningStack) -> RunningStack:
-    stack.stop()
-    return start_stack(stack.data_dir)
-
-
-@pytest.fixture
-def own_stack(tmp_path: Path) -> Iterator[list[RunningStack]]:
-    """A stack of the test's own (it stops servers); the list holds it across restarts."""
-    stacks = [start_stack(tmp_path / "stack")]
-    try:
-        yield stacks
-    finally:
-        stacks[-1].stop()
-
-
 def test_store_down_uploads_answer_503_storage_unavailable_fast_and_nothing_is_lost(
-    own_stack: list[RunningStack],
+    own_stack: OwnStack,
 ) -> None:
-    stack = own_stack[0]
+    stack = own_stack.current
     api = stack.api
     ada, bob = new_user(api), new_user(api)
     assert put_picture(api, ada, jpeg()).status_code == 201
     before = requests.get(f"{api}/users/{ada}", timeout=10).json()["picture"]
     calls: dict[str, Call] = {
-        "replace": lambda: put_picture(api, ada, jpeg("red")),
-        "first upload": lambda: put_picture(api, bob, jpeg("blue")),
+        "replace": lambda: put_picture(api, ada, jpeg(colour="red")),
+        "first upload": lambda: put_picture(api, bob, jpeg(colour="blue")),
         "url of a picture": lambda: requests.get(f"{api}/users/{ada}/picture", timeout=30),
         "url of a default": lambda: requests.get(f"{api}/users/{bob}/picture", timeout=30),
     }
 
-    warm_up(api, ada)
-    signal_server(stack, "seaweedfs", signal.SIGSTOP)
-    hung = timed(calls)
-    signal_server(stack, "seaweedfs", signal.SIGKILL)
-    crashed = timed(calls)
+    hung, crashed = hung_then_crashed(stack, "seaweedfs", calls, ada)
 
     for results in (hung, crashed):
         assert_fast_problem(results, ["replace", "first upload"], "storage_unavailable")
@@ -136,7 +122,7 @@ def test_store_down_uploads_answer_503_storage_unavailable_fast_and_nothing_is_l
         and json.loads(line)["message"] == "object store unreachable during put: MaxRetryError"
         for line in stack.log().splitlines()
     )
-    stack = own_stack[0] = restarted(stack)
+    stack = own_stack.restart()
     after = requests.get(f"{stack.api}/users/{ada}", timeout=10).json()
     assert after["picture"]["id"] == before["id"]
     assert requests.get(f"{stack.api}/users/{bob}", timeout=10).json()["picture"] is None
@@ -144,34 +130,30 @@ def test_store_down_uploads_answer_503_storage_unavailable_fast_and_nothing_is_l
 
 
 def test_table_down_answers_503_table_unavailable_fast_and_writes_no_object(
-    own_stack: list[RunningStack],
+    own_stack: OwnStack,
 ) -> None:
-    stack = own_stack[0]
+    stack = own_stack.current
     api = stack.api
     ada = new_user(api)
     assert put_picture(api, ada, jpeg()).status_code == 201
     settle(stack, [ada])
-    store = MinioStore(settings_for(stack))
+    store = MinioStore(stack.settings())
     keys_before = stored_keys(store)
     calls: dict[str, Call] = {
         "read profile": lambda: requests.get(f"{api}/users/{ada}", timeout=30),
         "write profile": lambda: requests.patch(
             f"{api}/users/{ada}", json={"display_name": "X"}, headers=bearer(ada), timeout=30
         ),
-        "upload": lambda: put_picture(api, ada, jpeg("red")),
+        "upload": lambda: put_picture(api, ada, jpeg(colour="red")),
         "picture url": lambda: requests.get(f"{api}/users/{ada}/picture", timeout=30),
     }
 
-    warm_up(api, ada)
-    signal_server(stack, "dynalite", signal.SIGSTOP)
-    hung = timed(calls)
-    signal_server(stack, "dynalite", signal.SIGKILL)
-    crashed = timed(calls)
+    hung, crashed = hung_then_crashed(stack, "dynalite", calls, ada)
 
     for results in (hung, crashed):
         assert_fast_problem(results, list(calls), "table_unavailable")
     assert stored_keys(store) == keys_before
-    stack = own_stack[0] = restarted(stack)
+    stack = own_stack.restart()
     profile = requests.get(f"{stack.api}/users/{ada}", timeout=10).json()
     assert profile["display_name"] == "Fault Tester"
     assert_invariants(stack)
@@ -180,14 +162,11 @@ def test_table_down_answers_503_table_unavailable_fast_and_writes_no_object(
 @pytest.fixture(scope="module")
 def shared_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     """For in-process faults: a stack of the module's own, as its sweeps run with no grace."""
-    running = start_stack(tmp_path_factory.mktemp("faults"))
-    try:
+    with start_stack(tmp_path_factory.mktemp("faults")) as running:
         yield running
-    finally:
-        running.stop()
 
 
-class TableDownAtPictureWrite(DynamoProfiles):
+class TableDownAtPictureWrite(DynamoDBTable):
     """The real table, except that pointing a profile at a picture fails."""
 
     def set_picture(self, *args: Any, **kwargs: Any) -> None:
@@ -206,14 +185,12 @@ class DeleteFailsOnce(MinioStore):
         super().delete(keys)
 
 
-def pictures_on(stack: RunningStack, store: MinioStore, table: DynamoProfiles) -> Pictures:
-    settings = settings_for(stack)
-    signer = UrlSigner(store, settings.url_expiry_seconds, settings.url_window_seconds)
-    return Pictures(store, table, Presenter(settings, signer), settings)
+def pictures_on(stack: RunningStack, store: MinioStore, table: DynamoDBTable) -> Pictures:
+    return build(stack.settings(), store=store, table=table).pictures
 
 
 def current_picture(stack: RunningStack, user_id: str) -> Picture | None:
-    profile = DynamoProfiles(settings_for(stack)).get(user_id)
+    profile = DynamoDBTable(stack.settings()).get(user_id)
     assert profile is not None
     return profile.picture
 
@@ -221,18 +198,18 @@ def current_picture(stack: RunningStack, user_id: str) -> Picture | None:
 def test_failure_between_object_write_and_profile_write_removes_the_new_object(
     shared_stack: RunningStack,
 ) -> None:
-    stack, settings = shared_stack, settings_for(shared_stack)
+    stack, settings = shared_stack, shared_stack.settings()
     first, replacing = new_user(stack.api), new_user(stack.api)
     assert put_picture(stack.api, replacing, jpeg()).status_code == 201
     settle(stack, [replacing])
-    table = DynamoProfiles(settings)
+    table = DynamoDBTable(settings)
     before = {user: table.get(user) for user in (first, replacing)}
     keys_before = stored_keys(MinioStore(settings))
     failing = pictures_on(stack, MinioStore(settings), TableDownAtPictureWrite(settings))
 
     for user in (first, replacing):
         with pytest.raises(TableUnavailable):
-            failing.upload(user, jpeg("red"))
+            failing.upload(user, jpeg(colour="red"))
 
     assert stored_keys(MinioStore(settings)) == keys_before
     assert {user: table.get(user) for user in before} == before
@@ -243,7 +220,7 @@ def test_failure_between_object_write_and_profile_write_removes_the_new_object(
 def test_failure_after_profile_write_leaves_an_orphan_that_the_sweep_removes(
     shared_stack: RunningStack,
 ) -> None:
-    stack, settings = shared_stack, settings_for(shared_stack)
+    stack, settings = shared_stack, shared_stack.settings()
     user = new_user(stack.api)
     assert put_picture(stack.api, user, jpeg()).status_code == 201
     settle(stack, [user])
@@ -252,7 +229,9 @@ def test_failure_after_profile_write_leaves_an_orphan_that_the_sweep_removes(
     old_keys = {old.key, *old.variants.values()}
     flaky = DeleteFailsOnce(settings)
 
-    new, first = pictures_on(stack, flaky, DynamoProfiles(settings)).upload(user, jpeg("navy"))
+    new, first = pictures_on(stack, flaky, DynamoDBTable(settings)).upload(
+        user, jpeg(colour="navy")
+    )
 
     assert first is False and flaky.failures == 0
     current = current_picture(stack, user)

@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
 import urllib3
 from minio import Minio
@@ -33,7 +32,7 @@ from infra.stack import (
 from infra.stack.process import port_accepts
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 pytestmark = pytest.mark.integration
 
@@ -111,22 +110,12 @@ def s3_client(
     )
 
 
-def dynamodb(stack: LocalStack) -> DynamoDBClient:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=stack.dynamodb_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
 def put(client: Minio, key: str, data: bytes, content_type: str = "image/jpeg") -> None:
     client.put_object(BUCKET, key, io.BytesIO(data), len(data), content_type=content_type)
 
 
 def create_table(stack: LocalStack, name: str) -> None:
-    dynamodb(stack).create_table(
+    stack.table.client().create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
@@ -227,7 +216,7 @@ def test_anonymous_get_of_an_object_is_refused(stack: LocalStack) -> None:
 def test_a_new_table_is_active_at_once_and_takes_writes(stack: LocalStack) -> None:
     # With --createTableMs 0 the table turns ACTIVE on dynalite's next tick, not in the
     # CreateTable response itself: under load a put sent at once can still miss it.
-    client = dynamodb(stack)
+    client = stack.table.client()
     create_table(stack, "profiles_now")
     began = time.monotonic()
     while client.describe_table(TableName="profiles_now")["Table"]["TableStatus"] != "ACTIVE":
@@ -304,13 +293,13 @@ def test_stop_closes_every_port_and_ends_the_children(stack: LocalStack) -> None
 def test_objects_and_items_survive_a_restart(stack: LocalStack) -> None:
     put(s3_client(stack), "originals/u3/kept.jpg", b"kept")
     create_table(stack, "profiles_kept")
-    dynamodb(stack).put_item(TableName="profiles_kept", Item={"pk": {"S": "u3"}})
+    stack.table.client().put_item(TableName="profiles_kept", Item={"pk": {"S": "u3"}})
 
     stack.stop()
     stack.start()
 
     assert s3_client(stack).get_object(BUCKET, "originals/u3/kept.jpg").read() == b"kept"
-    item = dynamodb(stack).get_item(TableName="profiles_kept", Key={"pk": {"S": "u3"}})
+    item = stack.table.client().get_item(TableName="profiles_kept", Key={"pk": {"S": "u3"}})
     assert item["Item"] == {"pk": {"S": "u3"}}
 
 

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.integration.invariants import jpeg, put_picture
+from tests.api_client import jpeg, put_picture
 from tests.stackrun import EVENTS_TOKEN, JWT_SECRET, SECRET_KEY, RunningStack, bearer, token
 
 pytestmark = pytest.mark.integration
@@ -86,7 +86,7 @@ def test_function_logs_are_json_with_the_request_id_as_correlation_id(
 ) -> None:
     user_id = user["user_id"]
 
-    uploads = [put_picture(api, user_id, jpeg(colour)) for colour in ("red", "blue")]
+    uploads = [put_picture(api, user_id, jpeg(colour=colour)) for colour in ("red", "blue")]
 
     assert [r.status_code for r in uploads] == [201, 200]
     log = wait_for(stack, uploads[-1].json()["id"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -49,6 +50,42 @@ PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 # A GIF header (1x1 screen, no palette) with a whole JPEG behind it, where the image should be.
 GIF_JPEG_POLYGLOT = b"GIF89a\x01\x00\x01\x00\x00\x00\x00" + JPEG
 HTML_GIF_POLYGLOT = b"<html><img src=x onerror=alert(1)>" + GIF
+
+PHOTO = gen.encode(gen.photo(400, 300), "JPEG", quality=90)
+HOSTILE: list[tuple[str, Send, int, str]] = [
+    (
+        "gif-100-1x1-frames-on-1000-canvas",
+        raw(gen.gif_sparse(), "image/gif"),
+        422,
+        "image_too_large",
+    ),
+    (
+        "webp-2-frames-of-7000",
+        raw(gen.webp_solid(7000, 7000, 2), "image/webp"),
+        422,
+        "image_too_large",
+    ),
+    ("webp-1-frame-of-7000", raw(gen.webp_solid(7000, 7000), "image/webp"), 422, "image_too_large"),
+    ("jpeg-cut-with-eoi-appended", raw(gen.jpeg_cut(PHOTO)), 422, "image_corrupt"),
+    (
+        "png-stream-ending-at-row-10-of-600",
+        raw(gen.png_rows_cut(400, 600, 10), "image/png"),
+        422,
+        "image_corrupt",
+    ),
+    (
+        "jpeg-header-of-7000-with-1kb-of-scan",
+        raw(gen.jpeg_at_floor(7000, 7000)[:1400] + b"\xff\xd9"),
+        422,
+        "image_truncated",
+    ),
+    (
+        "png-below-deflates-floor",
+        raw(gen.png_header_only(4000, 3000), "image/png"),
+        422,
+        "image_truncated",
+    ),
+]
 
 CASES: list[tuple[str, Send, int, str]] = [
     ("empty-raw", raw(b""), 400, "empty_file"),
@@ -104,6 +141,8 @@ CASES: list[tuple[str, Send, int, str]] = [
         "image_too_large",
     ),
     ("truncated-jpeg", raw(JPEG[: len(JPEG) // 2]), 422, "image_corrupt"),
+    # Issue 11: few bytes that declare a lot of work, and truncation behind a valid end.
+    *HOSTILE,
     (
         "png-behind-jpeg-magic",
         raw(b"\xff\xd8\xff" + gen.encode(gen.marked(), "PNG")),
@@ -180,3 +219,19 @@ def test_upload_for_another_user_is_403_and_writes_nothing(
     assert response.status_code == 403
     assert response.json()["code"] == "forbidden"
     assert snapshot(api, stack, owner) == before
+
+
+def test_six_hostile_uploads_at_once_leave_a_normal_upload_working(
+    api: str, stack: RunningStack, owner: str
+) -> None:
+    """Six crafted uploads that once took 5-12 s of CPU each starved a normal one into a 502."""
+    nasty = [raw(gen.gif_sparse(), "image/gif"), raw(gen.webp_solid(7000, 7000, 2), "image/webp")]
+    sends = [nasty[i % 2] for i in range(6)]
+    with ThreadPoolExecutor(max_workers=7) as pool:
+        hostile = [pool.submit(send, api, owner) for send in sends]
+        normal = pool.submit(raw(gen.encode(gen.photo(640, 480), "JPEG")), api, owner)
+        answers = [future.result() for future in hostile]
+        answered = normal.result()
+
+    assert [(a.status_code, a.json()["code"]) for a in answers] == [(422, "image_too_large")] * 6
+    assert answered.status_code == 200, answered.text

@@ -14,27 +14,20 @@ import pytest
 import requests
 
 from infra.stack.stack import free_stack_ports
+from tests.api_client import create_user, profile, put_picture
 from tests.stackrun import RunningStack, bearer, start_stack
 from tests.unit import imagegen as gen
-
-
-def _create(api: str, user_id: str, name: str) -> None:
-    body = {"user_id": user_id, "display_name": name, "email": f"{user_id}@example.com"}
-    response = requests.post(f"{api}/users", json=body, headers=bearer(user_id), timeout=10)
-    assert response.status_code == 201, response.text
 
 
 @pytest.fixture(scope="module")
 def pictured(api: str) -> Iterator[dict[str, Any]]:
     """A user with a 90x60 JPEG whose thumbnails are ready."""
     user_id = f"r-{time.time_ns():x}"
-    _create(api, user_id, "Ada Lovelace")
-    data = gen.encode(gen.photo(90, 60), "JPEG")
-    headers = {"Content-Type": "image/jpeg", **bearer(user_id)}
-    put = requests.put(f"{api}/users/{user_id}/picture", data=data, headers=headers, timeout=30)
+    create_user(api, user_id, name="Ada Lovelace")
+    put = put_picture(api, user_id, gen.encode(gen.photo(90, 60), "JPEG"))
     assert put.status_code == 201, put.text
     deadline = time.monotonic() + 15
-    while requests.get(f"{api}/users/{user_id}", timeout=10).json()["picture"]["status"] != "ready":
+    while profile(api, user_id)["picture"]["status"] != "ready":
         assert time.monotonic() < deadline, "thumbnails never became ready"
         time.sleep(0.2)
     yield {"user_id": user_id, **put.json()}
@@ -201,19 +194,16 @@ def test_urls_are_signed_for_the_public_endpoint_and_work_only_there(tmp_path: P
     """The host is signed: the same URL sent to another name of the same server is refused."""
     s3_port, dynamodb_port = free_stack_ports()
     public = f"http://localhost:{s3_port}"
-    own = start_stack(
+    with start_stack(
         tmp_path,
         {
             "PROFILEPICS_S3_PORT": str(s3_port),
             "PROFILEPICS_DYNAMODB_PORT": str(dynamodb_port),
             "PROFILEPICS_PUBLIC_S3_ENDPOINT": public,
         },
-    )
-    try:
-        _create(own.api, "pub", "Pub Lic")
-        headers = {"Content-Type": "image/jpeg", **bearer("pub")}
-        data = gen.encode(gen.photo(30, 20), "JPEG")
-        put = requests.put(f"{own.api}/users/pub/picture", data=data, headers=headers, timeout=30)
+    ) as own:
+        create_user(own.api, "pub", name="Pub Lic")
+        put = put_picture(own.api, "pub", gen.encode(gen.photo(30, 20), "JPEG"))
         assert put.status_code == 201, put.text
         url = picture_url(own.api, "pub")["url"]
 
@@ -222,8 +212,6 @@ def test_urls_are_signed_for_the_public_endpoint_and_work_only_there(tmp_path: P
         internal = url.replace(public, str(own.info["s3_endpoint"]), 1)
         assert internal != url
         assert requests.get(internal, timeout=10).status_code == 403
-    finally:
-        own.stop()
 
 
 # --- the default picture -----------------------------------------------------------------

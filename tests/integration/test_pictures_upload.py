@@ -9,32 +9,12 @@ from typing import Any
 import requests
 from PIL import ExifTags, Image
 
+from tests.api_client import profile, put_multipart, put_picture
 from tests.stackrun import RunningStack, bearer
 from tests.unit import imagegen as gen
 
 JPEG = gen.encode(gen.photo(120, 90), "JPEG", quality=85)
 SETTLE_SECONDS = 10
-
-
-def put_raw(
-    api: str, user_id: str, data: bytes, content_type: str = "image/jpeg"
-) -> requests.Response:
-    headers = {"Content-Type": content_type, **bearer(user_id)}
-    return requests.put(f"{api}/users/{user_id}/picture", data=data, headers=headers, timeout=30)
-
-
-def put_multipart(api: str, user_id: str, data: bytes, name: str = "me.jpg") -> requests.Response:
-    files = {"file": (name, data, "image/jpeg")}
-    return requests.put(
-        f"{api}/users/{user_id}/picture", files=files, headers=bearer(user_id), timeout=30
-    )
-
-
-def profile(api: str, user_id: str) -> dict[str, Any]:
-    response = requests.get(f"{api}/users/{user_id}", timeout=10)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def eventually(check: Callable[[], bool], timeout: float = SETTLE_SECONDS) -> bool:
@@ -64,7 +44,7 @@ def test_raw_upload_is_201_and_multipart_replacement_is_200(
 ) -> None:
     user_id = user["user_id"]
 
-    created = put_raw(api, user_id, JPEG)
+    created = put_picture(api, user_id, JPEG)
     assert created.status_code == 201, created.text
     first = created.json()
     assert {"id", "format", "width", "height", "bytes", "url"} <= set(first)
@@ -88,7 +68,7 @@ def test_uploaded_picture_is_served_by_the_store_from_its_signed_url(
     api: str, user: dict[str, str]
 ) -> None:
     user_id = user["user_id"]
-    assert put_raw(api, user_id, JPEG).status_code == 201
+    assert put_picture(api, user_id, JPEG).status_code == 201
 
     answer = requests.get(f"{api}/users/{user_id}/picture", timeout=10)
     assert answer.status_code == 200
@@ -113,7 +93,7 @@ def test_format_comes_from_the_bytes_not_the_content_type_or_file_name(
     user_id = user["user_id"]
     png = gen.encode(gen.marked(40, 20).convert("RGBA"), "PNG")
 
-    response = put_raw(api, user_id, png, content_type="image/jpeg")
+    response = put_picture(api, user_id, png, content_type="image/jpeg")
     assert response.status_code == 201, response.text
     assert response.json()["format"] == "png"
     key = f"originals/{user_id}/{response.json()['id']}.png"
@@ -150,7 +130,7 @@ def test_jpeg_with_gps_and_orientation_6_is_stored_upright_without_exif(
     upload = gen.encode(stored_as, "JPEG", exif=gen.exif_bytes(6, gps=True))
     assert b"TestCam" in upload
 
-    response = put_raw(api, user["user_id"], upload)
+    response = put_picture(api, user["user_id"], upload)
     assert response.status_code == 201, response.text
     assert (response.json()["width"], response.json()["height"]) == (80, 40)
 
@@ -170,7 +150,7 @@ def test_replacement_leaves_exactly_one_original_and_no_old_thumbnails(
     user_id = user["user_id"]
     ids = []
     for _ in range(3):
-        response = put_raw(api, user_id, JPEG)
+        response = put_picture(api, user_id, JPEG)
         assert response.status_code in (200, 201), response.text
         ids.append(response.json()["id"])
 
@@ -188,7 +168,7 @@ def test_delete_is_204_removes_every_object_and_falls_back_to_the_default(
     api: str, stack: RunningStack, user: dict[str, str]
 ) -> None:
     user_id = user["user_id"]
-    assert put_raw(api, user_id, JPEG).status_code == 201
+    assert put_picture(api, user_id, JPEG).status_code == 201
     # Let the thumbnail run start (or finish), so the delete races it as in real life.
     eventually(lambda: bool(stack.keys(f"thumbnails/{user_id}/")), timeout=3)
 

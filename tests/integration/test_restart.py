@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 from minio.error import S3Error
 from PIL import Image
 
+from tests.api_client import jpeg, new_user, put_picture
 from tests.integration.invariants import (
     assert_invariants,
-    jpeg,
-    new_user,
-    put_picture,
     settle,
 )
-from tests.stackrun import RunningStack, start_stack
+from tests.stackrun import OwnStack
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def stacks(tmp_path: Path) -> Iterator[list[RunningStack]]:
-    """Stacks started one after another on one data dir; the last is stopped at the end."""
-    started = [start_stack(tmp_path / "data")]
-    try:
-        yield started
-    finally:
-        started[-1].stop()
 
 
 def fetch_image(url: str) -> tuple[int, int]:
@@ -41,17 +27,16 @@ def fetch_image(url: str) -> tuple[int, int]:
 
 
 def test_profiles_and_pictures_survive_a_restart_and_the_store_still_wants_its_secret(
-    stacks: list[RunningStack],
+    own_stack: OwnStack,
 ) -> None:
-    first = stacks[0]
+    first = own_stack.current
     user = new_user(first.api, "r")
-    assert put_picture(first.api, user, jpeg(size=(300, 200))).status_code == 201
+    assert put_picture(first.api, user, jpeg(300, 200)).status_code == 201
     settle(first, [user])
     before = requests.get(f"{first.api}/users/{user}", timeout=10).json()
     assert first.stop() == 0
 
-    stacks.append(start_stack(first.data_dir))
-    again = stacks[-1]
+    again = own_stack.restart()
 
     after = requests.get(f"{again.api}/users/{user}", timeout=10).json()
     assert after["picture"]["id"] == before["picture"]["id"]
@@ -66,5 +51,5 @@ def test_profiles_and_pictures_survive_a_restart_and_the_store_still_wants_its_s
     assert redirect.history and redirect.history[0].status_code == 302
     assert redirect.status_code == 200
     assert "orphans deleted: 0 " in assert_invariants(again)
-    replaced = put_picture(again.api, user, jpeg("navy"))
+    replaced = put_picture(again.api, user, jpeg(colour="navy"))
     assert replaced.status_code == 200, replaced.text

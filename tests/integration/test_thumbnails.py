@@ -14,7 +14,8 @@ import requests
 from PIL import Image
 
 from infra.invoker.events import s3_record
-from tests.stackrun import EVENTS_TOKEN, RunningStack, bearer, wait_for
+from tests.api_client import accepted, profile, put_picture
+from tests.stackrun import EVENTS_TOKEN, RunningStack, wait_for
 from tests.unit import imagegen as gen
 
 pytestmark = pytest.mark.integration
@@ -41,37 +42,24 @@ def small_jpeg(shade: int = 0) -> bytes:
     return gen.encode(Image.eval(img, lambda v: (v + shade) % 256), "JPEG", quality=85)
 
 
-def put_picture(
-    http: requests.Session, api: str, user_id: str, data: bytes, content_type: str = "image/jpeg"
-) -> dict[str, Any]:
-    response = http.put(
-        f"{api}/users/{user_id}/picture",
-        data=data,
-        headers={**bearer(user_id), "Content-Type": content_type},
-        timeout=30,
-    )
-    assert response.status_code in (200, 201), response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def get_profile(http: requests.Session, api: str, user_id: str) -> dict[str, Any]:
-    response = http.get(f"{api}/users/{user_id}", timeout=10)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 def wait_status(
     http: requests.Session, api: str, user_id: str, picture_id: str, status: str = "ready"
 ) -> dict[str, Any]:
     def probe() -> dict[str, Any] | None:
-        picture = get_profile(http, api, user_id)["picture"]
+        picture = profile(api, user_id, http)["picture"]
         if picture and picture["id"] == picture_id and picture["status"] == status:
             return dict(picture)
         return None
 
     return wait_for(probe, f"picture {picture_id} {status}")
+
+
+@pytest.fixture
+def ready(api: str, http: requests.Session, user: dict[str, str]) -> dict[str, Any]:
+    """The user's picture (a small JPEG) once its thumbnails are ready, with its user_id."""
+    uploaded = accepted(put_picture(api, user["user_id"], small_jpeg(), http=http))
+    wait_status(http, api, user["user_id"], uploaded["id"])
+    return {"user_id": user["user_id"], **uploaded}
 
 
 def key_of(url: str, bucket: str) -> str:
@@ -135,7 +123,7 @@ def test_uploads_are_ready_within_15s_with_four_webp_variants_of_exact_size(
     user_id = user["user_id"]
     latencies = []
     for _ in range(5):
-        uploaded = put_picture(http, api, user_id, twelve_megapixels)
+        uploaded = accepted(put_picture(api, user_id, twelve_megapixels, http=http))
         put_done = time.monotonic()
         # Given a new upload, every size falls back to the original until the variants exist.
         assert uploaded["status"] == "processing"
@@ -163,20 +151,18 @@ def test_uploads_are_ready_within_15s_with_four_webp_variants_of_exact_size(
 
 
 def test_picture_url_for_128_reflects_the_status_then_serves_the_variant(
-    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+    stack: RunningStack, api: str, http: requests.Session, ready: dict[str, Any]
 ) -> None:
-    user_id = user["user_id"]
-    uploaded = put_picture(http, api, user_id, small_jpeg())
+    user_id, uploaded = ready["user_id"], ready
     original = f"originals/{user_id}/{uploaded['id']}.jpg"
-    wait_status(http, api, user_id, uploaded["id"])
     url = f"{api}/users/{user_id}/picture?size=128"
 
     set_processing(stack, user_id)
     before = http.get(url, timeout=10).json()
     assert before["status"] == "processing"
     assert key_of(before["url"], stack.bucket) == original
-    profile = get_profile(http, api, user_id)
-    assert set(profile["profile_picture_variants"].values()) == {profile["profile_picture_url"]}
+    read = profile(api, user_id, http)
+    assert set(read["profile_picture_variants"].values()) == {read["profile_picture_url"]}
 
     # The event for the same original, delivered again, finishes the job.
     record = s3_record("ObjectCreated:Put", stack.bucket, original, 1)
@@ -191,14 +177,12 @@ def test_picture_url_for_128_reflects_the_status_then_serves_the_variant(
 
 
 def test_duplicate_event_changes_nothing(
-    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+    stack: RunningStack, api: str, http: requests.Session, ready: dict[str, Any]
 ) -> None:
-    user_id = user["user_id"]
-    uploaded = put_picture(http, api, user_id, small_jpeg())
-    wait_status(http, api, user_id, uploaded["id"])
+    user_id, uploaded = ready["user_id"], ready
     key = f"originals/{user_id}/{uploaded['id']}.jpg"
     objects = stack.keys(f"originals/{user_id}/") + stack.keys(f"thumbnails/{user_id}/")
-    profile = get_profile(http, api, user_id)
+    before = profile(api, user_id, http)
     seen = len(outcomes(stack, key))
     record = s3_record("ObjectCreated:Put", stack.bucket, key, len(small_jpeg()))
 
@@ -209,16 +193,19 @@ def test_duplicate_event_changes_nothing(
 
     assert wait_outcomes(stack, key, seen, 2) == ["already_ready", "already_ready"]
     assert stack.keys(f"originals/{user_id}/") + stack.keys(f"thumbnails/{user_id}/") == objects
-    again = get_profile(http, api, user_id)
-    assert again["picture"] == profile["picture"]
-    assert again["updated_at"] == profile["updated_at"]
+    again = profile(api, user_id, http)
+    assert again["picture"] == before["picture"]
+    assert again["updated_at"] == before["updated_at"]
 
 
 def test_two_quick_replacements_leave_only_the_last_pictures_variants(
     stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
 ) -> None:
     user_id = user["user_id"]
-    ids = [put_picture(http, api, user_id, small_jpeg(shade))["id"] for shade in (0, 40, 80)]
+    ids = [
+        accepted(put_picture(api, user_id, small_jpeg(shade), http=http))["id"]
+        for shade in (0, 40, 80)
+    ]
     originals = [f"originals/{user_id}/{picture_id}.jpg" for picture_id in ids]
 
     def settled() -> bool:
@@ -236,11 +223,9 @@ def test_two_quick_replacements_leave_only_the_last_pictures_variants(
 
 
 def test_objects_under_thumbnails_trigger_nothing(
-    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+    stack: RunningStack, api: str, http: requests.Session, ready: dict[str, Any]
 ) -> None:
-    user_id = user["user_id"]
-    uploaded = put_picture(http, api, user_id, small_jpeg())
-    wait_status(http, api, user_id, uploaded["id"])
+    user_id, uploaded = ready["user_id"], ready
     variant = f"thumbnails/{user_id}/{uploaded['id']}/64.webp"
     stray = f"uploads/{user_id}/{uuid.uuid4().hex}"
     before = stack.keys(f"thumbnails/{user_id}/")
@@ -252,14 +237,15 @@ def test_objects_under_thumbnails_trigger_nothing(
 
     assert outcomes(stack, variant) == []
     assert stack.keys(f"thumbnails/{user_id}/") == before
-    assert get_profile(http, api, user_id)["picture"]["status"] == "ready"
+    assert profile(api, user_id, http)["picture"]["status"] == "ready"
 
 
 def test_animated_gif_gets_static_variants_and_an_animated_webp(
     stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
 ) -> None:
     user_id = user["user_id"]
-    uploaded = put_picture(http, api, user_id, gen.animation("GIF", 6, (640, 560)), "image/gif")
+    animation = gen.animation("GIF", 6, (640, 560))
+    uploaded = accepted(put_picture(api, user_id, animation, "image/gif", http=http))
     picture = wait_status(http, api, user_id, uploaded["id"])
 
     for size in SIZES:
@@ -273,11 +259,9 @@ def test_animated_gif_gets_static_variants_and_an_animated_webp(
 
 
 def test_original_garbled_in_the_bucket_fails_with_a_code(
-    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+    stack: RunningStack, api: str, http: requests.Session, ready: dict[str, Any]
 ) -> None:
-    user_id = user["user_id"]
-    uploaded = put_picture(http, api, user_id, small_jpeg())
-    wait_status(http, api, user_id, uploaded["id"])
+    user_id, uploaded = ready["user_id"], ready
     key = f"originals/{user_id}/{uploaded['id']}.jpg"
 
     # Given a picture not yet processed whose original is then damaged in the bucket,
@@ -291,3 +275,22 @@ def test_original_garbled_in_the_bucket_fails_with_a_code(
     url = http.get(f"{api}/users/{user_id}/picture?size=128", timeout=10).json()
     assert url["status"] == "failed"
     assert key_of(url["url"], stack.bucket) == key
+
+
+def test_original_past_the_limits_in_the_bucket_fails_with_image_too_large(
+    stack: RunningStack, api: str, http: requests.Session, ready: dict[str, Any]
+) -> None:
+    user_id, uploaded = ready["user_id"], ready
+    key = f"originals/{user_id}/{uploaded['id']}.jpg"
+
+    # Given an original swapped in the bucket for 136 bytes declaring two 7000x7000 frames
+    # (1.8 GB and 7 s of CPU to decode before issue 11),
+    variants = stack.keys(f"thumbnails/{user_id}/")
+    set_processing(stack, user_id)
+    nasty = gen.webp_solid(7000, 7000, 2)
+    stack.minio().put_object(stack.bucket, key, io.BytesIO(nasty), len(nasty), "image/jpeg")
+
+    # the thumbnails function refuses it from its header: the picture fails with that code.
+    failed = wait_status(http, api, user_id, uploaded["id"], "failed")
+    assert failed["error"] == "image_too_large"
+    assert stack.keys(f"thumbnails/{user_id}/") == variants

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,24 +11,21 @@ import requests
 import urllib3
 from minio import Minio
 from PIL import Image
+from profilepics.adapters.minio_store import MinioStore
 from profilepics.config import Settings
 from profilepics.errors import StorageUnavailable
-from profilepics.storage import MinioStore
 from pydantic import ValidationError
 
-from tests.integration.invariants import jpeg, new_user, put_picture, settings_for, settle
-from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack, start_stack
+from tests.api_client import jpeg, new_user, put_picture
+from tests.integration.invariants import settle
+from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def tls_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    running = start_stack(tmp_path_factory.mktemp("tls"), {"PROFILEPICS_TLS": "true"})
-    try:
-        yield running
-    finally:
-        running.stop()
+def tls_stack(https_stack: RunningStack) -> RunningStack:
+    return https_stack
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +39,7 @@ def ca(tls_stack: RunningStack) -> Path:
 def picture(tls_stack: RunningStack) -> dict[str, Any]:
     """A user's picture uploaded through the API, its thumbnails made."""
     user = new_user(tls_stack.api, "tls")
-    response = put_picture(tls_stack.api, user, jpeg(size=(300, 200)))
+    response = put_picture(tls_stack.api, user, jpeg(300, 200))
     assert response.status_code == 201, response.text
     settle(tls_stack, [user])
     body: dict[str, Any] = requests.get(f"{tls_stack.api}/users/{user}", timeout=10).json()
@@ -102,7 +98,7 @@ def test_minio_client_verifies_the_certificate_against_the_ca(
 
 
 def test_the_service_adapter_honours_the_ca_bundle_setting(tls_stack: RunningStack) -> None:
-    with_ca = settings_for(tls_stack)
+    with_ca = tls_stack.settings()
     without_ca = with_ca.model_copy(update={"s3_ca_bundle": None})
 
     MinioStore(with_ca).ping()

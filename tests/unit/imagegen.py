@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zlib
 from collections.abc import Sequence
@@ -143,6 +144,20 @@ def png_bomb(width: int, height: int) -> bytes:
     )
 
 
+def png_zeros(width: int, height: int, *, depth: int = 8) -> bytes:
+    """A complete, valid RGBA PNG of transparent black at depth bits a channel."""
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, 6, 0, 0, 0)
+    compressor = zlib.compressobj(9)
+    row = bytes(1 + depth // 2 * width)
+    body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", body)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
 def samples() -> dict[str, bytes]:
     """One small valid file per accepted format, static and animated, to mutate."""
     small = marked(24, 12)
@@ -163,3 +178,144 @@ def pixel(img: Image.Image, xy: tuple[int, int]) -> tuple[int, ...]:
 
 def frame_count(img: Image.Image) -> int:
     return int(getattr(img, "n_frames", 1))
+
+
+# --- hostile inputs: few bytes that declare a lot of work -------------------------------
+
+
+def gif_sparse(frames: int = 100, canvas: int = 1000) -> bytes:
+    """frames 1x1 frames on a canvas x canvas screen: 2,339 bytes for 100 on 1000x1000."""
+    out = bytearray(b"GIF89a" + struct.pack("<HHBBB", canvas, canvas, 0x80, 0, 0))
+    out += b"\x00\x00\x00\xff\xff\xff"  # a two-colour global palette
+    out += b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"  # loop forever
+    for index in range(frames):
+        out += b"\x21\xf9\x04\x00\x0a\x00\x00\x00"  # 100 ms, no disposal
+        out += b"\x2c" + struct.pack("<HHHHB", index % canvas, index % canvas, 1, 1, 0)
+        out += b"\x02\x02\x4c\x01\x00"  # LZW: clear, one pixel of colour 1, end
+    return bytes(out + b"\x3b")
+
+
+class _Bits:
+    """An LSB-first bit writer, as VP8L packs its header and codes."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.count = 0
+
+    def put(self, value: int, bits: int) -> None:
+        self.value |= value << self.count
+        self.count += bits
+
+    def bytes(self) -> bytes:
+        return self.value.to_bytes((self.count + 7) // 8, "little")
+
+
+def _riff_chunk(kind: bytes, body: bytes) -> bytes:
+    return kind + struct.pack("<I", len(body)) + body + (b"\0" if len(body) % 2 else b"")
+
+
+def vp8l_solid(
+    width: int, height: int, argb: tuple[int, int, int, int] = (255, 200, 30, 30)
+) -> bytes:
+    """A lossless WebP bitstream of one colour: every prefix code has one symbol, so each pixel
+    costs no bits at all and any size fits in 13 bytes."""
+    bits = _Bits()
+    bits.put(0x2F, 8)
+    bits.put(width - 1, 14)
+    bits.put(height - 1, 14)
+    bits.put(int(argb[0] != 255), 1)  # alpha used
+    bits.put(0, 3)  # version
+    bits.put(0, 1)  # no transform
+    bits.put(0, 1)  # no colour cache
+    bits.put(0, 1)  # no meta prefix codes
+    alpha, red, green, blue = argb
+    for symbol in (green, red, blue, alpha, 0):  # green, red, blue, alpha, distance
+        bits.put(1, 1)  # a simple code...
+        bits.put(0, 1)  # ...of one symbol...
+        bits.put(1, 1)  # ...written in 8 bits
+        bits.put(symbol, 8)
+    return _riff_chunk(b"VP8L", bits.bytes())
+
+
+def webp_solid(width: int, height: int, frames: int = 1) -> bytes:
+    """A lossless WebP of solid frames: 138 bytes for two frames of 7000x7000."""
+    if frames == 1:
+        body = vp8l_solid(width, height)
+    else:
+        canvas = struct.pack("<I", width - 1)[:3] + struct.pack("<I", height - 1)[:3]
+        body = _riff_chunk(b"VP8X", b"\x02\0\0\0" + canvas)  # animated
+        body += _riff_chunk(b"ANIM", b"\0\0\0\0\0\0")
+        for index in range(frames):
+            colour = (255, (index * 70) % 256, 30, 200)
+            header = b"\0" * 6 + canvas + struct.pack("<I", 100)[:3] + b"\x02"
+            body += _riff_chunk(b"ANMF", header + vp8l_solid(width, height, colour))
+    return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WEBP" + body
+
+
+def apng_frames(frames: int = 100, canvas: int = 1000, *, whole: bool = False) -> bytes:
+    """An animated PNG: a blank canvas, then frames-1 frames that change one pixel each, or
+    (whole) that paint the whole canvas a new colour each."""
+    ihdr = struct.pack(">IIBBBBB", canvas, canvas, 8, 2, 0, 0, 0)
+    out = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
+    out += _png_chunk(b"acTL", struct.pack(">II", frames, 0))
+    sequence = 0
+
+    def control(size: int, at: int) -> bytes:
+        body = struct.pack(">IIIIIHHBB", sequence, size, size, at, at, 1, 10, 0, 0)
+        return _png_chunk(b"fcTL", body)
+
+    out += control(canvas, 0)
+    out += _png_chunk(b"IDAT", zlib.compress(bytes((1 + 3 * canvas) * canvas), 9))
+    for index in range(1, frames):
+        sequence += 1
+        size, at = (canvas, 0) if whole else (1, index % canvas)
+        out += control(size, at)
+        sequence += 1
+        row = b"\0" + bytes((index * 50 % 256, index % 256, 0)) * size
+        out += _png_chunk(b"fdAT", struct.pack(">I", sequence) + zlib.compress(row * size, 9))
+    return out + _png_chunk(b"IEND", b"")
+
+
+def apng_sparse(frames: int = 100, canvas: int = 1000) -> bytes:
+    return apng_frames(frames, canvas)
+
+
+def png_rows_cut(width: int = 400, height: int = 600, rows: int = 10) -> bytes:
+    """A well-formed PNG whose complete zlib stream holds only the first rows of its pixels:
+    noisy rows, so the file is well above the bytes its size needs at the least."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    noise = random.Random(rows)
+    raw = b"".join(b"\0" + noise.randbytes(width * 3) for _ in range(rows))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", zlib.compress(raw))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def jpeg_cut(data: bytes, keep: float = 0.5) -> bytes:
+    """A JPEG cut short, with the end-of-image marker put back so it looks whole."""
+    return data[: int(len(data) * keep)] + b"\xff\xd9"
+
+
+def jpeg_at_floor(width: int, height: int) -> bytes:
+    """A greyscale baseline JPEG in the fewest bytes its size allows: one-symbol Huffman tables
+    (a flat DC and an end-of-block), so every 8x8 block costs exactly two bits."""
+
+    def segment(marker: int, body: bytes) -> bytes:
+        return bytes((0xFF, marker)) + struct.pack(">H", len(body) + 2) + body
+
+    blocks = ((width + 7) // 8) * ((height + 7) // 8)
+    one_code = bytes([1] + [0] * 15) + b"\0"  # one code of length 1, for symbol 0
+    scan = bytes(blocks * 2 // 8) + (b"\x3f" if blocks * 2 % 8 else b"")  # pad with 1-bits
+    return (
+        b"\xff\xd8"
+        + segment(0xDB, b"\0" + bytes([1] * 64))
+        + segment(0xC0, struct.pack(">BHHB", 8, height, width, 1) + b"\x01\x11\x00")
+        + segment(0xC4, b"\x00" + one_code)
+        + segment(0xC4, b"\x10" + one_code)
+        + segment(0xDA, b"\x01\x01\x00\x00\x3f\x00")
+        + scan
+        + b"\xff\xd9"
+    )

@@ -10,16 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from bench import coldstart, inputs, memory, report, variants
+from bench import coldstart, hostile, inputs, layer, memory, report, spool, variants
 from bench.measure import Row, Sample, Target, interleaved, per_call, timed
+from tests.unit import imagegen
 
 MODULES = [
     "bench.__main__",
     "bench.coldstart",
+    "bench.hostile",
     "bench.http_load",
     "bench.inprocess",
+    "bench.layer",
     "bench.memory",
     "bench.report",
+    "bench.spool",
     "bench.stack",
     "bench.validation",
     "bench.variants",
@@ -97,3 +101,30 @@ def test_report_puts_rows_and_targets_between_the_markers_and_keeps_the_prose(
     assert "Prose before." in text and "After." in text and "old" not in text
     assert "| 1 Variants | 12 MP JPEG | make_variants | 82.0 ms | 80.0–90.0 |  |" in text
     assert "| 1 Variants | ≤ 1.0× pyvips | 0.84× | ✅ yes |" in text
+
+
+def test_spool_section_times_each_way_of_recording_an_event() -> None:
+    rows, _ = spool.run(repeat=1, per_round=2)
+    assert len(rows) == 3
+    assert all(row.sample is not None and row.sample.median > 0 for row in rows)
+
+
+def test_layer_size_counts_files_bytecode_and_the_zip(tmp_path: Path) -> None:
+    site = tmp_path / "python"
+    (site / "pkg" / "__pycache__").mkdir(parents=True)
+    (site / "pkg" / "mod.py").write_text("X = 1\n" * 100)
+    (site / "pkg" / "__pycache__" / "mod.cpython-312.pyc").write_bytes(b"\0" * 50)
+
+    files, total, pyc, zipped = layer._size(site)
+
+    assert (files, total, pyc) == (2, 650, 50)
+    assert 0 < zipped < total
+
+
+def test_hostile_child_reports_a_refusal_its_cpu_and_peak_memory(tmp_path: Path) -> None:
+    source = tmp_path / "in"
+    source.write_bytes(imagegen.jpeg_at_floor(7000, 7000)[:1400] + b"\xff\xd9")
+    run = hostile._measure(hostile.CORE, "upload", source, tmp_path / "out", 0, repeat=1)
+    assert run.outcome == "image_truncated"
+    assert 0 <= run.cpu < 5
+    assert run.idle_mb <= run.peak_mb < 1000

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from profilepics.config import Settings, as_environment
+from profilepics.config import Settings
 from pydantic import ValidationError
+
+from infra.local import as_environment
 
 
 def test_lists_come_from_comma_separated_variables(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import io
+import struct
+import weakref
+import zlib
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageFile, ImageOps
 from PIL.PngImagePlugin import PngInfo
+from profilepics import jpegscan
 from profilepics.errors import (
     EmptyFile,
     FileTooLarge,
     ImageCorrupt,
+    ImageTooComplex,
     ImageTooLarge,
     ImageTooSmall,
+    ImageTruncated,
     ProblemError,
     UnsupportedMediaType,
 )
-from profilepics.images import CleanImage, ImageFormat, ImageLimits, clean_image, sniff
+from profilepics.formats import ImageFormat, sniff
+from profilepics.frames import Budget, Frames
+from profilepics.images import CleanImage, ImageLimits, clean_image
 
 from tests.unit import imagegen as gen
 
@@ -434,8 +443,253 @@ def test_random_bytes_raise_nothing_but_problem_errors(data: bytes) -> None:
     _only_problems(data)
 
 
-def test_the_apis_declarable_types_are_the_formats_images_knows() -> None:
-    from profilepics.images import ImageFormat
-    from profilepics.models import ImageType
+# --- hostile inputs: work bounded by what the file weighs (issue 11) -----------------------
 
-    assert [t.value for t in ImageType] == [f.content_type for f in ImageFormat]
+
+def test_2339_byte_gif_of_100_frames_on_a_1000_canvas_is_image_too_large_before_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = gen.gif_sparse(100, 1000)
+    assert len(data) == 2339
+    _forbid_decoding(monkeypatch)
+    with pytest.raises(ImageTooLarge, match="100 frames"):
+        clean_image(data, LIMITS)
+
+
+def test_136_byte_webp_of_two_7000_frames_is_image_too_large_before_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = gen.webp_solid(7000, 7000, 2)
+    assert len(data) < 140
+    _forbid_decoding(monkeypatch)
+    with pytest.raises(ImageTooLarge):
+        clean_image(data, LIMITS)
+
+
+def test_webp_pixels_count_two_and_a_half_against_the_pixel_limit() -> None:
+    limits = ImageLimits(max_pixels=1_000_000)
+    with pytest.raises(ImageTooLarge, match="counting 2.5"):
+        clean_image(gen.webp_solid(700, 700), limits)  # 490,000 pixels
+    assert clean_image(gen.webp_solid(600, 600), limits).width == 600
+    assert clean_image(gen.encode(gen.photo(700, 700), "PNG"), limits).width == 700
+
+
+def test_16_bit_png_pixels_count_double_against_the_pixel_limit() -> None:
+    limits = ImageLimits(max_pixels=1_000_000)
+    with pytest.raises(ImageTooLarge, match="counting 2"):
+        clean_image(gen.png_zeros(800, 800, depth=16), limits)
+    assert clean_image(gen.png_zeros(800, 800), limits).width == 800
+
+
+def test_an_animations_canvas_is_held_to_the_animation_frame_limit() -> None:
+    limits = ImageLimits(max_animation_frame_pixels=30_000)
+    with pytest.raises(ImageTooLarge, match="a frame"):
+        clean_image(gen.animation("GIF", 2, (200, 200)), limits)
+    with pytest.raises(ImageTooLarge, match="a frame"):
+        clean_image(gen.webp_solid(120, 120, 2), limits)  # 14,400 pixels, counting 2.5
+    assert clean_image(gen.encode(gen.photo(200, 200), "GIF"), limits).frames == 1
+
+
+def test_png_below_deflates_floor_is_image_truncated_before_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = gen.png_header_only(4000, 3000)  # 36 MB of rows in a few bytes of zlib
+    _forbid_decoding(monkeypatch)
+    with pytest.raises(ImageTruncated, match="at least 34"):
+        clean_image(data, LIMITS)
+
+
+def test_png_at_deflates_best_ratio_is_accepted() -> None:
+    data = gen.png_zeros(2000, 2000)  # zlib's level 9 on zeros: about 1030:1
+    assert clean_image(data, LIMITS).width == 2000
+
+
+def test_apng_frame_below_deflates_floor_is_image_truncated() -> None:
+    data = bytearray(gen.apng_frames(3, 600, whole=True))
+    # The last frame keeps its header but loses its pixels: an empty zlib stream.
+    at = data.rindex(b"fdAT") - 4
+    empty = zlib.compress(b"")
+    body = bytes(data[at + 8 : at + 12]) + empty
+    chunk = struct.pack(">I", len(body)) + b"fdAT" + body
+    chunk += struct.pack(">I", zlib.crc32(b"fdAT" + body))
+    end = at + 12 + struct.unpack(">I", data[at : at + 4])[0]
+    data[at:end] = chunk
+    with pytest.raises(ImageTruncated, match="PNG frame 2"):
+        clean_image(bytes(data), LIMITS)
+
+
+def test_png_whose_zlib_stream_ends_before_its_last_row_is_image_corrupt() -> None:
+    data = gen.png_rows_cut(400, 600, rows=10)
+    with pytest.raises(ImageCorrupt, match="before its last row"):
+        clean_image(data, LIMITS)
+    assert clean_image(gen.png_rows_cut(400, 600, rows=600), LIMITS).height == 600
+
+
+def test_jpeg_at_its_floor_is_accepted_and_cut_below_it_is_image_truncated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = gen.jpeg_at_floor(640, 480)  # 2 bits for each 8x8 block
+    assert clean_image(data, LIMITS).width == 640
+    _forbid_decoding(monkeypatch)
+    with pytest.raises(ImageTruncated, match="JPEG scan data"):
+        clean_image(gen.jpeg_cut(data, 0.6), LIMITS)
+
+
+@pytest.mark.parametrize("options", [{}, {"subsampling": 0}, {"restart_marker_blocks": 4}])
+def test_jpeg_cut_in_half_with_its_end_marker_put_back_is_image_corrupt(
+    options: dict[str, int],
+) -> None:
+    data = gen.encode(gen.photo(400, 300), "JPEG", quality=90, **options)
+    with pytest.raises(ImageCorrupt):
+        clean_image(gen.jpeg_cut(data), LIMITS)
+    with pytest.raises(ImageCorrupt):
+        clean_image(gen.jpeg_cut(data, 0.97), LIMITS)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (7, 9), (16, 16), (1001, 777), (64, 2000)])
+@pytest.mark.parametrize("options", [{"quality": 5}, {"quality": 95, "subsampling": 0}])
+def test_whole_baseline_jpeg_decodes_to_the_same_pixels_without_its_end_marker(
+    size: tuple[int, int], options: dict[str, int]
+) -> None:
+    data = gen.encode(gen.photo(*size), "JPEG", **options)
+    layout = jpegscan.layout_of(data)
+    assert len(layout.scans) == 1
+    trimmed = jpegscan.for_decoding(data, layout)
+    assert b"\xff\xd9" not in trimmed[-80:]
+    assert gen.decode(trimmed).tobytes() == gen.decode(data).tobytes()
+
+
+def test_whole_progressive_jpeg_is_accepted() -> None:
+    data = gen.encode(gen.photo(400, 300), "JPEG", progressive=True)
+    assert len(jpegscan.layout_of(data).scans) > 1
+    assert clean_image(data, LIMITS).width == 400
+
+
+def test_gif_frame_below_lzws_floor_is_image_truncated(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = bytearray(gen.gif_sparse(1, 1000))
+    at = data.index(b"\x2c")
+    data[at + 5 : at + 9] = struct.pack("<HH", 1000, 1000)  # one pixel's data for a million
+    _forbid_decoding(monkeypatch)
+    with pytest.raises(ImageTruncated, match="GIF frame 0"):
+        clean_image(bytes(data), LIMITS)
+
+
+def test_lossy_webp_below_its_floor_is_image_truncated(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = bytearray(gen.encode(gen.photo(64, 48), "WEBP", quality=50))
+    at = data.index(b"VP8 ") + 8
+    data[at + 6 : at + 10] = struct.pack("<HH", 4000, 4000)
+    _forbid_decoding(monkeypatch)
+    with pytest.raises(ImageTruncated, match="WebP frame 0"):
+        clean_image(bytes(data), LIMITS)
+
+
+def test_lossless_webp_has_no_floor_one_colour_costs_no_bits() -> None:
+    data = gen.webp_solid(1000, 1000)
+    assert len(data) < 40
+    out = gen.decode(clean_image(data, LIMITS).data).convert("RGB")
+    assert out.size == (1000, 1000) and gen.pixel(out, (999, 999))[0] > 190
+
+
+def test_past_the_cpu_budget_is_image_too_complex() -> None:
+    data = gen.animation("WEBP", 3, (64, 64))
+    with pytest.raises(ImageTooComplex):
+        clean_image(data, ImageLimits(cpu_seconds=1e-9))
+    assert clean_image(data, LIMITS).frames == 3
+
+
+def test_the_budget_counts_cpu_from_its_start() -> None:
+    now = [10.0]
+    budget = Budget(1.5, clock=lambda: now[0])
+    now[0] = 11.5
+    budget.check()
+    now[0] = 11.6
+    with pytest.raises(ImageTooComplex, match="1.5 s"):
+        budget.check()
+
+
+def test_a_saver_asks_for_frames_one_at_a_time_and_none_pile_up() -> None:
+    made: list[weakref.ref[Image.Image]] = []
+    alive_at_each: list[int] = []
+
+    def make(index: int) -> Image.Image:
+        alive_at_each.append(sum(ref() is not None for ref in made))
+        frame = Image.new("RGB", (32, 32), (index * 20, 0, 0))
+        made.append(weakref.ref(frame))
+        return frame
+
+    frames = Frames(10, make, Budget(60))
+    assert len(made) == 1  # nothing decoded ahead of the saver
+    buffer = io.BytesIO()
+    frames.save(buffer, "WEBP", save_all=True, duration=50)
+    assert gen.frame_count(gen.decode(buffer.getvalue())) == 10
+    assert len(made) == 10
+    assert max(alive_at_each) <= 1  # the first frame, kept for the end
+
+
+def _turning_clear(fmt: str, **options: Any) -> bytes:
+    """Red frames whose middle, then whole, turns transparent: no frame is the last plus more."""
+    frames = [Image.new("RGBA", (20, 20), (255, 0, 0, 255)) for _ in range(3)]
+    frames[1].paste((0, 0, 0, 0), (5, 5, 15, 15))
+    frames[2].paste((0, 0, 0, 0), (0, 0, 20, 20))
+    return gen.encode(frames[0], fmt, save_all=True, append_images=frames[1:], **options)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(gen.gif_sparse(100, 300), id="gif-1x1-frames"),
+        pytest.param(gen.animation("GIF", 5, (60, 40), optimize=False), id="gif-flat-frames"),
+        pytest.param(gen.apng_frames(20, 200), id="apng-1px-frames"),
+        pytest.param(gen.apng_frames(20, 200, whole=True), id="apng-whole-frames"),
+        pytest.param(gen.webp_solid(200, 150, 5), id="webp-frames"),
+        pytest.param(_turning_clear("PNG"), id="apng-turning-transparent"),
+        pytest.param(_turning_clear("WEBP", lossless=True), id="webp-turning-transparent"),
+    ],
+)
+def test_animation_reencoded_a_frame_at_a_time_shows_every_frame_as_before(data: bytes) -> None:
+    clean = clean_image(data, LIMITS)
+    src, out = gen.decode(data), gen.decode(clean.data)
+    assert gen.frame_count(out) == gen.frame_count(src) == clean.frames
+    tolerance = 6 if clean.format is ImageFormat.WEBP else 0  # lossy, a little
+    beyond = [255 if value > tolerance else 0 for value in range(256)] * 4
+    for index in range(clean.frames):
+        src.seek(index)
+        out.seek(index)
+        diff = ImageChops.difference(out.convert("RGBA"), src.convert("RGBA"))
+        assert diff.point(beyond).getbbox() is None, index
+        assert out.info.get("duration") == src.info.get("duration")
+
+
+def test_gif_with_palettes_of_its_own_transparency_and_disposal_plays_as_before() -> None:
+    frames = []
+    for index in range(4):
+        frame = Image.new("RGBA", (40, 30), (0, 0, 0, 0))
+        ImageDraw.Draw(frame).ellipse((index * 5, 3, index * 5 + 14, 20), fill=(200, index * 60, 9))
+        frames.append(frame.convert("P", palette=Image.Palette.ADAPTIVE, colors=16))
+    data = gen.encode(
+        frames[0],
+        "GIF",
+        save_all=True,
+        append_images=frames[1:],
+        disposal=[2, 3, 1, 2],
+        transparency=0,
+        duration=[10, 20, 30, 40],
+        interlace=True,
+        loop=3,
+    )
+    clean = clean_image(data, LIMITS)
+    src, out = gen.decode(data), gen.decode(clean.data)
+    assert out.info["loop"] == 3
+    for index in range(4):
+        src.seek(index)
+        out.seek(index)
+        assert out.convert("RGBA").tobytes() == src.convert("RGBA").tobytes(), index
+
+
+def test_gif_keeps_nothing_but_pixels_timing_and_loop() -> None:
+    data = bytearray(gen.animation("GIF", 2, (20, 20), comment=b"my home address"))
+    xmp = b"\x21\xff\x0bXMP DataXMP" + b"\x0fsecret-location" + b"\x00"
+    data[13 + 3 * 256 : 13 + 3 * 256] = xmp
+    clean = clean_image(bytes(data), LIMITS)
+    assert b"home address" not in clean.data and b"secret" not in clean.data
+    assert clean.frames == 2

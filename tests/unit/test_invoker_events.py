@@ -1,4 +1,5 @@
-"""The invoker's bucket events: the token, the template's prefix filters, retries; the events."""
+"""The invoker's bucket events: the token, the template's prefix filters, the spool, retries
+and dead letters, both ways of acknowledging; the events' formats."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from typing import Any
 
 import pytest
 
-from infra.invoker import server
+from infra.invoker.delivery import Ack, RetryPolicy
 from infra.invoker.events import decoded_key, http_event, s3_record
 from infra.invoker.server import Invoker
+from infra.invoker.spool import DEAD, HELD, PENDING, Entry, Spool
 from infra.invoker.template import Template, load
-from infra.invoker.workers import FunctionPool
+from infra.invoker.workers import FunctionPool, Outcome
+from tests.stackrun import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "tests" / "events"
@@ -34,23 +37,34 @@ class FakePool:
         self.failures = failures
         self.called = threading.Condition()
 
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+    def invoke(self, event: dict[str, Any], answer_within: float | None = None) -> Outcome:
         with self.called:
             self.events.append(event)
             self.times.append(time.monotonic())
             self.called.notify_all()
             if len(self.events) <= self.failures:
-                return {"errorType": "Conflict"}
-        return {"result": {"outcomes": {}}}
+                return Outcome(error="Conflict")
+        return Outcome(result={"outcomes": {}})
 
     def wait_for(self, count: int, timeout: float = 5) -> None:
         with self.called:
             assert self.called.wait_for(lambda: len(self.events) >= count, timeout), self.events
 
 
+FAST = RetryPolicy(attempts=3, backoff=0.05, factor=2)
+
+
 class RecordingInvoker(Invoker):
-    def __init__(self, template: Template, pools: dict[str, FakePool]) -> None:
-        super().__init__(template, lambda _: {}, dict, events_token=TOKEN)
+    def __init__(
+        self,
+        template: Template,
+        pools: dict[str, FakePool],
+        spool: Spool | None = None,
+        ack: Ack = Ack.PERSIST,
+    ) -> None:
+        super().__init__(
+            template, lambda _: {}, dict, events_token=TOKEN, spool=spool, ack=ack, retry=FAST
+        )
         self.fakes = pools
 
     def pool(self, name: str) -> FunctionPool:
@@ -65,6 +79,7 @@ def template() -> Template:
 @pytest.fixture
 def invoker(template: Template) -> Iterator[RecordingInvoker]:
     made = RecordingInvoker(template, {})
+    made.delivery.start()
     yield made
     made.close()
 
@@ -77,9 +92,12 @@ def records(*keys: str, name: str = "ObjectCreated:Put") -> dict[str, Any]:
     return {"Records": [s3_record(name, "profilepics", key, 10) for key in keys]}
 
 
-def quiet(invoker: RecordingInvoker) -> None:
-    """Wait for every delivery queued so far to have run."""
-    invoker._events.shutdown(wait=True)
+def spooled(invoker: Invoker, *states: str) -> list[Entry]:
+    return invoker.delivery.spool.entries(states or (PENDING, HELD, DEAD))
+
+
+def wait_until_empty(invoker: Invoker) -> None:
+    wait_for(lambda: not spooled(invoker, PENDING), "every pending event delivered", timeout=5)
 
 
 @pytest.mark.parametrize("headers", [[], [("Authorization", "Bearer wrong")]])
@@ -88,7 +106,7 @@ def test_events_without_the_token_are_refused(
 ) -> None:
     assert post(invoker, "/_events/s3", records(ORIGINAL), headers) == 401
     assert post(invoker, "/_events/seaweedfs", {}, headers) == 401
-    quiet(invoker)
+    assert spooled(invoker) == []
     assert invoker.fakes == {}
 
 
@@ -97,7 +115,7 @@ def test_original_goes_to_thumbnails_and_upload_to_ingest(invoker: RecordingInvo
     assert post(invoker, "/_events/s3", records(ORIGINAL, upload)) == 204
     invoker.fakes.setdefault("ThumbnailsFunction", FakePool()).wait_for(1)
     invoker.fakes.setdefault("IngestFunction", FakePool()).wait_for(1)
-    quiet(invoker)
+    wait_until_empty(invoker)
     thumbnails = invoker.fakes["ThumbnailsFunction"].events
     ingest = invoker.fakes["IngestFunction"].events
     assert [decoded_key(e["Records"][0]) for e in thumbnails] == [ORIGINAL]
@@ -119,7 +137,7 @@ def test_thumbnails_and_stray_keys_trigger_nothing(invoker: RecordingInvoker) ->
     assert post(invoker, "/_events/s3", records(*written)) == 204
     removed = records(ORIGINAL, name="ObjectRemoved:Delete")
     assert post(invoker, "/_events/s3", removed) == 204
-    quiet(invoker)
+    assert spooled(invoker) == []
     assert invoker.fakes == {}
 
 
@@ -140,29 +158,109 @@ def test_records_without_an_object_key_are_a_bad_event(
     assert post(invoker, "/_events/s3", body) == 400
     reply = invoker.handle("POST", "/_events/s3", AUTH, b"not json", "127.0.0.1")
     assert (reply.status, json.loads(reply.body)["code"]) == (400, "bad_event")
+    assert spooled(invoker) == []
 
 
-def test_failed_delivery_is_retried_twice_with_a_pause(
-    invoker: RecordingInvoker, monkeypatch: pytest.MonkeyPatch
+def test_a_failing_event_is_retried_with_backoff_then_dead_lettered(
+    invoker: RecordingInvoker,
 ) -> None:
-    monkeypatch.setattr(server, "EVENT_RETRY_DELAYS", (0.05, 0.1))
     pool = invoker.fakes["ThumbnailsFunction"] = FakePool(failures=5)
 
     assert post(invoker, "/_events/s3", records(ORIGINAL)) == 204
     pool.wait_for(3)
-    time.sleep(0.3)  # long enough for a fourth attempt, were there one
+    (dead,) = wait_for(lambda: spooled(invoker, DEAD), "the event is dead")
 
-    assert len(pool.events) == 3
+    assert (dead.key, dead.attempts, dead.error) == (ORIGINAL, 3, "Conflict")
     first, second, third = pool.times
-    assert second - first >= 0.05 and third - second >= 0.1
+    assert second - first >= FAST.delay(1) and third - second >= FAST.delay(2)
+    time.sleep(0.3)  # long enough for a fourth attempt, were there one
+    assert len(pool.events) == 3
+
+
+def test_redrive_delivers_a_dead_event_again(invoker: RecordingInvoker) -> None:
+    pool = invoker.fakes["ThumbnailsFunction"] = FakePool(failures=3)
+    assert post(invoker, "/_events/s3", records(ORIGINAL)) == 204
+    (dead,) = wait_for(lambda: spooled(invoker, DEAD), "the event is dead")
+
+    assert invoker.delivery.spool.redrive([dead.id]) == 1
+    invoker.delivery.wake()
+
+    pool.wait_for(4)
+    wait_for(lambda: not spooled(invoker), "the redriven event is delivered")
+    assert decoded_key(pool.events[3]["Records"][0]) == ORIGINAL
 
 
 def test_delivery_stops_at_the_first_success(invoker: RecordingInvoker) -> None:
     pool = invoker.fakes["ThumbnailsFunction"] = FakePool(failures=0)
     assert post(invoker, "/_events/s3", records(ORIGINAL)) == 204
     pool.wait_for(1)
-    quiet(invoker)
+    wait_until_empty(invoker)
     assert len(pool.events) == 1
+
+
+def test_an_acknowledged_event_is_delivered_after_a_restart(
+    template: Template, tmp_path: Path
+) -> None:
+    """The 204 comes after the event is on disk: an invoker that stops before delivering it
+    (here, one whose delivery never started) leaves it for the next one on the same data dir."""
+    first = RecordingInvoker(template, {}, Spool.in_dir(tmp_path))
+    assert post(first, "/_events/s3", records(ORIGINAL)) == 204
+    first.close()
+    assert first.fakes == {}
+
+    again = RecordingInvoker(template, {}, Spool.in_dir(tmp_path))
+    again.delivery.start()
+    try:
+        again.fakes.setdefault("ThumbnailsFunction", FakePool()).wait_for(1)
+        wait_until_empty(again)
+    finally:
+        again.close()
+
+
+def test_an_event_the_spool_cannot_record_is_refused_for_the_sender_to_retry(
+    invoker: RecordingInvoker,
+) -> None:
+    invoker.delivery.spool.close()
+    reply = invoker.handle("POST", "/_events/s3", AUTH, json.dumps(records(ORIGINAL)).encode(), "")
+    assert (reply.status, json.loads(reply.body)["code"]) == (503, "events_unavailable")
+
+
+@pytest.fixture
+def sync_invoker(template: Template) -> Iterator[RecordingInvoker]:
+    made = RecordingInvoker(template, {}, ack=Ack.SUCCESS)
+    made.delivery.start()
+    yield made
+    made.close()
+
+
+def test_acknowledged_only_after_the_function_succeeded(sync_invoker: RecordingInvoker) -> None:
+    """Behind MinIO: the function runs inside the request; a failure is a 503 for MinIO's
+    queue_dir to send the same event again, and the redelivery counts as its next attempt."""
+    pool = sync_invoker.fakes["ThumbnailsFunction"] = FakePool(failures=1)
+    event = records(ORIGINAL)
+
+    reply = sync_invoker.handle("POST", "/_events/s3", AUTH, json.dumps(event).encode(), "")
+    assert (reply.status, json.loads(reply.body)["code"]) == (503, "event_failed")
+    assert [(e.state, e.attempts) for e in spooled(sync_invoker)] == [(HELD, 1)]
+
+    assert post(sync_invoker, "/_events/s3", event) == 204
+    assert len(pool.events) == 2
+    assert spooled(sync_invoker) == []
+
+
+def test_behind_minio_a_poison_event_is_dead_lettered_not_retried_forever(
+    sync_invoker: RecordingInvoker,
+) -> None:
+    """MinIO resends one failing event every 3 s and sends nothing behind it meanwhile: after
+    the last attempt the invoker takes it into its dead letters and lets MinIO move on."""
+    pool = sync_invoker.fakes["ThumbnailsFunction"] = FakePool(failures=99)
+    event = records(ORIGINAL)
+    statuses = [post(sync_invoker, "/_events/s3", event) for _ in range(FAST.attempts + 1)]
+
+    assert statuses == [503] * (FAST.attempts - 1) + [204, 204]
+    assert len(pool.events) == FAST.attempts
+    (dead,) = spooled(sync_invoker)
+    assert (dead.state, dead.attempts) == (DEAD, FAST.attempts)
 
 
 def test_s3_record_encodes_the_key_as_s3_does() -> None:

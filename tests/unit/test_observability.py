@@ -8,18 +8,18 @@ import logging
 from collections.abc import Iterator
 
 import pytest
-from profilepics import deps
-from profilepics.config import LocalSettings, Settings
+from profilepics.config import Settings, get_settings
 from profilepics.observability import TextFormatter, function_logger
 
 from infra import local
+from infra.local import LocalSettings
 
 
 @pytest.fixture
 def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    deps.reset()
+    get_settings.cache_clear()
     yield monkeypatch
-    deps.reset()
+    get_settings.cache_clear()
 
 
 def captured(service: str) -> tuple[logging.Logger, io.StringIO]:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from profilepics import keys, pictures
+from profilepics.clock import utcnow
 from profilepics.config import Settings
+from profilepics.deps import build
 from profilepics.errors import (
     Conflict,
+    FileTooLarge,
     ImageCorrupt,
     StorageUnavailable,
     TableUnavailable,
@@ -17,13 +21,14 @@ from profilepics.errors import (
     UserNotFound,
     ValidationFailed,
 )
-from profilepics.models import Picture, PictureStatus, PictureURL, Profile
+from profilepics.formats import Variant
+from profilepics.models import Picture, PictureStatus, PictureURL, Profile, UploadRequest
 from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
-from profilepics.urls import UrlSigner, utcnow
+from pydantic import ValidationError as PydanticValidationError
 
+from tests.fakes import FakeStore, FakeTable, Journal, failing
 from tests.unit import imagegen as gen
-from tests.unit.fakes import FakeStore, FakeTable, Journal, failing
 
 USER = "ada"
 JPEG = gen.encode(gen.photo(40, 30), "JPEG")
@@ -58,9 +63,8 @@ def world() -> World:
     journal = Journal()
     store, table = FakeStore(journal), FakeTable(journal)
     table.create(_profile(USER))
-    signer = UrlSigner(store, settings.url_expiry_seconds, settings.url_window_seconds)
-    presenter = Presenter(settings, signer)
-    return World(journal, store, table, Pictures(store, table, presenter, settings), presenter)
+    parts = build(settings, store=store, table=table)
+    return World(journal, store, table, parts.pictures, parts.presenter)
 
 
 # --- upload and replace ------------------------------------------------------------------
@@ -111,8 +115,8 @@ def test_replacement_removes_the_previous_pictures_thumbnails_too(world: World) 
     world.pictures.upload(USER, JPEG)
     old = world.current()
     assert old is not None
-    recorded = {size: keys.thumbnail(USER, old.id, size) for size in ("64", "128")}
-    stray = keys.thumbnail(USER, old.id, "animated")
+    recorded = {str(size): keys.thumbnail(USER, old.id, Variant(size)) for size in (64, 128)}
+    stray = keys.thumbnail(USER, old.id, Variant(256, animated=True))
     for key in [*recorded.values(), stray]:
         world.store.put(key, b"webp", "image/webp", keys.IMMUTABLE)
     ready = old.model_copy(update={"status": PictureStatus.READY, "variants": recorded})
@@ -243,7 +247,7 @@ def test_delete_removes_every_object_and_falls_back_to_the_default(world: World)
     world.pictures.upload(USER, JPEG)
     picture = world.current()
     assert picture is not None
-    thumb = keys.thumbnail(USER, picture.id, "64")
+    thumb = keys.thumbnail(USER, picture.id, Variant(64))
     world.store.put(thumb, b"webp", "image/webp", keys.IMMUTABLE)
 
     world.pictures.delete(USER)
@@ -295,7 +299,7 @@ def test_size_without_a_thumbnail_yet_falls_back_to_the_original(world: World) -
 
     assert f"/{picture.key}?" in world.pictures.url(USER, "64").url  # still processing
 
-    thumb = keys.thumbnail(USER, picture.id, "64")
+    thumb = keys.thumbnail(USER, picture.id, Variant(64))
     ready = picture.model_copy(update={"status": PictureStatus.READY, "variants": {"64": thumb}})
     world.table.update_picture(USER, ready, utcnow())
     assert f"/{thumb}?" in world.pictures.url(USER, "64").url
@@ -343,3 +347,44 @@ def test_retry_budget_is_bounded(world: World) -> None:
     with pytest.raises(Conflict):
         world.pictures.delete(USER)
     assert calls == pictures.WRITE_ATTEMPTS
+
+
+# --- direct uploads -------------------------------------------------------------------------
+
+
+def test_a_declared_type_and_size_are_the_only_ones_the_policy_takes(world: World) -> None:
+    request = UploadRequest(content_type="image/png", size=len(PNG))
+    policy = world.pictures.start_direct_upload(USER, request)
+
+    assert policy.max_bytes == len(PNG)
+    assert policy.fields["Content-Type"] == "image/png"
+    assert world.store.post_form({**policy.fields, "Content-Type": "image/jpeg"}, PNG) is False
+    assert world.store.post_form(policy.fields, PNG[:-1]) is False
+    assert world.store.post_form(policy.fields, PNG) is True
+    assert world.store.objects[policy.key] == PNG
+
+
+def test_nothing_declared_takes_any_file_up_to_the_limit_as_fields_are(world: World) -> None:
+    policy = world.pictures.start_direct_upload(USER)
+
+    assert "Content-Type" not in policy.fields
+    assert policy.max_bytes == Settings().max_bytes
+    assert world.store.post_form(policy.fields, JPEG) is True
+
+
+def test_a_declared_size_over_the_limit_is_file_too_large_and_starts_nothing(
+    world: World,
+) -> None:
+    with pytest.raises(FileTooLarge):
+        world.pictures.start_direct_upload(USER, UploadRequest(size=Settings().max_bytes + 1))
+
+    assert world.table.profiles[USER].upload is None
+
+
+@pytest.mark.parametrize(
+    "declared", [{"content_type": "image/svg+xml"}, {"content_type": "IMAGE/PNG"}, {"size": 0}]
+)
+def test_a_declaration_outside_the_formats_or_sizes_is_refused(declared: dict[str, Any]) -> None:
+    with pytest.raises(PydanticValidationError):
+        UploadRequest.model_validate(declared)
+    assert UploadRequest.model_validate({"content_type": "image/webp"}).content_type == "image/webp"

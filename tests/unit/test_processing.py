@@ -3,136 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
+from PIL import ImageFile
 from profilepics import keys
+from profilepics.clock import utcnow
 from profilepics.config import Settings
-from profilepics.errors import Conflict, StorageUnavailable, UserExists, UserNotFound
+from profilepics.deps import build
+from profilepics.errors import Conflict, StorageUnavailable
+from profilepics.formats import Variant
 from profilepics.images import clean_image
 from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
-from profilepics.pictures import Pictures
-from profilepics.presenter import Presenter
-from profilepics.processing import POINTER_WAITS, Outcome, Processing
-from profilepics.urls import UrlSigner, utcnow
+from profilepics.processing import POINTER_WAITS, Outcome
 
+from tests.fakes import FakeStore, FakeTable
 from tests.unit import imagegen as gen
 
 USER = "ada"
 SIZES = ["64", "128", "256", "512"]
-
-
-class FakeStore:
-    """ObjectStore in a dict; `broken` makes every call fail as an unreachable store would."""
-
-    def __init__(self) -> None:
-        self.objects: dict[str, bytes] = {}
-        self.modified: dict[str, datetime] = {}
-        self.puts = 0
-        self.broken = False
-
-    def _check(self) -> None:
-        if self.broken:
-            raise StorageUnavailable()
-
-    def put(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
-        self._check()
-        self.objects[key] = data
-        self.modified[key] = utcnow()
-        self.puts += 1
-
-    def get(self, key: str) -> bytes | None:
-        self._check()
-        return self.objects.get(key)
-
-    def exists(self, key: str) -> bool:
-        self._check()
-        return key in self.objects
-
-    def delete(self, keys: Iterable[str]) -> None:
-        self._check()
-        for key in list(keys):
-            self.objects.pop(key, None)
-
-    def list_keys(self, prefix: str) -> Iterator[str]:
-        self._check()
-        return iter(sorted(k for k in self.objects if k.startswith(prefix)))
-
-    def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
-        return iter([(key, self.modified[key]) for key in self.list_keys(prefix)])
-
-    def presign_get(self, key: str, expires_seconds: int, signed_at: datetime) -> str:
-        return f"https://store.test/{key}?expires={expires_seconds}"
-
-    def presign_post(
-        self,
-        key: str,
-        max_bytes: int,
-        expires_at: datetime,
-        *,
-        min_bytes: int = 1,
-        content_type: str | None = None,
-    ) -> tuple[str, dict[str, str]]:
-        return "https://store.test/bucket", {"key": key}
-
-    def ping(self) -> None:
-        self._check()
-
-
-class FakeTable:
-    """ProfileTable in a dict, with the real adapter's conditional-write semantics."""
-
-    def __init__(self) -> None:
-        self.profiles: dict[str, Profile] = {}
-
-    def create(self, profile: Profile) -> None:
-        if profile.user_id in self.profiles:
-            raise UserExists()
-        self.profiles[profile.user_id] = profile
-
-    def get(self, user_id: str) -> Profile | None:
-        return self.profiles.get(user_id)
-
-    def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
-        return list(self.profiles.values())[:limit], None
-
-    def update_fields(self, user_id: str, fields: Mapping[str, str], now: datetime) -> Profile:
-        profile = self._existing(user_id).model_copy(update={**fields, "updated_at": now})
-        self.profiles[user_id] = profile
-        return profile
-
-    def set_picture(
-        self, user_id: str, picture: Picture | None, expected_version: int, now: datetime
-    ) -> None:
-        profile = self._existing(user_id)
-        if profile.version != expected_version:
-            raise Conflict()
-        update = {"picture": picture, "version": profile.version + 1, "updated_at": now}
-        self.profiles[user_id] = profile.model_copy(update=update)
-
-    def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
-        profile = self._existing(user_id)
-        if profile.picture is None or profile.picture.id != picture.id:
-            raise Conflict()
-        self.profiles[user_id] = profile.model_copy(update={"picture": picture})
-
-    def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
-        self.profiles[user_id] = self._existing(user_id).model_copy(update={"upload": upload})
-
-    def finish_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
-        profile = self._existing(user_id)
-        if profile.upload is None or profile.upload.id != upload.id:
-            raise Conflict()
-        self.profiles[user_id] = profile.model_copy(update={"upload": upload})
-
-    def ping(self) -> None:
-        pass
-
-    def _existing(self, user_id: str) -> Profile:
-        if user_id not in self.profiles:
-            raise UserNotFound()
-        return self.profiles[user_id]
 
 
 class World:
@@ -142,13 +32,11 @@ class World:
         self.settings = Settings.model_validate({"processing_deadline_seconds": 300, **settings})
         self.store = FakeStore()
         self.table = table or FakeTable()
-        self.presenter = Presenter(self.settings, UrlSigner(self.store, 3600, 600))
-        self.pictures = Pictures(self.store, self.table, self.presenter, self.settings)
         self.pauses: list[float] = []
         self.during_pause: Callable[[], None] = lambda: None
-        self.processing = Processing(
-            self.store, self.table, self.pictures, self.settings, sleep=self._sleep
-        )
+        parts = build(self.settings, store=self.store, table=self.table, sleep=self._sleep)
+        self.presenter, self.pictures = parts.presenter, parts.pictures
+        self.processing = parts.processing
         now = utcnow()
         self.table.create(
             Profile(
@@ -204,12 +92,12 @@ def test_new_original_gets_four_square_webp_variants_and_ready_status(world: Wor
 def test_duplicate_event_writes_nothing_more(world: World) -> None:
     picture = world.upload(jpeg())
     world.processing.make_thumbnails(picture.key)
-    objects, puts = dict(world.store.objects), world.store.puts
+    objects, puts = dict(world.store.objects), world.store.journal.actions("put")
 
     assert world.processing.make_thumbnails(picture.key) is Outcome.ALREADY_READY
 
     assert world.store.objects == objects
-    assert world.store.puts == puts
+    assert world.store.journal.actions("put") == puts
 
 
 def test_keys_outside_originals_are_ignored_without_touching_anything(world: World) -> None:
@@ -267,7 +155,9 @@ def test_late_event_of_a_replaced_picture_leaves_no_variants(world: World) -> No
     second = world.upload(jpeg(640, 480))
     assert first.key not in world.store.objects
     # Variants of the first that a slow run wrote after the replacement cleaned up:
-    world.store.put(keys.thumbnail(USER, first.id, "64"), b"late", "image/webp", keys.IMMUTABLE)
+    world.store.put(
+        keys.thumbnail(USER, first.id, Variant(64)), b"late", "image/webp", keys.IMMUTABLE
+    )
 
     assert world.processing.make_thumbnails(first.key) is Outcome.SUPERSEDED
     assert world.pauses == []  # a deleted original is not waited for
@@ -304,12 +194,30 @@ def test_corrupt_original_is_failed_with_a_code_not_left_processing(world: World
     assert world.presenter.picture(stored).status == "failed"
 
 
+def test_original_past_the_limits_is_failed_with_its_code_before_decoding(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    picture = world.upload(jpeg())
+    # Swapped in the bucket after its upload: 136 bytes of WebP declaring two 7000x7000 frames.
+    world.store.objects[picture.key] = gen.webp_solid(7000, 7000, 2)
+
+    def no_decode(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("the header alone must decide")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
+    assert world.processing.make_thumbnails(picture.key) is Outcome.FAILED
+
+    stored = world.picture()
+    assert (stored.status, stored.error) == (PictureStatus.FAILED, "image_too_large")
+    assert world.thumbnail_keys() == []
+
+
 def test_store_fault_is_raised_for_redelivery_which_then_succeeds(world: World) -> None:
     picture = world.upload(jpeg())
-    world.store.broken = True
+    world.store.fault = lambda _operation: StorageUnavailable()
     with pytest.raises(StorageUnavailable):
         world.processing.make_thumbnails(picture.key)
-    world.store.broken = False
+    world.store.fault = lambda _operation: None
 
     assert world.processing.make_thumbnails(picture.key) is Outcome.READY
     assert world.picture().status is PictureStatus.READY
@@ -333,7 +241,7 @@ def test_processing_picture_points_every_size_at_the_original(world: World) -> N
     public = world.presenter.picture(world.picture())
     assert public.status == "processing"
     assert set(public.variants.values()) == {public.url}
-    assert public.url.startswith(f"https://store.test/{picture.key}")
+    assert public.url.startswith(f"https://store.test/profilepics/{picture.key}")
 
 
 def test_picture_processing_past_the_deadline_reads_as_failed_timeout() -> None:

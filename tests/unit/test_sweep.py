@@ -7,17 +7,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from profilepics import keys
+from profilepics.config import Settings
+from profilepics.deps import build
+from profilepics.formats import Variant
 from profilepics.models import Picture, PictureStatus, Profile
 from profilepics.sweep import Sweeper
 
-from tests.unit.fakes import FakeStore, FakeTable
+from tests.fakes import FakeStore, FakeTable
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(hours=1)
 ID, OLD_ID = "a" * 32, "b" * 32
 
 
-def picture(user_id: str, picture_id: str, sizes: tuple[str, ...] = ("64", "128")) -> Picture:
+def picture(user_id: str, picture_id: str, sizes: tuple[int, ...] = (64, 128)) -> Picture:
     return Picture(
         id=picture_id,
         key=keys.original(user_id, picture_id, "jpg"),
@@ -27,7 +30,7 @@ def picture(user_id: str, picture_id: str, sizes: tuple[str, ...] = ("64", "128"
         height=10,
         bytes=3,
         status=PictureStatus.READY,
-        variants={s: keys.thumbnail(user_id, picture_id, s) for s in sizes},
+        variants={str(s): keys.thumbnail(user_id, picture_id, Variant(s)) for s in sizes},
         uploaded_at=OLD,
     )
 
@@ -59,13 +62,17 @@ def store(table: FakeTable) -> FakeStore:
     store = FakeStore()
     current = table.profiles["ada"].picture
     assert current is not None
-    for key in (current.key, *current.variants.values(), keys.thumbnail("ada", ID, "animated")):
+    for key in (
+        current.key,
+        *current.variants.values(),
+        keys.thumbnail("ada", ID, Variant(256, animated=True)),
+    ):
         put(store, key)
     return store
 
 
 def sweeper(store: FakeStore, table: FakeTable) -> Sweeper:
-    return Sweeper(store, table, clock=lambda: NOW)
+    return build(Settings(), store=store, table=table, clock=lambda: NOW).sweeper
 
 
 def test_referenced_objects_and_the_current_pictures_thumbnail_folder_are_kept(
@@ -85,7 +92,7 @@ def test_orphans_under_every_prefix_older_than_the_grace_are_deleted(
 ) -> None:
     orphans = {
         keys.original("ada", OLD_ID, "png"),
-        keys.thumbnail("ada", OLD_ID, "64"),
+        keys.thumbnail("ada", OLD_ID, Variant(64)),
         keys.upload("bob", "c" * 32),
         keys.original("gone", ID, "jpg"),  # a user whose profile no longer exists
     }

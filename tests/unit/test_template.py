@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from infra.invoker.template import read
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -34,6 +35,7 @@ FUNCTIONS = {
     "DefaultPictureFunction": "default_picture",
     "ThumbnailsFunction": "thumbnails",
     "IngestFunction": "ingest",
+    "SweepFunction": "sweep",
 }
 ROUTES = {
     ("POST", "/users"): ("ProfilesFunction", True),
@@ -59,8 +61,7 @@ GLOBAL_ENVIRONMENT = {
     "PROFILEPICS_TABLE",
     "PROFILEPICS_S3_ENDPOINT",
     "PROFILEPICS_PUBLIC_S3_ENDPOINT",
-    "PROFILEPICS_S3_ACCESS_KEY",
-    "PROFILEPICS_S3_SECRET_KEY",
+    "PROFILEPICS_S3_CREDENTIALS_SECRET",
     "PROFILEPICS_API_BASE_URL",
     "PROFILEPICS_ADMIN_SCOPE",
     "POWERTOOLS_LOG_LEVEL",
@@ -75,40 +76,50 @@ PARAMETERS = {
     "JwtAudience",
     "AdminScope",
     "ApiBaseUrl",
+    "CorsAllowedOrigins",
+    "SweepSchedule",
     "LogLevel",
+}
+BUCKET_ARN = {"Fn::GetAtt": ["PicturesBucket", "Arn"]}
+TABLE_ARN = {"Fn::GetAtt": ["ProfilesTable", "Arn"]}
+# Least privilege: what each function's code calls, on which prefixes ("bucket" = ListBucket).
+ACCESS = {
+    "ProfilesFunction": {
+        "dynamodb": {"GetItem", "PutItem", "UpdateItem", "Scan"},
+        "s3:GetObject": {"originals", "thumbnails"},
+    },
+    "UploadFunction": {
+        "dynamodb": {"GetItem", "UpdateItem"},
+        "s3:GetObject": {"originals", "thumbnails"},
+        "s3:PutObject": {"originals", "uploads"},
+        "s3:DeleteObject": {"originals", "thumbnails"},
+    },
+    "GetUrlFunction": {"dynamodb": {"GetItem"}, "s3:GetObject": {"originals", "thumbnails"}},
+    "ThumbnailsFunction": {
+        "dynamodb": {"GetItem", "UpdateItem"},
+        "s3:GetObject": {"originals"},
+        "s3:PutObject": {"thumbnails"},
+        "s3:DeleteObject": {"thumbnails"},
+    },
+    "IngestFunction": {
+        "dynamodb": {"GetItem", "UpdateItem"},
+        "s3:GetObject": {"uploads"},
+        "s3:PutObject": {"originals"},
+        "s3:DeleteObject": {"uploads", "originals", "thumbnails"},
+    },
+    "SweepFunction": {
+        "dynamodb": {"Scan"},
+        "s3:DeleteObject": {"originals", "thumbnails", "uploads"},
+    },
 }
 
 
-# --- reading the template ---------------------------------------------------------------------
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """Keeps CloudFormation's short-form tags (!Ref, !Sub, ...) as their long forms."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = suffix if suffix == "Ref" else f"Fn::{suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        assert isinstance(node, yaml.MappingNode)
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _intrinsic)
+# --- reading the template (with the invoker's own reader) ------------------------------------
 
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    loaded = yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=_CfnLoader)  # noqa: S506
-    assert isinstance(loaded, dict)
-    return loaded
+    return read(TEMPLATE)
 
 
 def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -302,8 +313,8 @@ def test_functions_run_python312_with_the_core_layer(template: dict[str, Any]) -
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     assert layer["Properties"]["ContentUri"] == "layers/core/"
     assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
-    assert layer["Metadata"]["BuildMethod"] == "python3.12"
-    # SAM's python builder copies ContentUri into python/ itself: a nested one would be doubled.
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    # build_layer.py makes the layer's python/ from ContentUri: a nested one would be doubled.
     assert not (REPO / "layers" / "core" / "python").exists()
     assert (REPO / "layers" / "core" / "profilepics").is_dir()
     assert (REPO / "layers" / "core" / "requirements.txt").is_file()
@@ -344,21 +355,148 @@ def test_the_http_api_has_a_jwt_authorizer_from_parameters(template: dict[str, A
     }
 
 
-def test_s3_triggers_are_prefix_filtered_and_cannot_loop(template: dict[str, Any]) -> None:
+def test_bucket_notifications_are_prefix_filtered_and_cannot_loop(
+    template: dict[str, Any],
+) -> None:
+    bucket = template["Resources"]["PicturesBucket"]
     found: dict[str, str] = {}
-    for function, event_name, props in _events(template, "S3"):
-        assert function not in found, f"{function} has more than one S3 event"
-        assert props["Bucket"] == {"Ref": "PicturesBucket"}, event_name
-        assert props["Events"] in ("s3:ObjectCreated:*", ["s3:ObjectCreated:*"]), event_name
-        rules = props["Filter"]["S3Key"]["Rules"]
-        assert [rule["Name"].lower() for rule in rules] == ["prefix"], event_name
-        found[function] = rules[0]["Value"]
+    for config in bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]:
+        function = config["Function"]["Fn::GetAtt"]
+        assert function[1] == "Arn" and function[0] not in found, function
+        assert config["Event"] == "s3:ObjectCreated:*", function
+        rules = config["Filter"]["S3Key"]["Rules"]
+        assert [rule["Name"].lower() for rule in rules] == ["prefix"], function
+        found[function[0]] = rules[0]["Value"]
 
     assert found == {function: listens for function, (listens, _) in TRIGGERS.items()}
     for function, (listens, writes) in TRIGGERS.items():
         assert not writes.startswith(listens), f"{function} would trigger itself"
     assert not any(writes.startswith("uploads/") for _, writes in TRIGGERS.values())
     assert not "thumbnails/".startswith(tuple(found.values())), "variants must trigger nothing"
+    assert not list(_events(template, "S3")), "SAM's S3 events can't carry a SourceArn"
+
+
+def test_only_this_bucket_may_invoke_the_event_functions(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    bucket_name = template["Globals"]["Function"]["Environment"]["Variables"]["PROFILEPICS_BUCKET"]
+    permissions = {
+        name: r["Properties"]
+        for name, r in resources.items()
+        if r["Type"] == "AWS::Lambda::Permission"
+    }
+
+    assert {p["FunctionName"]["Ref"] for p in permissions.values()} == set(TRIGGERS)
+    for name, props in permissions.items():
+        assert props["Principal"] == "s3.amazonaws.com", name
+        assert props["SourceAccount"] == {"Ref": "AWS::AccountId"}, name
+        pattern, variables = props["SourceArn"]["Fn::Sub"]
+        assert pattern == "arn:${AWS::Partition}:s3:::${Bucket}", name
+        # The same name the bucket is created with and the functions are told.
+        assert variables["Bucket"] == bucket_name
+    assert resources["PicturesBucket"]["Properties"]["BucketName"] == bucket_name
+    assert set(resources["PicturesBucket"]["DependsOn"]) == set(permissions)
+
+
+def _access(template: dict[str, Any], function: str) -> dict[str, set[str]]:
+    """The function's Access policy as {action: prefixes} ({"dynamodb": actions} for the table)."""
+    policy = template["Resources"][f"{function}Access"]
+    assert policy["Type"] == "AWS::IAM::Policy"
+    assert policy["Properties"]["Roles"] == [{"Ref": f"{function}Role"}]
+    granted: dict[str, set[str]] = {}
+    listed = False
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        assert statement["Effect"] == "Allow"
+        actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
+        resources = statement["Resource"]
+        resources = resources if isinstance(resources, list) else [resources]
+        if resources == [TABLE_ARN]:
+            granted.setdefault("dynamodb", set()).update(
+                a.removeprefix("dynamodb:") for a in actions
+            )
+            assert all(a.startswith("dynamodb:") for a in actions)
+        elif resources == [BUCKET_ARN]:
+            assert actions == ["s3:ListBucket"]
+            listed = True
+        else:
+            (action,) = actions
+            for resource in resources:
+                match = re.fullmatch(r"\$\{PicturesBucket\.Arn\}/([a-z]+)/\*", resource["Fn::Sub"])
+                assert match, resource
+                granted.setdefault(action, set()).add(match.group(1))
+    assert listed, f"{function} needs s3:ListBucket so that a missing key is a 404"
+    return granted
+
+
+@pytest.mark.parametrize("function", sorted(ACCESS))
+def test_each_function_may_make_only_the_calls_its_code_makes(
+    template: dict[str, Any], function: str
+) -> None:
+    assert _access(template, function) == ACCESS[function]
+    assert "Policies" not in _functions(template)[function], "SAM's policies are too broad"
+
+
+def test_the_default_picture_function_has_no_data_access(template: dict[str, Any]) -> None:
+    assert "DefaultPictureFunctionAccess" not in template["Resources"]
+    assert "Policies" not in _functions(template)["DefaultPictureFunction"]
+
+
+def test_the_store_secret_is_readable_only_when_named(template: dict[str, Any]) -> None:
+    policy = template["Resources"]["StoreSecretAccess"]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+
+    assert policy["Condition"] == "HasS3CredentialsSecret"
+    assert template["Conditions"]["HasS3CredentialsSecret"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "S3CredentialsSecretName"}, ""]}]
+    }
+    assert statement["Action"] == "secretsmanager:GetSecretValue"
+    assert statement["Resource"]["Fn::Sub"].endswith(":secret:${S3CredentialsSecretName}-??????")
+    roles = {role["Ref"] for role in policy["Properties"]["Roles"]}
+    assert roles == {f"{function}Role" for function in ACCESS}
+
+
+def test_failed_bucket_events_go_to_a_queue(template: dict[str, Any]) -> None:
+    queue = template["Resources"]["FailedEventsQueue"]
+
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    for function in TRIGGERS:
+        config = _functions(template)[function]["EventInvokeConfig"]
+        assert config["MaximumRetryAttempts"] == 2
+        assert config["DestinationConfig"]["OnFailure"] == {
+            "Type": "SQS",
+            "Destination": {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]},
+        }
+    assert template["Outputs"]["FailedEventsQueueUrl"]["Value"] == {"Ref": "FailedEventsQueue"}
+
+
+def test_the_sweep_runs_on_a_schedule_from_a_parameter(template: dict[str, Any]) -> None:
+    (event,) = _functions(template)["SweepFunction"]["Events"].values()
+
+    assert event == {
+        "Type": "Schedule",
+        "Properties": {
+            "Schedule": {"Ref": "SweepSchedule"},
+            "Description": event["Properties"]["Description"],
+        },
+    }
+    assert template["Parameters"]["SweepSchedule"]["Default"] == "rate(1 day)"
+
+
+def test_cors_for_the_api_and_the_bucket_comes_from_one_parameter(
+    template: dict[str, Any],
+) -> None:
+    api = template["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
+    (rule,) = template["Resources"]["PicturesBucket"]["Properties"]["CorsConfiguration"][
+        "CorsRules"
+    ]
+    origins = {"Ref": "CorsAllowedOrigins"}
+
+    assert api["AllowOrigins"] == origins == rule["AllowedOrigins"]
+    assert "authorization" in api["AllowHeaders"]
+    assert {"GET", "POST", "PUT", "PATCH", "DELETE"} <= set(api["AllowMethods"])
+    assert "POST" in rule["AllowedMethods"], "the page's direct upload is a cross-origin POST"
+    assert template["Parameters"]["CorsAllowedOrigins"]["Type"] == "CommaDelimitedList"
 
 
 def test_the_table_is_keyed_by_user_id_with_no_indexes(template: dict[str, Any]) -> None:
@@ -398,10 +536,18 @@ def test_no_secret_is_a_parameter_or_a_literal(template: dict[str, Any]) -> None
     assert set(template["Parameters"]) == PARAMETERS
 
     env = template["Globals"]["Function"]["Environment"]["Variables"]
-    resolve = "{{resolve:secretsmanager:${S3CredentialsSecretName}:SecretString:%s}}"
-    assert env["PROFILEPICS_S3_ACCESS_KEY"] == {"Fn::Sub": resolve % "access_key"}
-    assert env["PROFILEPICS_S3_SECRET_KEY"] == {"Fn::Sub": resolve % "secret_key"}
+    # Only the secret's name reaches a function: its keys are read at runtime, never resolved
+    # into the environment (visible to lambda:GetFunctionConfiguration, stale after rotation).
+    assert env["PROFILEPICS_S3_CREDENTIALS_SECRET"] == {
+        "Fn::If": [
+            "HasS3CredentialsSecret",
+            {"Ref": "S3CredentialsSecretName"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert template["Parameters"]["S3CredentialsSecretName"]["Default"] == ""
     for text in _strings(template):
+        assert "{{resolve:" not in text, "a dynamic reference puts a secret in the template"
         assert not re.search(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b", text), "an AWS access key id"
         assert "minioadmin" not in text
 
@@ -423,7 +569,12 @@ def test_environment_is_global_and_functions_only_name_their_service(
 
 
 def test_outputs(template: dict[str, Any]) -> None:
-    assert set(template["Outputs"]) == {"ApiUrl", "BucketName", "TableName"}
+    assert set(template["Outputs"]) == {
+        "ApiUrl",
+        "BucketName",
+        "TableName",
+        "FailedEventsQueueUrl",
+    }
 
 
 def test_the_local_invoker_reads_every_route_and_trigger() -> None:

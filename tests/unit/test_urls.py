@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from profilepics.adapters.minio_store import MinioStore
 from profilepics.config import Settings
-from profilepics.storage import MinioStore
 from profilepics.urls import UrlSigner, default_picture_url
 
-from tests.unit.fakes import FakeStore
+from tests.fakes import FakeStore
 
 KEY = "originals/ada/0123456789abcdef0123456789abcdef.jpg"
 EXPIRY, WINDOW = 3600, 600

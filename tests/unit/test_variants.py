@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
+from profilepics.errors import ImageTooComplex, ImageTooLarge
 from profilepics.images import ImageLimits, clean_image
-from profilepics.variants import make_animated_variant, make_naive_variants, make_variants
+from profilepics.variants import make_animated_variant, make_variants
 
+from bench.naive import make_naive_variants
 from tests.unit import imagegen as gen
 
 SIZES = (512, 256, 128, 64)
+LIMITS = ImageLimits()
 
 
 def webp(data: bytes) -> Image.Image:
@@ -26,7 +29,7 @@ def twelve_megapixel_jpeg() -> bytes:
 def test_four_sizes_from_a_12_megapixel_jpeg_are_square_webp_of_exact_size(
     twelve_megapixel_jpeg: bytes,
 ) -> None:
-    variants = make_variants(twelve_megapixel_jpeg, SIZES)
+    variants = make_variants(twelve_megapixel_jpeg, SIZES, limits=LIMITS)
     assert sorted(variants) == sorted(SIZES)
     for size, data in variants.items():
         assert webp(data).size == (size, size)
@@ -46,7 +49,10 @@ def test_non_square_original_is_cropped_around_its_centre(fmt: str, portrait: bo
     if portrait:
         target = target.transpose(Image.Transpose.ROTATE_90)
     original = gen.encode(target, fmt, **({} if fmt == "GIF" else {"quality": 95}))
-    for data in (make_variants(original, [64])[64], make_naive_variants(original, [64])[64]):
+    for data in (
+        make_variants(original, [64], limits=LIMITS)[64],
+        make_naive_variants(original, [64])[64],
+    ):
         out = webp(data).convert("RGB")
         assert out.size == (64, 64)
         red, white = gen.pixel(out, (32, 32)), gen.pixel(out, (2, 2))
@@ -57,7 +63,7 @@ def test_non_square_original_is_cropped_around_its_centre(fmt: str, portrait: bo
 
 def test_small_original_is_never_enlarged() -> None:
     original = gen.encode(gen.photo(100, 80), "PNG")
-    variants = make_variants(original, [512, 256, 80, 64])
+    variants = make_variants(original, [512, 256, 80, 64], limits=LIMITS)
     assert {size: webp(data).size for size, data in variants.items()} == {
         512: (80, 80),
         256: (80, 80),
@@ -68,18 +74,18 @@ def test_small_original_is_never_enlarged() -> None:
 
 
 def test_no_sizes_gives_no_variants() -> None:
-    assert make_variants(gen.encode(gen.marked(), "PNG"), []) == {}
+    assert make_variants(gen.encode(gen.marked(), "PNG"), [], limits=LIMITS) == {}
 
 
 def test_animated_gif_gives_static_variants() -> None:
     original = gen.animation("GIF", 4, (60, 40))
-    for data in make_variants(original, [32, 16]).values():
+    for data in make_variants(original, [32, 16], limits=LIMITS).values():
         assert gen.frame_count(webp(data)) == 1
 
 
 def test_animated_gif_gives_an_animated_webp_of_the_requested_size() -> None:
     original = gen.animation("GIF", 4, (60, 40), durations=[100, 200, 300, 400])
-    out = webp(make_animated_variant(original, 32) or b"")
+    out = webp(make_animated_variant(original, 32, limits=LIMITS) or b"")
     assert (out.size, gen.frame_count(out)) == ((32, 32), 4)
     durations = []
     for index in range(4):
@@ -91,19 +97,19 @@ def test_animated_gif_gives_an_animated_webp_of_the_requested_size() -> None:
 
 def test_animated_variant_keeps_at_most_max_frames_and_never_enlarges() -> None:
     original = gen.animation("WEBP", 6, (30, 20))
-    out = webp(make_animated_variant(original, 128, max_frames=4) or b"")
+    out = webp(make_animated_variant(original, 128, limits=ImageLimits(max_frames=4)) or b"")
     assert (out.size, gen.frame_count(out)) == ((20, 20), 4)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP"])
 def test_static_original_has_no_animated_variant(fmt: str) -> None:
-    assert make_animated_variant(gen.encode(gen.marked(), fmt), 64) is None
+    assert make_animated_variant(gen.encode(gen.marked(), fmt), 64, limits=LIMITS) is None
 
 
 def test_cleaned_animated_original_round_trips_into_variants() -> None:
     clean = clean_image(gen.animation("GIF", 3, (50, 50)), ImageLimits())
-    assert webp(make_variants(clean.data, [32])[32]).size == (32, 32)
-    assert gen.frame_count(webp(make_animated_variant(clean.data, 32) or b"")) == 3
+    assert webp(make_variants(clean.data, [32], limits=LIMITS)[32]).size == (32, 32)
+    assert gen.frame_count(webp(make_animated_variant(clean.data, 32, limits=LIMITS) or b"")) == 3
 
 
 def test_alpha_survives_into_the_variants() -> None:
@@ -111,7 +117,7 @@ def test_alpha_survives_into_the_variants() -> None:
     img.paste((0, 0, 0, 0), (0, 0, 50, 100))
     for mode_img in (img, img.convert("LA")):
         data = gen.encode(mode_img, "PNG")
-        out = webp(make_variants(data, [32])[32])
+        out = webp(make_variants(data, [32], limits=LIMITS)[32])
         assert out.mode == "RGBA"
         assert gen.pixel(out, (2, 16))[3] == 0 and gen.pixel(out, (29, 16))[3] == 255
 
@@ -119,14 +125,14 @@ def test_alpha_survives_into_the_variants() -> None:
 def test_palette_png_with_transparency_keeps_it() -> None:
     img = gen.marked(80, 80).convert("P")
     data = gen.encode(img, "PNG", transparency=img.getpixel((0, 0)))
-    out = webp(make_variants(data, [40])[40])
+    out = webp(make_variants(data, [40], limits=LIMITS)[40])
     assert out.mode == "RGBA"
     assert gen.pixel(out, (2, 2))[3] == 0 and gen.pixel(out, (38, 38))[3] == 255
 
 
 def test_cmyk_jpeg_becomes_rgb() -> None:
     data = gen.encode(Image.new("RGB", (64, 64), (200, 30, 30)).convert("CMYK"), "JPEG")
-    out = webp(make_variants(data, [32])[32])
+    out = webp(make_variants(data, [32], limits=LIMITS)[32])
     assert out.mode == "RGB"
     r, g, b = gen.pixel(out, (16, 16))
     assert r > 150 and g < 80 and b < 80
@@ -134,7 +140,7 @@ def test_cmyk_jpeg_becomes_rgb() -> None:
 
 def test_16_bit_greyscale_png_is_scaled_not_clipped_to_white() -> None:
     data = gen.encode(Image.new("I;16", (64, 64), 32_768), "PNG")
-    for variants in (make_variants(data, [32]), make_naive_variants(data, [32])):
+    for variants in (make_variants(data, [32], limits=LIMITS), make_naive_variants(data, [32])):
         grey = webp(variants[32]).convert("L").getpixel((16, 16))
         assert isinstance(grey, int) and 110 < grey < 146
 
@@ -142,11 +148,39 @@ def test_16_bit_greyscale_png_is_scaled_not_clipped_to_white() -> None:
 def test_rgb_icc_profile_is_kept_in_the_variants() -> None:
     icc = gen.srgb_icc()
     data = gen.encode(gen.photo(64, 64), "JPEG", icc_profile=icc)
-    assert webp(make_variants(data, [32])[32]).info.get("icc_profile") == icc
+    assert webp(make_variants(data, [32], limits=LIMITS)[32]).info.get("icc_profile") == icc
 
 
 def test_non_rgb_icc_profile_is_not_copied_onto_rgb_variants() -> None:
     grey_icc = bytearray(gen.srgb_icc())
     grey_icc[16:20] = b"GRAY"
     data = gen.encode(Image.new("L", (64, 64), 128), "PNG", icc_profile=bytes(grey_icc))
-    assert "icc_profile" not in webp(make_variants(data, [32])[32]).info
+    assert "icc_profile" not in webp(make_variants(data, [32], limits=LIMITS)[32]).info
+
+
+def test_original_past_the_limits_is_refused_before_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = gen.webp_solid(7000, 7000, 2)
+
+    def no_decode(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("the header alone must decide")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
+    with pytest.raises(ImageTooLarge):
+        make_variants(original, SIZES, limits=LIMITS)
+    with pytest.raises(ImageTooLarge):
+        make_animated_variant(original, 256, limits=LIMITS)
+
+
+def test_still_variants_of_a_long_animation_decode_its_first_frame_only() -> None:
+    original = gen.animation("GIF", 40, (100, 100))
+    limits = ImageLimits(max_total_pixels=100_000)  # 40 frames would not fit; one does
+    assert webp(make_variants(original, [32], limits=limits)[32]).size == (32, 32)
+    assert make_animated_variant(original, 32, limits=ImageLimits(max_frames=4)) is not None
+
+
+def test_animated_variant_past_the_cpu_budget_is_image_too_complex() -> None:
+    original = gen.animation("GIF", 4, (60, 40))
+    with pytest.raises(ImageTooComplex):
+        make_animated_variant(original, 32, limits=ImageLimits(cpu_seconds=1e-9))

@@ -9,7 +9,10 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from profilepics.formats import ImageFormat, Variant
+
 MAX_URL_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4's own ceiling
+DEFAULT_SWEEP_GRACE_SECONDS = 15 * 60
 
 
 def _csv(value: object) -> object:
@@ -40,9 +43,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PROFILEPICS_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3"),
     )
     public_s3_endpoint: str | None = None
-    # Empty: the SDK's AWS chain (AWS_* variables, then the instance or function role).
+    # Empty: a Secrets Manager secret if one is named, else the SDK's AWS chain (AWS_*
+    # variables, then the instance or function role). See credentials.py.
     s3_access_key: SecretStr = SecretStr("")
     s3_secret_key: SecretStr = SecretStr("")
+    s3_credentials_secret: str | None = None
+    s3_credentials_max_age_seconds: float = Field(300, gt=0)
     s3_ca_bundle: Path | None = None
     # Per attempt; a hung server answers 503 within (retries + 1) x timeout, ~4 s.
     s3_timeout_seconds: float = 2.0
@@ -62,14 +68,13 @@ class Settings(BaseSettings):
     max_bytes: int = Field(5 * 1024 * 1024, gt=0)
     max_pixels: int = Field(50_000_000, gt=0)
     max_frames: int = Field(100, gt=0)
-    max_total_pixels: int = Field(100_000_000, gt=0)
+    max_total_pixels: int = Field(50_000_000, gt=0)
+    # An animation's canvas: the decoder and encoder each keep a few, a frame at a time.
+    max_animation_frame_pixels: int = Field(10_000_000, gt=0)
+    # CPU one picture's decode and re-encode may take, checked between frames and steps.
+    image_cpu_seconds: float = Field(2.0, gt=0)
     min_dimension: int = Field(0, ge=0)
-    allowed_formats: Annotated[list[Literal["jpeg", "png", "gif", "webp"]], NoDecode] = [
-        "jpeg",
-        "png",
-        "gif",
-        "webp",
-    ]
+    allowed_formats: Annotated[list[ImageFormat], NoDecode] = list(ImageFormat)
     thumbnail_sizes: Annotated[list[Annotated[int, Field(ge=16, le=2048)]], NoDecode] = [
         64,
         128,
@@ -86,6 +91,8 @@ class Settings(BaseSettings):
     url_expiry_seconds: int = Field(3600, gt=0, le=MAX_URL_EXPIRY_SECONDS)
     url_window_seconds: int = Field(600, gt=0)
     processing_deadline_seconds: int = Field(300, gt=0)
+    # The scheduled sweep keeps objects younger than this (uploads still on their way).
+    sweep_grace_seconds: int = Field(DEFAULT_SWEEP_GRACE_SECONDS, ge=0)
 
     @model_validator(mode="before")
     @classmethod
@@ -100,10 +107,20 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.url_window_seconds >= self.url_expiry_seconds:
             raise ValueError("url_window_seconds must be shorter than url_expiry_seconds")
+        if self.s3_credentials_secret and self.s3_access_key.get_secret_value():
+            raise ValueError("set either the store's keys or the secret holding them, not both")
         if self.environment == "production":
             if not self.s3_endpoint.startswith("https://"):
                 raise ValueError("production requires an https:// object-store endpoint")
         return self
+
+    @property
+    def variants(self) -> tuple[Variant, ...]:
+        """The thumbnails made of each original; the animated one only of an animated original."""
+        made = [Variant(size) for size in self.thumbnail_sizes]
+        if self.animated_thumbnail_size:
+            made.append(Variant(self.animated_thumbnail_size, animated=True))
+        return tuple(made)
 
     @property
     def signing_endpoint(self) -> str:
@@ -114,36 +131,3 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
-
-
-class LocalSettings(BaseSettings):
-    """How the embedded local stack runs on a laptop or in CI (`profilepics up`)."""
-
-    model_config = SettingsConfigDict(env_prefix="PROFILEPICS_", extra="ignore", frozen=True)
-
-    data_dir: Path = Path(".local")
-    host: str = "127.0.0.1"
-    api_port: int = 3000
-    s3_port: int = 8333
-    dynamodb_port: int = 4567
-    tls: bool = False
-    instances: int = Field(2, ge=1, le=16)
-    # The local invoker checks bearer tokens itself (HS256), as API Gateway's JWT authorizer would.
-    jwt_secret: SecretStr | None = None
-    jwt_issuer: str = "profilepics-local"
-    jwt_audience: str = "profilepics"
-    events_token: SecretStr | None = None
-
-
-def as_environment(settings: Settings) -> dict[str, str]:
-    """The settings as PROFILEPICS_* variables, to hand to a function's process."""
-    env: dict[str, str] = {}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        elif isinstance(value, list):
-            value = ",".join(str(v) for v in value)
-        env[f"PROFILEPICS_{name.upper()}"] = str(value)
-    return env

@@ -1,75 +1,117 @@
-"""The composition root: builds the adapters and use cases from settings, once per process."""
+"""The composition root: `build` wires every part from settings; handlers get it once per process.
+
+Tests, the demo, the CLI and the benchmarks call `build` with parts of their own (fakes, a
+failing adapter, a fixed clock); nothing else constructs the use cases.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from profilepics.auth import Authorizer
-from profilepics.config import get_settings
-from profilepics.pictures import Pictures
+from profilepics.clock import Clock, utcnow
+from profilepics.config import Settings, get_settings
+from profilepics.healing import Healer
+from profilepics.metrics import EmfMeter, Meter
+from profilepics.pictures import UPLOAD_POLICY_LIFETIME, Pictures
+from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
 from profilepics.processing import Processing
-from profilepics.service import Profiles
+from profilepics.profile_use_cases import Profiles
+from profilepics.sweep import Sweeper
 from profilepics.urls import UrlSigner
 
-if TYPE_CHECKING:
-    # boto3 and minio cost ~90 ms each to import: a cold start loads them on first use.
-    from profilepics.profiles import DynamoProfiles
-    from profilepics.storage import MinioStore
+
+@dataclass(frozen=True)
+class Container:
+    """Everything a function needs, built once: the adapters and the use cases over them."""
+
+    settings: Settings
+    store: ObjectStore
+    table: ProfileTable
+    clock: Clock
+    presenter: Presenter
+    profiles: Profiles
+    pictures: Pictures
+    processing: Processing
+    sweeper: Sweeper
+    healer: Healer
+    authorizer: Authorizer
+    meter: Meter
+
+
+def build(
+    settings: Settings,
+    *,
+    store: ObjectStore | None = None,
+    table: ProfileTable | None = None,
+    clock: Clock | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    meter: Meter | None = None,
+) -> Container:
+    """The parts for settings; store, table, clock and meter default to the real ones."""
+    if store is None:
+        # boto3 and minio cost ~90 ms each to import: a cold start loads them on first use.
+        from profilepics.adapters.minio_store import MinioStore
+
+        store = MinioStore(settings)
+    if table is None:
+        from profilepics.adapters.dynamodb_table import DynamoDBTable
+
+        table = DynamoDBTable(settings)
+    clock = clock or utcnow
+    meter = meter or EmfMeter()
+    signer = UrlSigner(store, settings.url_expiry_seconds, settings.url_window_seconds, clock)
+    presenter = Presenter(settings, signer, clock)
+    pictures = Pictures(store, table, presenter, settings, clock, meter)
+    return Container(
+        settings=settings,
+        store=store,
+        table=table,
+        clock=clock,
+        presenter=presenter,
+        profiles=Profiles(table, presenter, clock),
+        pictures=pictures,
+        processing=Processing(store, table, pictures, settings, clock, sleep=sleep, meter=meter),
+        sweeper=Sweeper(store, table, clock),
+        healer=Healer(store, table, UPLOAD_POLICY_LIFETIME, clock),
+        authorizer=Authorizer(settings),
+        meter=meter,
+    )
 
 
 @lru_cache(maxsize=1)
-def store() -> MinioStore:
-    from profilepics.storage import MinioStore
-
-    return MinioStore(get_settings())
-
-
-@lru_cache(maxsize=1)
-def table() -> DynamoProfiles:
-    from profilepics.profiles import DynamoProfiles
-
-    return DynamoProfiles(get_settings())
+def container() -> Container:
+    """This process's parts, from the environment's settings, built on first use."""
+    return build(get_settings())
 
 
-@lru_cache(maxsize=1)
-def presenter() -> Presenter:
-    settings = get_settings()
-    signer = UrlSigner(store(), settings.url_expiry_seconds, settings.url_window_seconds)
-    return Presenter(settings, signer)
-
-
-@lru_cache(maxsize=1)
 def profiles() -> Profiles:
-    return Profiles(table(), presenter())
+    return container().profiles
 
 
-@lru_cache(maxsize=1)
 def pictures() -> Pictures:
-    return Pictures(store(), table(), presenter(), get_settings())
+    return container().pictures
 
 
-@lru_cache(maxsize=1)
 def processing() -> Processing:
-    return Processing(store(), table(), pictures(), get_settings())
+    return container().processing
 
 
-@lru_cache(maxsize=1)
 def authorizer() -> Authorizer:
-    return Authorizer(get_settings())
+    return container().authorizer
 
 
-def reset() -> None:
-    """Forget every built object (tests that change settings call this)."""
-    for getter in (
-        store,
-        table,
-        presenter,
-        profiles,
-        pictures,
-        processing,
-        authorizer,
-        get_settings,
-    ):
-        getter.cache_clear()
+def sweeper() -> Sweeper:
+    return container().sweeper
+
+
+def meter() -> Meter:
+    return container().meter
+
+
+def settings() -> Settings:
+    return container().settings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+PROBLEM_JSON = "application/problem+json"
 PROBLEMS_PATH = "/problems/"
 
 
@@ -11,6 +12,20 @@ def problem_type(code: str) -> str:
     """A problem's `type`: a URI reference, resolved against the API's own URL, to the page
     documenting its code (the local invoker serves those pages)."""
     return PROBLEMS_PATH + code
+
+
+def problem_body(
+    status: int, code: str, title: str, detail: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """An application/problem+json body (RFC 9457) with our stable `code`: the one builder."""
+    return {
+        "type": problem_type(code),
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "code": code,
+        **extra,
+    }
 
 
 class ProblemError(Exception):
@@ -28,6 +43,13 @@ class ProblemError(Exception):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return problem_body(self.status, self.code, self.title, self.detail, **self.extra)
+
+
+class InternalError(ProblemError):
+    """A bug of ours, caught at an adapter so no SDK exception or trace goes further."""
 
 
 class BadRequest(ProblemError):
@@ -139,9 +161,25 @@ class ImageTooLarge(ProblemError):
 
 
 class ImageCorrupt(ProblemError):
-    """The image is truncated or corrupt: it does not decode."""
+    """The image is corrupt: it does not decode."""
 
     status, code, title = 422, "image_corrupt", "The image could not be decoded"
+
+
+class ImageTruncated(ProblemError):
+    """Fewer bytes than the declared pixels can be stored in: the file was cut short, or crafted
+    to declare far more work than it carries. Checked before any pixel is decoded.
+    """
+
+    status, code, title = 422, "image_truncated", "The file is too short for the image it declares"
+
+
+class ImageTooComplex(ProblemError):
+    """Within the pixel and frame caps, but decoding and re-encoding it ran past the CPU budget
+    (`PROFILEPICS_IMAGE_CPU_SECONDS`, 2 s by default).
+    """
+
+    status, code, title = 422, "image_too_complex", "The image takes too much work to process"
 
 
 class ImageTooSmall(ProblemError):
@@ -162,3 +200,15 @@ class TableUnavailable(ProblemError):
     """The profile table did not answer in time; nothing was changed. Retry later."""
 
     status, code, title = 503, "table_unavailable", "The profile table is unavailable"
+
+
+class UploadExpired(ProblemError):
+    """A direct upload's file never reached the store before its policy expired (10 minutes
+    and a minute's grace): the profile's `upload.error_code` says so. Start another.
+    """
+
+    status, code, title = (
+        410,
+        "upload_expired",
+        "The direct upload never arrived before its policy expired",
+    )

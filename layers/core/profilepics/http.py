@@ -1,49 +1,77 @@
-"""Shared HTTP glue for every function: the resolver, problem+json errors, JSON responses."""
+"""Shared HTTP glue for every function: the resolver, problem+json errors, JSON responses, and
+the pieces each route's documentation (on its decorator) is made of."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ValidationError
 
+from profilepics import request_url
 from profilepics.errors import (
+    PROBLEM_JSON,
+    Forbidden,
     MalformedMultipart,
     ProblemError,
     RouteNotFound,
+    StorageUnavailable,
+    TableUnavailable,
+    Unauthorized,
     UnsupportedContentType,
     ValidationFailed,
-    problem_type,
 )
+from profilepics.formats import ImageFormat
+from profilepics.models import Problem
 
-PROBLEM_JSON = "application/problem+json"
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+
 # Bodies powertools would parse into a dict for a JSON route: no route of ours takes them there.
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 LOC_PART_LIMIT = 64  # a field name in an error is cut here, so no error carries the body back
 log = logging.getLogger(__name__)
+Errors = tuple[type[ProblemError], ...]
+# What every route of a kind may answer, for the routes' documentation.
+BODY_ERRORS: Errors = (MalformedMultipart, UnsupportedContentType, ValidationFailed)
+OWNER_ERRORS: Errors = (Unauthorized, Forbidden)
+DATA_ERRORS: Errors = (StorageUnavailable, TableUnavailable)
+BINARY = {"type": "string", "format": "binary"}
+# Operations are grouped by what they act on, whichever function serves them.
+PROFILES, PICTURES = "profiles", "pictures"
+TAGS = {
+    PROFILES: "Who a picture belongs to. Public reads never include the e-mail address.",
+    PICTURES: "Upload, replace, delete and fetch pictures and their thumbnails.",
+}
+# The upload route reads its body itself (bodies.read_image): its OpenAPI requestBody.
+IMAGE_BODY = {
+    "required": True,
+    "description": "The image as the raw body, or a multipart form with a `file` field. "
+    "The format is decided by the content, never by the name or the header.",
+    "content": {
+        **{f.content_type: {"schema": BINARY} for f in ImageFormat},
+        "application/octet-stream": {"schema": BINARY},
+        "multipart/form-data": {
+            "schema": {"type": "object", "properties": {"file": BINARY}, "required": ["file"]}
+        },
+    },
+}
 
 
 def problem(error: ProblemError) -> Response[str]:
-    body: dict[str, Any] = {
-        "type": problem_type(error.code),
-        "title": error.title,
-        "status": error.status,
-        "detail": error.detail,
-        "code": error.code,
-        **error.extra,
-    }
     headers = {"Cache-Control": "no-store"}
     if error.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return Response(error.status, PROBLEM_JSON, json.dumps(body), headers)
+    return Response(error.status, PROBLEM_JSON, json.dumps(error.body()), headers)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -88,18 +116,25 @@ def _send_json() -> UnsupportedContentType:
     return UnsupportedContentType("Send the body as application/json")
 
 
-def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
-    """A resolver with every error mapped to problem+json."""
-    app = APIGatewayHttpResolver(enable_validation=enable_validation)
-
-    def _json_only(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        # Validation runs before any middleware and reads forms as dicts: a form that happened
-        # to validate would still reach the route, so it is refused here too.
-        if _form_for_json_route(app):
-            raise _send_json()
+def _within_request_url(
+    app: APIGatewayHttpResolver, next_middleware: NextMiddleware
+) -> Response[Any]:
+    with request_url.serving(app.current_event.raw_event):
         return next_middleware(app)
 
-    app.use([_json_only])
+
+def _json_only(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    # Validation runs before any middleware and reads forms as dicts: a form that happened to
+    # validate would still reach the route, so it is refused here too.
+    if _form_for_json_route(app):
+        raise _send_json()
+    return next_middleware(app)
+
+
+def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
+    """A resolver with every error mapped to problem+json, and each request's own base URL."""
+    app = APIGatewayHttpResolver(enable_validation=enable_validation)
+    app.use(middlewares=[_within_request_url, _json_only])
 
     @app.exception_handler(ProblemError)
     def _problem(exc: ProblemError) -> Response[str]:
@@ -139,3 +174,39 @@ def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
         return problem(ProblemError())
 
     return app
+
+
+def responses(
+    ok: Mapping[int, type[BaseModel] | None],
+    errors: Errors = (),
+    more: Mapping[int, OpenAPIResponse] | None = None,
+) -> dict[int, OpenAPIResponse]:
+    """A route's documented answers: its success statuses (with the body's model, or none),
+    then each error status with the problem codes it may carry and an example of each."""
+    documented: dict[int, OpenAPIResponse] = {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {"application/json": {"model": model}} if model else {},
+        }
+        for status, model in ok.items()
+    }
+    documented.update(more or {})
+    by_status: dict[int, list[type[ProblemError]]] = {}
+    for error in errors:
+        by_status.setdefault(error.status, []).append(error)
+    for status, kinds in sorted(by_status.items()):
+        examples = {kind.code: {"summary": kind.title, "value": kind().body()} for kind in kinds}
+        documented[status] = {
+            "description": "; ".join(f"`{kind.code}`: {kind.title}" for kind in kinds),
+            "content": {PROBLEM_JSON: {"model": Problem, "examples": examples}},
+        }
+    return documented
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """OpenAPI query parameters for a model a route validates by hand."""
+    properties = model.model_json_schema()["properties"]
+    return [
+        {"name": name, "in": "query", "required": False, "schema": schema}
+        for name, schema in properties.items()
+    ]

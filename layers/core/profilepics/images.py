@@ -7,11 +7,10 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
 
 from PIL import ExifTags, Image
 
+from profilepics import containers, gif, jpegscan
 from profilepics.errors import (
     EmptyFile,
     FileTooLarge,
@@ -21,25 +20,9 @@ from profilepics.errors import (
     ProblemError,
     UnsupportedMediaType,
 )
-
-
-class ImageFormat(StrEnum):
-    JPEG = "jpeg"
-    PNG = "png"
-    GIF = "gif"
-    WEBP = "webp"
-
-    @property
-    def content_type(self) -> str:
-        return f"image/{self.value}"
-
-    @property
-    def extension(self) -> str:
-        return "jpg" if self is ImageFormat.JPEG else self.value
-
-    @property
-    def pillow_name(self) -> str:
-        return self.value.upper()
+from profilepics.formats import ImageFormat, sniff
+from profilepics.frames import Budget
+from profilepics.reencode import Opened, reencode
 
 
 @dataclass(frozen=True)
@@ -47,10 +30,12 @@ class ImageLimits:
     max_bytes: int = 5 * 1024 * 1024
     max_pixels: int = 50_000_000
     max_frames: int = 100
-    max_total_pixels: int = 400_000_000
+    max_total_pixels: int = 50_000_000
+    max_animation_frame_pixels: int = 10_000_000
     min_width: int = 0
     min_height: int = 0
     allowed_formats: frozenset[ImageFormat] = frozenset(ImageFormat)
+    cpu_seconds: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -70,8 +55,6 @@ class CleanImage:
         return self.format.extension
 
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
 # Each orientation's inverse, as ImageOps.exif_transpose applies it; kept here so every
 # frame of an animation gets the same transform and a malformed EXIF block cannot fail it.
 _UPRIGHT = {
@@ -83,52 +66,77 @@ _UPRIGHT = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-_JPEG_QUALITY = 90
-# method 4 is libwebp's default; 6 measured ~3x slower for ~1% fewer bytes.
-_WEBP_OPTIONS: dict[str, Any] = {"quality": 90, "method": 4}
-
-
-def sniff(data: bytes) -> ImageFormat | None:
-    """The format named by the magic bytes, or None: the file name and header never count."""
-    if data[:3] == b"\xff\xd8\xff":
-        return ImageFormat.JPEG
-    if data[:8] == _PNG_SIGNATURE:
-        return ImageFormat.PNG
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        return ImageFormat.GIF
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return ImageFormat.WEBP
-    return None
+_TURNS = (
+    Image.Transpose.TRANSPOSE,
+    Image.Transpose.TRANSVERSE,
+    Image.Transpose.ROTATE_90,
+    Image.Transpose.ROTATE_270,
+)
+# What a pixel costs to decode and re-encode against a JPEG's (docs/DESIGN.md, facts measured):
+# libwebp decodes through two canvases of its own beside Pillow's, 17 bytes a pixel to a JPEG's
+# 4, and an animated WebP's encoder keeps four more. PNG: see _weight.
+_WEBP_WEIGHT = 2.5
 
 
 def clean_image(data: bytes, limits: ImageLimits) -> CleanImage:
     """Validate an upload and re-encode it upright, without metadata, in its own format."""
+    fmt = _check_bytes(data, limits)
+    budget = Budget(limits.cpu_seconds)
+    if fmt is ImageFormat.GIF:
+        return _clean_gif(data, limits, budget)
+    layout = jpegscan.layout_of(data) if fmt is ImageFormat.JPEG else None
+    source = jpegscan.for_decoding(data, layout) if layout else data
+    with _image_problems(), Image.open(io.BytesIO(source), formats=[fmt.pillow_name]) as img:
+        count = check_declared(img, fmt, data, limits)
+        if layout is not None:
+            jpegscan.check_floor(layout)
+        elif fmt is ImageFormat.PNG:
+            containers.check_png(data)
+        elif fmt is ImageFormat.WEBP:
+            containers.check_webp(data)
+        upright = _UPRIGHT.get(_orientation(img))
+        width, height = img.size[::-1] if upright in _TURNS else img.size
+        _check_minimum((width, height), limits)
+        encoded = reencode(Opened(img, count, upright, budget), fmt.pillow_name, data)
+    return CleanImage(encoded, fmt, width, height, count)
+
+
+def _clean_gif(data: bytes, limits: ImageLimits, budget: Budget) -> CleanImage:
+    """A GIF is read as blocks and written again frame by frame (gif.py), never composited."""
+    parsed = gif.parse(data, limits.max_frames + 1)
+    canvas, count = parsed.canvas, len(parsed.frames)
+    check_frames(canvas, 1, ImageFormat.GIF, data, limits)
+    check_frames(canvas, count, ImageFormat.GIF, data, limits)
+    gif.check_floor(parsed)
+    _check_minimum(canvas, limits)
+    with _image_problems():
+        encoded = gif.write(parsed, budget.check)
+    return CleanImage(encoded, ImageFormat.GIF, *canvas, count)
+
+
+def _check_minimum(size: tuple[int, int], limits: ImageLimits) -> None:
+    if size[0] < limits.min_width or size[1] < limits.min_height:
+        raise ImageTooSmall(
+            f"The image is {size[0]}x{size[1]}; the minimum is "
+            f"{limits.min_width}x{limits.min_height}."
+        )
+
+
+def _check_bytes(data: bytes, limits: ImageLimits) -> ImageFormat:
+    """The format, from the bytes alone: size, magic and block structure, before any parsing."""
     if not data:
         raise EmptyFile("The uploaded file has no content.")
     if len(data) > limits.max_bytes:
         raise FileTooLarge(f"The file is {len(data)} bytes; the limit is {limits.max_bytes} bytes.")
     fmt = sniff(data)
     if fmt is None or fmt not in limits.allowed_formats:
-        allowed = ", ".join(sorted(f.value.upper() for f in limits.allowed_formats))
+        allowed = ", ".join(sorted(f.pillow_name for f in limits.allowed_formats))
         raise UnsupportedMediaType(f"The file is not an accepted image format ({allowed}).")
-    if fmt is ImageFormat.GIF and not _gif_frames_up_to(data, 1):
+    if fmt is ImageFormat.GIF and not gif.parse(data, 1).frames:
         # Pillow skips bytes it does not know looking for an image, so what follows a GIF
         # header with no image block of its own is another format (a polyglot), not a GIF.
         raise UnsupportedMediaType("The file has a GIF header but no GIF image.")
-    with _image_problems(), Image.open(io.BytesIO(data), formats=[fmt.pillow_name]) as img:
-        count = _frame_count(img, fmt, data, limits)
-        frames, durations = _decode(img, count, limits)
-        icc, loop = img.info.get("icc_profile"), img.info.get("loop")
-        if (method := _UPRIGHT.get(_orientation(img))) is not None:
-            frames = [frame.transpose(method) for frame in frames]
-        width, height = frames[0].size
-        if width < limits.min_width or height < limits.min_height:
-            raise ImageTooSmall(
-                f"The image is {width}x{height}; the minimum is "
-                f"{limits.min_width}x{limits.min_height}."
-            )
-        encoded = _encode(frames, fmt, durations=durations, loop=loop, icc=icc)
-    return CleanImage(encoded, fmt, width, height, len(frames))
+    return fmt
 
 
 @contextmanager
@@ -148,75 +156,62 @@ def _image_problems() -> Iterator[None]:
             raise ImageCorrupt("The image could not be decoded; it may be truncated.") from exc
 
 
-def _check_pixels(size: tuple[int, int], frames: int, limits: ImageLimits) -> None:
+def _weight(fmt: ImageFormat, data: bytes) -> float:
+    """What a pixel of this file counts for against the pixel limits."""
+    if fmt is ImageFormat.WEBP:
+        return _WEBP_WEIGHT
+    if fmt is ImageFormat.PNG:
+        # Inflating and unfiltering cost what the rows hold: 16-bit RGBA weighs double.
+        return max(1.0, containers.png_bytes_per_pixel(data) / 4)
+    return 1.0
+
+
+def _check_pixels(size: tuple[int, int], frames: int, limits: ImageLimits, weight: float) -> None:
     pixels = size[0] * size[1]
-    if pixels > limits.max_pixels:
+    described = f"{size[0]}x{size[1]} ({pixels:,} pixels)"
+    counted = "" if weight == 1 else f", each counting {weight:g} for this format"
+    if pixels * weight > limits.max_pixels:
         raise ImageTooLarge(
-            f"The image is {size[0]}x{size[1]} ({pixels} pixels); "
-            f"the limit is {limits.max_pixels} pixels."
+            f"The image is {described}; the limit is {limits.max_pixels:,} pixels{counted}."
         )
     if frames > limits.max_frames:
         raise ImageTooLarge(f"The animation has over {limits.max_frames} frames, the limit.")
-    if frames * pixels > limits.max_total_pixels:
+    if frames > 1 and pixels * weight > limits.max_animation_frame_pixels:
         raise ImageTooLarge(
-            f"The animation has {frames} frames of {pixels} pixels; "
-            f"the limit is {limits.max_total_pixels} pixels in all."
+            f"The animation's frames are {described}; the limit is "
+            f"{limits.max_animation_frame_pixels:,} pixels a frame{counted}."
+        )
+    if frames * pixels * weight > limits.max_total_pixels:
+        raise ImageTooLarge(
+            f"The animation has {frames} frames of {pixels:,} pixels; the limit is "
+            f"{limits.max_total_pixels:,} pixels in all{counted}."
         )
 
 
-def _frame_count(img: Image.Image, fmt: ImageFormat, data: bytes, limits: ImageLimits) -> int:
-    """Frames declared by the header, checked against the limits before anything is decoded."""
-    _check_pixels(img.size, 1, limits)
+def check_declared(img: Image.Image, fmt: ImageFormat, data: bytes, limits: ImageLimits) -> int:
+    """The frames the header declares, checked with its sizes against the limits before
+    anything is decoded."""
+    check_frames(img.size, 1, fmt, data, limits)
+    count = declared_frames(img, fmt, data, limits.max_frames + 1)
+    check_frames(img.size, count, fmt, data, limits)
+    return count
+
+
+def declared_frames(img: Image.Image, fmt: ImageFormat, data: bytes, cap: int) -> int:
+    """How many frames the header declares, counting no further than cap for a GIF."""
     if fmt is ImageFormat.JPEG:
         return 1  # an MPO's extra images (stereo pair, depth map) are not the picture
     if fmt is ImageFormat.GIF:
         # n_frames walks every frame in Python; a 5 MiB GIF can hold 350,000 tiny ones.
-        _check_pixels(img.size, _gif_frames_up_to(data, limits.max_frames + 1), limits)
-    count = int(getattr(img, "n_frames", 1))
-    _check_pixels(img.size, count, limits)
-    return count
+        return len(gif.parse(data, cap).frames)
+    return int(getattr(img, "n_frames", 1))
 
 
-def _gif_frames_up_to(data: bytes, cap: int) -> int:
-    """Image descriptors in a GIF's block structure, counting no further than cap."""
-    pos, frames = 13, 0
-    if len(data) < pos:
-        return 0
-    if data[10] & 0x80:
-        pos += 3 << ((data[10] & 7) + 1)
-    while pos < len(data) and frames < cap:
-        if data[pos] == 0x2C:
-            frames += 1
-            flags = data[pos + 9] if pos + 9 < len(data) else 0
-            pos += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0) + 1
-        elif data[pos] == 0x21:
-            pos += 2
-        else:
-            break
-        while pos < len(data) and data[pos]:
-            pos += data[pos] + 1
-        pos += 1
-    return frames
-
-
-def _decode(
-    img: Image.Image, count: int, limits: ImageLimits
-) -> tuple[list[Image.Image], list[int]]:
-    """Every frame decoded to pixels: the only check that catches truncated JPEG/GIF/WebP."""
-    frames: list[Image.Image] = []
-    durations: list[int] = []
-    for index in range(count):
-        img.seek(index)
-        # A GIF frame may grow the canvas past the size its header declared.
-        _check_pixels(img.size, count, limits)
-        img.load()
-        # Seeking reuses img, so each frame of an animation needs its own copy.
-        frame = img if count == 1 else img.copy()
-        if frames and frame.size != frames[0].size:
-            frame = frame.crop((0, 0, *frames[0].size))
-        frames.append(frame)
-        durations.append(round(img.info.get("duration", 0)))
-    return frames, durations
+def check_frames(
+    size: tuple[int, int], frames: int, fmt: ImageFormat, data: bytes, limits: ImageLimits
+) -> None:
+    """ImageTooLarge unless frames frames of size, in this file's format, fit the limits."""
+    _check_pixels(size, frames, limits, _weight(fmt, data))
 
 
 def _orientation(img: Image.Image) -> int:
@@ -224,33 +219,3 @@ def _orientation(img: Image.Image) -> int:
         return int(img.getexif().get(ExifTags.Base.Orientation, 1))
     except Exception:
         return 1  # an unreadable EXIF block is dropped anyway; the pixels are fine
-
-
-def _encode(
-    frames: list[Image.Image],
-    fmt: ImageFormat,
-    *,
-    durations: list[int],
-    loop: int | None,
-    icc: bytes | None,
-) -> bytes:
-    """Re-encode from pixels alone, so EXIF, GPS, XMP and comments cannot survive."""
-    for frame in frames:
-        # Savers fall back on info for comments, XMP and more; only transparency is pixels.
-        frame.info = {k: v for k, v in frame.info.items() if k == "transparency"}
-    first, rest = frames[0], frames[1:]
-    options: dict[str, Any] = {"icc_profile": icc} if icc else {}
-    if fmt is ImageFormat.JPEG:
-        options["quality"] = _JPEG_QUALITY
-    elif fmt is ImageFormat.WEBP:
-        options.update(_WEBP_OPTIONS)
-    if rest:
-        options.update(save_all=True, append_images=rest, duration=durations)
-        if loop is not None:
-            options["loop"] = loop
-        if fmt is ImageFormat.GIF:
-            # Pillow hands out fully composited frames, so each must replace the last.
-            options["disposal"] = 2
-    buffer = io.BytesIO()
-    first.save(buffer, fmt.pillow_name, **options)
-    return buffer.getvalue()

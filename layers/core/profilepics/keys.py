@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from profilepics.formats import Variant
+
 ORIGINALS = "originals/"
 THUMBNAILS = "thumbnails/"
 UPLOADS = "uploads/"
 IMMUTABLE = "public, max-age=31536000, immutable"
-ANIMATED = "animated"  # the variant name of an animated original's moving thumbnail
 
 _ORIGINAL = re.compile(r"^originals/(?P<user>[^/]+)/(?P<id>[0-9a-f]{32})\.(?P<ext>[a-z]+)$")
 _UPLOAD = re.compile(r"^uploads/(?P<user>[^/]+)/(?P<id>[0-9a-f]{32})$")
@@ -28,8 +29,8 @@ def thumbnail_prefix(user_id: str, picture_id: str) -> str:
     return f"{THUMBNAILS}{user_id}/{picture_id}/"
 
 
-def thumbnail(user_id: str, picture_id: str, size: str) -> str:
-    return f"{thumbnail_prefix(user_id, picture_id)}{size}.webp"
+def thumbnail(user_id: str, picture_id: str, variant: Variant) -> str:
+    return f"{thumbnail_prefix(user_id, picture_id)}{variant.name}.{variant.format.extension}"
 
 
 def upload(user_id: str, upload_id: str) -> str:

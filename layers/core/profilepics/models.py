@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
+
+from profilepics.formats import ImageFormat
 
 USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -145,11 +156,21 @@ class PictureURL(BaseModel):
     status: PictureStatus | None = None
 
 
-class ImageType(StrEnum):
-    JPEG = "image/jpeg"
-    PNG = "image/png"
-    GIF = "image/gif"
-    WEBP = "image/webp"
+CONTENT_TYPES = [f.content_type for f in ImageFormat]
+
+
+def _image_type(value: str) -> str:
+    if value not in CONTENT_TYPES:
+        raise ValueError(f"must be one of {', '.join(CONTENT_TYPES)}")
+    return value
+
+
+# One of formats.py's types; the schema lists them, so Swagger offers them.
+ImageType = Annotated[
+    str,
+    AfterValidator(_image_type),
+    WithJsonSchema({"type": "string", "enum": CONTENT_TYPES, "examples": ["image/jpeg"]}),
+]
 
 
 class UploadRequest(_Input):
@@ -185,3 +206,20 @@ class UploadPolicy(BaseModel):
     expires_at: datetime
     max_bytes: int = Field(description="The largest file the policy accepts", examples=[5242880])
     key: str = Field(examples=["uploads/ada/9b1c0d2e3f405162738495a6b7c8d9e0"])
+
+
+class FieldError(BaseModel):
+    loc: list[str]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An error, as application/problem+json (RFC 9457) with a stable code."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldError] | None = None

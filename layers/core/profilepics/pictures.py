@@ -8,8 +8,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from profilepics import keys
+from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.errors import Conflict, FileTooLarge, ProblemError
+from profilepics.metrics import Meter, Metric, NullMeter, stopwatch
 from profilepics.models import (
     DirectUpload,
     Picture,
@@ -20,8 +22,7 @@ from profilepics.models import (
 )
 from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
-from profilepics.service import require_profile
-from profilepics.urls import utcnow
+from profilepics.profile_use_cases import require_profile
 
 if TYPE_CHECKING:
     from profilepics.images import CleanImage, ImageLimits
@@ -33,15 +34,23 @@ UPLOAD_POLICY_LIFETIME = timedelta(minutes=10)
 
 class Pictures:
     def __init__(
-        self, store: ObjectStore, table: ProfileTable, presenter: Presenter, settings: Settings
+        self,
+        store: ObjectStore,
+        table: ProfileTable,
+        presenter: Presenter,
+        settings: Settings,
+        clock: Clock,
+        meter: Meter | None = None,
     ) -> None:
         self._store = store
         self._table = table
         self._presenter = presenter
         self._settings = settings
+        self._clock = clock
+        self._meter = meter or NullMeter()
 
     def limits(self) -> ImageLimits:
-        from profilepics.images import ImageFormat, ImageLimits
+        from profilepics.images import ImageLimits
 
         s = self._settings
         return ImageLimits(
@@ -49,18 +58,29 @@ class Pictures:
             max_pixels=s.max_pixels,
             max_frames=s.max_frames,
             max_total_pixels=s.max_total_pixels,
+            max_animation_frame_pixels=s.max_animation_frame_pixels,
+            cpu_seconds=s.image_cpu_seconds,
             min_width=s.min_dimension,
             min_height=s.min_dimension,
-            allowed_formats=frozenset(ImageFormat(f) for f in s.allowed_formats),
+            allowed_formats=frozenset(s.allowed_formats),
         )
 
     def upload(self, user_id: str, data: bytes) -> tuple[PicturePublic, bool]:
         """Validate, clean and store a picture; True when it is the user's first."""
+        require_profile(self._table, user_id)
+        picture, first = self.replace(user_id, self.validated(data, "api"))
+        return self._presenter.picture(picture), first
+
+    def validated(self, data: bytes, path: str) -> CleanImage:
+        """The cleaned image, or the typed error it earns; its size and cost are measured."""
         from profilepics.images import clean_image
 
-        require_profile(self._table, user_id)
-        picture, first = self.replace(user_id, clean_image(data, self.limits()))
-        return self._presenter.picture(picture), first
+        self._meter.record(Metric.UPLOAD_BYTES, len(data), path=path)
+        with stopwatch() as elapsed:
+            try:
+                return clean_image(data, self.limits())
+            finally:
+                self._meter.record(Metric.VALIDATION_TIME, elapsed(), path=path)
 
     def replace(self, user_id: str, clean: CleanImage) -> tuple[Picture, bool]:
         picture_id = uuid.uuid4().hex
@@ -73,7 +93,7 @@ class Pictures:
             height=clean.height,
             bytes=len(clean.data),
             frames=clean.frames,
-            uploaded_at=utcnow(),
+            uploaded_at=self._clock(),
         )
         self._store.put(picture.key, clean.data, clean.content_type, keys.IMMUTABLE)
         try:
@@ -109,7 +129,7 @@ class Pictures:
                 # own picture for deletion; what it replaced is left for the sweep.
                 return None
             try:
-                self._table.set_picture(user_id, picture, profile.version, utcnow())
+                self._table.set_picture(user_id, picture, profile.version, self._clock())
             except Conflict:
                 continue
             return profile.picture
@@ -141,14 +161,13 @@ class Pictures:
         if request.size is not None and request.size > max_bytes:
             raise FileTooLarge(f"The file is larger than {max_bytes} bytes", max_bytes=max_bytes)
         low, high = (request.size, request.size) if request.size else (1, max_bytes)
-        content_type = request.content_type.value if request.content_type else None
-        now = utcnow()
+        now = self._clock()
         upload_id = uuid.uuid4().hex
         upload = DirectUpload(id=upload_id, key=keys.upload(user_id, upload_id), created_at=now)
         self._table.start_upload(user_id, upload, now)
         expires_at = now + UPLOAD_POLICY_LIFETIME
         url, fields = self._store.presign_post(
-            upload.key, high, expires_at, min_bytes=low, content_type=content_type
+            upload.key, high, expires_at, min_bytes=low, content_type=request.content_type
         )
         return UploadPolicy(
             url=url, fields=fields, expires_at=expires_at, max_bytes=high, key=upload.key
@@ -158,5 +177,5 @@ class Pictures:
         """Never let a cache keep a URL longer than the URL keeps working."""
         if picture.expires_at is None:
             return "public, max-age=300"
-        remaining = int((picture.expires_at - utcnow()).total_seconds())
+        remaining = int((picture.expires_at - self._clock()).total_seconds())
         return f"private, max-age={max(remaining, 0)}"

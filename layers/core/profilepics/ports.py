@@ -1,4 +1,9 @@
-"""The two ports the use cases are written against: the object store and the profile table."""
+"""The two ports the use cases are written against: the object store and the profile table.
+
+Each method's docstring is its contract; tests/contract checks it on the fakes and on the real
+adapters alike, so it is also the checklist for a new backend. Any method may raise the port's
+unavailability (StorageUnavailable, TableUnavailable) when the server does not answer.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +15,36 @@ from profilepics.models import DirectUpload, Picture, Profile
 
 
 class ObjectStore(Protocol):
-    def put(self, key: str, data: bytes, content_type: str, cache_control: str) -> None: ...
+    def put(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
+        """Store data under key (replacing it), served later with this type and cache control."""
+        ...
 
     def get(self, key: str) -> bytes | None:
         """The object's bytes, or None when it does not exist."""
         ...
 
-    def exists(self, key: str) -> bool: ...
-
-    def delete(self, keys: Iterable[str]) -> None:
-        """Delete every key; missing keys are not an error."""
+    def exists(self, key: str) -> bool:
+        """Whether key is stored."""
         ...
 
-    def list_keys(self, prefix: str) -> Iterator[str]: ...
+    def delete(self, keys: Iterable[str]) -> None:
+        """Delete every key; missing keys (and none at all) are not an error."""
+        ...
 
-    def presign_get(self, key: str, expires_seconds: int, signed_at: datetime) -> str: ...
+    def list_keys(self, prefix: str) -> Iterator[str]:
+        """Every key under prefix, at any depth; none is not an error."""
+        ...
+
+    def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+        """Every key under prefix with its last-modified time (timezone-aware), page by page."""
+        ...
+
+    def presign_get(self, key: str, expires_seconds: int, signed_at: datetime) -> str:
+        """A URL anyone may GET key with from signed_at for expires_seconds; no I/O needed.
+
+        The same arguments give the same URL; a changed URL or an expired one is refused.
+        """
+        ...
 
     def presign_post(
         self,
@@ -35,8 +55,10 @@ class ObjectStore(Protocol):
         min_bytes: int = 1,
         content_type: str | None = None,
     ) -> tuple[str, dict[str, str]]:
-        """(url, fields): a POST of every field plus the file stores it under key, if its size is
-        in [min_bytes, max_bytes] and (when given) its Content-Type field is content_type."""
+        """A form (URL, fields) a client may POST one file of min_bytes..max_bytes to, stored
+        under exactly key, until expires_at: every field as it is, then the file. A declared
+        content_type is in `fields` and is the only one taken; anything else is refused by the
+        store."""
         ...
 
     def ping(self) -> None:
@@ -44,37 +66,42 @@ class ObjectStore(Protocol):
         ...
 
 
-class SweptStore(Protocol):
-    """What the orphan sweep needs of the store."""
-
-    def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
-        """Every key under prefix with its last-modified time (timezone-aware)."""
-        ...
-
-    def delete(self, keys: Iterable[str]) -> None: ...
-
-
 class ProfileTable(Protocol):
+    """Profiles by user_id. Every write but create also sets updated_at to its `now`; a user id
+    the table cannot store (over 2048 bytes) raises BadRequest."""
+
     def create(self, profile: Profile) -> None:
-        """Raise UserExists when the id is taken."""
+        """Store a new profile; raise UserExists when the id is taken."""
         ...
 
-    def get(self, user_id: str) -> Profile | None: ...
+    def get(self, user_id: str) -> Profile | None:
+        """The profile as last written (a strongly consistent read), or None."""
+        ...
 
-    def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]: ...
+    def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
+        """A page of at most limit profiles and an opaque cursor for the next, None at the end.
+
+        Following the cursors returns every profile once; a cursor this table did not hand out
+        raises BadRequest.
+        """
+        ...
 
     def update_fields(self, user_id: str, fields: Mapping[str, str], now: datetime) -> Profile:
-        """Raise UserNotFound when the profile does not exist."""
+        """Set fields and updated_at; the profile after. Raise UserNotFound when it is missing."""
         ...
 
     def set_picture(
         self, user_id: str, picture: Picture | None, expected_version: int, now: datetime
     ) -> None:
-        """Replace the picture iff the profile still has expected_version; else raise Conflict."""
+        """Replace (None: remove) the picture and bump the version iff the profile exists and
+        still has expected_version; else raise Conflict."""
         ...
 
     def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
-        """Record new state of the picture iff it is still the current one; else raise Conflict."""
+        """Record new state of the picture iff it is still the current one; else raise Conflict.
+
+        The version stays: this is the same picture, not a replacement.
+        """
         ...
 
     def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:

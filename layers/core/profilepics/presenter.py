@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from profilepics import request_url
+from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.errors import ValidationFailed
-from profilepics.keys import ANIMATED
+from profilepics.formats import ORIGINAL
 from profilepics.models import (
     Picture,
     PicturePublic,
@@ -16,31 +18,30 @@ from profilepics.models import (
     ProfilePrivate,
     ProfilePublic,
 )
-from profilepics.urls import UrlSigner, default_picture_url, utcnow
+from profilepics.urls import UrlSigner, default_picture_url
 
 
 class Presenter:
-    def __init__(self, settings: Settings, signer: UrlSigner) -> None:
+    def __init__(self, settings: Settings, signer: UrlSigner, clock: Clock) -> None:
         self._settings = settings
         self._signer = signer
+        self._clock = clock
         self._deadline = timedelta(seconds=settings.processing_deadline_seconds)
 
     @property
     def sizes(self) -> list[str]:
-        sizes = ["original", *(str(size) for size in self._settings.thumbnail_sizes)]
-        if self._settings.animated_thumbnail_size:
-            sizes.append(ANIMATED)  # an animated original's moving variant; else its original
-        return sizes
+        # The animated variant of a still original is its original.
+        return [ORIGINAL, *(variant.name for variant in self._settings.variants)]
 
     def variant_names(self, picture: Picture | None) -> list[str]:
         """The variants a response lists: the animated one only for an animated picture."""
         animated = picture is not None and picture.frames > 1
-        return [s for s in self.sizes[1:] if s != ANIMATED or animated]
+        return [v.name for v in self._settings.variants if animated or not v.animated]
 
     def effective(self, picture: Picture) -> Picture:
         """The picture as clients see it: a run that never finished counts as failed."""
         if picture.status is PictureStatus.PROCESSING and (
-            utcnow() - picture.uploaded_at > self._deadline
+            self._clock() - picture.uploaded_at > self._deadline
         ):
             return picture.model_copy(
                 update={"status": PictureStatus.FAILED, "error": "processing_timeout"}
@@ -52,7 +53,7 @@ class Presenter:
             raise ValidationFailed(f"size must be one of {', '.join(self.sizes)}")
         if profile.picture is None:
             url = default_picture_url(
-                self._settings.api_base_url, profile.user_id, profile.display_name, size
+                self._api_base_url(), profile.user_id, profile.display_name, size
             )
             return PictureURL(url=url, expires_at=None, is_default=True, size=size)
         picture = self.effective(profile.picture)
@@ -61,10 +62,14 @@ class Presenter:
             url=url, expires_at=expires_at, is_default=False, size=size, status=picture.status
         )
 
+    def _api_base_url(self) -> str:
+        """The configured base URL, else the one the request came in on (see request_url)."""
+        return self._settings.api_base_url or request_url.current() or ""
+
     @staticmethod
     def _key(picture: Picture, size: str) -> str:
         """A variant once it is ready; until then, and for sizes never made, the original."""
-        if size != "original" and picture.status is PictureStatus.READY:
+        if size != ORIGINAL and picture.status is PictureStatus.READY:
             return picture.variants.get(size, picture.key)
         return picture.key
 
@@ -74,35 +79,22 @@ class Presenter:
         if public is not None:
             url, variants = public.url, public.variants
         else:
-            url = self.picture_url(profile, "original").url
+            url = self.picture_url(profile, ORIGINAL).url
             variants = {s: self.picture_url(profile, s).url for s in self.variant_names(None)}
-        return ProfilePublic(
-            user_id=profile.user_id,
-            display_name=profile.display_name,
-            created_at=profile.created_at,
-            updated_at=profile.updated_at,
-            profile_picture_url=url,
-            profile_picture_variants=variants,
-            picture=public,
-            upload=profile.upload,
-        )
+        # The public models name the stored fields they show; the rest (version, keys) stays in.
+        added = {"profile_picture_url": url, "profile_picture_variants": variants}
+        return ProfilePublic.model_validate({**dict(profile), **added, "picture": public})
 
     def private(self, profile: Profile) -> ProfilePrivate:
         """The whole profile, for its owner or an admin."""
-        return ProfilePrivate(**dict(self.profile(profile)), email=profile.email)
+        return ProfilePrivate.model_validate(
+            {**dict(self.profile(profile)), "email": profile.email}
+        )
 
     def picture(self, stored: Picture) -> PicturePublic:
         picture = self.effective(stored)
-        return PicturePublic(
-            id=picture.id,
-            format=picture.format,
-            width=picture.width,
-            height=picture.height,
-            bytes=picture.bytes,
-            status=picture.status,
-            error=picture.error,
-            url=self._signer.sign(picture.key)[0],
-            variants={
-                s: self._signer.sign(self._key(picture, s))[0] for s in self.variant_names(picture)
-            },
-        )
+        variants = {
+            s: self._signer.sign(self._key(picture, s))[0] for s in self.variant_names(picture)
+        }
+        url = self._signer.sign(picture.key)[0]
+        return PicturePublic.model_validate({**dict(picture), "url": url, "variants": variants})

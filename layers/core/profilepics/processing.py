@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 
 from profilepics import keys
+from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.errors import Conflict, ImageCorrupt, ProblemError
+from profilepics.formats import Variant
+from profilepics.metrics import Meter, Metric, NullMeter, stopwatch
 from profilepics.models import DirectUpload, Picture, PictureStatus, UploadState
 from profilepics.pictures import Pictures
 from profilepics.ports import ObjectStore, ProfileTable
-from profilepics.urls import utcnow
 
 log = logging.getLogger(__name__)
 # An original is stored a few ms before the profile points at it, and its event can come in
@@ -38,17 +41,37 @@ class Processing:
         table: ProfileTable,
         pictures: Pictures,
         settings: Settings,
+        clock: Clock,
         waits: Sequence[float] = POINTER_WAITS,
         sleep: Callable[[float], None] = time.sleep,
+        meter: Meter | None = None,
     ) -> None:
         self._store = store
         self._table = table
         self._pictures = pictures
         self._settings = settings
+        self._clock = clock
         self._waits = waits
         self._sleep = sleep
+        self._meter = meter or NullMeter()
+
+    @contextmanager
+    def _counting_failures(self, function: str) -> Iterator[None]:
+        """A run that raises fails its event: Lambda retries it, then queues it (the DLQ)."""
+        try:
+            yield
+        except Exception:
+            self._meter.record(Metric.EVENTS_FAILED, 1, function=function, kind="retry")
+            raise
 
     def make_thumbnails(self, key: str) -> Outcome:
+        with self._counting_failures("thumbnails"):
+            outcome = self._make_thumbnails(key)
+        if outcome is Outcome.FAILED:
+            self._meter.record(Metric.EVENTS_FAILED, 1, function="thumbnails", kind="permanent")
+        return outcome
+
+    def _make_thumbnails(self, key: str) -> Outcome:
         ref = keys.parse_original(key)
         if ref is None:
             return Outcome.IGNORED
@@ -59,7 +82,9 @@ class Processing:
         if picture.status is PictureStatus.READY:
             return Outcome.ALREADY_READY
         try:
-            variants = self._write_variants(picture, ref.user_id)
+            with stopwatch() as elapsed:
+                variants = self._write_variants(picture, ref.user_id)
+            self._meter.record(Metric.PROCESSING_TIME, elapsed())
         except ProblemError as exc:
             self._record(ref.user_id, picture, PictureStatus.FAILED, error=exc.code)
             if exc.status >= 500:
@@ -70,6 +95,8 @@ class Processing:
         if not self._record(ref.user_id, picture, PictureStatus.READY, variants=variants):
             self._store.delete(variants.values())
             return Outcome.SUPERSEDED
+        waited = (self._clock() - picture.uploaded_at).total_seconds() * 1e3
+        self._meter.record(Metric.UPLOAD_TO_READY, waited)
         return Outcome.READY
 
     def _current(self, key: str, ref: keys.KeyRef) -> Picture | None:
@@ -93,27 +120,31 @@ class Processing:
         data = self._store.get(picture.key)
         if data is None:
             return None
-        made = self._variants_of(data, picture.frames)
         written: dict[str, str] = {}
-        for size, blob in made.items():
-            key = keys.thumbnail(user_id, picture.id, size)
-            self._store.put(key, blob, "image/webp", keys.IMMUTABLE)
-            written[size] = key
+        for variant, blob in self._variants_of(data, picture.frames).items():
+            key = keys.thumbnail(user_id, picture.id, variant)
+            self._store.put(key, blob, variant.format.content_type, keys.IMMUTABLE)
+            written[variant.name] = key
         return written
 
-    def _variants_of(self, data: bytes, frames: int) -> dict[str, bytes]:
+    def _variants_of(self, data: bytes, frames: int) -> dict[Variant, bytes]:
         from profilepics.variants import make_animated_variant, make_variants
 
-        settings = self._settings
+        still = [v for v in self._settings.variants if not v.animated]
+        moving = [v for v in self._settings.variants if v.animated and frames > 1]
+        limits = self._pictures.limits()
+        made: dict[Variant, bytes] = {}
         try:
-            made = {str(s): v for s, v in make_variants(data, settings.thumbnail_sizes).items()}
-            if settings.animated_thumbnail_size and frames > 1:
-                animated = make_animated_variant(
-                    data, settings.animated_thumbnail_size, max_frames=settings.max_frames
-                )
-                if animated is not None:
-                    made[keys.ANIMATED] = animated
-        except MemoryError:
+            # One decode for all sizes of a format: each size is made from the one above it.
+            for fmt in dict.fromkeys(v.format for v in still):
+                same = [v for v in still if v.format is fmt]
+                by_size = make_variants(data, [v.size for v in same], limits=limits, fmt=fmt)
+                made.update({v: by_size[v.size] for v in same})
+            for v in moving:
+                blob = make_animated_variant(data, v.size, limits=limits, fmt=v.format)
+                if blob is not None:
+                    made[v] = blob
+        except (ProblemError, MemoryError):
             raise
         # Originals are clean when stored, so this is damage in the bucket; Pillow raises a
         # wide, undocumented range of exceptions on bytes it cannot decode.
@@ -131,7 +162,7 @@ class Processing:
     ) -> bool:
         update = {"status": status, "error": error, "variants": variants or picture.variants}
         try:
-            self._table.update_picture(user_id, picture.model_copy(update=update), utcnow())
+            self._table.update_picture(user_id, picture.model_copy(update=update), self._clock())
         except Conflict:
             return False
         return True
@@ -142,8 +173,10 @@ class Processing:
 
     def ingest(self, key: str) -> Outcome:
         """Run a direct upload through the API upload's checks, then publish or reject it."""
-        from profilepics.images import clean_image
+        with self._counting_failures("ingest"):
+            return self._ingest(key)
 
+    def _ingest(self, key: str) -> Outcome:
         ref = keys.parse_upload(key)
         profile = self._table.get(ref.user_id) if ref else None
         upload = profile.upload if profile else None
@@ -156,14 +189,18 @@ class Processing:
         if data is None:
             return Outcome.IGNORED  # a redelivered event for an upload already handled
         try:
-            clean = clean_image(data, self._pictures.limits())
+            clean = self._pictures.validated(data, "direct")
         except ProblemError as exc:
             self._finish(ref.user_id, upload, UploadState.FAILED, exc.code)
             self._store.delete([key])
+            self._meter.record(Metric.UPLOADS, 1, outcome=exc.code, path="direct")
             return Outcome.REJECTED
-        self._pictures.replace(ref.user_id, clean)
+        _, first = self._pictures.replace(ref.user_id, clean)
         self._finish(ref.user_id, upload, UploadState.DONE, None)
         self._store.delete([key])
+        self._meter.record(
+            Metric.UPLOADS, 1, outcome="created" if first else "replaced", path="direct"
+        )
         return Outcome.INGESTED
 
     def _finish(
@@ -171,6 +208,6 @@ class Processing:
     ) -> None:
         done = upload.model_copy(update={"state": state, "error_code": code})
         try:
-            self._table.finish_upload(user_id, done, utcnow())
+            self._table.finish_upload(user_id, done, self._clock())
         except Conflict:
             log.info("upload %s was replaced before it finished", upload.id)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from profilepics import keys
+from profilepics.clock import Clock
+from profilepics.config import DEFAULT_SWEEP_GRACE_SECONDS
 from profilepics.models import Profile, UploadState
-from profilepics.ports import ProfileTable, SweptStore
-from profilepics.urls import utcnow
+from profilepics.ports import ObjectStore, ProfileTable
 
-DEFAULT_GRACE = timedelta(minutes=15)
+DEFAULT_GRACE = timedelta(seconds=DEFAULT_SWEEP_GRACE_SECONDS)
 SWEPT_PREFIXES = (keys.ORIGINALS, keys.THUMBNAILS, keys.UPLOADS)
 _PAGE = 100
 _BATCH = 1000  # S3's DeleteObjects ceiling
@@ -61,9 +62,7 @@ class Sweeper:
     newer than the cutoff and kept, and the grace covers uploads whose profile write is still
     on its way when the profiles are listed."""
 
-    def __init__(
-        self, store: SweptStore, table: ProfileTable, clock: Callable[[], datetime] = utcnow
-    ) -> None:
+    def __init__(self, store: ObjectStore, table: ProfileTable, clock: Clock) -> None:
         self._store = store
         self._table = table
         self._clock = clock

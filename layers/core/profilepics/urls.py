@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+from profilepics.clock import Clock, utcnow
 from profilepics.defaults import SIZES as DEFAULT_SIZES
 from profilepics.ports import ObjectStore
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UrlSigner:

@@ -6,25 +6,29 @@ import io
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import urllib3
 from minio import Minio
-from minio.credentials.providers import ChainedProvider, EnvAWSProvider, IamAwsProvider
 from minio.datatypes import PostPolicy
 from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
+from minio.helpers import BaseURL
 
+from profilepics.adapters.store_credentials import provider_for
 from profilepics.config import Settings
-from profilepics.errors import StorageUnavailable
+from profilepics.errors import InternalError, StorageUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NotFound", "ResourceNotFound"})
 
 
-def _client(endpoint: str, settings: Settings) -> Minio:
+def minio_client(settings: Settings, endpoint: str | None = None, credentials: Any = None) -> Minio:
+    """A MinIO client for the store (or for endpoint), with bounded timeouts and retries; its
+    keys from credentials (a provider) or, by default, as settings say (see credentials.py)."""
+    endpoint = endpoint or settings.s3_endpoint
     parts = urlsplit(endpoint)
     http = urllib3.PoolManager(
         # One bound for both: a store that accepts but never answers costs at most
@@ -39,13 +43,11 @@ def _client(endpoint: str, settings: Settings) -> Minio:
         ca_certs=str(settings.s3_ca_bundle) if settings.s3_ca_bundle else None,
         cert_reqs="CERT_REQUIRED" if parts.scheme == "https" else None,
     )
-    access_key = settings.s3_access_key.get_secret_value()
-    chain = None if access_key else ChainedProvider([EnvAWSProvider(), IamAwsProvider()])
     return Minio(
         parts.netloc,
-        access_key=access_key or None,
+        access_key=settings.s3_access_key.get_secret_value() or None,
         secret_key=settings.s3_secret_key.get_secret_value() or None,
-        credentials=chain,
+        credentials=credentials if credentials is not None else provider_for(settings),
         secure=parts.scheme == "https",
         # A region stops the SDK asking the store for the bucket's location before each first call.
         region=settings.region,
@@ -53,15 +55,30 @@ def _client(endpoint: str, settings: Settings) -> Minio:
     )
 
 
-def _guard(operation: str, call: Callable[[], T]) -> T:
+def _post_url(settings: Settings) -> str:
+    """Where browsers POST direct uploads: the URL the SDK would call for the bucket, so that on
+    S3 it is the region's own host (bucket.s3.<region>.amazonaws.com), matching the policy's
+    credential scope; a global s3.amazonaws.com URL with an eu-west-1 scope is refused."""
+    base = BaseURL(settings.signing_endpoint, settings.region)
+    return str(
+        base.build(method="POST", region=settings.region, bucket_name=settings.bucket).geturl()
+    )
+
+
+def guard(operation: str, call: Callable[[], T]) -> T:
+    """Run one SDK call: the server's and the transport's errors are the store's unavailability;
+    the SDK refusing our own arguments (a ValueError) is a bug of ours, a 500."""
     try:
         return call()
     except S3Error as exc:
         log.warning("object store refused %s: %s", operation, exc.code)
         raise StorageUnavailable(f"The object store refused {operation}") from None
-    except (MinioException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+    except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
         log.warning("object store unreachable during %s: %s", operation, type(exc).__name__)
         raise StorageUnavailable(f"The object store did not answer {operation}") from None
+    except ValueError as exc:
+        log.error("object store call %s was refused by the SDK: %s", operation, type(exc).__name__)
+        raise InternalError() from None
 
 
 class MinioStore:
@@ -69,17 +86,17 @@ class MinioStore:
 
     def __init__(self, settings: Settings) -> None:
         self._bucket = settings.bucket
-        self._region = settings.region
-        self._client = _client(settings.s3_endpoint, settings)
+        credentials = provider_for(settings)  # one per instance: a secret is read once
+        self._client = minio_client(settings, credentials=credentials)
         self._signer = (
             self._client
             if settings.signing_endpoint == settings.s3_endpoint
-            else _client(settings.signing_endpoint, settings)
+            else minio_client(settings, settings.signing_endpoint, credentials)
         )
-        self._post_url = f"{settings.signing_endpoint.rstrip('/')}/{settings.bucket}"
+        self._post_url = _post_url(settings)
 
     def put(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
-        _guard(
+        guard(
             "put",
             lambda: self._client.put_object(
                 self._bucket,
@@ -105,7 +122,7 @@ class MinioStore:
                 response.close()
                 response.release_conn()
 
-        return _guard("get", read)
+        return guard("get", read)
 
     def exists(self, key: str) -> bool:
         def stat() -> bool:
@@ -117,7 +134,7 @@ class MinioStore:
                 raise
             return True
 
-        return _guard("stat", stat)
+        return guard("stat", stat)
 
     def delete(self, keys: Iterable[str]) -> None:
         objects = [DeleteObject(key) for key in keys]
@@ -130,10 +147,10 @@ class MinioStore:
             if failed:
                 raise StorageUnavailable(f"The object store kept {len(failed)} objects")
 
-        _guard("delete", remove)
+        guard("delete", remove)
 
     def list_keys(self, prefix: str) -> Iterator[str]:
-        listed = _guard(
+        listed = guard(
             "list", lambda: list(self._client.list_objects(self._bucket, prefix, recursive=True))
         )
         return iter(obj.object_name for obj in listed if obj.object_name)
@@ -141,12 +158,12 @@ class MinioStore:
     def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
         # Page by page as the caller iterates, so a whole bucket is never held in memory.
         listing = self._client.list_objects(self._bucket, prefix, recursive=True)
-        while (obj := _guard("list", lambda: next(listing, None))) is not None:
+        while (obj := guard("list", lambda: next(listing, None))) is not None:
             if obj.object_name and obj.last_modified:
                 yield obj.object_name, obj.last_modified
 
     def presign_get(self, key: str, expires_seconds: int, signed_at: datetime) -> str:
-        return _guard(
+        return guard(
             "presign",
             lambda: self._signer.presigned_get_object(
                 self._bucket,
@@ -172,21 +189,10 @@ class MinioStore:
         if content_type is not None:
             policy.add_equals_condition("Content-Type", content_type)
         policy.add_content_length_range_condition(min_bytes, max_bytes)
-        fields = _guard("presign", lambda: self._signer.presigned_post_policy(policy))
+        fields = guard("presign", lambda: self._signer.presigned_post_policy(policy))
         declared = {"Content-Type": content_type} if content_type else {}
         return self._post_url, {"key": key, **declared, **fields}
 
-    def ensure_bucket(self) -> bool:
-        """Create the (private) bucket unless it exists; True when it was created."""
-
-        def make() -> bool:
-            if self._client.bucket_exists(self._bucket):
-                return False
-            self._client.make_bucket(self._bucket, location=self._region)
-            return True
-
-        return _guard("create bucket", make)
-
     def ping(self) -> None:
-        if not _guard("ping", lambda: self._client.bucket_exists(self._bucket)):
+        if not guard("ping", lambda: self._client.bucket_exists(self._bucket)):
             raise StorageUnavailable("The bucket does not exist")

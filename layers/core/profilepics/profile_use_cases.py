@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from profilepics.clock import Clock
 from profilepics.errors import UserNotFound
 from profilepics.models import (
     Profile,
@@ -13,7 +14,6 @@ from profilepics.models import (
 )
 from profilepics.ports import ProfileTable
 from profilepics.presenter import Presenter
-from profilepics.urls import utcnow
 
 
 def require_profile(table: ProfileTable, user_id: str) -> Profile:
@@ -24,12 +24,13 @@ def require_profile(table: ProfileTable, user_id: str) -> Profile:
 
 
 class Profiles:
-    def __init__(self, table: ProfileTable, presenter: Presenter) -> None:
+    def __init__(self, table: ProfileTable, presenter: Presenter, clock: Clock) -> None:
         self._table = table
         self._presenter = presenter
+        self._clock = clock
 
     def create(self, body: ProfileCreate) -> ProfilePrivate:
-        now = utcnow()
+        now = self._clock()
         profile = Profile(**body.model_dump(), created_at=now, updated_at=now)
         self._table.create(profile)
         return self._presenter.private(profile)
@@ -49,4 +50,4 @@ class Profiles:
 
     def update(self, user_id: str, body: ProfileUpdate) -> ProfilePrivate:
         fields = body.model_dump(exclude_none=True)
-        return self._presenter.private(self._table.update_fields(user_id, fields, utcnow()))
+        return self._presenter.private(self._table.update_fields(user_id, fields, self._clock()))

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -15,6 +12,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from profilepics import cursor as cursor_codec
 from profilepics.config import Settings
 from profilepics.errors import BadRequest, Conflict, TableUnavailable, UserExists, UserNotFound
 from profilepics.models import DirectUpload, Picture, Profile
@@ -32,26 +30,12 @@ def _to_item(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
 
 
-def _value(model: Picture | DirectUpload) -> dict[str, Any]:
-    return dict(_serializer.serialize(model.model_dump(mode="json", exclude_none=True)))
+def _plain(model: Picture | DirectUpload) -> dict[str, Any]:
+    return model.model_dump(mode="json", exclude_none=True)
 
 
 def _from_item(item: Mapping[str, Any]) -> Profile:
     return Profile.model_validate({k: _deserializer.deserialize(v) for k, v in item.items()})
-
-
-def _encode_cursor(key: Mapping[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> dict[str, Any]:
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if isinstance(key, dict) and set(key) == {"user_id"} and isinstance(key["user_id"], str):
-            return key
-    except (binascii.Error, ValueError):
-        pass
-    raise BadRequest("The cursor is not one this API returned")
 
 
 def _guard(call: Callable[[], T], conflict: type[Exception] = Conflict) -> T:
@@ -88,7 +72,7 @@ def dynamodb_client(settings: Settings, attempts: int = 2) -> DynamoDBClient:
     )
 
 
-class DynamoProfiles:
+class DynamoDBTable:
     """ProfileTable on DynamoDB (or dynalite, DynamoDB Local)."""
 
     def __init__(self, settings: Settings) -> None:
@@ -117,71 +101,46 @@ class DynamoProfiles:
     def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
         args: dict[str, Any] = {"TableName": self._table, "Limit": limit}
         if cursor:
-            args["ExclusiveStartKey"] = _to_item(_decode_cursor(cursor))
+            args["ExclusiveStartKey"] = _to_item({"user_id": cursor_codec.decode(cursor)})
         response = _guard(lambda: self._client.scan(**args))
         last = response.get("LastEvaluatedKey")
-        next_cursor = _encode_cursor(_deserializer_map(last)) if last else None
+        next_cursor = (
+            cursor_codec.encode(_deserializer.deserialize(last["user_id"])) if last else None
+        )
         return [_from_item(item) for item in response.get("Items", [])], next_cursor
 
     def update_fields(self, user_id: str, fields: Mapping[str, str], now: datetime) -> Profile:
-        values = {**fields, "updated_at": now.isoformat()}
-        names = {f"#f{i}": name for i, name in enumerate(values)}
-        response = _guard(
-            lambda: self._client.update_item(
-                TableName=self._table,
-                Key=_to_item({"user_id": user_id}),
-                UpdateExpression="SET " + ", ".join(f"{n} = :v{n[2:]}" for n in names),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=_to_item(
-                    {f":v{i}": value for i, value in enumerate(values.values())}
-                ),
-                ConditionExpression="attribute_exists(user_id)",
-                ReturnValues="ALL_NEW",
-            ),
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
+        response = self._update(
+            user_id,
+            ", ".join(f"#f{i} = :f{i}" for i in range(len(names))),
+            "attribute_exists(user_id)",
+            {f":f{i}": value for i, value in enumerate(fields.values())},
+            now,
+            names=names,
             conflict=UserNotFound,
+            returns=True,
         )
         return _from_item(response["Attributes"])
 
     def set_picture(
         self, user_id: str, picture: Picture | None, expected_version: int, now: datetime
     ) -> None:
-        values: dict[str, Any] = {
-            ":expected": _serializer.serialize(expected_version),
-            ":one": _serializer.serialize(1),
-            ":now": _serializer.serialize(now.isoformat()),
-        }
-        if picture is None:
-            expression = "SET version = version + :one, updated_at = :now REMOVE picture"
-        else:
-            expression = "SET picture = :p, version = version + :one, updated_at = :now"
-            values[":p"] = _value(picture)
-        _guard(
-            lambda: self._client.update_item(
-                TableName=self._table,
-                Key=_to_item({"user_id": user_id}),
-                UpdateExpression=expression,
-                ConditionExpression="version = :expected",
-                ExpressionAttributeValues=values,
-            )
-        )
+        values: dict[str, Any] = {":expected": expected_version, ":one": 1}
+        assignments = "version = version + :one"
+        if picture is not None:
+            assignments += ", picture = :p"
+            values[":p"] = _plain(picture)
+        remove = "picture" if picture is None else ""
+        self._update(user_id, assignments, "version = :expected", values, now, remove=remove)
 
     def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
         self._set_if_current(user_id, "picture", picture, now)
 
     def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
-        _guard(
-            lambda: self._client.update_item(
-                TableName=self._table,
-                Key=_to_item({"user_id": user_id}),
-                UpdateExpression="SET upload = :u, updated_at = :now",
-                ConditionExpression="attribute_exists(user_id)",
-                ExpressionAttributeValues={
-                    ":u": _value(upload),
-                    ":now": _serializer.serialize(now.isoformat()),
-                },
-            ),
-            conflict=UserNotFound,
-        )
+        values = {":u": _plain(upload)}
+        condition = "attribute_exists(user_id)"
+        self._update(user_id, "upload = :u", condition, values, now, conflict=UserNotFound)
 
     def finish_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
         self._set_if_current(user_id, "upload", upload, now)
@@ -189,24 +148,37 @@ class DynamoProfiles:
     def _set_if_current(
         self, user_id: str, attribute: str, value: Picture | DirectUpload, now: datetime
     ) -> None:
-        _guard(
-            lambda: self._client.update_item(
-                TableName=self._table,
-                Key=_to_item({"user_id": user_id}),
-                UpdateExpression="SET #a = :v, updated_at = :now",
-                ConditionExpression="#a.#id = :id",
-                ExpressionAttributeNames={"#a": attribute, "#id": "id"},
-                ExpressionAttributeValues={
-                    ":v": _value(value),
-                    ":id": _serializer.serialize(value.id),
-                    ":now": _serializer.serialize(now.isoformat()),
-                },
-            )
-        )
+        values = {":v": _plain(value), ":id": value.id}
+        names = {"#a": attribute, "#id": "id"}
+        self._update(user_id, "#a = :v", "#a.#id = :id", values, now, names=names)
+
+    def _update(
+        self,
+        user_id: str,
+        assignments: str,
+        condition: str,
+        values: Mapping[str, Any],
+        now: datetime,
+        *,
+        remove: str = "",
+        names: Mapping[str, str] | None = None,
+        conflict: type[Exception] = Conflict,
+        returns: bool = False,
+    ) -> Mapping[str, Any]:
+        """One conditional UpdateItem of the profile, which also sets its updated_at."""
+        args: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": _to_item({"user_id": user_id}),
+            "UpdateExpression": f"SET {assignments}, updated_at = :now"
+            + (f" REMOVE {remove}" if remove else ""),
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": _to_item({**values, ":now": now.isoformat()}),
+        }
+        if names:
+            args["ExpressionAttributeNames"] = dict(names)
+        if returns:
+            args["ReturnValues"] = "ALL_NEW"
+        return _guard(lambda: self._client.update_item(**args), conflict)
 
     def ping(self) -> None:
         _guard(lambda: self._client.describe_table(TableName=self._table))
-
-
-def _deserializer_map(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _deserializer.deserialize(v) for k, v in item.items()}

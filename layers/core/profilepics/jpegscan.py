@@ -1,0 +1,106 @@
+"""Where a JPEG's scans lie, the fewest bytes its blocks can be coded in, and the bytes to hand
+libjpeg so that a scan cut short is reported. No I/O, no Pillow.
+
+Each reader is lenient: what it cannot parse it leaves to the decoder, which refuses it.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+
+from profilepics.containers import Shortfall, refuse
+
+# Each 8x8 block of a Huffman-coded JPEG costs at least one code for its DC and, in a
+# sequential scan, one for its AC (an end-of-block): a bit each.
+_SEQUENTIAL_BITS_PER_BLOCK = 2
+_PROGRESSIVE_BITS_PER_BLOCK = 1
+
+# --- JPEG ----------------------------------------------------------------------------------
+
+# A marker inside entropy-coded data: 0xFF then anything but a stuffed zero or a restart.
+_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_SEQUENTIAL_HUFFMAN = (0xC0, 0xC1)
+_PROGRESSIVE_HUFFMAN = (0xC2,)
+# libjpeg reads up to 57 bits ahead of the symbol it decodes.
+_LOOKAHEAD_PADDING = bytes(64)
+
+
+@dataclass(frozen=True)
+class Layout:
+    frame_type: int = 0
+    blocks: int = 0
+    scans: tuple[tuple[int, int], ...] = ()  # (start, end) of each scan's entropy-coded data
+
+    @property
+    def scan_bytes(self) -> int:
+        return sum(end - start for start, end in self.scans)
+
+
+def _blocks(sof: bytes) -> int:
+    """8x8 blocks of every component, without the padding an interleaved scan adds."""
+    height, width, count = struct.unpack(">HHB", sof[1:6])
+    sampling = [sof[7 + 3 * i] for i in range(count) if 7 + 3 * i < len(sof)]
+    if not sampling:
+        return 0
+    h_max = max(s >> 4 for s in sampling) or 1
+    v_max = max(s & 15 for s in sampling) or 1
+    total = 0
+    for s in sampling:
+        columns = -(-width * (s >> 4) // h_max)
+        rows = -(-height * (s & 15) // v_max)
+        total += -(-columns // 8) * -(-rows // 8)
+    return total
+
+
+def layout_of(data: bytes) -> Layout:
+    """The frame type, its block count and where each scan's data lies, up to the EOI."""
+    frame_type, blocks, scans = 0, 0, list[tuple[int, int]]()
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            break
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1  # fill byte
+            continue
+        if marker == 0xD9:
+            break
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        body = data[pos + 4 : pos + 2 + length]
+        pos += 2 + length
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and len(body) >= 6:
+            frame_type, blocks = marker, _blocks(body)
+        elif marker == 0xDA:
+            found = _MARKER.search(data, pos)
+            end = found.start() if found else len(data)
+            scans.append((pos, end))
+            pos = end
+    return Layout(frame_type, blocks, tuple(scans))
+
+
+def check_floor(layout: Layout) -> None:
+    if layout.frame_type in _SEQUENTIAL_HUFFMAN:
+        bits = _SEQUENTIAL_BITS_PER_BLOCK
+    elif layout.frame_type in _PROGRESSIVE_HUFFMAN:
+        bits = _PROGRESSIVE_BITS_PER_BLOCK
+    else:
+        return  # arithmetic coding has no floor; lossless and hierarchical Pillow refuses
+    needs = layout.blocks * bits // 8
+    if layout.scans and layout.scan_bytes < needs:
+        refuse(Shortfall("JPEG scan data", layout.scan_bytes, needs))
+
+
+def for_decoding(data: bytes, layout: Layout) -> bytes:
+    """The bytes to hand libjpeg so that a cut scan is reported rather than filled with grey.
+
+    libjpeg meets an EOI inside a scan with a warning and fills the missing blocks, and Pillow
+    drops its warnings. Without the EOI, a short scan runs out of data instead, which Pillow
+    does report; a whole one never reads past its end but for a few bytes of lookahead, which
+    the zero padding gives it. Only single-scan Huffman JPEGs: a progressive one is read to its
+    EOI before the first row comes out, so it would always look cut.
+    """
+    if layout.frame_type in _SEQUENTIAL_HUFFMAN and len(layout.scans) == 1:
+        return data[: layout.scans[0][1]] + _LOOKAHEAD_PADDING
+    return data

@@ -1,0 +1,231 @@
+"""The ProfileTable contract (ports.py), run on FakeTable and on the DynamoDB adapter over the
+real local table (dynalite): the fake cannot drift, and a new backend has its checklist here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from profilepics.errors import BadRequest, Conflict, TableUnavailable, UserExists, UserNotFound
+from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
+from profilepics.ports import ProfileTable
+
+from tests.fakes import FakeTable, unreachable
+from tests.stackrun import RunningStack
+
+CREATED = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+LATER = CREATED + timedelta(minutes=5)
+
+
+@dataclass
+class Subject:
+    table: ProfileTable
+    unreachable: ProfileTable
+    tag: str  # this test's own user ids start with it
+
+    def profile(self, name: str = "ada") -> Profile:
+        user_id = f"{self.tag}-{name}"
+        profile = Profile(
+            user_id=user_id,
+            display_name=name.title(),
+            email=f"{user_id}@example.com",
+            created_at=CREATED,
+            updated_at=CREATED,
+        )
+        self.table.create(profile)
+        return profile
+
+    def current(self, user_id: str) -> Profile:
+        found = self.table.get(user_id)
+        assert found is not None
+        return found
+
+
+def _dynamodb(stack: RunningStack) -> tuple[ProfileTable, ProfileTable]:
+    from profilepics.adapters.dynamodb_table import DynamoDBTable
+
+    settings = stack.settings()
+    dead = settings.model_copy(update={"dynamodb_endpoint": "http://127.0.0.1:9"})
+    return DynamoDBTable(settings), DynamoDBTable(dead)
+
+
+@pytest.fixture(params=["fake", pytest.param("dynamodb", marks=pytest.mark.integration)])
+def subject(request: pytest.FixtureRequest) -> Iterator[Subject]:
+    tag = f"c{uuid.uuid4().hex[:12]}"
+    if request.param == "fake":
+        down = FakeTable()
+        down.fault = unreachable(TableUnavailable)
+        yield Subject(FakeTable(), down, tag)
+    else:
+        yield Subject(*_dynamodb(request.getfixturevalue("stack")), tag)
+
+
+def picture(user_id: str, picture_id: str = "a" * 32) -> Picture:
+    return Picture(
+        id=picture_id,
+        key=f"originals/{user_id}/{picture_id}.jpg",
+        format="jpeg",
+        content_type="image/jpeg",
+        width=10,
+        height=8,
+        bytes=123,
+        uploaded_at=CREATED,
+    )
+
+
+def upload(user_id: str, upload_id: str) -> DirectUpload:
+    return DirectUpload(id=upload_id, key=f"uploads/{user_id}/{upload_id}", created_at=CREATED)
+
+
+def test_a_created_profile_reads_back_equal_and_a_missing_one_is_none(subject: Subject) -> None:
+    ada = subject.profile()
+
+    assert subject.table.get(ada.user_id) == ada
+    assert subject.table.get(f"{subject.tag}-nobody") is None
+
+
+def test_creating_a_taken_id_is_user_exists_and_changes_nothing(subject: Subject) -> None:
+    ada = subject.profile()
+
+    with pytest.raises(UserExists):
+        subject.table.create(ada.model_copy(update={"display_name": "Impostor"}))
+
+    assert subject.table.get(ada.user_id) == ada
+
+
+def test_update_fields_sets_them_and_updated_at_and_returns_the_profile(subject: Subject) -> None:
+    ada = subject.profile()
+
+    updated = subject.table.update_fields(ada.user_id, {"display_name": "Countess"}, LATER)
+
+    assert updated == ada.model_copy(update={"display_name": "Countess", "updated_at": LATER})
+    assert subject.table.get(ada.user_id) == updated
+
+
+def test_update_fields_of_a_missing_profile_is_user_not_found_and_creates_none(
+    subject: Subject,
+) -> None:
+    missing = f"{subject.tag}-nobody"
+    with pytest.raises(UserNotFound):
+        subject.table.update_fields(missing, {"display_name": "X"}, LATER)
+    assert subject.table.get(missing) is None
+
+
+def test_set_picture_needs_the_expected_version_and_bumps_it(subject: Subject) -> None:
+    user_id = subject.profile().user_id
+    first, second = picture(user_id), picture(user_id, "b" * 32)
+
+    subject.table.set_picture(user_id, first, expected_version=0, now=LATER)
+    stored = subject.current(user_id)
+    assert (stored.picture, stored.version, stored.updated_at) == (first, 1, LATER)
+
+    with pytest.raises(Conflict):
+        subject.table.set_picture(user_id, second, expected_version=0, now=LATER)
+    assert subject.current(user_id) == stored
+
+    subject.table.set_picture(user_id, None, expected_version=1, now=LATER)
+    cleared = subject.current(user_id)
+    assert (cleared.picture, cleared.version) == (None, 2)
+
+
+def test_set_picture_of_a_missing_profile_is_a_conflict_and_creates_none(
+    subject: Subject,
+) -> None:
+    missing = f"{subject.tag}-nobody"
+    with pytest.raises(Conflict):
+        subject.table.set_picture(missing, picture(missing), expected_version=0, now=LATER)
+    assert subject.table.get(missing) is None
+
+
+def test_update_picture_only_while_it_is_current_and_keeps_the_version(subject: Subject) -> None:
+    user_id = subject.profile().user_id
+    with pytest.raises(Conflict):  # no picture at all yet
+        subject.table.update_picture(user_id, picture(user_id), LATER)
+    subject.table.set_picture(user_id, picture(user_id), expected_version=0, now=CREATED)
+    ready = picture(user_id).model_copy(
+        update={"status": PictureStatus.READY, "variants": {"64": f"thumbnails/{user_id}/a/64"}}
+    )
+
+    subject.table.update_picture(user_id, ready, LATER)
+
+    stored = subject.current(user_id)
+    assert (stored.picture, stored.version, stored.updated_at) == (ready, 1, LATER)
+    with pytest.raises(Conflict):
+        subject.table.update_picture(user_id, picture(user_id, "c" * 32), LATER)
+    with pytest.raises(Conflict):
+        subject.table.update_picture(f"{subject.tag}-nobody", ready, LATER)
+    assert subject.current(user_id) == stored
+
+
+def test_a_direct_upload_replaces_the_last_and_finishes_only_while_it_is_the_latest(
+    subject: Subject,
+) -> None:
+    user_id = subject.profile().user_id
+    first, second = upload(user_id, "1" * 32), upload(user_id, "2" * 32)
+    subject.table.start_upload(user_id, first, CREATED)
+    subject.table.start_upload(user_id, second, LATER)
+    assert subject.current(user_id).upload == second
+
+    with pytest.raises(Conflict):
+        subject.table.finish_upload(
+            user_id, first.model_copy(update={"state": UploadState.DONE}), LATER
+        )
+    failed = second.model_copy(update={"state": UploadState.FAILED, "error_code": "image_corrupt"})
+    subject.table.finish_upload(user_id, failed, LATER + timedelta(seconds=1))
+
+    stored = subject.current(user_id)
+    assert (stored.upload, stored.updated_at) == (failed, LATER + timedelta(seconds=1))
+
+
+def test_uploads_of_a_missing_profile_are_refused_and_create_none(subject: Subject) -> None:
+    missing = f"{subject.tag}-nobody"
+    with pytest.raises(UserNotFound):
+        subject.table.start_upload(missing, upload(missing, "1" * 32), LATER)
+    with pytest.raises(Conflict):
+        subject.table.finish_upload(missing, upload(missing, "1" * 32), LATER)
+    assert subject.table.get(missing) is None
+
+
+def test_scan_pages_reach_every_profile_once_behind_opaque_cursors(subject: Subject) -> None:
+    mine = {subject.profile(f"user{n}").user_id for n in range(5)}
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = subject.table.scan(2, cursor)
+        assert len(page) <= 2
+        seen.extend(p.user_id for p in page)
+        if cursor is None:
+            break
+        assert subject.tag not in cursor  # opaque: not the raw key
+    assert len(seen) == len(set(seen))
+    assert mine <= set(seen)
+
+
+def test_a_cursor_the_table_did_not_hand_out_is_bad_request(subject: Subject) -> None:
+    for cursor in ("not-base64!", "eyJ4IjogMX0", "W10"):
+        with pytest.raises(BadRequest):
+            subject.table.scan(2, cursor)
+
+
+def test_a_user_id_the_table_cannot_store_is_bad_request(subject: Subject) -> None:
+    huge = "x" * 3000
+    with pytest.raises(BadRequest):
+        subject.table.get(huge)
+
+
+def test_ping_answers_and_an_unreachable_table_is_table_unavailable(subject: Subject) -> None:
+    subject.table.ping()
+    user_id = f"{subject.tag}-ada"
+    calls: list[Callable[[], object]] = [
+        subject.unreachable.ping,
+        lambda: subject.unreachable.get(user_id),
+        lambda: subject.unreachable.scan(10, None),
+        lambda: subject.unreachable.update_fields(user_id, {"display_name": "X"}, LATER),
+        lambda: subject.unreachable.set_picture(user_id, None, 0, LATER),
+    ]
+    for call in calls:
+        with pytest.raises(TableUnavailable):
+            call()

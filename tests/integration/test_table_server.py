@@ -1,0 +1,44 @@
+"""The local table (dynalite) outlives a client that goes away in the middle of a request.
+
+Found by killing an app instance under load (test_two_instances.py): dynalite 4.0.0 rethrows
+the request's 'aborted' error, and the whole table server exited. A client that gives up after
+its timeout (2 s in the app) does the same to it.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from infra.stack import TableConfig, TableServer, free_port
+
+pytestmark = pytest.mark.integration
+
+HALF_A_REQUEST = (
+    b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    b"Content-Type: application/x-amz-json-1.0\r\n"
+    b"X-Amz-Target: DynamoDB_20120810.ListTables\r\n"
+    b"Content-Length: 1000\r\n\r\n{"
+)
+
+
+def test_clients_gone_mid_request_leave_the_table_serving(tmp_path: Path) -> None:
+    server = TableServer(TableConfig(data_dir=tmp_path, port=free_port()))
+    server.start()
+    try:
+        server.wait_ready(30)
+
+        for _ in range(3):  # each sends a tenth of its body and hangs up
+            with socket.create_connection((server.config.host, server.config.port)) as client:
+                client.sendall(HALF_A_REQUEST)
+        time.sleep(0.5)  # time for the server to see the hang-ups
+
+        process = server.process
+        assert process is not None
+        assert process.running, process.log_tail()
+        assert server.client().list_tables()["TableNames"] == []
+    finally:
+        server.stop()

@@ -1,0 +1,162 @@
+"""Self-healing on in-memory fakes: what counts as stuck, when, and how uploads expire."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from profilepics import keys
+from profilepics.healing import Healer
+from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
+
+from infra.healing import through_spool
+from infra.invoker.delivery import Delivery
+from infra.invoker.events import s3_record
+from infra.invoker.spool import DEAD, PENDING, Spool
+from infra.invoker.template import load
+from infra.invoker.workers import Outcome
+from infra.local import REPO_ROOT
+from tests.fakes import FakeStore, FakeTable
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+LIFETIME = timedelta(minutes=10)
+DEADLINE = timedelta(minutes=5)
+
+
+def picture(
+    user_id: str, status: PictureStatus, age: timedelta, error: str | None = None
+) -> Picture:
+    picture_id = f"{user_id:a<32}"[:32]
+    return Picture(
+        id=picture_id,
+        key=keys.original(user_id, picture_id, "jpg"),
+        format="jpeg",
+        content_type="image/jpeg",
+        width=10,
+        height=10,
+        bytes=3,
+        status=status,
+        error=error,
+        uploaded_at=NOW - age,
+    )
+
+
+def upload(user_id: str, age: timedelta) -> DirectUpload:
+    upload_id = f"{user_id:b<32}"[:32]
+    return DirectUpload(id=upload_id, key=keys.upload(user_id, upload_id), created_at=NOW - age)
+
+
+def profile(user_id: str, pic: Picture | None = None, up: DirectUpload | None = None) -> Profile:
+    return Profile(
+        user_id=user_id,
+        display_name=user_id,
+        email=f"{user_id}@example.com",
+        created_at=NOW - timedelta(days=1),
+        updated_at=NOW,
+        picture=pic,
+        upload=up,
+    )
+
+
+@pytest.fixture
+def table() -> FakeTable:
+    return FakeTable()
+
+
+@pytest.fixture
+def store() -> FakeStore:
+    return FakeStore()
+
+
+def healer(store: FakeStore, table: FakeTable) -> Healer:
+    return Healer(store, table, LIFETIME, clock=lambda: NOW)
+
+
+def landed(store: FakeStore, key: str, age: timedelta) -> None:
+    store.put(key, b"img", "image/jpeg", keys.IMMUTABLE)
+    store.modified[key] = NOW - age
+
+
+def test_pictures_stuck_past_the_deadline_or_failed_by_a_fault_are_re_driven(
+    store: FakeStore, table: FakeTable
+) -> None:
+    stuck = picture("stuck", PictureStatus.PROCESSING, DEADLINE * 2)
+    faulted = picture("faulted", PictureStatus.FAILED, DEADLINE * 2, "storage_unavailable")
+    for p in (
+        stuck,
+        faulted,
+        picture("young", PictureStatus.PROCESSING, DEADLINE / 2),
+        picture("corrupt", PictureStatus.FAILED, DEADLINE * 2, "image_corrupt"),
+        picture("ready", PictureStatus.READY, DEADLINE * 2),
+    ):
+        table.create(profile(p.key.split("/")[1], p))
+
+    plan = healer(store, table).plan(DEADLINE)
+
+    assert sorted(plan.originals) == sorted([stuck.key, faulted.key])
+
+
+def test_at_a_restart_every_unfinished_picture_is_re_driven(
+    store: FakeStore, table: FakeTable
+) -> None:
+    young = picture("young", PictureStatus.PROCESSING, timedelta(seconds=1))
+    table.create(profile("young", young))
+    assert healer(store, table).plan(timedelta(0)).originals == [young.key]
+
+
+def test_a_pending_upload_whose_object_landed_is_re_driven_once_it_had_time(
+    store: FakeStore, table: FakeTable
+) -> None:
+    old, fresh = upload("old", timedelta(minutes=30)), upload("fresh", timedelta(minutes=1))
+    table.create(profile("old", up=old))
+    table.create(profile("fresh", up=fresh))
+    landed(store, old.key, DEADLINE * 2)
+    landed(store, fresh.key, timedelta(seconds=5))
+
+    plan = healer(store, table).plan(DEADLINE)
+
+    assert (plan.uploads, plan.expired) == ([old.key], [])
+
+
+def test_a_pending_upload_that_never_came_expires_after_its_policy(
+    store: FakeStore, table: FakeTable
+) -> None:
+    gone, waiting = upload("gone", LIFETIME * 2), upload("waiting", LIFETIME / 2)
+    done = upload("done", LIFETIME * 2).model_copy(update={"state": UploadState.DONE})
+    for user_id, up in (("gone", gone), ("waiting", waiting), ("done", done)):
+        table.create(profile(user_id, up=up))
+
+    heal = healer(store, table)
+    plan = heal.plan(DEADLINE)
+    heal.expire(plan)
+
+    assert [user for user, _ in plan.expired] == ["gone"]
+    ended = table.profiles["gone"].upload
+    assert ended is not None and (ended.state, ended.error_code) == (
+        UploadState.FAILED,
+        "upload_expired",
+    )
+    assert table.profiles["waiting"].upload == waiting
+
+
+def test_at_start_the_invoker_spools_what_is_stuck_unless_the_spool_holds_it_already(
+    store: FakeStore, table: FakeTable
+) -> None:
+    """A dead event waits for an operator's redrive: healing does not sneak it back in."""
+    fresh = picture("fresh", PictureStatus.PROCESSING, timedelta(seconds=1))
+    known = picture("known", PictureStatus.PROCESSING, timedelta(seconds=1))
+    table.create(profile("fresh", fresh))
+    table.create(profile("known", known))
+    delivery = Delivery(load(REPO_ROOT / "template.yaml").triggers, fail, Spool(":memory:"))
+    (dead,) = delivery.spool.add([("ThumbnailsFunction", s3_record("x", "b", known.key, 1))])
+    delivery.spool.failed(dead.id, "Conflict", retry_at=None)
+
+    through_spool(delivery, healer(store, table), "profilepics", timedelta(0))()
+
+    assert delivery.spool.keys(PENDING) == {("ThumbnailsFunction", fresh.key)}
+    assert delivery.spool.keys(DEAD) == {("ThumbnailsFunction", known.key)}
+
+
+def fail(function: str, event: dict[str, Any]) -> Outcome:
+    raise AssertionError("nothing is delivered in this test")
