@@ -129,7 +129,7 @@ class Invoker:
     def _accept_events(self, path: str, body: bytes) -> Reply:
         try:
             payload = json.loads(body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             return problem(400, "bad_event", "The event is not JSON")
         if path.endswith("/seaweedfs"):
             from infra.invoker.seaweed_events import to_s3_records
