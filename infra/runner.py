@@ -24,7 +24,7 @@ from profilepics.sweep import Sweeper, SweepReport
 from infra import local
 from infra.bootstrap import ensure_bucket, ensure_table
 from infra.invoker.jwt_auth import Authenticator
-from infra.invoker.pages import Pages, local_pages
+from infra.invoker.pages import Pages, local_pages, own_hosts
 from infra.invoker.server import Invoker, serve
 from infra.invoker.template import Template, load
 from infra.invoker.workers import invoke_once, load_handler
@@ -163,7 +163,8 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
         ensure_bucket(service)
         ensure_table(service, template)
         secret = local.jwt_secret(cfg, directory)
-        pages = local_pages(service, secret, cfg.jwt_issuer, cfg.jwt_audience)
+        hosts = own_hosts(cfg.host, cfg.api_port)
+        pages = local_pages(service, secret, cfg.jwt_issuer, cfg.jwt_audience, hosts)
         invoker = build_invoker(template, service, cfg, secret, pages, events_token)
         elapsed = time.monotonic() - began
         banner = [
