@@ -128,6 +128,8 @@ class Connection:
             log.debug("client %s went away: %s", self._client, gone)
         except OSError as exc:
             log.debug("client %s: connection error %s", self._client, type(exc).__name__)
+        except Exception as exc:  # a bug here must not print a thread's traceback either
+            log.error("edge error with client %s: %s", self._client, type(exc).__name__)
         finally:
             self._sock.close()
 
