@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import coldstart, http_load, inputs, memory, report, validation, variants
+from bench import coldstart, http_edges, http_load, inputs, memory, report, validation, variants
 from bench.measure import Row, Target
 from bench.stack import child_config, running_stack, seed_users
 
@@ -30,15 +30,17 @@ def _step(name: str, run: Callable[[], Results], rows: list[Row], targets: list[
 
 
 def _with_stack() -> Results:
-    """Sections that need the local stack, sharing one: in-process handlers, then HTTP load."""
+    """Sections that need the local stack, sharing one: in-process handlers, HTTP load, edges."""
     from tests.stackrun import token
 
     picture = inputs.jpeg_of_about(1_000_000)
     with running_stack() as stack:
         users = seed_users(stack, USERS, picture)
         rows = validation.in_process(child_config(stack), users[0])
-        load_rows, targets = http_load.run(stack.api, users, {u: token(u) for u in users}, picture)
-    return rows + load_rows, targets
+        tokens = {u: token(u) for u in users}
+        load_rows, targets = http_load.run(stack.api, users, tokens, picture)
+        edge_rows, edge_targets = http_edges.run(stack.env, users, tokens, picture)
+    return rows + load_rows + edge_rows, targets + edge_targets
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     _step("2 peak memory", memory.run, rows, targets)
     _step("3 validation and presigning", validation.offline, rows, targets)
     _step("4 cold start", lambda: coldstart.run(args.repeat), rows, targets)
-    _step("3+5 handlers and HTTP load on the local stack", _with_stack, rows, targets)
+    _step("3+5+6 handlers, HTTP load and HTTP edges on the local stack", _with_stack, rows, targets)
     rows.sort(key=lambda row: row.section)  # stable: each section keeps its own order
     targets.sort(key=lambda target: target.section)
     took = time.monotonic() - began

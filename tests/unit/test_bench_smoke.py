@@ -16,7 +16,10 @@ from bench.measure import Row, Sample, Target, interleaved, per_call, timed
 MODULES = [
     "bench.__main__",
     "bench.coldstart",
+    "bench.edge_server",
+    "bench.http_edges",
     "bench.http_load",
+    "bench.legacy_edge",
     "bench.inprocess",
     "bench.memory",
     "bench.report",
