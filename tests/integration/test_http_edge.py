@@ -6,93 +6,27 @@ that used to store a short upload, or one that used to answer in HTML or log a t
 
 from __future__ import annotations
 
-import json
-import select
 import socket
-import struct
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from infra.invoker.edge import EdgeServer, Timing
-from infra.invoker.replies import Reply
 from tests.integration.invariants import jpeg
+from tests.integration.rawhttp import (
+    connect,
+    exchange,
+    parse,
+    read_one,
+    read_until_closed,
+    reset,
+)
 from tests.stackrun import RunningStack, bearer
 
 pytestmark = pytest.mark.integration
 MAX_BODY = 10 * 1024 * 1024
 # 41 bytes: what a front end would pass on as the body, and this server must never run.
 SMUGGLED = b"GET /users/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: bytes = b""
-    raw_head: bytes = field(default=b"", repr=False)
-
-    def problem(self) -> dict[str, object]:
-        assert self.headers.get("content-type") == "application/problem+json", self
-        document = json.loads(self.body)
-        assert isinstance(document, dict)
-        assert document["status"] == self.status
-        return document
-
-
-def address(api: str) -> tuple[str, int]:
-    parts = urlsplit(api)
-    assert parts.hostname and parts.port
-    return parts.hostname, parts.port
-
-
-def connect(api: str, timeout: float = 10) -> socket.socket:
-    return socket.create_connection(address(api), timeout=timeout)
-
-
-def read_until_closed(sock: socket.socket, timeout: float = 10) -> tuple[bytes, bool]:
-    """Everything the server sends, and whether it closed the connection within timeout."""
-    sock.settimeout(timeout)
-    data = bytearray()
-    try:
-        while chunk := sock.recv(65536):
-            data += chunk
-    except TimeoutError:
-        return bytes(data), False
-    except ConnectionResetError:
-        pass
-    return bytes(data), True
-
-
-def parse(data: bytes, head_only: tuple[int, ...] = ()) -> list[Answer]:
-    """The HTTP responses in data, in order (bodies framed by Content-Length)."""
-    answers = []
-    while data:
-        head, separator, rest = data.partition(b"\r\n\r\n")
-        assert separator, f"an incomplete response: {data[:200]!r}"
-        status_line, *lines = head.decode("latin-1").split("\r\n")
-        status = int(status_line.split(" ", 2)[1])
-        headers = {}
-        for line in lines:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = 0 if status in head_only else int(headers.get("content-length", "0"))
-        answers.append(Answer(status, headers, rest[:length], head))
-        data = rest[length:]
-    return answers
-
-
-def exchange(api: str, request: bytes, timeout: float = 10) -> tuple[list[Answer], bool]:
-    """Send request bytes on a fresh connection; the answers and whether the server closed."""
-    with connect(api, timeout) as sock:
-        sock.sendall(request)
-        data, closed = read_until_closed(sock, timeout)
-    return parse(data), closed
 
 
 def put_head(user_id: str, *headers: str) -> bytes:
@@ -315,8 +249,7 @@ def test_unknown_methods_are_a_404_problem_and_the_connection_lives(api: str) ->
     with connect(api) as sock:
         for method in (b"TRACE", b"QUERY", b"BREW"):
             sock.sendall(method + b" /users HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            head = sock.recv(65536)
-            [answer] = parse(head)
+            answer = read_one(sock)
             assert answer.status == 404
             assert answer.problem()["code"] == "not_found"
 
@@ -335,12 +268,6 @@ def test_a_head_request_gets_headers_only(api: str) -> None:
     assert closed
 
 
-def _reset(sock: socket.socket) -> None:
-    """Close with a TCP reset, as a client that crashed or gave up would."""
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
-
-
 def test_clients_that_vanish_leave_no_traceback_in_the_log(
     stack: RunningStack, api: str, user: dict[str, str]
 ) -> None:
@@ -351,100 +278,19 @@ def test_clients_that_vanish_leave_no_traceback_in_the_log(
         # Gone while the function runs: the answer meets a closed socket.
         sock = connect(api)
         sock.sendall(put_head(user_id, f"Content-Length: {len(data)}") + data)
-        _reset(sock)
+        reset(sock)
         # Gone in the middle of the head, and in the middle of the body.
         sock = connect(api)
         sock.sendall(b"GET /users/" + user_id.encode() + b" HTTP/1.1\r\nHost:")
-        _reset(sock)
+        reset(sock)
         sock = connect(api)
         sock.sendall(put_head(user_id, f"Content-Length: {len(data)}") + data[:100])
-        _reset(sock)
+        reset(sock)
         # Connected, and gone without a byte.
-        _reset(connect(api))
+        reset(connect(api))
     time.sleep(2)  # the function calls above finish and meet their closed sockets
 
     assert requests.get(f"{api}/health", timeout=10).status_code == 200
     log = stack.log()[before:]
     assert "Traceback" not in log
     assert "Error" not in log, log[-2000:]
-
-
-@pytest.fixture
-def quick_edge() -> Iterator[str]:
-    """The edge alone, in this process, with short time limits and a handler that echoes."""
-
-    def handler(
-        method: str, target: str, headers: list[tuple[str, str]], body: bytes, ip: str
-    ) -> Reply:
-        if target == "/boom":
-            raise RuntimeError("a bug in the invoker")
-        return Reply(200, [("Content-Type", "text/plain")], b"%d bytes" % len(body))
-
-    server = EdgeServer(handler, "127.0.0.1", 0, timing=Timing(idle=1.0, request=2.0, linger=0.5))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_seconds": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-@pytest.mark.parametrize(
-    "partial",
-    [b"GET / HTTP/1.1\r\nHost:", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"],
-    ids=["head", "body"],
-)
-def test_a_client_that_stalls_mid_request_gets_408_and_is_closed(
-    quick_edge: str, partial: bytes
-) -> None:
-    answers, closed = exchange(quick_edge, partial, timeout=5)
-
-    assert [a.status for a in answers] == [408]
-    assert answers[0].problem()["code"] == "request_timeout"
-    assert closed
-
-
-def test_a_request_trickling_in_is_cut_off_at_the_request_deadline(quick_edge: str) -> None:
-    with connect(quick_edge, timeout=5) as sock:
-        began = time.monotonic()
-        for byte in b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100:
-            try:
-                sock.sendall(bytes([byte]))
-            except (BrokenPipeError, ConnectionResetError):
-                break
-            if _readable(sock):
-                break  # answered
-            time.sleep(0.5)  # under the idle limit each time, never finishing
-        raw, closed = read_until_closed(sock, timeout=5)
-
-    assert parse(raw)[0].status == 408
-    assert closed
-    assert time.monotonic() - began < 5
-
-
-def _readable(sock: socket.socket) -> bool:
-    return bool(select.select([sock], [], [], 0)[0])
-
-
-def test_an_idle_keep_alive_connection_is_closed_quietly(quick_edge: str) -> None:
-    with connect(quick_edge, timeout=5) as sock:
-        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        first = sock.recv(65536)
-        raw, closed = read_until_closed(sock, timeout=5)  # then say nothing more
-
-    assert parse(first)[0].status == 200
-    assert raw == b""
-    assert closed
-
-
-def test_an_invoker_bug_is_a_500_problem_without_a_trace(
-    quick_edge: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    answers, _ = exchange(quick_edge, b"GET /boom HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-
-    assert [a.status for a in answers] == [500]
-    assert answers[0].problem()["code"] == "internal_error"
-    assert "a bug in the invoker" not in answers[0].body.decode()
-    assert all(record.exc_info is None for record in caplog.records)
