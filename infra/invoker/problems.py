@@ -7,11 +7,13 @@ invoker answers itself, so the pages never drift from the errors the API raises.
 from __future__ import annotations
 
 import html
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from profilepics.errors import PROBLEMS_PATH, ProblemError
 
 from infra.invoker import delivery, gateway
+from infra.invoker.edge import EDGE_ERRORS
 
 
 @dataclass(frozen=True)
@@ -37,17 +39,30 @@ INVOKER_WHEN = {
     "integration timeout; it may still finish. Retry later.",
     "events_unavailable": "A bucket event could not be written to the invoker's spool in the "
     "data dir; the store sends it again.",
+    "request_timeout": "(the local invoker's HTTP edge; on AWS, API Gateway's own) A client "
+    "sent nothing for 60 s in the middle of a request, or took over 120 s to send it all.",
+    "uri_too_long": "(the HTTP edge) The request target (path and query) is over 8 KiB.",
+    "headers_too_large": "(the HTTP edge) The request line and headers are over 16 KiB.",
+    "not_implemented": "(the HTTP edge) A transfer coding other than `chunked`.",
+    "http_version_not_supported": "(the HTTP edge) A protocol other than HTTP/1.1 or HTTP/1.0.",
     "event_failed": "The function a bucket event runs failed (`profilepics serve` acknowledges "
     "an event only after it succeeded); the store sends it again, and after its last attempt "
     "it is a dead letter (`profilepics events`).",
 }
 
 
-def _invoker_problems() -> list[ProblemDoc]:
+def _invoker_problems(documented: Collection[str]) -> list[ProblemDoc]:
+    """The invoker's own codes; the edge's bad_request, file_too_large and internal_error are the
+    API's too, documented with their errors."""
     answers = [(a.status, a.code, a.title) for a in gateway.ANSWERS]
+    answers += [(status, code, title) for status, (code, title) in EDGE_ERRORS.items()]
     answers += [(a.status, a.code, a.title) for a in (delivery.NOT_RECORDED, delivery.NOT_DONE)]
     answers.append((400, "bad_event", "The bucket event is not valid"))
-    return [ProblemDoc(status, code, title, INVOKER_WHEN[code]) for status, code, title in answers]
+    return [
+        ProblemDoc(status, code, title, INVOKER_WHEN[code])
+        for status, code, title in answers
+        if code not in documented
+    ]
 
 
 def _subclasses(cls: type[ProblemError]) -> list[type[ProblemError]]:
@@ -70,7 +85,7 @@ def catalogue() -> list[ProblemDoc]:
     docs: dict[str, ProblemDoc] = {}
     for c in classes:  # the base first: InternalError shares its code
         docs.setdefault(c.code, ProblemDoc(c.status, c.code, c.title, _when(c)))
-    docs.update({doc.code: doc for doc in _invoker_problems()})
+    docs.update({doc.code: doc for doc in _invoker_problems(docs)})
     return sorted(docs.values(), key=lambda d: (d.status, d.code))
 
 

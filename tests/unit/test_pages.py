@@ -9,7 +9,7 @@ import jwt
 import pytest
 from profilepics.config import Settings
 
-from infra.invoker.pages import Pages
+from infra.invoker.pages import Pages, own_hosts
 
 SETTINGS = Settings(
     max_bytes=1234,
@@ -32,9 +32,13 @@ def web(tmp_path: Path) -> Path:
     return tmp_path
 
 
+OWN = {"host": "127.0.0.1:3000"}
+
+
 def pages(web: Path, issuer: bool = False) -> Pages:
     issue = (lambda user_id: jwt.encode({"sub": user_id}, "k" * 32)) if issuer else None
-    return Pages(SETTINGS, issue, directory=web, spec=web / "openapi.json")
+    hosts = own_hosts("127.0.0.1", 3000)
+    return Pages(SETTINGS, issue, directory=web, spec=web / "openapi.json", own_hosts=hosts)
 
 
 def test_config_json_carries_the_server_limits_so_the_page_never_hard_codes_them(web: Path) -> None:
@@ -52,7 +56,7 @@ def test_config_json_carries_the_server_limits_so_the_page_never_hard_codes_them
 def test_dev_tokens_are_served_only_by_the_pages_of_the_local_stack(web: Path) -> None:
     assert pages(web)("/_dev/token/ada", {}) is None
 
-    reply = pages(web, issuer=True)("/_dev/token/ada", {})
+    reply = pages(web, issuer=True)("/_dev/token/ada", OWN)
     assert reply is not None and reply.status == 200
     token = json.loads(reply.body)["token"]
     assert jwt.decode(token, "k" * 32, algorithms=["HS256"])["sub"] == "ada"
@@ -60,7 +64,7 @@ def test_dev_tokens_are_served_only_by_the_pages_of_the_local_stack(web: Path) -
 
 
 def test_a_dev_token_for_something_that_is_not_a_user_id_is_refused(web: Path) -> None:
-    reply = pages(web, issuer=True)("/_dev/token/..%2F..", {})
+    reply = pages(web, issuer=True)("/_dev/token/..%2F..", OWN)
 
     assert reply is not None and reply.status == 422
     assert json.loads(reply.body)["code"] == "validation_error"
@@ -109,6 +113,7 @@ def test_every_error_code_has_a_page_saying_when_it_happens(web: Path) -> None:
     from profilepics import errors
 
     from infra.invoker import gateway, problems
+    from infra.invoker.edge import EDGE_ERRORS
 
     codes = {doc.code: doc for doc in problems.catalogue()}
     raised = {
@@ -118,6 +123,7 @@ def test_every_error_code_has_a_page_saying_when_it_happens(web: Path) -> None:
     }
     invoker = {"bad_event", "events_unavailable", "event_failed"}
     invoker |= {answer.code for answer in gateway.ANSWERS}
+    invoker |= {code for code, _ in EDGE_ERRORS.values()}
     assert raised | invoker == set(codes)
     assert all(len(doc.when) > 20 for doc in codes.values()), codes
     for code in codes:
@@ -140,3 +146,49 @@ def test_the_favicon_is_served(web: Path) -> None:
     (web / "favicon.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
     reply = pages(web)("/favicon.svg", {})
     assert reply is not None and ("Content-Type", "image/svg+xml") in reply.headers
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"host": "127.0.0.1:3000"},
+        {"host": "localhost:3000", "origin": "http://localhost:3000"},
+        {"host": "[::1]:3000", "origin": "http://[::1]:3000"},
+        {"host": "LOCALHOST:3000"},
+    ],
+)
+def test_dev_tokens_go_to_the_local_page_itself(web: Path, headers: dict[str, str]) -> None:
+    reply = pages(web, issuer=True)("/_dev/token/ada", headers)
+    assert reply is not None and reply.status == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # HTTP/1.0 without a Host
+        {"host": "attacker.example:3000"},  # DNS rebinding: the name now points at 127.0.0.1
+        {"host": "attacker.example"},
+        {"host": "127.0.0.1:3001"},
+        {"host": "127.0.0.1:3000", "origin": "http://attacker.example"},
+        {"host": "127.0.0.1:3000", "origin": "null"},
+        {"host": "127.0.0.1:3000", "origin": "https://127.0.0.1:3000"},
+    ],
+)
+def test_dev_tokens_are_refused_to_other_hosts_and_origins(
+    web: Path, headers: dict[str, str]
+) -> None:
+    reply = pages(web, issuer=True)("/_dev/token/ada", headers)
+
+    assert reply is not None and reply.status == 403
+    assert json.loads(reply.body)["code"] == "forbidden"
+    assert b"eyJ" not in reply.body  # no JWT in it
+
+
+def test_the_edges_own_answers_link_to_their_pages(web: Path) -> None:
+    from infra.invoker.edge import EDGE_ERRORS, edge_problem
+
+    for status, (code, _) in EDGE_ERRORS.items():
+        body = json.loads(edge_problem(status).body)
+        assert (body["status"], body["code"], body["type"]) == (status, code, f"/problems/{code}")
+        page = pages(web)(body["type"], {})
+        assert page is not None and page.status == 200, code

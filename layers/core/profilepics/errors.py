@@ -54,7 +54,9 @@ class InternalError(ProblemError):
 
 class BadRequest(ProblemError):
     """The request is malformed in a way no field names: a `cursor` that is not one this API
-    handed out, a chunked body that does not parse.
+    handed out; or, at the local invoker's HTTP edge, not valid HTTP/1.1 or framed in a way a proxy
+    could read differently (a Content-Length that is not one plain number, Content-Length with
+    Transfer-Encoding, folded headers, a body shorter than its Content-Length).
     """
 
     status, code, title = 400, "bad_request", "Bad request"
@@ -122,7 +124,8 @@ class Conflict(ProblemError):
 
 class FileTooLarge(ProblemError):
     """The declared or actual size is over the limit (`PROFILEPICS_MAX_BYTES`, 5 MiB by
-    default); the response's `max_bytes` says it.
+    default); the response's `max_bytes` says it. At the local invoker's HTTP edge: a body over
+    API Gateway's 10 MiB, refused as it streams in.
     """
 
     status, code, title = 413, "file_too_large", "The file is larger than allowed"
