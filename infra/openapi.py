@@ -108,7 +108,7 @@ def build(template: Template) -> dict[str, Any]:
             "default and never include e-mail addresses.",
         },
         "servers": [{"url": "/"}],
-        "tags": [{"name": tag, "description": TAGS[tag]} for tag in dict.fromkeys(tags)],
+        "tags": [{"name": tag, "description": _tag_text(tag)} for tag in dict.fromkeys(tags)],
         "paths": paths,
         "components": {
             "schemas": dict(sorted(schemas.items())),
@@ -122,6 +122,12 @@ def build(template: Template) -> dict[str, Any]:
             },
         },
     }
+
+
+def _tag_text(tag: str) -> str:
+    if tag not in TAGS:
+        raise LookupError(f"tag {tag!r}: describe it in profilepics.http.TAGS")
+    return TAGS[tag]
 
 
 def _tags(spec: dict[str, Any]) -> list[str]:
