@@ -123,10 +123,24 @@ function send(method, url, body, headers, waiting) {
   });
 }
 
+// Browsers name HEIC and AVIF inconsistently (or not at all, on systems without the codec).
+const TYPE_ALIASES = {
+  "image/heif": "image/heic",
+  "image/heic-sequence": "image/heic",
+  "image/heif-sequence": "image/heic",
+  "image/avif-sequence": "image/avif",
+};
+const TYPE_BY_EXTENSION = { heic: "image/heic", heif: "image/heic", avif: "image/avif" };
+
+function typeOf(file) {
+  const extension = file.name.split(".").pop().toLowerCase();
+  return TYPE_ALIASES[file.type] || file.type || TYPE_BY_EXTENSION[extension] || "";
+}
+
 function precheck(file) {
   const { allowed_types: types, allowed_formats: formats, max_bytes: max } = state.config;
   if (!file) return "Choose a picture first.";
-  if (!types.includes(file.type)) {
+  if (!types.includes(typeOf(file))) {
     const names = formats.map((f) => f.toUpperCase()).join(", ");
     return `"${file.name}" is not a supported picture type. Choose ${names}.`;
   }
@@ -142,7 +156,7 @@ async function uploadThroughApi(userId, file) {
     "PUT",
     `${userPath(userId)}/picture`,
     file,
-    { "Content-Type": file.type, Authorization: `Bearer ${token}` },
+    { "Content-Type": typeOf(file), Authorization: `Bearer ${token}` },
     "Sent. The server is checking and cleaning the picture …",
   );
   if (reply.status >= 400) throw new Problem(reply.status, parse(reply.text));
@@ -150,7 +164,7 @@ async function uploadThroughApi(userId, file) {
 
 async function uploadDirect(userId, file) {
   $("route").textContent = "Sending straight to the store (presigned POST) …";
-  const declared = { content_type: file.type, size: file.size };
+  const declared = { content_type: typeOf(file), size: file.size };
   const policy = await api("POST", `${userPath(userId)}/picture/uploads`, {
     json: declared,
     asUser: userId,
@@ -394,7 +408,10 @@ async function listProfiles() {
 async function start() {
   state.config = await api("GET", "/config.json");
   const { allowed_formats: formats, max_bytes: max, direct_upload_above: direct } = state.config;
-  $("file").accept = state.config.allowed_types.join(",");
+  const extensions = Object.keys(TYPE_BY_EXTENSION).filter((extension) =>
+    state.config.allowed_types.includes(TYPE_BY_EXTENSION[extension]),
+  );
+  $("file").accept = [...state.config.allowed_types, ...extensions.map((e) => `.${e}`)].join(",");
   $("limits").textContent =
     `${formats.map((f) => f.toUpperCase()).join(", ")}, up to ${mib(max)}. Files over ` +
     `${mib(direct)} go straight to the store by presigned POST; smaller ones through the API.`;

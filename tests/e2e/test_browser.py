@@ -124,7 +124,9 @@ def test_a_text_file_named_png_shows_the_unsupported_format_message_and_changes_
     page.click("#upload")
 
     error = page.locator("#error")
-    expect(error).to_have_text("The file is not an accepted image format (GIF, JPEG, PNG, WEBP).")
+    expect(error).to_have_text(
+        "The file is not an accepted image format (AVIF, GIF, HEIF, JPEG, PNG, WEBP)."
+    )
     expect(error).to_have_attribute("role", "alert")
     expect(page.locator("#message")).to_have_text("")
     expect(page.locator("#avatar")).to_have_attribute("data-state", "default")

@@ -319,3 +319,39 @@ def jpeg_at_floor(width: int, height: int) -> bytes:
         + scan
         + b"\xff\xd9"
     )
+
+
+def heic(stored: Image.Image, *, exif: bytes | None = None, xmp: bytes | None = None) -> bytes:
+    """stored as an iPhone writes it: the EXIF orientation becomes the container's irot/imir.
+
+    pillow-heif's standalone API, never its Pillow opener (only pi-heif's is registered, as in
+    the service); and never from_pillow on an oriented image, which would rotate it twice.
+    """
+    import pillow_heif
+
+    heif = pillow_heif.from_bytes(stored.mode, stored.size, stored.tobytes())
+    if exif is not None:
+        heif[0].info["exif"] = exif
+    if xmp is not None:
+        heif[0].info["xmp"] = xmp
+    buffer = io.BytesIO()
+    heif.save(buffer, quality=80)
+    return buffer.getvalue()
+
+
+def heic_oriented(upright: Image.Image, orientation: int) -> bytes:
+    method = STORED_AS[orientation]
+    stored = upright if method is None else upright.transpose(method)
+    return heic(stored, exif=exif_bytes(orientation, gps=True))
+
+
+def avif_oriented(upright: Image.Image, orientation: int) -> bytes:
+    method = STORED_AS[orientation]
+    stored = upright if method is None else upright.transpose(method)
+    return encode(stored, "AVIF", exif=exif_bytes(orientation, gps=True), quality=80)
+
+
+def with_declared_size(data: bytes, width: int, height: int) -> bytes:
+    """An ISO-BMFF image whose ispe box declares width x height, whatever it codes."""
+    at = data.index(b"ispe") + 8  # past the box type, version and flags
+    return data[:at] + struct.pack(">II", width, height) + data[at + 8 :]

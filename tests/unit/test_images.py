@@ -75,6 +75,8 @@ def test_formats_know_their_content_type_and_extension() -> None:
         ("image/png", "png"),
         ("image/gif", "gif"),
         ("image/webp", "webp"),
+        ("image/heic", "heic"),
+        ("image/avif", "avif"),
     ]
 
 
@@ -84,7 +86,7 @@ def test_formats_know_their_content_type_and_extension() -> None:
         pytest.param(b'<svg xmlns="http://www.w3.org/2000/svg"><script/></svg>', id="svg"),
         pytest.param(b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n", id="pdf"),
         pytest.param(b"just some text, named picture.jpg", id="text"),
-        pytest.param(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64), id="heic"),
+        pytest.param(b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00isommp42" + bytes(64), id="mp4"),
         pytest.param(b"\x7fELF\x02\x01\x01\x00" + bytes(120), id="elf-renamed-jpg"),
         pytest.param(gen.encode(gen.marked(), "BMP"), id="bmp"),
         pytest.param(gen.encode(gen.marked(), "TIFF"), id="tiff"),

@@ -15,6 +15,8 @@ class ImageFormat(StrEnum):
     PNG = "png"
     GIF = "gif"
     WEBP = "webp"
+    HEIC = "heic"
+    AVIF = "avif"
 
     @property
     def content_type(self) -> str:
@@ -26,11 +28,21 @@ class ImageFormat(StrEnum):
 
     @property
     def pillow_name(self) -> str:
-        return self.value.upper()
+        # pi-heif's plugin names the container (HEIF), not its codec.
+        return "HEIF" if self is ImageFormat.HEIC else self.value.upper()
+
+    @property
+    def converted(self) -> bool:
+        """Whether an upload in this format is stored as JPEG (PNG with alpha) instead: browsers
+        can't show HEIC, and keeping an AVIF means encoding 12 MP of AV1 again (~2.5 s of CPU,
+        docs/DESIGN.md) only to drop its metadata."""
+        return self in (ImageFormat.HEIC, ImageFormat.AVIF)
 
 
 # Formats whose files may hold an animation (PNG as APNG).
 ANIMATABLE = frozenset({ImageFormat.GIF, ImageFormat.PNG, ImageFormat.WEBP})
+# What an original may be stored as, once cleaned.
+STORED = frozenset(f for f in ImageFormat if not f.converted)
 THUMBNAIL_FORMAT = ImageFormat.WEBP
 ORIGINAL = "original"  # the size name that means the original itself
 
@@ -59,4 +71,26 @@ def sniff(data: bytes) -> ImageFormat | None:
         return ImageFormat.GIF
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return ImageFormat.WEBP
+    return _sniff_isobmff(data)
+
+
+# The ftyp brands that say which codec an ISO-BMFF image holds. The major brand alone is not
+# enough: some writers put the generic `mif1` there and name the codec among the compatible ones.
+_AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_HEIC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"})
+_FTYP_MAX = 256  # a real ftyp box holds a handful of brands
+
+
+def _sniff_isobmff(data: bytes) -> ImageFormat | None:
+    """HEIC or AVIF from the leading ftyp box's brands (major, then compatible ones)."""
+    if data[4:8] != b"ftyp":
+        return None
+    size = int.from_bytes(data[:4], "big")
+    if not 16 <= size <= min(_FTYP_MAX, len(data)) or size % 4:
+        return None
+    brands = {data[8:12]} | {data[at : at + 4] for at in range(16, size, 4)}
+    if brands & _AVIF_BRANDS:
+        return ImageFormat.AVIF
+    if brands & _HEIC_BRANDS:
+        return ImageFormat.HEIC
     return None

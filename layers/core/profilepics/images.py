@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from PIL import ExifTags, Image
 
-from profilepics import containers, gif, jpegscan
+from profilepics import containers, gif, heif, jpegscan
 from profilepics.errors import (
     EmptyFile,
     FileTooLarge,
@@ -79,11 +79,14 @@ _WEBP_WEIGHT = 2.5
 
 
 def clean_image(data: bytes, limits: ImageLimits) -> CleanImage:
-    """Validate an upload and re-encode it upright, without metadata, in its own format."""
+    """Validate an upload and re-encode it upright, without metadata, in its own format
+    (HEIC and AVIF: as JPEG, or PNG with alpha)."""
     fmt = _check_bytes(data, limits)
     budget = Budget(limits.cpu_seconds)
     if fmt is ImageFormat.GIF:
         return _clean_gif(data, limits, budget)
+    if fmt.converted:
+        return _clean_converted(data, fmt, limits, budget)
     layout = jpegscan.layout_of(data) if fmt is ImageFormat.JPEG else None
     source = jpegscan.for_decoding(data, layout) if layout else data
     with _image_problems(), Image.open(io.BytesIO(source), formats=[fmt.pillow_name]) as img:
@@ -99,6 +102,30 @@ def clean_image(data: bytes, limits: ImageLimits) -> CleanImage:
         _check_minimum((width, height), limits)
         encoded = reencode(Opened(img, count, upright, budget), fmt.pillow_name, data)
     return CleanImage(encoded, fmt, width, height, count)
+
+
+def _clean_converted(
+    data: bytes, fmt: ImageFormat, limits: ImageLimits, budget: Budget
+) -> CleanImage:
+    """A HEIC or AVIF still (the primary image, or a sequence's first) stored as JPEG or PNG.
+
+    HEIC: libheif applies the container's rotation and mirroring while decoding and reports
+    EXIF orientation 1, so nothing here rotates it again. AVIF: Pillow reports them as the EXIF
+    orientation, which is applied as for any other format. Never seek: frame 0 of a HEIF may
+    not be its primary image, and every seek decodes.
+    """
+    heif.prepare(fmt)
+    with _image_problems(), Image.open(io.BytesIO(data), formats=[fmt.pillow_name]) as img:
+        check_frames(img.size, 1, fmt, data, limits)
+        heif.check_floor(fmt, img.size, len(data))
+        upright = _UPRIGHT.get(_orientation(img))
+        width, height = img.size[::-1] if upright in _TURNS else img.size
+        _check_minimum((width, height), limits)
+        opened = Opened(img, 1, upright, budget)
+        stored = ImageFormat.PNG if opened.has_alpha else ImageFormat.JPEG
+        mode = "RGBA" if opened.has_alpha else "RGB"
+        encoded = reencode(opened, stored.pillow_name, data, mode=mode)
+    return CleanImage(encoded, stored, width, height, 1)
 
 
 def _clean_gif(data: bytes, limits: ImageLimits, budget: Budget) -> CleanImage:
@@ -160,6 +187,8 @@ def _weight(fmt: ImageFormat, data: bytes) -> float:
     """What a pixel of this file counts for against the pixel limits."""
     if fmt is ImageFormat.WEBP:
         return _WEBP_WEIGHT
+    if fmt.converted:
+        return heif.WEIGHT[fmt]
     if fmt is ImageFormat.PNG:
         # Inflating and unfiltering cost what the rows hold: 16-bit RGBA weighs double.
         return max(1.0, containers.png_bytes_per_pixel(data) / 4)
@@ -199,8 +228,9 @@ def check_declared(img: Image.Image, fmt: ImageFormat, data: bytes, limits: Imag
 
 def declared_frames(img: Image.Image, fmt: ImageFormat, data: bytes, cap: int) -> int:
     """How many frames the header declares, counting no further than cap for a GIF."""
-    if fmt is ImageFormat.JPEG:
-        return 1  # an MPO's extra images (stereo pair, depth map) are not the picture
+    if fmt is ImageFormat.JPEG or fmt.converted:
+        # An MPO's or a HEIF's extra images (stereo pair, depth map, burst) are not the picture.
+        return 1
     if fmt is ImageFormat.GIF:
         # n_frames walks every frame in Python; a 5 MiB GIF can hold 350,000 tiny ones.
         return len(gif.parse(data, cap).frames)

@@ -70,14 +70,15 @@ class Opened:
             yield self.frame(mode)
 
 
-def reencode(opened: Opened, pillow_format: str, data: bytes) -> bytes:
-    """The picture in its own format, from its pixels."""
+def reencode(opened: Opened, pillow_format: str, data: bytes, mode: str | None = None) -> bytes:
+    """The picture in pillow_format (its own, unless converted), from its pixels; a still in
+    mode if given."""
     icc = opened.img.info.get("icc_profile")
     options: dict[str, Any] = {"icc_profile": icc} if icc else {}
     options.update(_OPTIONS.get(pillow_format, {}))
     buffer = io.BytesIO()
     if opened.count == 1:
-        still = opened.frame()
+        still = opened.frame(mode)
         opened.budget.check()
         still.save(buffer, pillow_format, **options)
         return buffer.getvalue()

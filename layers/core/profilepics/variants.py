@@ -15,11 +15,11 @@ from typing import Any
 from PIL import Image
 
 from profilepics.errors import ImageCorrupt
-from profilepics.formats import ANIMATABLE, THUMBNAIL_FORMAT, ImageFormat, sniff
+from profilepics.formats import ANIMATABLE, STORED, THUMBNAIL_FORMAT, ImageFormat, sniff
 from profilepics.frames import Budget
 from profilepics.images import ImageLimits, check_frames, declared_frames
 
-_FORMATS = tuple(f.pillow_name for f in ImageFormat)
+_FORMATS = tuple(f.pillow_name for f in STORED)
 _ANIMATED_FORMATS = tuple(f.pillow_name for f in ANIMATABLE)
 _LANCZOS = Image.Resampling.LANCZOS
 # A box reduction down to 1.5x-3x the target, then LANCZOS: 51 dB PSNR against LANCZOS alone
