@@ -4,12 +4,13 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.models import Example
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
 from profilepics import errors as e
 from profilepics.bodies import read_image
+from profilepics.crop import parse as parse_crop
 from profilepics.http import (
     DATA_ERRORS,
     IMAGE_BODY,
@@ -65,7 +66,7 @@ IMAGE_ERRORS = (
     responses=responses(
         {200: PicturePublic, 201: PicturePublic},
         (e.EmptyFile, e.MalformedMultipart, e.UserNotFound, e.Conflict, e.FileTooLarge)
-        + IMAGE_ERRORS
+        + (e.InvalidCrop, *IMAGE_ERRORS)
         + OWNER_ERRORS
         + DATA_ERRORS,
     ),
@@ -73,13 +74,25 @@ IMAGE_ERRORS = (
     tags=[PICTURES],
     middlewares=[counting_uploads(deps.meter)],
 )
-def put_picture(user_id: str) -> Response[PicturePublic]:
+def put_picture(
+    user_id: str,
+    crop: Annotated[
+        str | None,
+        Query(
+            max_length=32,
+            description="`x,y,w,h`: the square of the upright picture its variants show, in "
+            "pixels (default: the centred square; a portrait's sits a little higher)",
+            examples=["0,40,480,480"],
+        ),
+    ] = None,
+) -> Response[PicturePublic]:
     event = app.current_event
     deps.authorizer().require_owner(event.raw_event, user_id)
+    square = parse_crop(crop) if crop is not None else None
     data = read_image(
         event.headers, event.body, bool(event.is_base64_encoded), deps.settings().max_bytes
     )
-    picture, first = deps.pictures().upload(user_id, data)
+    picture, first = deps.pictures().upload(user_id, data, square)
     return json_response(picture, 201 if first else 200)
 
 
@@ -103,6 +116,7 @@ def delete_picture(user_id: str) -> Response[None]:
     responses=responses(
         {201: UploadPolicy},
         (e.UserNotFound, e.FileTooLarge, e.UnsupportedContentType, e.ValidationFailed)
+        + (e.InvalidCrop,)
         + OWNER_ERRORS
         + DATA_ERRORS,
     ),

@@ -191,6 +191,14 @@ class ImageTooSmall(ProblemError):
     status, code, title = 422, "image_too_small", "The image is smaller than allowed"
 
 
+class InvalidCrop(ProblemError):
+    """The crop is not a square of the picture: not four whole numbers of pixels (`x,y,w,h` in
+    the query), empty, more than a pixel from square, or reaching outside the upright picture.
+    """
+
+    status, code, title = 422, "invalid_crop", "The crop is not a square inside the picture"
+
+
 class StorageUnavailable(ProblemError):
     """The object store did not answer in time or refused the call; nothing was changed. Retry
     later.

@@ -56,6 +56,17 @@ class PictureStatus(StrEnum):
     FAILED = "failed"
 
 
+class Crop(BaseModel):
+    """A rectangle of the upright picture, in pixels: the square its variants show."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    x: int = Field(examples=[120], description="Left edge")
+    y: int = Field(examples=[40], description="Top edge")
+    w: int = Field(examples=[480], description="Width")
+    h: int = Field(examples=[480], description="Height; within a pixel of the width")
+
+
 class Picture(BaseModel):
     """A stored picture as the table records it: keys, never URLs."""
 
@@ -69,6 +80,13 @@ class Picture(BaseModel):
     frames: int = 1
     status: PictureStatus = PictureStatus.PROCESSING
     variants: dict[str, str] = Field(default_factory=dict)
+    # The square the variants show; None (pictures from before crops): the centred square.
+    crop: Crop | None = None
+    # Bumped by each re-crop and part of the variants' keys from 1 on, so a re-crop never
+    # writes over an object a URL handed out still points at.
+    crop_revision: int = 0
+    # ThumbHash of the variants (base64, unpadded): painted until the image loads.
+    placeholder: str | None = None
     error: str | None = None
     uploaded_at: datetime
 
@@ -86,6 +104,7 @@ class DirectUpload(BaseModel):
     key: str
     state: UploadState = UploadState.PENDING
     error_code: str | None = None
+    crop: Crop | None = None
     created_at: datetime
 
 
@@ -116,6 +135,15 @@ class PicturePublic(BaseModel):
     variants: dict[str, str] = Field(
         description="Presigned GETs by size; the original until they are ready",
         examples=[_VARIANTS],
+    )
+    crop: Crop | None = Field(
+        None, description="The square of the original the variants show (null: the centre)"
+    )
+    placeholder: str | None = Field(
+        None,
+        description="ThumbHash of the picture (base64, unpadded), to paint until it loads; "
+        "null until the variants are ready",
+        examples=["1QcSHQRnh493V4dIh4eXh1h4kJUI"],
     )
 
 
@@ -182,6 +210,17 @@ class UploadRequest(_Input):
     size: int | None = Field(
         None, gt=0, description="The file's exact size in bytes", examples=[48213]
     )
+    crop: Crop | None = Field(
+        None,
+        description="The square of the upright picture its variants show, in pixels; checked "
+        "against the picture when it arrives (`upload.error_code` `invalid_crop`)",
+    )
+
+
+class PictureUpdate(_Input):
+    """A change to the current picture that needs no new upload."""
+
+    crop: Crop = Field(description="The square of the upright picture the variants show")
 
 
 class UploadPolicy(BaseModel):

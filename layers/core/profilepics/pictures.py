@@ -10,9 +10,12 @@ from typing import TYPE_CHECKING
 from profilepics import keys
 from profilepics.clock import Clock
 from profilepics.config import Settings
+from profilepics.crop import check_shape, check_within
+from profilepics.crop import default as default_crop
 from profilepics.errors import Conflict, FileTooLarge, ProblemError
 from profilepics.metrics import Meter, Metric, NullMeter, stopwatch
 from profilepics.models import (
+    Crop,
     DirectUpload,
     Picture,
     PicturePublic,
@@ -65,10 +68,15 @@ class Pictures:
             allowed_formats=frozenset(s.allowed_formats),
         )
 
-    def upload(self, user_id: str, data: bytes) -> tuple[PicturePublic, bool]:
-        """Validate, clean and store a picture; True when it is the user's first."""
+    def upload(
+        self, user_id: str, data: bytes, crop: Crop | None = None
+    ) -> tuple[PicturePublic, bool]:
+        """Validate, clean and store a picture (its variants showing crop, else the default
+        square); True when it is the user's first."""
         require_profile(self._table, user_id)
-        picture, first = self.replace(user_id, self.validated(data, "api"))
+        if crop is not None:
+            check_shape(crop)  # before the work of decoding
+        picture, first = self.replace(user_id, self.validated(data, "api"), crop)
         return self._presenter.picture(picture), first
 
     def validated(self, data: bytes, path: str) -> CleanImage:
@@ -82,7 +90,11 @@ class Pictures:
             finally:
                 self._meter.record(Metric.VALIDATION_TIME, elapsed(), path=path)
 
-    def replace(self, user_id: str, clean: CleanImage) -> tuple[Picture, bool]:
+    def replace(
+        self, user_id: str, clean: CleanImage, crop: Crop | None = None
+    ) -> tuple[Picture, bool]:
+        if crop is not None:
+            check_within(crop, clean.width, clean.height)
         picture_id = uuid.uuid4().hex
         picture = Picture(
             id=picture_id,
@@ -93,6 +105,7 @@ class Pictures:
             height=clean.height,
             bytes=len(clean.data),
             frames=clean.frames,
+            crop=crop or default_crop(clean.width, clean.height),
             uploaded_at=self._clock(),
         )
         self._store.put(picture.key, clean.data, clean.content_type, keys.IMMUTABLE)
@@ -157,13 +170,17 @@ class Pictures:
     ) -> UploadPolicy:
         """A POST policy for one upload; a declared size is the exact size it accepts."""
         request = request or UploadRequest()
+        if request.crop is not None:
+            check_shape(request.crop)
         max_bytes = self._settings.max_bytes
         if request.size is not None and request.size > max_bytes:
             raise FileTooLarge(f"The file is larger than {max_bytes} bytes", max_bytes=max_bytes)
         low, high = (request.size, request.size) if request.size else (1, max_bytes)
         now = self._clock()
         upload_id = uuid.uuid4().hex
-        upload = DirectUpload(id=upload_id, key=keys.upload(user_id, upload_id), created_at=now)
+        upload = DirectUpload(
+            id=upload_id, key=keys.upload(user_id, upload_id), crop=request.crop, created_at=now
+        )
         self._table.start_upload(user_id, upload, now)
         expires_at = now + UPLOAD_POLICY_LIFETIME
         url, fields = self._store.presign_post(

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 
 from profilepics import keys
 from profilepics.clock import Clock
 from profilepics.config import Settings
+from profilepics.crop import check_within
 from profilepics.errors import Conflict, ImageCorrupt, ProblemError
 from profilepics.formats import Variant
 from profilepics.metrics import Meter, Metric, NullMeter, stopwatch
-from profilepics.models import DirectUpload, Picture, PictureStatus, UploadState
+from profilepics.models import Crop, DirectUpload, Picture, PictureStatus, UploadState
 from profilepics.pictures import Pictures
 from profilepics.ports import ObjectStore, ProfileTable
 
@@ -32,6 +34,24 @@ class Outcome(StrEnum):
     FAILED = "failed"
     INGESTED = "ingested"
     REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Made:
+    """A picture's variants as stored (name -> key), and its placeholder."""
+
+    keys: dict[str, str]
+    placeholder: str | None
+
+
+def placeholder_of(made: Mapping[Variant, bytes]) -> str | None:
+    """The ThumbHash of the smallest still variant: already square, cropped and small."""
+    from profilepics import placeholder
+
+    stills = [v for v in made if not v.animated]
+    if not stills:
+        return None
+    return placeholder.encode(made[min(stills, key=lambda v: v.size)])
 
 
 class Processing:
@@ -92,8 +112,9 @@ class Processing:
             return Outcome.FAILED
         if variants is None:
             return Outcome.SUPERSEDED
-        if not self._record(ref.user_id, picture, PictureStatus.READY, variants=variants):
-            self._store.delete(variants.values())
+        ready = picture.model_copy(update={"placeholder": variants.placeholder})
+        if not self._record(ref.user_id, ready, PictureStatus.READY, variants=variants.keys):
+            self._store.delete(variants.keys.values())
             return Outcome.SUPERSEDED
         waited = (self._clock() - picture.uploaded_at).total_seconds() * 1e3
         self._meter.record(Metric.UPLOAD_TO_READY, waited)
@@ -116,18 +137,19 @@ class Processing:
                 return None
         raise Conflict("The profile does not point at this picture (yet)")
 
-    def _write_variants(self, picture: Picture, user_id: str) -> dict[str, str] | None:
+    def _write_variants(self, picture: Picture, user_id: str) -> Made | None:
         data = self._store.get(picture.key)
         if data is None:
             return None
         written: dict[str, str] = {}
-        for variant, blob in self._variants_of(data, picture.frames).items():
+        made = self._variants_of(data, picture.frames, picture.crop)
+        for variant, blob in made.items():
             key = keys.thumbnail(user_id, picture.id, variant)
             self._store.put(key, blob, variant.format.content_type, keys.IMMUTABLE)
             written[variant.name] = key
-        return written
+        return Made(written, placeholder_of(made))
 
-    def _variants_of(self, data: bytes, frames: int) -> dict[Variant, bytes]:
+    def _variants_of(self, data: bytes, frames: int, crop: Crop | None) -> dict[Variant, bytes]:
         from profilepics.variants import make_animated_variant, make_variants
 
         still = [v for v in self._settings.variants if not v.animated]
@@ -138,10 +160,11 @@ class Processing:
             # One decode for all sizes of a format: each size is made from the one above it.
             for fmt in dict.fromkeys(v.format for v in still):
                 same = [v for v in still if v.format is fmt]
-                by_size = make_variants(data, [v.size for v in same], limits=limits, fmt=fmt)
+                sizes = [v.size for v in same]
+                by_size = make_variants(data, sizes, limits=limits, fmt=fmt, crop=crop)
                 made.update({v: by_size[v.size] for v in same})
             for v in moving:
-                blob = make_animated_variant(data, v.size, limits=limits, fmt=v.format)
+                blob = make_animated_variant(data, v.size, limits=limits, fmt=v.format, crop=crop)
                 if blob is not None:
                     made[v] = blob
         except (ProblemError, MemoryError):
@@ -190,12 +213,14 @@ class Processing:
             return Outcome.IGNORED  # a redelivered event for an upload already handled
         try:
             clean = self._pictures.validated(data, "direct")
+            if upload.crop is not None:
+                check_within(upload.crop, clean.width, clean.height)
         except ProblemError as exc:
             self._finish(ref.user_id, upload, UploadState.FAILED, exc.code)
             self._store.delete([key])
             self._meter.record(Metric.UPLOADS, 1, outcome=exc.code, path="direct")
             return Outcome.REJECTED
-        _, first = self._pictures.replace(ref.user_id, clean)
+        _, first = self._pictures.replace(ref.user_id, clean, upload.crop)
         self._finish(ref.user_id, upload, UploadState.DONE, None)
         self._store.delete([key])
         self._meter.record(

@@ -1,4 +1,5 @@
-"""Square, centre-cropped variants (thumbnails, WebP by default) of a cleaned original. No I/O.
+"""Square variants (thumbnails, WebP by default) of a cleaned original: of its crop, or its
+centred square. No I/O.
 
 Inputs are originals that went through images.clean_image: upright, no EXIF, within limits.
 They are held to the limits again before decoding, all the same: settings change, and the
@@ -8,16 +9,19 @@ thumbnails function must cost no more than the upload did.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from PIL import Image
 
+from profilepics.crop import box, centre
 from profilepics.errors import ImageCorrupt
 from profilepics.formats import ANIMATABLE, STORED, THUMBNAIL_FORMAT, ImageFormat, sniff
 from profilepics.frames import Budget
 from profilepics.images import ImageLimits, check_frames, declared_frames
+from profilepics.models import Crop
 
 _FORMATS = tuple(f.pillow_name for f in STORED)
 _ANIMATED_FORMATS = tuple(f.pillow_name for f in ANIMATABLE)
@@ -39,18 +43,24 @@ def make_variants(
     limits: ImageLimits,
     quality: int = 80,
     fmt: ImageFormat = THUMBNAIL_FORMAT,
+    crop: Crop | None = None,
 ) -> dict[int, bytes]:
-    """{size: encoded bytes}, each square and never larger than the original's shorter side."""
+    """{size: encoded bytes}, each square and never larger than the crop (by default the
+    original's centred square)."""
     if not sizes:
         return {}
     with _opened(data, limits, frames=1) as (img, _):
-        side = min(img.size)
+        square = crop or centre(*img.size)
+        side = square.w
+        full = img.size
         largest = min(max(sizes), side)
         if img.format == "JPEG":
-            # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: most of the speed-up.
-            img.draft("RGB", (largest, largest))
+            # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: most of the speed-up. Ask for
+            # the picture at the scale where the crop is still at least `largest`.
+            scale = largest / side
+            img.draft("RGB", (math.ceil(full[0] * scale), math.ceil(full[1] * scale)))
         icc = _rgb_icc(img)
-        previous = _square(_resizable(img), largest)
+        previous = _square(_resizable(img), largest, square, img.size[0] / full[0])
     variants: dict[int, bytes] = {}
     encoded: dict[int, bytes] = {}
     for size in sorted(set(sizes), reverse=True):
@@ -71,20 +81,22 @@ def make_animated_variant(
     limits: ImageLimits,
     quality: int = 80,
     fmt: ImageFormat = THUMBNAIL_FORMAT,
+    crop: Crop | None = None,
 ) -> bytes | None:
     """An animated square of an animated original (its first max_frames), else None."""
     budget = Budget(limits.cpu_seconds)
     with _opened(data, limits, frames=limits.max_frames) as (img, count):
         if img.format not in _ANIMATED_FORMATS or count <= 1:
             return None
-        edge = min(size, *img.size)
+        square = crop or centre(*img.size)
+        edge = min(size, square.w)
         icc = _rgb_icc(img)
         frames: list[Image.Image] = []
         durations: list[int] = []
         for index in range(count):
             budget.check()
             img.seek(index)
-            frames.append(_square(_resizable(img), edge))
+            frames.append(_square(_resizable(img), edge, square))
             durations.append(round(img.info.get("duration", 0)))
         # A GIF without a loop count plays once; WebP's 0 would mean forever.
         loop = int(img.info.get("loop", 1))
@@ -126,13 +138,13 @@ def _resizable(img: Image.Image) -> Image.Image:
     return img.convert("RGBA" if img.has_transparency_data else "RGB")
 
 
-def _square(img: Image.Image, edge: int) -> Image.Image:
-    """The centred square of img, resized to edge x edge in one pass."""
+def _square(img: Image.Image, edge: int, crop: Crop, scale: float = 1.0) -> Image.Image:
+    """crop of img (img at scale of the picture the crop is in), resized to edge x edge in one
+    pass."""
     width, height = img.size
-    side = min(width, height)
-    left, top = (width - side) // 2, (height - side) // 2
-    box = (left, top, left + side, top + side)
-    return img.resize((edge, edge), _LANCZOS, box=box, reducing_gap=_REDUCING_GAP)
+    left, top, right, bottom = box(crop)
+    scaled = (left * scale, top * scale, min(right * scale, width), min(bottom * scale, height))
+    return img.resize((edge, edge), _LANCZOS, box=scaled, reducing_gap=_REDUCING_GAP)
 
 
 def _encode(
