@@ -18,6 +18,7 @@ from bench import (
     inputs,
     layer,
     memory,
+    phone,
     report,
     spool,
     validation,
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     _step("7 Lambda layer", lambda: layer.run(args.repeat), rows, targets)
     repeat = min(args.repeat, 3)  # a fresh process per run: slow, and CPU time varies little
     _step("8 hostile uploads", lambda: hostile.run(args.baseline, repeat), rows, targets)
+    _step("15 phone photos", lambda: phone.run(repeat), rows, targets)
     rows.sort(key=lambda row: row.section)  # stable: each section keeps its own order
     targets.sort(key=lambda target: target.section)
     took = time.monotonic() - began

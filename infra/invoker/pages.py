@@ -39,6 +39,8 @@ STATIC = {
     "/favicon.svg": "favicon.svg",
     "/docs": "docs.html",
     "/docs/init.js": "docs.js",
+    # The reference ThumbHash decoder (npm thumbhash, pinned): the page paints placeholders.
+    "/vendor/thumbhash.js": "node_modules/thumbhash/thumbhash.js",
 }
 TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -149,10 +151,11 @@ class Pages:
         return reply
 
     def _csp(self) -> str:
-        # The page talks to the API (same origin) and the store (presigned GETs and POSTs).
+        # The page talks to the API (same origin) and the store (presigned GETs and POSTs);
+        # blob: shows a chosen file in the crop box before it is sent.
         store = _origin(self._settings.signing_endpoint)
         return (
-            f"default-src 'self'; img-src 'self' data: {store}; connect-src 'self' {store}; "
+            f"default-src 'self'; img-src 'self' data: blob: {store}; connect-src 'self' {store}; "
             "style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; "
             "frame-ancestors 'none'"
         )

@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { config: null, profile: null, tokens: {}, watch: 0 };
+const state = { config: null, profile: null, tokens: {}, watch: 0, crop: null };
 const POLL_MS = 500;
 const WATCH_MS = 60000;
 const AVATAR_BOX = 256; // CSS pixels: the avatar's box in style.css
@@ -19,6 +19,7 @@ const PLAIN = {
   image_too_large: "The image has too many pixels or frames.",
   image_too_complex: "The image takes too much work to process.",
   image_too_small: "The image is smaller than allowed.",
+  invalid_crop: "The crop is not a square inside the picture.",
   processing_timeout: "Making the thumbnails took too long.",
 };
 
@@ -149,12 +150,13 @@ function precheck(file) {
   return null;
 }
 
-async function uploadThroughApi(userId, file) {
+async function uploadThroughApi(userId, file, crop) {
   $("route").textContent = "Sending through the API (PUT /users/{id}/picture) …";
   const token = await tokenFor(userId);
+  const query = crop ? `?crop=${crop.x},${crop.y},${crop.w},${crop.h}` : "";
   const reply = await send(
     "PUT",
-    `${userPath(userId)}/picture`,
+    `${userPath(userId)}/picture${query}`,
     file,
     { "Content-Type": typeOf(file), Authorization: `Bearer ${token}` },
     "Sent. The server is checking and cleaning the picture …",
@@ -162,9 +164,10 @@ async function uploadThroughApi(userId, file) {
   if (reply.status >= 400) throw new Problem(reply.status, parse(reply.text));
 }
 
-async function uploadDirect(userId, file) {
+async function uploadDirect(userId, file, crop) {
   $("route").textContent = "Sending straight to the store (presigned POST) …";
   const declared = { content_type: typeOf(file), size: file.size };
+  if (crop) declared.crop = crop;
   const policy = await api("POST", `${userPath(userId)}/picture/uploads`, {
     json: declared,
     asUser: userId,
@@ -200,9 +203,11 @@ async function upload(event) {
   $("progress").hidden = false;
   $("progress").value = 0;
   status(`Sending ${file.name} …`);
+  const crop = state.crop?.mode === "upload" ? cropOf(state.crop) : null;
   try {
-    if (file.size > state.config.direct_upload_above) await uploadDirect(userId, file);
-    else await uploadThroughApi(userId, file);
+    if (file.size > state.config.direct_upload_above) await uploadDirect(userId, file, crop);
+    else await uploadThroughApi(userId, file, crop);
+    closeCropper();
     status("Uploaded. Making the thumbnails …");
     const settled = await watch((p) => !p.picture || p.picture.status !== "processing");
     if (settled?.picture?.status === "ready") status("Uploaded; the thumbnails are ready.");
@@ -270,7 +275,31 @@ function render(profile) {
     ? `${picture.format.toUpperCase()} ${picture.width}×${picture.height}, ${picture.status}`
     : "no picture: the generated default";
   $("delete").disabled = !picture;
+  $("adjust-crop").disabled = picture?.status !== "ready";
+  paintPlaceholder($("avatar"), picture?.placeholder);
   renderThumbnails(picture, name);
+}
+
+// ThumbHash, decoded by the reference (npm thumbhash, served by the local stack), painted
+// behind the image: it shows until the image has loaded over it.
+let thumbhash = null;
+
+async function paintPlaceholder(element, hash) {
+  if (element.dataset.placeholder === (hash || "")) return;
+  element.dataset.placeholder = hash || "";
+  element.style.backgroundImage = "";
+  if (!hash) return;
+  try {
+    thumbhash ||= await import("/vendor/thumbhash.js");
+    const bytes = Uint8Array.from(atob(hash), (c) => c.charCodeAt(0));
+    const url = thumbhash.thumbHashToDataURL(bytes);
+    if (element.dataset.placeholder === hash) {
+      element.style.backgroundImage = `url("${url}")`;
+      element.style.backgroundSize = "cover";
+    }
+  } catch {
+    // No placeholder is no loss: the plain background stays until the image loads.
+  }
 }
 
 function renderThumbnails(picture, name) {
@@ -298,6 +327,7 @@ function renderThumbnails(picture, name) {
       item.alt = `${name}, ${size} px thumbnail`;
       item.className = "thumbnail";
       item.dataset.size = size;
+      paintPlaceholder(item, picture.placeholder);
     } else {
       item = document.createElement("div");
       item.className = "placeholder";
@@ -308,6 +338,167 @@ function renderThumbnails(picture, name) {
     caption.textContent = `${size} px`;
     figure.append(item, caption);
     box.append(figure);
+  }
+}
+
+// The crop box: a square over the picture, in the picture's own (upright) pixels, shown at
+// the stage's scale. Dragged with a pointer, moved with the arrow keys, zoomed by the slider
+// or + and -; the round preview shows what the avatar will.
+const STAGE = 320; // CSS pixels: the longer side of the picture in the crop box
+const MAX_ZOOM = 8;
+
+function defaultCrop(width, height) {
+  // As the server chooses: the largest square, a portrait's a tenth of the way down.
+  const side = Math.min(width, height);
+  const top = height > width ? Math.round((height - side) * 0.1) : 0;
+  return { x: Math.floor((width - side) / 2), y: top, side };
+}
+
+function cropOf(crop) {
+  return { x: crop.x, y: crop.y, w: crop.side, h: crop.side };
+}
+
+function openCropper(src, width, height, initial, mode) {
+  const scale = Math.min(STAGE / width, STAGE / height);
+  const start = initial ? { x: initial.x, y: initial.y, side: initial.w } : defaultCrop(width, height);
+  // The zoom is kept here: the slider rounds what it holds to its step.
+  state.crop = { mode, width, height, scale, zoom: Math.min(width, height) / start.side, ...start };
+  const stage = $("crop-stage");
+  stage.style.width = `${Math.round(width * scale)}px`;
+  stage.style.height = `${Math.round(height * scale)}px`;
+  $("crop-image").src = src;
+  $("crop-preview").style.backgroundImage = `url("${src}")`;
+  $("crop-zoom").value = String(state.crop.zoom);
+  $("recrop-buttons").hidden = mode !== "adjust";
+  $("cropper").hidden = false;
+  $("crop-note").hidden = true;
+  drawCrop();
+}
+
+function closeCropper() {
+  state.crop = null;
+  $("cropper").hidden = true;
+  $("crop-image").removeAttribute("src");
+}
+
+function clampCrop(crop) {
+  const least = Math.min(crop.width, crop.height);
+  crop.side = Math.round(Math.max(Math.min(crop.side, least), Math.max(1, least / MAX_ZOOM)));
+  crop.x = Math.round(Math.max(0, Math.min(crop.x, crop.width - crop.side)));
+  crop.y = Math.round(Math.max(0, Math.min(crop.y, crop.height - crop.side)));
+}
+
+function drawCrop() {
+  const crop = state.crop;
+  clampCrop(crop);
+  const box = $("crop-box");
+  box.style.left = `${crop.x * crop.scale}px`;
+  box.style.top = `${crop.y * crop.scale}px`;
+  box.style.width = box.style.height = `${crop.side * crop.scale}px`;
+  const preview = 96 / crop.side; // the preview's CSS pixels per picture pixel
+  const shown = $("crop-preview").style;
+  shown.backgroundSize = `${crop.width * preview}px ${crop.height * preview}px`;
+  shown.backgroundPosition = `${-crop.x * preview}px ${-crop.y * preview}px`;
+  $("crop-readout").textContent =
+    `Square ${crop.side}×${crop.side} at (${crop.x}, ${crop.y}) of the ${crop.width}×${crop.height} picture.`;
+}
+
+function zoomCrop(zoom) {
+  const crop = state.crop;
+  const middle = { x: crop.x + crop.side / 2, y: crop.y + crop.side / 2 };
+  const z = Math.max(1, Math.min(MAX_ZOOM, zoom));
+  crop.zoom = z;
+  crop.side = Math.min(crop.width, crop.height) / z;
+  crop.x = middle.x - crop.side / 2;
+  crop.y = middle.y - crop.side / 2;
+  $("crop-zoom").value = String(z);
+  drawCrop();
+}
+
+function cropKeys(event) {
+  const crop = state.crop;
+  if (!crop) return;
+  const step = Math.max(1, Math.round(Math.min(crop.width, crop.height) / (event.shiftKey ? 10 : 100)));
+  const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+  const zoom = crop.zoom;
+  if (moves[event.key]) {
+    crop.x += moves[event.key][0];
+    crop.y += moves[event.key][1];
+    drawCrop();
+  } else if (event.key === "+" || event.key === "=") zoomCrop(zoom * 1.1);
+  else if (event.key === "-") zoomCrop(zoom / 1.1);
+  else return;
+  event.preventDefault();
+}
+
+function cropDrag(event) {
+  const crop = state.crop;
+  if (!crop || event.button !== 0) return;
+  const box = $("crop-box");
+  box.setPointerCapture(event.pointerId);
+  box.focus();
+  const from = { px: event.clientX, py: event.clientY, x: crop.x, y: crop.y };
+  const move = (e) => {
+    crop.x = from.x + (e.clientX - from.px) / crop.scale;
+    crop.y = from.y + (e.clientY - from.py) / crop.scale;
+    drawCrop();
+  };
+  const stop = () => {
+    box.removeEventListener("pointermove", move);
+    box.removeEventListener("pointerup", stop);
+    box.removeEventListener("pointercancel", stop);
+  };
+  box.addEventListener("pointermove", move);
+  box.addEventListener("pointerup", stop);
+  box.addEventListener("pointercancel", stop);
+  event.preventDefault();
+}
+
+// A chosen file shows in the crop box if this browser can decode it (not HEIC, mostly): the
+// server otherwise chooses the square, and "Adjust crop" changes it afterwards.
+function chosen() {
+  closeCropper();
+  const file = $("file").files[0];
+  if (!file || precheck(file)) return;
+  const url = URL.createObjectURL(file);
+  const probe = new Image();
+  probe.onload = () => {
+    if ($("file").files[0] === file) {
+      openCropper(url, probe.naturalWidth, probe.naturalHeight, null, "upload");
+    }
+  };
+  probe.onerror = () => {
+    URL.revokeObjectURL(url);
+    $("crop-note").hidden = false;
+    $("crop-note").textContent =
+      "This browser can't show this picture, so the server will choose its square: " +
+      "use Adjust crop once it is uploaded.";
+  };
+  probe.src = url;
+}
+
+function adjust() {
+  const picture = state.profile?.picture;
+  if (!picture) return;
+  status("");
+  openCropper(picture.url, picture.width, picture.height, picture.crop, "adjust");
+  $("crop-box").focus();
+}
+
+async function saveCrop() {
+  const userId = state.profile.user_id;
+  const crop = cropOf(state.crop);
+  $("save-crop").disabled = true;
+  status("Saving the crop: making the new thumbnails …");
+  try {
+    await api("PATCH", `${userPath(userId)}/picture`, { json: { crop }, asUser: userId });
+    closeCropper();
+    await refresh();
+    status("Crop saved; the thumbnails show the new square.");
+  } catch (error) {
+    fail(error.message);
+  } finally {
+    $("save-crop").disabled = false;
   }
 }
 
@@ -420,6 +611,13 @@ async function start() {
   $("pick").addEventListener("change", () => $("pick").value && open($("pick").value));
   $("upload-form").addEventListener("submit", upload);
   $("delete").addEventListener("click", remove);
+  $("file").addEventListener("change", chosen);
+  $("crop-box").addEventListener("pointerdown", cropDrag);
+  $("crop-box").addEventListener("keydown", cropKeys);
+  $("crop-zoom").addEventListener("input", () => zoomCrop(Number($("crop-zoom").value)));
+  $("adjust-crop").addEventListener("click", adjust);
+  $("save-crop").addEventListener("click", saveCrop);
+  $("cancel-crop").addEventListener("click", closeCropper);
   await listProfiles();
 }
 

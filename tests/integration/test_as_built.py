@@ -25,6 +25,7 @@ from infra.invoker.template import Template, load
 from tests import asbuilt
 from tests.api_client import jpeg
 from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack
+from tests.unit import imagegen as gen
 
 # A cold `sam build` (no cache yet, as on a fresh CI machine) takes minutes, not seconds.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -115,7 +116,8 @@ def test_the_layer_is_built_for_lambdas_architecture_and_precompiled(build: floa
     natives = asbuilt.native_distributions(site)
 
     # Every compiled extension is for arm64, the template's architecture, whatever built it.
-    assert {"pillow", "pydantic_core"} <= {spec.split("==")[0].lower() for spec in natives}
+    names = {spec.split("==")[0].lower().replace("-", "_") for spec in natives}
+    assert {"pillow", "pydantic_core", "pi_heif"} <= names
     assert {asbuilt.elf_architecture(f) for files in natives.values() for f in files} == {"arm64"}
     # Each module has its unchecked-hash .pyc beside it; nothing compiles on a cold start.
     sources = list(site.rglob("*.py"))
@@ -130,6 +132,9 @@ def test_the_layer_is_built_for_lambdas_architecture_and_precompiled(build: floa
         assert not (site / tooling).exists(), tooling
     models = {p.name for p in (site / "botocore" / "data").iterdir() if p.is_dir()}
     assert models == {"dynamodb", "secretsmanager", "sts"}
+    # Lambda's limit for a function and its layers, unzipped, is 250 MB.
+    unzipped = sum(p.stat().st_size for p in site.rglob("*") if p.is_file() and not p.is_symlink())
+    assert unzipped < 250_000_000, f"{unzipped:,} bytes"
 
 
 def test_every_function_starts_from_its_folder_and_the_layer_alone(
@@ -235,6 +240,19 @@ def test_profiles_pictures_and_events_work_as_built(
         "image/jpeg",
     )
     assert body_of(upload.invoke(bad), 422)["code"] == "image_corrupt"
+
+    # A phone's HEIC, decoded by the layer's pi-heif: stored upright as JPEG.
+    heic = asbuilt.http_event(
+        template,
+        "PUT",
+        "/users/{user_id}/picture",
+        {"user_id": user},
+        user,
+        gen.heic_oriented(gen.marked(160, 80), 6),
+        "image/heic",
+    )
+    phone = body_of(upload.invoke(heic), 200)
+    assert (phone["format"], phone["width"], phone["height"]) == ("jpeg", 160, 80)
 
     # The scheduled sweep runs, and keeps what profiles refer to.
     swept = instances["SweepFunction"].invoke(

@@ -25,6 +25,7 @@ MODULES = [
     "bench.inprocess",
     "bench.layer",
     "bench.memory",
+    "bench.phone",
     "bench.report",
     "bench.spool",
     "bench.stack",

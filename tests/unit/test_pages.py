@@ -76,7 +76,7 @@ def test_the_page_revalidates_by_etag_and_may_load_images_from_the_store_only(we
     headers = dict(first.headers)
     assert headers["Content-Type"] == "text/html; charset=utf-8"
     csp = headers["Content-Security-Policy"]
-    assert "img-src 'self' data: https://store.example.test:8443;" in csp
+    assert "img-src 'self' data: blob: https://store.example.test:8443;" in csp
     assert "default-src 'self'" in csp
 
     again = pages(web)("/", {"if-none-match": headers["ETag"]})

@@ -8,18 +8,27 @@ from datetime import datetime, timedelta
 
 import pytest
 from PIL import ImageFile
-from profilepics import keys
+from profilepics import keys, placeholder
 from profilepics.clock import utcnow
 from profilepics.config import Settings
 from profilepics.deps import build
 from profilepics.errors import Conflict, StorageUnavailable
 from profilepics.formats import Variant
 from profilepics.images import clean_image
-from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
+from profilepics.models import (
+    Crop,
+    DirectUpload,
+    Picture,
+    PictureStatus,
+    Profile,
+    UploadRequest,
+    UploadState,
+)
 from profilepics.processing import POINTER_WAITS, Outcome
 
 from tests.fakes import FakeStore, FakeTable
 from tests.unit import imagegen as gen
+from tests.unit.test_crop import quadrants
 
 USER = "ada"
 SIZES = ["64", "128", "256", "512"]
@@ -333,3 +342,42 @@ def test_variants_never_enlarge_a_small_original(world: World) -> None:
         for size, key in world.picture().variants.items()
     }
     assert sizes == {"64": (64, 64), "128": (100, 100), "256": (100, 100), "512": (100, 100)}
+
+
+# --- the crop and the placeholder --------------------------------------------------------
+
+
+def test_variants_show_the_recorded_crop_and_the_ready_picture_has_its_placeholder(
+    world: World,
+) -> None:
+    clean = clean_image(gen.encode(quadrants(600), "PNG"), world.pictures.limits())
+    picture, _ = world.pictures.replace(USER, clean, Crop(x=300, y=0, w=300, h=300))
+    assert world.picture().placeholder is None
+    assert world.processing.make_thumbnails(picture.key) is Outcome.READY
+    ready = world.picture()
+    img = gen.decode(world.store.get(ready.variants["64"]) or b"")
+    r, g, b = gen.pixel(img, (32, 32))[:3]
+    assert g > 200 and r < 60 and b < 60
+    assert ready.placeholder is not None
+    mean = placeholder.average_rgba(ready.placeholder)
+    assert mean[1] > 0.7 and mean[0] < 0.2 and mean[2] < 0.2
+
+
+def test_without_a_crop_the_picture_records_the_default_square(world: World) -> None:
+    world.upload(jpeg(300, 500))
+    assert world.picture().crop == Crop(x=0, y=20, w=300, h=300)
+
+
+def test_a_direct_uploads_crop_outside_its_picture_fails_it_with_invalid_crop(
+    world: World,
+) -> None:
+    world.pictures.start_direct_upload(USER, UploadRequest(crop=Crop(x=700, y=0, w=200, h=200)))
+    profile = world.table.get(USER)
+    assert profile is not None and profile.upload is not None
+    world.store.put(profile.upload.key, jpeg(800, 600), "image/jpeg", "")
+    assert world.processing.ingest(profile.upload.key) is Outcome.REJECTED
+    after = world.table.get(USER)
+    assert after is not None and after.upload is not None
+    assert (after.upload.state, after.upload.error_code) == (UploadState.FAILED, "invalid_crop")
+    assert after.picture is None
+    assert list(world.store.list_keys("")) == []
