@@ -149,7 +149,9 @@ class Processing:
             written[variant.name] = key
         return Made(written, placeholder_of(made))
 
-    def _variants_of(self, data: bytes, frames: int, crop: Crop | None) -> dict[Variant, bytes]:
+    def _variants_of(
+        self, data: bytes, frames: int, crop: Crop | None = None
+    ) -> dict[Variant, bytes]:
         from profilepics.variants import make_animated_variant, make_variants
 
         still = [v for v in self._settings.variants if not v.animated]
