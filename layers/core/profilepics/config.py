@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     admin_group: str = "admin"
     public_reads: bool = True
 
+    # Profiles read for display are kept this long per instance (recent.py); 0: never kept.
+    read_cache_seconds: float = Field(1.0, ge=0, le=60)
     url_expiry_seconds: int = Field(3600, gt=0, le=MAX_URL_EXPIRY_SECONDS)
     url_window_seconds: int = Field(600, gt=0)
     processing_deadline_seconds: int = Field(300, gt=0)

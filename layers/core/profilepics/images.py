@@ -101,25 +101,24 @@ def clean_image(data: bytes, limits: ImageLimits) -> CleanImage:
         width, height = img.size[::-1] if upright in _TURNS else img.size
         _check_minimum((width, height), limits)
         opened = Opened(img, count, upright, budget)
-        stripped = _stripped(opened, fmt, data) if upright is None and exact else None
+        stripped = _stripped(opened, fmt, data, layout) if upright is None and exact else None
         if stripped is not None:
             return CleanImage(stripped, fmt, width, height, count)
         encoded = reencode(opened, fmt.pillow_name, data)
     return CleanImage(encoded, fmt, width, height, count, reencoded=True)
 
 
-_STRIPPERS = {
-    ImageFormat.JPEG: strip.jpeg,
-    ImageFormat.PNG: strip.png,
-    ImageFormat.WEBP: strip.webp,
-}
-
-
-def _stripped(opened: Opened, fmt: ImageFormat, data: bytes) -> bytes | None:
+def _stripped(
+    opened: Opened, fmt: ImageFormat, data: bytes, layout: jpegscan.Layout | None
+) -> bytes | None:
     """The upload without its metadata, once every frame has decoded; None if its container is
     not one the stripper takes apart with confidence (it is re-encoded then)."""
-    icc = opened.img.info.get("icc_profile")
-    stripped = _STRIPPERS[fmt](data, icc if isinstance(icc, bytes) else None)
+    found = opened.img.info.get("icc_profile")
+    icc = found if isinstance(found, bytes) else None
+    if layout is not None:
+        stripped = strip.jpeg(data, icc, dict(layout.scans))
+    else:
+        stripped = strip.png(data, icc) if fmt is ImageFormat.PNG else strip.webp(data, icc)
     if stripped is None:
         return None
     img = opened.img

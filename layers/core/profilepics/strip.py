@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from profilepics.jpegscan import SCAN_END
 
@@ -32,6 +32,11 @@ _TABLES = frozenset({0xC4, 0xCC, 0xDB, 0xDD, 0xDC})
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 _ICC_SIGNATURE = b"ICC_PROFILE\x00"
 _ICC_CHUNK = 65_535 - 2 - len(_ICC_SIGNATURE) - 2
+
+
+def _scan_end(data: bytes, start: int) -> int:
+    found = SCAN_END.search(data, start)
+    return found.start() if found else len(data)
 
 
 def _segment(marker: int, body: bytes) -> bytes:
@@ -65,11 +70,18 @@ def _icc_segments(icc: bytes | None) -> list[bytes]:
     ]
 
 
-def jpeg(data: bytes, icc: bytes | None) -> bytes | None:
-    """The JPEG with its frame, tables and scans alone (and the ICC profile icc), or None."""
+def jpeg(
+    data: bytes, icc: bytes | None, scan_ends: Mapping[int, int] | None = None
+) -> bytes | None:
+    """The JPEG with its frame, tables and scans alone (and the ICC profile icc), or None.
+
+    scan_ends: where each scan's entropy-coded data ends, by where it starts, if known already
+    (jpegscan.layout_of): searching 2 MB of scans for their end costs a few ms.
+    """
     if data[:2] != b"\xff\xd8":
         return None
-    kept: list[bytes] = []
+    view = memoryview(data)  # the scans are joined into the output without a copy of their own
+    kept: list[bytes | memoryview] = []
     jfif = adobe = None
     frames = scans = 0
     after_last_scan = 0  # how many of kept stand before anything that follows the last scan
@@ -94,9 +106,8 @@ def jpeg(data: bytes, icc: bytes | None) -> bytes | None:
             return None
         body = data[pos + 4 : end]
         if marker == _SOS:
-            found = SCAN_END.search(data, end)
-            scan_end = found.start() if found else len(data)
-            kept.append(data[pos:scan_end])
+            scan_end = (scan_ends or {}).get(end) or _scan_end(data, end)
+            kept.append(view[pos:scan_end])
             scans += 1
             after_last_scan = len(kept)
             pos = scan_end
