@@ -189,7 +189,7 @@ def test_animated_variant_past_the_cpu_budget_is_image_too_complex() -> None:
         make_animated_variant(original, 32, limits=ImageLimits(cpu_seconds=1e-9))
 
 
-# --- the animated variant: at most 12 frames a second, GIFs composited as browsers do ------
+# --- the animated variant: at most 10 frames a second, GIFs composited as browsers do ------
 
 
 def _durations(img: Image.Image) -> list[int]:
@@ -202,10 +202,10 @@ def _durations(img: Image.Image) -> list[int]:
 
 
 @pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
-def test_a_25_fps_animation_plays_at_12_fps_for_as_long(fmt: str) -> None:
+def test_a_25_fps_animation_plays_at_10_fps_for_as_long(fmt: str) -> None:
     original = gen.animation(fmt, 6, (40, 40), durations=[40] * 6)
     out = webp(make_animated_variant(original, 32, limits=LIMITS) or b"")
-    # Frames start at 0, 40, 80, 120, 160, 200 ms; one a twelfth of a second: 0, 120, 200.
+    # Frames start at 0, 40, 80, 120, 160, 200 ms; one a tenth of a second: 0, 120, 200.
     assert _durations(out) == [120, 80, 40]
     src = gen.decode(original)
     for index, shown in zip(range(3), (0, 3, 5), strict=True):
