@@ -69,7 +69,14 @@ typecheck: $(APP_STAMP)
 	$(BIN)/mypy layers/core/profilepics layers/core/build_layer.py infra tests bench
 	@for f in $(FUNCTIONS); do $(BIN)/mypy $$f || exit 1; done
 
-bench: setup
+SHARP := bench/sharp/node_modules/sharp/package.json
+
+# sharp, a peer in the thumbnail rows: pinned by its lockfile, installed for the bench only.
+$(SHARP): bench/sharp/package.json bench/sharp/package-lock.json
+	npm ci --prefix bench/sharp --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench: setup $(SHARP)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,local,bench]'
 	$(BIN)/python -m bench
 
@@ -88,4 +95,4 @@ openapi: $(APP_STAMP)
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache infra/dynalite/node_modules
-	rm -rf infra/web/node_modules
+	rm -rf infra/web/node_modules bench/sharp/node_modules

@@ -53,8 +53,10 @@ def _once(tree: Path | None, source: Path) -> dict[str, Any]:
         capture_output=True,
         text=True,
         timeout=300,
-        check=True,
+        check=False,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"{done.args[:3]} failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 

@@ -101,8 +101,10 @@ def _clean_all(tree: Path | None, sources: list[Path]) -> list[dict[str, Any]]:
         capture_output=True,
         text=True,
         timeout=300,
-        check=True,
+        check=False,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"{done.args[:3]} failed:\n{done.stderr[-3000:]}")
     result: list[dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -156,8 +158,10 @@ def _function_cpu(config: dict[str, Any], tree: Path | None, source: Path) -> li
         capture_output=True,
         text=True,
         timeout=300,
-        check=True,
+        check=False,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"{done.args[:3]} failed:\n{done.stderr[-3000:]}")
     cpu: list[float] = json.loads(done.stdout.strip().splitlines()[-1])["cpu_ms"]
     return cpu
 
