@@ -145,18 +145,25 @@ class _End(Enum):
     OTHER = "more than the rows, bytes behind the stream, or a damaged or unfinished stream"
 
 
+_INFLATE_IN = 1 << 16  # compressed bytes fed at a time: a short tail to carry over
+_INFLATE_OUT = 1 << 20  # inflated bytes at most per call
+
+
 def _stream_end(data: bytes, rows_bytes: int) -> _End:
-    """How a zlib stream ends against the rows_bytes it should hold. Inflated 1 MiB at a time
-    and never more than a byte past rows_bytes, so neither memory nor time exceeds the
-    decode's own."""
+    """How a zlib stream ends against the rows_bytes it should hold. Fed 64 KiB at a time and
+    inflated 1 MiB at a time, never more than a byte past rows_bytes, so neither memory nor
+    time exceeds the decode's own (and no megabytes of unconsumed input are copied over)."""
     stream = zlib.decompressobj()
-    total, pending = 0, data
+    view, total = memoryview(data), 0
     try:
-        while pending and total < rows_bytes:
-            total += len(stream.decompress(pending, min(1 << 20, rows_bytes - total)))
-            pending = stream.unconsumed_tail
-        if not stream.eof:
-            total += len(stream.decompress(pending, 1))  # its end, or a byte too many
+        for start in range(0, len(data), _INFLATE_IN):
+            pending: bytes | memoryview = view[start : start + _INFLATE_IN]
+            while pending and total <= rows_bytes:
+                limit = min(_INFLATE_OUT, rows_bytes + 1 - total)
+                total += len(stream.decompress(pending, limit))
+                pending = stream.unconsumed_tail
+            if stream.eof or total > rows_bytes:
+                break
     except zlib.error:
         return _End.OTHER  # damaged: the decoder says so in its own words
     if stream.eof and total < rows_bytes:

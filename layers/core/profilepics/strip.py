@@ -151,12 +151,14 @@ _PNG_KEEP: dict[bytes, frozenset[int] | None] = {
 }
 
 
-def _png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+def _png_chunk(kind: bytes, body: bytes | memoryview) -> bytes:
+    crc = zlib.crc32(body, zlib.crc32(kind))
+    return b"".join((struct.pack(">I", len(body)), kind, body, struct.pack(">I", crc)))
 
 
-def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes] | None]:
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, memoryview] | None]:
     """Each chunk's type and body up to IEND; None where a length runs past the end."""
+    view = memoryview(data)
     pos = len(_PNG_SIGNATURE)
     while True:
         if pos + 12 > len(data):
@@ -168,7 +170,7 @@ def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes] | None]:
             yield None
             return
         kind = data[pos + 4 : pos + 8]
-        yield kind, data[pos + 8 : end - 4]
+        yield kind, view[pos + 8 : end - 4]
         if kind == b"IEND":
             return
         pos = end
