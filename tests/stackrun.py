@@ -193,6 +193,8 @@ def start_stack(
         # The suite reads its own writes through other functions at once: no display cache
         # (recent.py), whose staleness test_read_cache.py checks on a stack of its own.
         "PROFILEPICS_READ_CACHE_SECONDS": "0",
+        # JSON function logs, as in production, so tests can read every field back.
+        "PROFILEPICS_LOG_FORMAT": "json",
         **(extra_env or {}),
     }
     log_path = data_dir / "stack.log"
