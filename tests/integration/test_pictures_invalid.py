@@ -43,7 +43,8 @@ def multipart(field: str, name: str, data: bytes, content_type: str = "image/jpe
 
 
 BROKEN_MULTIPART = b"--xyz\r\nContent-Disposition: form-data; name=file\r\n\r\nnot closed"
-HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200)
+HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200)  # no image in it
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00isommp42" + bytes(200)
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(500)
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect/></svg>'
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -123,7 +124,8 @@ CASES: list[tuple[str, Send, int, str]] = [
     ("text", raw(b"just some text", "text/plain"), 415, "unsupported_media_type"),
     ("text-as-jpeg", raw(b"just some text"), 415, "unsupported_media_type"),
     ("elf-renamed-jpg", multipart("file", "photo.jpg", ELF), 415, "unsupported_media_type"),
-    ("heic", raw(HEIC, "image/heic"), 415, "unsupported_media_type"),
+    ("heic-header-only", raw(HEIC, "image/heic"), 422, "image_corrupt"),
+    ("mp4-sent-as-heic", raw(MP4, "image/heic"), 415, "unsupported_media_type"),
     ("bmp", raw(gen.encode(gen.marked(), "BMP"), "image/bmp"), 415, "unsupported_media_type"),
     ("gif-jpeg-polyglot", raw(GIF_JPEG_POLYGLOT, "image/gif"), 415, "unsupported_media_type"),
     ("html-gif-polyglot", raw(HTML_GIF_POLYGLOT, "image/gif"), 415, "unsupported_media_type"),
