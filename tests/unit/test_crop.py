@@ -109,7 +109,8 @@ def test_an_animated_variant_shows_the_crop() -> None:
     frames = [quadrants(64) for _ in range(3)]
     for index, frame in enumerate(frames):  # distinct, or the encoder merges them
         frame.paste((index * 80, 0, 0), (0, 0, 4, 4))
-    data = gen.encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=50)
+    # 100 ms a frame: within the animated variant's 10 fps, so every frame stays.
+    data = gen.encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
     blob = make_animated_variant(data, 32, limits=ImageLimits(), crop=Crop(x=0, y=0, w=32, h=32))
     assert blob is not None
     img = gen.decode(blob)
