@@ -83,10 +83,21 @@ class ProfileTable(Protocol):
         ...
 
     def set_picture(
-        self, user_id: str, picture: Picture | None, expected_version: int, now: datetime
+        self,
+        user_id: str,
+        picture: Picture | None,
+        expected_version: int,
+        now: datetime,
+        *,
+        claim: DirectUpload | None = None,
     ) -> None:
         """Replace (None: remove) the picture and bump the version iff the profile exists and
-        still has expected_version; else raise Conflict."""
+        still has expected_version; else raise Conflict.
+
+        Given the claim of a direct upload (state processing), the same write also marks that
+        upload done, and happens only while the profile's upload is still exactly that claim
+        (see swap_upload): a direct upload is published at most once.
+        """
         ...
 
     def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
@@ -100,8 +111,15 @@ class ProfileTable(Protocol):
         """Record a new direct upload, replacing any earlier one; UserNotFound if no profile."""
         ...
 
-    def finish_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
-        """Record how a direct upload ended iff it is still the latest; else raise Conflict."""
+    def swap_upload(
+        self, user_id: str, expected: DirectUpload, new: DirectUpload, now: datetime
+    ) -> None:
+        """Record new as the profile's direct upload iff the stored one is still expected: the
+        same id, state and claimed_at; else raise Conflict (a missing profile included).
+
+        A compare-and-swap: of any number of concurrent swaps from one stored upload, exactly
+        one succeeds. It claims a pending upload, takes over or releases a claim, and ends one.
+        """
         ...
 
     def ping(self) -> None:

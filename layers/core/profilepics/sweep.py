@@ -16,6 +16,7 @@ from profilepics.ports import ObjectStore, ProfileTable
 DEFAULT_GRACE = timedelta(seconds=DEFAULT_SWEEP_GRACE_SECONDS)
 SWEPT_PREFIXES = (keys.ORIGINALS, keys.THUMBNAILS, keys.UPLOADS)
 _PAGE = 100
+_UNFINISHED = frozenset({UploadState.PENDING, UploadState.PROCESSING})
 _BATCH = 1000  # S3's DeleteObjects ceiling
 # S3 reports last-modified in whole seconds: an object made just after the cutoff can look
 # up to a second older than it is.
@@ -95,7 +96,7 @@ class Sweeper:
             if picture is not None:
                 found.update((picture.key, *picture.variants.values()))
                 prefixes.add(keys.thumbnail_prefix(profile.user_id, picture.id))
-            if profile.upload is not None and profile.upload.state is UploadState.PENDING:
+            if profile.upload is not None and profile.upload.state in _UNFINISHED:
                 found.add(profile.upload.key)  # a direct upload its event has yet to ingest
         return References(frozenset(found), frozenset(prefixes))
 
