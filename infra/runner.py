@@ -23,7 +23,7 @@ from profilepics.healing import HealPlan
 from profilepics.sweep import SweepReport
 
 from infra import healing, local
-from infra.bootstrap import ensure_bucket, ensure_table
+from infra.bootstrap import ensure_bucket, ensure_bucket_policy, ensure_table
 from infra.invoker.delivery import Ack, RetryPolicy
 from infra.invoker.jwt_auth import Authenticator
 from infra.invoker.pages import Pages, local_pages
@@ -113,6 +113,15 @@ def _stop_on_sigterm(stop: Callable[[], None]) -> None:
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=stop).start())
 
 
+def _bootstrap(stack: LocalStack, settings: Settings, cfg: LocalSettings) -> None:
+    """The bucket and its policy, by the store's admin identity: its keys live in this process
+    (and SeaweedFS's config) only, never in a function's environment."""
+    admin = (stack.config.admin_access_key, stack.config.admin_secret_key)
+    as_admin = local.local_settings(settings, cfg, admin, stack.ca_bundle)
+    ensure_bucket(as_admin)
+    ensure_bucket_policy(as_admin)
+
+
 def _serve_forever(
     invoker: Invoker,
     host: str,
@@ -169,6 +178,7 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
             data_dir=directory,
             access_key=keys[0],
             secret_key=keys[1],
+            bucket=settings.bucket,
             host=cfg.host,
             s3_port=cfg.s3_port,
             dynamodb_port=cfg.dynamodb_port,
@@ -182,7 +192,7 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
     try:
         service = local.local_settings(settings, cfg, keys, stack.ca_bundle)
         template = load(local.template_path())
-        ensure_bucket(service)
+        _bootstrap(stack, settings, cfg)
         ensure_table(service, template)
         secret = local.jwt_secret(cfg, directory)
         pages = local_pages(service, secret, cfg.jwt_issuer, cfg.jwt_audience)

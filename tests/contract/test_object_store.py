@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
+from profilepics import keys
 from profilepics.clock import utcnow
 from profilepics.errors import StorageUnavailable
 from profilepics.ports import ObjectStore
@@ -70,8 +71,9 @@ def _minio(stack: RunningStack, prefix: str) -> Subject:
 
 @pytest.fixture(params=["fake", pytest.param("minio", marks=pytest.mark.integration)])
 def subject(request: pytest.FixtureRequest) -> Iterator[Subject]:
-    # Outside originals/ and uploads/, so no bucket event runs a function on these objects.
-    prefix = f"contract/{uuid.uuid4().hex}/"
+    # Under thumbnails/: inside the app identity's prefixes, and no bucket event runs a
+    # function on what lands there.
+    prefix = f"{keys.THUMBNAILS}contract-{uuid.uuid4().hex}/"
     if request.param == "fake":
         yield _fake(prefix)
         return
