@@ -13,6 +13,7 @@ from pathlib import Path
 from bench import (
     coldstart,
     hostile,
+    http_edges,
     http_load,
     inputs,
     layer,
@@ -41,15 +42,17 @@ def _step(name: str, run: Callable[[], Results], rows: list[Row], targets: list[
 
 
 def _with_stack() -> Results:
-    """Sections that need the local stack, sharing one: in-process handlers, then HTTP load."""
+    """Sections that need the local stack, sharing one: in-process handlers, HTTP load, edges."""
     from tests.stackrun import token
 
     picture = inputs.jpeg_of_about(1_000_000)
     with running_stack() as stack:
         users = seed_users(stack, USERS, picture)
         rows = validation.in_process(child_config(stack), users[0])
-        load_rows, targets = http_load.run(stack.api, users, {u: token(u) for u in users}, picture)
-    return rows + load_rows, targets
+        tokens = {u: token(u) for u in users}
+        load_rows, targets = http_load.run(stack.api, users, tokens, picture)
+        edge_rows, edge_targets = http_edges.run(stack.env, users, tokens, picture)
+    return rows + load_rows + edge_rows, targets + edge_targets
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     _step("2 peak memory", memory.run, rows, targets)
     _step("3 validation and presigning", validation.offline, rows, targets)
     _step("4 cold start", lambda: coldstart.run(args.repeat), rows, targets)
-    _step("3+5 handlers and HTTP load on the local stack", _with_stack, rows, targets)
+    _step("3+5+9 handlers, HTTP load and HTTP edges on the local stack", _with_stack, rows, targets)
     _step("6 event spool", lambda: spool.run(args.repeat), rows, targets)
     _step("7 Lambda layer", lambda: layer.run(args.repeat), rows, targets)
     repeat = min(args.repeat, 3)  # a fresh process per run: slow, and CPU time varies little

@@ -22,7 +22,7 @@ SECTION = "5 HTTP load"
 CONCURRENCY = 8
 THREADS = 2
 SECONDS = 10
-MAX_REQUESTS = {"GET": 20_000, "PUT": 2_000}
+MAX_REQUESTS = {"GET": 20_000, "PUT": 2_000, "POST": 2_000}
 SCRIPT = Path(__file__).with_name("load.lua")
 
 
@@ -75,7 +75,13 @@ def _loopback(api: str) -> tuple[str, int]:
     return parts.hostname, parts.port
 
 
-def run_wrk(wrk: str, api: str, endpoint: Endpoint, targets: list[tuple[str, str]]) -> Load:
+def run_wrk(
+    wrk: str,
+    api: str,
+    endpoint: Endpoint,
+    targets: list[tuple[str, str]],
+    seconds: int = SECONDS,
+) -> Load:
     _loopback(api)
     cap = MAX_REQUESTS[endpoint.method] // THREADS
     with tempfile.NamedTemporaryFile(suffix=".body") as body:
@@ -84,12 +90,12 @@ def run_wrk(wrk: str, api: str, endpoint: Endpoint, targets: list[tuple[str, str
             body.flush()
         pairs = [item for pair in targets for item in pair]
         command = [
-            wrk, f"-t{THREADS}", f"-c{CONCURRENCY}", f"-d{SECONDS}s", "--timeout", "10s",
+            wrk, f"-t{THREADS}", f"-c{CONCURRENCY}", f"-d{seconds}s", "--timeout", "10s",
             "-s", str(SCRIPT), api, "--", endpoint.method, str(cap),
             body.name if endpoint.body is not None else "-", endpoint.content_type, *pairs,
         ]  # fmt: skip
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=SECONDS + 60, check=True
+            command, capture_output=True, text=True, timeout=seconds + 60, check=True
         )
     got = json.loads(done.stdout.strip().splitlines()[-1])
     return Load(
@@ -105,10 +111,12 @@ def run_wrk(wrk: str, api: str, endpoint: Endpoint, targets: list[tuple[str, str
     )
 
 
-def run_python(api: str, endpoint: Endpoint, targets: list[tuple[str, str]]) -> Load:
+def run_python(
+    api: str, endpoint: Endpoint, targets: list[tuple[str, str]], seconds: int = SECONDS
+) -> Load:
     """The fallback: CONCURRENCY threads, each with a keep-alive connection."""
     host, port = _loopback(api)
-    deadline = time.monotonic() + SECONDS
+    deadline = time.monotonic() + seconds
     budget = iter(range(MAX_REQUESTS[endpoint.method]))
     lock = threading.Lock()
     latencies: list[float] = []
@@ -185,11 +193,8 @@ def warm_up(api: str, endpoint: Endpoint, targets: list[tuple[str, str]]) -> Non
         thread.join()
 
 
-def run(
-    api: str, users: list[str], tokens: dict[str, str], picture: bytes
-) -> tuple[list[Row], list[Target]]:
-    wrk = ensure_wrk()
-    endpoints = [
+def endpoints_for(picture: bytes) -> list[Endpoint]:
+    return [
         Endpoint("GET /users/{id}", "GET", "/users/{user_id}"),
         Endpoint("GET /users/{id}/picture", "GET", "/users/{user_id}/picture"),
         Endpoint(
@@ -199,12 +204,31 @@ def run(
             picture,
         ),
     ]
+
+
+def load_once(
+    wrk: str | None,
+    api: str,
+    endpoint: Endpoint,
+    pairs: list[tuple[str, str]],
+    seconds: int = SECONDS,
+) -> Load:
+    if wrk:
+        return run_wrk(wrk, api, endpoint, pairs, seconds)
+    return run_python(api, endpoint, pairs, seconds)
+
+
+def run(
+    api: str, users: list[str], tokens: dict[str, str], picture: bytes
+) -> tuple[list[Row], list[Target]]:
+    wrk = ensure_wrk()
+    endpoints = endpoints_for(picture)
     rows: list[Row] = []
     targets: list[Target] = []
     for endpoint in endpoints:
         pairs = [(endpoint.path.replace("{user_id}", u), tokens[u]) for u in users]
         warm_up(api, endpoint, pairs)
-        load = run_wrk(wrk, api, endpoint, pairs) if wrk else run_python(api, endpoint, pairs)
+        load = load_once(wrk, api, endpoint, pairs)
         latency = Sample.summary(load.p50_ms, load.min_ms, load.max_ms, "ms")
         note = (
             f"{load.per_second:.0f} req/s, p99 {load.p99_ms:.1f} ms, {load.requests} requests, "

@@ -26,7 +26,7 @@ from infra import healing, local
 from infra.bootstrap import ensure_bucket, ensure_bucket_policy, ensure_table
 from infra.invoker.delivery import Ack, RetryPolicy
 from infra.invoker.jwt_auth import Authenticator
-from infra.invoker.pages import Pages, local_pages
+from infra.invoker.pages import Pages, local_pages, own_hosts
 from infra.invoker.server import Invoker, serve
 from infra.invoker.spool import Spool
 from infra.invoker.template import Template, load
@@ -195,7 +195,8 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
         _bootstrap(stack, settings, cfg)
         ensure_table(service, template)
         secret = local.jwt_secret(cfg, directory)
-        pages = local_pages(service, secret, cfg.jwt_issuer, cfg.jwt_audience)
+        hosts = own_hosts(cfg.host, cfg.api_port)
+        pages = local_pages(service, secret, cfg.jwt_issuer, cfg.jwt_audience, hosts)
         invoker = build_invoker(template, service, cfg, secret, pages, events_token, Ack.PERSIST)
         # After a restart nothing is in flight: whatever is stuck is re-driven now.
         heal = healing.through_spool(

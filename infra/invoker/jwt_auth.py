@@ -52,5 +52,24 @@ class Authenticator:
             raise PermissionError("The token has expired") from None
         except jwt.InvalidTokenError:
             raise PermissionError("The token is not valid") from None
-        # API Gateway hands every claim to the function as a string.
-        return {k: v if isinstance(v, str) else str(v) for k, v in claims.items()}
+        return {name: render_claim(value) for name, value in claims.items()}
+
+
+def render_claim(value: Any) -> str:
+    """A claim as API Gateway's JWT authorizer hands it to the function: always a string.
+
+    Lists come as "[admin ops]" and numbers and booleans as their JSON text (seen on AWS); an
+    object follows the same Go-style notation ("map[k:v]", keys sorted), by analogy.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return "[" + " ".join(render_claim(item) for item in value) + "]"
+    if isinstance(value, dict):
+        pairs = (f"{key}:{render_claim(value[key])}" for key in sorted(value))
+        return "map[" + " ".join(pairs) + "]"
+    return "" if value is None else str(value)

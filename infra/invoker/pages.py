@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -48,6 +48,13 @@ TOKEN_TTL = 3600
 _DEV_TOKEN = re.compile(r"/_dev/token/(?P<user_id>[^/]+)")
 
 TokenIssuer = Callable[[str], str]
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def own_hosts(host: str, port: int) -> frozenset[str]:
+    """The Host values of the local page itself: its address, and loopback's names."""
+    names = {host, *LOOPBACK_NAMES} - {"0.0.0.0", "::", "[::]"}
+    return frozenset(f"{name}:{port}".lower() for name in names)
 
 
 def _located(relative: str) -> Path:
@@ -63,9 +70,11 @@ class Pages:
         issue_token: TokenIssuer | None = None,
         directory: Path | None = None,
         spec: Path | None = None,
+        own_hosts: Collection[str] = (),
     ) -> None:
         self._settings = settings
         self._issue_token = issue_token
+        self._own_hosts = frozenset(own_hosts)
         self._dir = directory or _located(WEB)
         # The committed file, not one made here: making it imports every handler module, and
         # tests/unit/test_openapi.py already fails when the file drifts from the code.
@@ -81,7 +90,7 @@ class Pages:
         if path == "/config.json":
             return _json(self.config())
         if self._issue_token is not None and (found := _DEV_TOKEN.fullmatch(path)):
-            return self._dev_token(found["user_id"])
+            return self._dev_token(found["user_id"], headers)
         return None
 
     def config(self) -> dict[str, object]:
@@ -97,12 +106,23 @@ class Pages:
             "store_origin": _origin(s.signing_endpoint),
         }
 
-    def _dev_token(self, user_id: str) -> Reply:
+    def _dev_token(self, user_id: str, headers: Mapping[str, str]) -> Reply:
         assert self._issue_token is not None
+        if not self._from_own_page(headers):
+            return problem(
+                403, "forbidden", "Not allowed", "Development tokens go only to the local page"
+            )
         if not re.fullmatch(USER_ID_PATTERN, user_id):
             return problem(422, "validation_error", "The request is invalid", "Not a user id")
         token = self._issue_token(user_id)
         return _json({"token": token, "expires_in": TOKEN_TTL, "dev_only": True})
+
+    def _from_own_page(self, headers: Mapping[str, str]) -> bool:
+        # A page elsewhere reaches this server only under another Host (DNS rebinding) or from
+        # another Origin; the local page's own requests carry neither.
+        host = headers.get("host", "").lower()
+        origin = headers.get("origin")
+        return host in self._own_hosts and (origin is None or origin.lower() == f"http://{host}")
 
     def _file(self, path: Path, headers: Mapping[str, str]) -> Reply:
         if not path.is_file():
@@ -147,10 +167,14 @@ def _cacheable(body: bytes, content_type: str, headers: Mapping[str, str]) -> Re
     return Reply(200, [("Content-Type", content_type), *common], body)
 
 
-def local_pages(settings: Settings, secret: str, issuer: str, audience: str) -> Pages:
-    """The pages of `profilepics up`, which alone hands out development tokens."""
+def local_pages(
+    settings: Settings, secret: str, issuer: str, audience: str, hosts: Collection[str]
+) -> Pages:
+    """The pages of `profilepics up`, which alone hands out development tokens (to hosts)."""
     from infra.invoker.jwt_auth import issue
 
     return Pages(
-        settings, lambda user_id: issue(secret, issuer, audience, user_id, None, TOKEN_TTL)
+        settings,
+        lambda user_id: issue(secret, issuer, audience, user_id, None, TOKEN_TTL),
+        own_hosts=hosts,
     )

@@ -1,4 +1,4 @@
-"""The HTTP side of the invoker: routes requests to function pools, events to triggers."""
+"""The invoker itself: routes requests to function pools, bucket events to their triggers."""
 
 from __future__ import annotations
 
@@ -8,38 +8,22 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from profilepics.errors import PROBLEM_JSON, problem_body
-
 from infra.invoker import events
 from infra.invoker.delivery import Ack, Delivery, RetryPolicy, lease_seconds
+from infra.invoker.edge import EdgeServer
 from infra.invoker.gateway import INTEGRATION_TIMEOUT_SECONDS, answer_for
 from infra.invoker.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from infra.invoker.metrics import Registry
+from infra.invoker.replies import Reply, problem
 from infra.invoker.spool import Spool
 from infra.invoker.template import Function, Template
 from infra.invoker.workers import FunctionPool, Outcome
 
+__all__ = ["Invoker", "Reply", "problem", "serve", "to_reply"]
 log = logging.getLogger("profilepics.invoker")
-MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API's own payload ceiling
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-
-def problem(status: int, code: str, title: str, detail: str = "") -> Reply:
-    body = json.dumps(problem_body(status, code, title, detail)).encode()
-    return Reply(status, [("Content-Type", PROBLEM_JSON)], body)
-
-
 Authenticator = Callable[[Mapping[str, str]], dict[str, Any]]
 Page = Callable[[str, Mapping[str, str]], Reply | None]
 
@@ -118,6 +102,7 @@ class Invoker:
                 route, method, parts.path, parts.query, headers, body, params, ip, claims
             )
             reply = self._call(route.function, event)
+            reply.function = route.function
             # As API Gateway does: the id the functions log as their correlation id.
             reply.headers.append(("Apigw-Requestid", event["requestContext"]["requestId"]))
             return reply
@@ -149,7 +134,7 @@ class Invoker:
     def _accept_events(self, path: str, body: bytes) -> Reply:
         try:
             payload = json.loads(body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             return problem(400, "bad_event", "The event is not JSON")
         if path.endswith("/seaweedfs"):
             from infra.invoker.seaweed_events import to_s3_records
@@ -191,86 +176,6 @@ def to_reply(result: Any) -> Reply:
     return Reply(int(result["statusCode"]), headers, body)
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
-    invoker: Invoker
-    protocol_version = "HTTP/1.1"
-    timeout = 60  # a client that stops sending mid-request frees its thread
-    # Headers and body go out in two writes: with Nagle on, a keep-alive client's delayed ACK
-    # held every body back ~40 ms (wrk measured p50 48 ms for a 1 ms handler).
-    disable_nagle_algorithm = True
-
-    def _read_body(self) -> bytes | None:
-        """The request body (plain or chunked), or None when it passes API Gateway's limit."""
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            return self._read_chunked()
-        length = self.headers.get("Content-Length", "")
-        if not length.isdigit():
-            return b""
-        if int(length) > MAX_BODY:
-            return None
-        return self.rfile.read(int(length))
-
-    def _read_chunked(self) -> bytes | None:
-        body = bytearray()
-        while True:
-            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
-            size = int(size_line or b"0", 16)
-            if size < 0:
-                raise ValueError("negative chunk size")
-            if size == 0:
-                while self.rfile.readline(8192) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return bytes(body)
-            if len(body) + size > MAX_BODY:
-                return None
-            body += self.rfile.read(size)
-            self.rfile.readline(8)
-
-    def _serve(self) -> None:
-        try:
-            body = self._read_body()
-        except ValueError:
-            body = b""
-            reply = problem(400, "bad_request", "The chunked body is malformed")
-            self.close_connection = True
-        if body is None:
-            reply = problem(413, "file_too_large", "The request body is too large")
-            self.close_connection = True
-        elif not self.close_connection:
-            headers = list(self.headers.items())
-            reply = self.invoker.handle(
-                self.command, self.path, headers, body, self.client_address[0]
-            )
-        self.send_response(reply.status)
-        for name, value in reply.headers:
-            if name.lower() not in ("content-length", "connection"):
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(reply.body)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
-
-    def __getattr__(self, name: str) -> Any:
-        # Any other method (TRACE, QUERY, ...) gets the invoker's answer for a route that doesn't
-        # exist, as from API Gateway, rather than http.server's HTML 501.
-        if name.startswith("do_") and name[3:].isalpha() and name[3:].isupper():
-            return self._serve
-        raise AttributeError(name)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's signature
-        log.info("%s %s", self.address_string(), format % args)
-
-
-class _Server(ThreadingHTTPServer):
-    # socketserver listens with a backlog of 5: a burst of clients (50 uploads at once) on a
-    # busy machine overflows it, and the kernel resets connections API Gateway would take.
-    request_queue_size = 128
-    daemon_threads = True
-
-
-def serve(invoker: Invoker, host: str, port: int) -> ThreadingHTTPServer:
-    """A threading HTTP server for the invoker (call serve_forever on it)."""
-    handler = type("Handler", (_RequestHandler,), {"invoker": invoker})
-    return _Server((host, port), handler)
+def serve(invoker: Invoker, host: str, port: int) -> EdgeServer:
+    """The invoker's HTTP server, bound and listening (call serve_forever on it)."""
+    return EdgeServer(invoker.handle, host, port)

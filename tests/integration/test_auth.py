@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
+import jwt
 import requests
 
-from tests.stackrun import bearer, token
+from tests.stackrun import JWT_SECRET, bearer, token
 
 
 def _profile(user_id: str) -> dict[str, str]:
@@ -73,6 +75,32 @@ def test_admin_may_act_on_anyone(api: str, user: dict[str, str]) -> None:
         requests.post(f"{api}/users", json=_profile(other), headers=admin, timeout=10).status_code
         == 201
     )
+
+
+def test_a_token_whose_groups_list_names_admin_may_act_on_anyone(
+    api: str, user: dict[str, str]
+) -> None:
+    # API Gateway hands the list claim on as "[staff admin]", which the handlers understand.
+    now = int(time.time())
+    claims = {
+        "sub": "ops-person",
+        "iss": "profilepics-local",
+        "aud": "profilepics",
+        "iat": now,
+        "exp": now + 60,
+        "groups": ["staff", "admin"],
+    }
+    headers = {"Authorization": f"Bearer {jwt.encode(claims, JWT_SECRET, algorithm='HS256')}"}
+
+    patched = requests.patch(
+        f"{api}/users/{user['user_id']}",
+        json={"display_name": "By Ops"},
+        headers=headers,
+        timeout=10,
+    )
+
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["display_name"] == "By Ops"
 
 
 def test_reads_are_public(api: str, user: dict[str, str]) -> None:

@@ -176,3 +176,36 @@ def test_policy_used_twice_publishes_one_picture(
     wait_for(lambda: stack.keys(f"uploads/{user_id}/") == [], "the second copy dropped")
     assert profile(api, user_id, http)["picture"]["id"] == first["id"]  # but it is dropped
     assert stack.keys(f"originals/{user_id}/") == [f"originals/{user_id}/{first['id']}.jpg"]
+
+
+def test_store_takes_unlisted_acl_and_redirect_fields_yet_keeps_the_picture_private(
+    stack: RunningStack, api: str, http: requests.Session, user: dict[str, str]
+) -> None:
+    # SeaweedFS does not hold a POST to the policy's field list (S3 would refuse both fields).
+    user_id = user["user_id"]
+    policy = start(http, api, user_id)
+    landing = "https://attacker.example/landing"
+
+    form = {
+        **policy["fields"],
+        "Content-Type": "image/jpeg",
+        "acl": "public-read",
+        "success_action_redirect": landing,
+    }
+    posted = requests.post(
+        policy["url"],
+        data=form,
+        files={"file": ("picture", JPEG)},
+        allow_redirects=False,
+        timeout=30,
+    )
+
+    assert posted.status_code == 303  # to a URL no policy named, with the bucket and key
+    assert posted.headers["Location"].startswith(landing + "?")
+    done = upload_state(http, api, user_id, "done")["picture"]
+    original = f"originals/{user_id}/{done['id']}.jpg"
+    assert stack.keys(f"originals/{user_id}/") == [original]
+    store = str(stack.info["s3_endpoint"])
+    anonymous = requests.get(f"{store}/{stack.bucket}/{original}", timeout=10)
+    assert anonymous.status_code == 403  # acl=public-read changed nothing
+    assert stack.keys(f"uploads/{user_id}/") == []

@@ -43,3 +43,20 @@ def test_body_over_the_gateway_limit_is_413(api: str, user: dict[str, str]) -> N
     )
     assert response.status_code == 413
     assert response.json()["code"] == "file_too_large"
+
+
+def test_dev_tokens_only_for_the_local_page_itself(api: str) -> None:
+    own = requests.get(f"{api}/_dev/token/ada", timeout=10)
+    assert own.status_code == 200
+    assert own.json()["dev_only"] is True
+
+    port = api.rsplit(":", 1)[1]
+    for headers in (
+        {"Host": f"rebound.example:{port}"},  # a web page whose name now resolves to 127.0.0.1
+        {"Origin": "http://attacker.example"},
+    ):
+        refused = requests.get(f"{api}/_dev/token/ada", headers=headers, timeout=10)
+        assert refused.status_code == 403, headers
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert refused.json()["code"] == "forbidden"
+        assert "token" not in refused.json()

@@ -13,10 +13,13 @@ import requests
 
 from tests.api_client import jpeg, put_picture
 from tests.stackrun import EVENTS_TOKEN, JWT_SECRET, SECRET_KEY, RunningStack, bearer, token
+from tests.stackrun import wait_for as poll
 
 pytestmark = pytest.mark.integration
-# What the invoker itself prints per request, like API Gateway's access log.
-ACCESS_LINE = re.compile(r'^\S+ "[A-Z]+ \S+ HTTP/1\.1" \d{3} ')
+# What the invoker itself prints per request: method, path, status, time, function.
+ACCESS_LINE = re.compile(
+    r"^(?P<method>[A-Z]+) (?P<path>/\S*) (?P<status>\d{3}) \d+\.\d ms (?P<fn>\S+)$"
+)
 
 
 def signatures(value: Any) -> set[str]:
@@ -108,3 +111,31 @@ def test_function_logs_are_json_with_the_request_id_as_correlation_id(
     for line in log.splitlines():
         if user_id in line and not line.startswith("{"):
             assert ACCESS_LINE.match(line), line
+
+
+def test_one_access_line_per_request_and_bucket_events_summarised(
+    stack: RunningStack, api: str, user: dict[str, str]
+) -> None:
+    user_id = user["user_id"]
+    before = len(stack.log())
+
+    put_picture(api, user_id, jpeg())
+    requests.get(f"{api}/users/{user_id}/picture?size=64", timeout=10)
+    requests.get(f"{api}/nowhere/{user_id}", timeout=10)
+
+    def summarised() -> str | None:
+        text = stack.log()[before:]
+        return text if "bucket events: " in text else None
+
+    log = poll(summarised, "a bucket-events summary", 20)
+
+    lines = [m for line in log.splitlines() if (m := ACCESS_LINE.match(line))]
+    mine = [(m["method"], m["path"], m["status"], m["fn"]) for m in lines if user_id in m["path"]]
+    assert mine == [
+        ("PUT", f"/users/{user_id}/picture", "201", "UploadFunction"),
+        ("GET", f"/users/{user_id}/picture", "200", "GetUrlFunction"),
+        ("GET", f"/nowhere/{user_id}", "404", "-"),
+    ]
+    assert not [m for m in lines if m["path"].startswith("/_events/")]
+    summary = re.search(r"bucket events: (\d+) webhook calls in \d+ s \((.*)\)", log)
+    assert summary and int(summary[1]) >= 1, log[-2000:]

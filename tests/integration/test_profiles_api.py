@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 import requests
 
 from tests.stackrun import bearer
@@ -94,6 +95,25 @@ def test_malformed_json_is_a_4xx_problem(api: str) -> None:
     response = requests.post(f"{api}/users", data=b"{not json", headers=headers, timeout=10)
     assert 400 <= response.status_code < 500
     assert response.headers["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("depth", [1000, 100_000])
+def test_json_nested_too_deep_is_a_422_problem_for_create_and_update(
+    api: str, user: dict[str, str], depth: int
+) -> None:
+    headers = {"Content-Type": "application/json", **bearer(user["user_id"])}
+    deep = b"[" * depth + b"]" * depth
+
+    created = requests.post(f"{api}/users", data=deep, headers=headers, timeout=10)
+    url = f"{api}/users/{user['user_id']}"
+    updated = requests.patch(url, data=deep, headers=headers, timeout=10)
+
+    for response in (created, updated):
+        assert response.status_code == 422, response.text
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert response.json()["code"] == "validation_error"
+    unchanged = requests.get(f"{api}/users/{user['user_id']}", timeout=10).json()
+    assert unchanged["display_name"] == user["display_name"]
 
 
 def test_list_paginates_with_an_opaque_cursor(api: str, http: requests.Session) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import jwt
 import pytest
 from profilepics.auth import Authorizer
 from profilepics.config import Settings
@@ -61,6 +63,40 @@ def test_the_invoker_hands_on_verified_claims_as_strings() -> None:
     assert claims["sub"] == "ada"
     assert claims["scope"] == "profilepics/admin"
     assert all(isinstance(value, str) for value in claims.values())
+
+
+def _claims_of(**extra: Any) -> dict[str, Any]:
+    now = int(time.time())
+    payload = {"sub": "ops", "iss": "iss", "aud": "aud", "iat": now, "exp": now + 60, **extra}
+    token = jwt.encode(payload, "s" * 40, algorithm="HS256")
+    return Authenticator("s" * 40, "iss", "aud")({"authorization": f"Bearer {token}"})
+
+
+@pytest.mark.parametrize(
+    ("claim", "rendered"),
+    [
+        (["admin"], "[admin]"),
+        (["admin", "ops"], "[admin ops]"),
+        ([], "[]"),
+        ([1, True, "x"], "[1 true x]"),
+        (True, "true"),
+        (False, "false"),
+        (1700000000, "1700000000"),
+        (2.5, "2.5"),
+        ({"b": 1, "a": "x"}, "map[a:x b:1]"),
+        ("plain words", "plain words"),
+    ],
+)
+def test_the_invoker_renders_claims_as_api_gateway_does(claim: Any, rendered: str) -> None:
+    assert _claims_of(custom=claim)["custom"] == rendered
+
+
+def test_a_groups_list_claim_makes_an_admin_as_on_aws() -> None:
+    claims = _claims_of(groups=["staff", "admin"], aud=["aud", "other"])
+    assert claims["groups"] == "[staff admin]"
+    assert claims["aud"] == "[aud other]"
+    event = {"requestContext": {"authorizer": {"jwt": {"claims": claims}}}}
+    assert Authorizer(Settings()).require_owner(event, "ada").admin
 
 
 @pytest.mark.parametrize(

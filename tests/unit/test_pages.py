@@ -9,7 +9,7 @@ import jwt
 import pytest
 from profilepics.config import Settings
 
-from infra.invoker.pages import Pages
+from infra.invoker.pages import Pages, own_hosts
 
 SETTINGS = Settings(
     max_bytes=1234,
@@ -32,9 +32,13 @@ def web(tmp_path: Path) -> Path:
     return tmp_path
 
 
+OWN = {"host": "127.0.0.1:3000"}
+
+
 def pages(web: Path, issuer: bool = False) -> Pages:
     issue = (lambda user_id: jwt.encode({"sub": user_id}, "k" * 32)) if issuer else None
-    return Pages(SETTINGS, issue, directory=web, spec=web / "openapi.json")
+    hosts = own_hosts("127.0.0.1", 3000)
+    return Pages(SETTINGS, issue, directory=web, spec=web / "openapi.json", own_hosts=hosts)
 
 
 def test_config_json_carries_the_server_limits_so_the_page_never_hard_codes_them(web: Path) -> None:
@@ -52,7 +56,7 @@ def test_config_json_carries_the_server_limits_so_the_page_never_hard_codes_them
 def test_dev_tokens_are_served_only_by_the_pages_of_the_local_stack(web: Path) -> None:
     assert pages(web)("/_dev/token/ada", {}) is None
 
-    reply = pages(web, issuer=True)("/_dev/token/ada", {})
+    reply = pages(web, issuer=True)("/_dev/token/ada", OWN)
     assert reply is not None and reply.status == 200
     token = json.loads(reply.body)["token"]
     assert jwt.decode(token, "k" * 32, algorithms=["HS256"])["sub"] == "ada"
@@ -60,7 +64,7 @@ def test_dev_tokens_are_served_only_by_the_pages_of_the_local_stack(web: Path) -
 
 
 def test_a_dev_token_for_something_that_is_not_a_user_id_is_refused(web: Path) -> None:
-    reply = pages(web, issuer=True)("/_dev/token/..%2F..", {})
+    reply = pages(web, issuer=True)("/_dev/token/..%2F..", OWN)
 
     assert reply is not None and reply.status == 422
     assert json.loads(reply.body)["code"] == "validation_error"
@@ -103,3 +107,39 @@ def test_a_missing_file_says_how_to_install_it(web: Path) -> None:
 
 def test_unknown_paths_are_left_to_the_invoker(web: Path) -> None:
     assert pages(web)("/nothing-here", {}) is None
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"host": "127.0.0.1:3000"},
+        {"host": "localhost:3000", "origin": "http://localhost:3000"},
+        {"host": "[::1]:3000", "origin": "http://[::1]:3000"},
+        {"host": "LOCALHOST:3000"},
+    ],
+)
+def test_dev_tokens_go_to_the_local_page_itself(web: Path, headers: dict[str, str]) -> None:
+    reply = pages(web, issuer=True)("/_dev/token/ada", headers)
+    assert reply is not None and reply.status == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # HTTP/1.0 without a Host
+        {"host": "attacker.example:3000"},  # DNS rebinding: the name now points at 127.0.0.1
+        {"host": "attacker.example"},
+        {"host": "127.0.0.1:3001"},
+        {"host": "127.0.0.1:3000", "origin": "http://attacker.example"},
+        {"host": "127.0.0.1:3000", "origin": "null"},
+        {"host": "127.0.0.1:3000", "origin": "https://127.0.0.1:3000"},
+    ],
+)
+def test_dev_tokens_are_refused_to_other_hosts_and_origins(
+    web: Path, headers: dict[str, str]
+) -> None:
+    reply = pages(web, issuer=True)("/_dev/token/ada", headers)
+
+    assert reply is not None and reply.status == 403
+    assert json.loads(reply.body)["code"] == "forbidden"
+    assert b"eyJ" not in reply.body  # no JWT in it
