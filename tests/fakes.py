@@ -99,9 +99,12 @@ class FakeStore:
         self._check("list")
         return iter(sorted(key for key in self.objects if key.startswith(prefix)))
 
-    def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+    def list_objects(
+        self, prefix: str, start_after: str | None = None
+    ) -> Iterator[tuple[str, datetime]]:
         self._check("list")
-        return iter([(key, self.modified[key]) for key in self.list_keys(prefix)])
+        listed = [key for key in self.list_keys(prefix) if start_after is None or key > start_after]
+        return iter([(key, self.modified[key]) for key in listed])
 
     def presign_get(self, key: str, expires_seconds: int, signed_at: datetime) -> str:
         self._check("presign")
@@ -160,6 +163,7 @@ class FakeTable:
     def __init__(self, journal: Journal | None = None) -> None:
         self.journal = journal or Journal()
         self.profiles: dict[str, Profile] = {}
+        self.batches: list[int] = []  # the distinct ids of each get_many, in order
         self.fault: Fault = lambda _operation: None
         # A real table applies each conditional write to an item atomically.
         self._lock = threading.Lock()
@@ -190,6 +194,14 @@ class FakeTable:
     def get(self, user_id: str) -> Profile | None:
         self._check("get", user_id)
         return self.profiles.get(user_id)
+
+    def get_many(self, user_ids: Iterable[str]) -> dict[str, Profile]:
+        self._check("get_many")
+        wanted = list(user_ids)
+        for user_id in wanted:
+            self._check("get_many", user_id)
+        self.batches.append(len(set(wanted)))
+        return {u: self.profiles[u] for u in wanted if u in self.profiles}
 
     def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
         self._check("scan")

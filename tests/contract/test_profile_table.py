@@ -265,6 +265,22 @@ def test_uploads_of_a_missing_profile_are_refused_and_create_none(subject: Subje
     assert subject.table.get(missing) is None
 
 
+def test_get_many_returns_the_existing_profiles_by_id_for_any_number_of_ids(
+    subject: Subject,
+) -> None:
+    """More ids than one BatchGetItem takes (100), repeats and missing ones among them."""
+    mine = {p.user_id: p for p in (subject.profile(f"user{n}") for n in range(3))}
+    missing = [f"{subject.tag}-nobody{n}" for n in range(130)]
+    wanted = [*missing[:60], *mine, *missing[60:], *mine]
+
+    found = subject.table.get_many(wanted)
+
+    assert found == mine
+    assert subject.table.get_many([]) == {}
+    with pytest.raises(BadRequest):
+        subject.table.get_many(["x" * 3000])
+
+
 def test_scan_pages_reach_every_profile_once_behind_opaque_cursors(subject: Subject) -> None:
     mine = {subject.profile(f"user{n}").user_id for n in range(5)}
     seen: list[str] = []
@@ -299,6 +315,7 @@ def test_ping_answers_and_an_unreachable_table_is_table_unavailable(subject: Sub
         subject.unreachable.ping,
         lambda: subject.unreachable.get(user_id),
         lambda: subject.unreachable.scan(10, None),
+        lambda: subject.unreachable.get_many([user_id]),
         lambda: subject.unreachable.update_fields(user_id, {"display_name": "X"}, LATER),
         lambda: subject.unreachable.set_picture(user_id, None, 0, LATER),
         lambda: subject.unreachable.swap_upload(

@@ -35,8 +35,11 @@ class ObjectStore(Protocol):
         """Every key under prefix, at any depth; none is not an error."""
         ...
 
-    def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
-        """Every key under prefix with its last-modified time (timezone-aware), page by page."""
+    def list_objects(
+        self, prefix: str, start_after: str | None = None
+    ) -> Iterator[tuple[str, datetime]]:
+        """Every key under prefix (after start_after, when given) with its last-modified time
+        (timezone-aware), in key order, fetched page by page as the caller iterates."""
         ...
 
     def presign_get(self, key: str, expires_seconds: int, signed_at: datetime) -> str:
@@ -68,6 +71,11 @@ class ProfileTable(Protocol):
 
     def get(self, user_id: str) -> Profile | None:
         """The profile as last written (a strongly consistent read), or None."""
+        ...
+
+    def get_many(self, user_ids: Iterable[str]) -> dict[str, Profile]:
+        """The profiles of these ids that exist, by id (strongly consistent reads): any number
+        of ids, repeats allowed; a missing one is simply absent."""
         ...
 
     def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_BATCH_GET = 100  # BatchGetItem's ceiling of keys per call
+_BATCH_ATTEMPTS = 5
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -112,6 +116,29 @@ class DynamoDBTable:
         )
         item = response.get("Item")
         return _from_item(item) if item else None
+
+    def get_many(self, user_ids: Iterable[str]) -> dict[str, Profile]:
+        found: dict[str, Profile] = {}
+        wanted = list(dict.fromkeys(user_ids))  # BatchGetItem refuses a repeated key
+        for start in range(0, len(wanted), _BATCH_GET):
+            keys = [_to_item({"user_id": u}) for u in wanted[start : start + _BATCH_GET]]
+            for item in self._batch_get({self._table: {"Keys": keys, "ConsistentRead": True}}):
+                profile = _from_item(item)
+                found[profile.user_id] = profile
+        return found
+
+    def _batch_get(self, request: dict[str, Any]) -> Iterator[Mapping[str, Any]]:
+        """The items of one BatchGetItem, asking again for the keys it left unprocessed (a
+        throttled or oversized answer), with backoff."""
+        for attempt in range(_BATCH_ATTEMPTS):
+            response = _guard(partial(self._client.batch_get_item, RequestItems=request))
+            yield from response.get("Responses", {}).get(self._table, [])
+            request = dict(response.get("UnprocessedKeys") or {})
+            if not request:
+                return
+            time.sleep(0.05 * 2**attempt)
+        log.warning("table left keys unprocessed %d times", _BATCH_ATTEMPTS)
+        raise TableUnavailable()
 
     def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
         args: dict[str, Any] = {"TableName": self._table, "Limit": limit}

@@ -157,9 +157,13 @@ class MinioStore:
         )
         return iter(obj.object_name for obj in listed if obj.object_name)
 
-    def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+    def list_objects(
+        self, prefix: str, start_after: str | None = None
+    ) -> Iterator[tuple[str, datetime]]:
         # Page by page as the caller iterates, so a whole bucket is never held in memory.
-        listing = self._client.list_objects(self._bucket, prefix, recursive=True)
+        listing = self._client.list_objects(
+            self._bucket, prefix, recursive=True, start_after=start_after
+        )
         while (obj := guard("list", lambda: next(listing, None))) is not None:
             if obj.object_name and obj.last_modified:
                 yield obj.object_name, obj.last_modified
