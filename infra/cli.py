@@ -16,6 +16,8 @@ from profilepics.sweep import DEFAULT_GRACE
 from infra import local
 from infra.local import LocalSettings
 
+PROGRESS_SECONDS = 5.0  # a sweep's progress line on stderr at most this often
+
 
 def _up(args: argparse.Namespace) -> int:
     from infra.runner import run_local_stack
@@ -65,25 +67,32 @@ def _token(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     from profilepics.errors import ProblemError
+    from profilepics.sweep import every
 
-    from infra.runner import sweep_orphans
+    from infra.runner import heal_stuck, sweep_orphans
 
-    if args.grace_seconds < 0:
-        print("--grace-seconds must not be negative", file=sys.stderr)
+    if args.grace_seconds < 0 or (args.max_seconds is not None and args.max_seconds < 0):
+        print("--grace-seconds and --max-seconds must not be negative", file=sys.stderr)
         return 2
     settings = Settings()
     if args.local:
         settings = local.stack_settings(settings, LocalSettings())
     try:
-        healed, report = sweep_orphans(
-            settings, timedelta(seconds=args.grace_seconds), args.dry_run
+        healed = heal_stuck(settings, args.dry_run)
+        if args.dry_run:
+            print("\n".join(f"would re-drive {key}" for key in healed.keys))
+        report = sweep_orphans(
+            settings,
+            timedelta(seconds=args.grace_seconds),
+            args.dry_run,
+            max_seconds=args.max_seconds,
+            restart=args.restart,
+            progress=every(PROGRESS_SECONDS, lambda line: print(line, file=sys.stderr)),
+            on_orphan=(lambda key: print(f"would delete {key}")) if args.dry_run else None,
         )
     except ProblemError as exc:
         print(f"sweep stopped: {exc.detail} ({exc.code})", file=sys.stderr)
         return 1
-    if args.dry_run:
-        print("\n".join(f"would re-drive {key}" for key in healed.keys))
-        print("\n".join(f"would delete {key}" for key in report.deleted_keys))
     print("\n".join([*healed.lines(done=not args.dry_run), *report.lines()]))
     return 0
 
@@ -202,6 +211,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep objects younger than this, so in-flight uploads survive (default 900)",
     )
     sweep.add_argument("--dry-run", action="store_true", help="list, delete nothing")
+    sweep.add_argument(
+        "--max-seconds",
+        type=float,
+        help="stop after about this long; the next sweep resumes where this one stopped",
+    )
+    sweep.add_argument(
+        "--restart",
+        action="store_true",
+        help="start from the first object, not where the last sweep stopped",
+    )
     sweep.add_argument(
         "--local", action="store_true", help="the embedded local stack (`profilepics up`)"
     )

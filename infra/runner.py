@@ -20,7 +20,7 @@ from profilepics.config import Settings
 from profilepics.deps import build
 from profilepics.errors import ProblemError
 from profilepics.healing import HealPlan
-from profilepics.sweep import SweepReport
+from profilepics.sweep import Progress, SweepReport
 
 from infra import healing, local
 from infra.bootstrap import ensure_bucket, ensure_bucket_policy, ensure_table
@@ -258,11 +258,26 @@ def invoke_function(
     return invoke_once(function, load_handler(function), event)
 
 
-def sweep_orphans(
-    settings: Settings, grace: timedelta, dry_run: bool
-) -> tuple[HealPlan, SweepReport]:
-    """Re-drive what is stuck past the processing deadline (see profilepics.healing), then
-    delete the objects no profile refers to (see profilepics.sweep)."""
+def heal_stuck(settings: Settings, dry_run: bool) -> HealPlan:
+    """Re-drive what is stuck past the processing deadline (see profilepics.healing)."""
     deadline = timedelta(seconds=settings.processing_deadline_seconds)
-    healed = healing.in_process(settings, deadline, dry_run)
-    return healed, build(settings).sweeper.run(grace, dry_run)
+    return healing.in_process(settings, deadline, dry_run)
+
+
+def sweep_orphans(
+    settings: Settings,
+    grace: timedelta,
+    dry_run: bool,
+    *,
+    max_seconds: float | None = None,
+    restart: bool = False,
+    progress: Progress | None = None,
+    on_orphan: Callable[[str], None] | None = None,
+) -> SweepReport:
+    """Delete the objects no profile refers to (see profilepics.sweep), from where the last
+    sweep stopped unless restart, for at most max_seconds (then the next one resumes)."""
+    began = time.monotonic()
+    until = None if max_seconds is None else lambda: time.monotonic() - began >= max_seconds
+    return build(settings).sweeper.run(
+        grace, dry_run, until=until, fresh=restart, progress=progress, on_orphan=on_orphan
+    )
