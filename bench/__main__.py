@@ -20,6 +20,7 @@ from bench import (
     memory,
     report,
     spool,
+    sweep,
     validation,
     variants,
 )
@@ -55,12 +56,22 @@ def _with_stack() -> Results:
     return rows + load_rows + edge_rows, targets + edge_targets
 
 
+def _number(section: str) -> int:
+    return int(section.split(" ", 1)[0])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--no-docs", action="store_true", help="print only; leave the docs")
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per measurement")
     parser.add_argument(
         "--baseline", help="a git ref whose core also runs the hostile uploads (section 8)"
+    )
+    parser.add_argument(
+        "--sweep-objects",
+        type=int,
+        default=sweep.OBJECTS,
+        help="objects the sweep runs over (section 14; the docs quote 100,000)",
     )
     args = parser.parse_args(argv)
 
@@ -82,8 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     _step("7 Lambda layer", lambda: layer.run(args.repeat), rows, targets)
     repeat = min(args.repeat, 3)  # a fresh process per run: slow, and CPU time varies little
     _step("8 hostile uploads", lambda: hostile.run(args.baseline, repeat), rows, targets)
-    rows.sort(key=lambda row: row.section)  # stable: each section keeps its own order
-    targets.sort(key=lambda target: target.section)
+    _step(
+        f"14 sweep ({args.sweep_objects:,} objects)",
+        lambda: sweep.run(args.sweep_objects, repeat),
+        rows,
+        targets,
+    )
+    # Stable: each section keeps its own order; "10" after "9".
+    rows.sort(key=lambda row: _number(row.section))
+    targets.sort(key=lambda target: _number(target.section))
     took = time.monotonic() - began
 
     print()

@@ -13,9 +13,9 @@ from tests.stackrun import RunningStack, bearer, start_stack
 
 
 @contextmanager
-def running_stack() -> Iterator[RunningStack]:
+def running_stack(env: dict[str, str] | None = None) -> Iterator[RunningStack]:
     with tempfile.TemporaryDirectory(prefix="profilepics-bench-") as tmp:
-        stack = start_stack(Path(tmp))
+        stack = start_stack(Path(tmp), env)
         try:
             yield stack
         finally:
