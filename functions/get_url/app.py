@@ -9,13 +9,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
 from profilepics import errors as e
-from profilepics.http import DATA_ERRORS, make_resolver, responses
+from profilepics.config import Settings
+from profilepics.formats import ORIGINAL
+from profilepics.http import DATA_ERRORS, PICTURES, make_resolver, responses
 from profilepics.models import PictureURL
 from profilepics.observability import function_logger
 
 SERVICE = "get_url"
 logger = function_logger(SERVICE)
 app = make_resolver()
+# What Swagger offers: the default settings' sizes (a deployment's own are checked on each call).
+SIZES = [ORIGINAL, *(variant.name for variant in Settings.model_construct().variants)]
 REDIRECT: OpenAPIResponse = {
     "description": "With redirect=true: to the signed URL, so <img src> works",
     "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
@@ -31,11 +35,19 @@ REDIRECT: OpenAPIResponse = {
     responses=responses(
         {200: PictureURL}, (e.UserNotFound, e.ValidationFailed, *DATA_ERRORS), {302: REDIRECT}
     ),
-    tags=[SERVICE],
+    tags=[PICTURES],
 )
 def get_picture_url(
     user_id: str,
-    size: Annotated[str, Query(max_length=16)] = "original",
+    size: Annotated[
+        str,
+        Query(
+            max_length=16,
+            description="`original`, a thumbnail's width in pixels, or `animated` (an animated "
+            "picture's moving thumbnail); these are the default settings' sizes",
+            json_schema_extra={"enum": SIZES},
+        ),
+    ] = ORIGINAL,
     redirect: Annotated[bool, Query()] = False,
 ) -> Response[PictureURL | None]:
     deps.authorizer().require_reader(app.current_event.raw_event)
