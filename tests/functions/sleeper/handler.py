@@ -15,10 +15,9 @@ from profilepics import deps
 
 _served = 0
 # The store's client is made here, in the instance's init (as a function's clients are), so a
-# request's Timeout times its own work, not minio's import on a busy machine (seen: 2.6 s).
-# Made, not pinged: most of these tests give the function no store keys, and a ping without
-# them fails the init (the SDK finds no credentials) before any request is served.
-deps.container()  # builds the store adapter, its client and minio with it
+# request's Timeout times its own work, not minio's import on a busy machine (seen: 2.6 s). Made,
+# not pinged: the unit tests' instances have no store to answer.
+deps.container()
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
