@@ -8,14 +8,25 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+from profilepics.config import Settings
 
+from bench import before
 from tests.stackrun import RunningStack, bearer, start_stack
 
 
 @contextmanager
-def running_stack(env: dict[str, str] | None = None) -> Iterator[RunningStack]:
+def running_stack(
+    tree: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[RunningStack]:
+    """This checkout's stack as deployed (its display cache on), or tree's (bench/before.py);
+    env adds to (or overrides) its environment."""
+    if tree is None:
+        cache = Settings.model_fields["read_cache_seconds"].default
+        base, cwd = {"PROFILEPICS_READ_CACHE_SECONDS": str(cache)}, None
+    else:
+        base, cwd = {"PYTHONPATH": before.python_path(tree)}, tree
     with tempfile.TemporaryDirectory(prefix="profilepics-bench-") as tmp:
-        stack = start_stack(Path(tmp), env)
+        stack = start_stack(Path(tmp), {**base, **(env or {})}, cwd)
         try:
             yield stack
         finally:

@@ -108,7 +108,7 @@ def run(objects: int = OBJECTS, repeat: int = 3) -> tuple[list[Row], list[Target
 
     with (
         tempfile.TemporaryDirectory(prefix="profilepics-sweep-") as folder,
-        running_stack({"PROFILEPICS_TEMPLATE": str(_table_only(Path(folder)))}) as stack,
+        running_stack(env={"PROFILEPICS_TEMPLATE": str(_table_only(Path(folder)))}) as stack,
     ):
         settings = stack.settings()
         minio, dynamodb = sweepdata.clients(settings)

@@ -178,6 +178,7 @@ class FakeTable:
         self.journal = journal or Journal()
         self.profiles: dict[str, Profile] = {}
         self.batches: list[int] = []  # the distinct ids of each get_many, in order
+        self.reads: list[str] = []  # each get: "consistent" or "eventual"
         self.fault: Fault = lambda _operation: None
         # A real table applies each conditional write to an item atomically.
         self._lock = threading.Lock()
@@ -205,8 +206,9 @@ class FakeTable:
             raise UserExists()
         self.profiles[profile.user_id] = profile
 
-    def get(self, user_id: str) -> Profile | None:
+    def get(self, user_id: str, *, consistent: bool = True) -> Profile | None:
         self._check("get", user_id)
+        self.reads.append("consistent" if consistent else "eventual")
         return self.profiles.get(user_id)
 
     def get_many(self, user_ids: Iterable[str]) -> dict[str, Profile]:
