@@ -24,6 +24,7 @@ from bench import (
     readpath,
     report,
     spool,
+    sweep,
     upload,
     validation,
     variants,
@@ -85,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--before", default=before.BEFORE, help="the git ref issue 15's goals compare with"
     )
+    parser.add_argument(
+        "--sweep-objects",
+        type=int,
+        default=sweep.OBJECTS,
+        help="objects the sweep runs over (section 14; the docs quote 100,000)",
+    )
     args = parser.parse_args(argv)
 
     began = time.monotonic()
@@ -108,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         _step("8 Lambda layer", lambda: layer.run(args.repeat), rows, targets)
         repeat = 1  # a fresh process per run: slow, and CPU time varies little
         _step("9 hostile uploads", lambda: hostile.run(args.baseline, repeat), rows, targets)
+    _step(
+        f"14 sweep ({args.sweep_objects:,} objects)",
+        lambda: sweep.run(args.sweep_objects, 3),
+        rows,
+        targets,
+    )
     # By section number; stable, so each section keeps its own order.
     rows.sort(key=lambda row: int(row.section.split()[0]))
     targets.sort(key=lambda target: int(target.section.split()[0]))

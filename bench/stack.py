@@ -15,15 +15,18 @@ from tests.stackrun import RunningStack, bearer, start_stack
 
 
 @contextmanager
-def running_stack(tree: Path | None = None) -> Iterator[RunningStack]:
-    """This checkout's stack as deployed (its display cache on), or tree's (bench/before.py)."""
+def running_stack(
+    tree: Path | None = None, env: dict[str, str] | None = None
+) -> Iterator[RunningStack]:
+    """This checkout's stack as deployed (its display cache on), or tree's (bench/before.py);
+    env adds to (or overrides) its environment."""
     if tree is None:
         cache = Settings.model_fields["read_cache_seconds"].default
-        env, cwd = {"PROFILEPICS_READ_CACHE_SECONDS": str(cache)}, None
+        base, cwd = {"PROFILEPICS_READ_CACHE_SECONDS": str(cache)}, None
     else:
-        env, cwd = {"PYTHONPATH": before.python_path(tree)}, tree
+        base, cwd = {"PYTHONPATH": before.python_path(tree)}, tree
     with tempfile.TemporaryDirectory(prefix="profilepics-bench-") as tmp:
-        stack = start_stack(Path(tmp), env, cwd)
+        stack = start_stack(Path(tmp), {**base, **(env or {})}, cwd)
         try:
             yield stack
         finally:

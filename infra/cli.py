@@ -52,6 +52,9 @@ def _version() -> str:
         return "unknown"
 
 
+PROGRESS_SECONDS = 5.0  # a sweep's progress line on stderr at most this often
+
+
 def _up(args: argparse.Namespace) -> int:
     from infra.runner import run_local_stack
 
@@ -136,10 +139,12 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from infra.runner import sweep_orphans
+    from profilepics.sweep import every
 
-    if args.grace_seconds < 0:
-        raise CliError("--grace-seconds must not be negative", 2)
+    from infra.runner import heal_stuck, sweep_orphans
+
+    if args.grace_seconds < 0 or (args.max_seconds is not None and args.max_seconds < 0):
+        raise CliError("--grace-seconds and --max-seconds must not be negative", 2)
     settings = Settings()
     hint = "" if args.local else " (for the embedded local stack, add --local)"
     if args.local:
@@ -151,14 +156,20 @@ def _sweep(args: argparse.Namespace) -> int:
             "start it, or set PROFILEPICS_S3_ENDPOINT / PROFILEPICS_DYNAMODB_ENDPOINT" + hint,
         )
     try:
-        healed, report = sweep_orphans(
-            settings, timedelta(seconds=args.grace_seconds), args.dry_run
+        healed = heal_stuck(settings, args.dry_run)
+        if args.dry_run:
+            print("\n".join(f"would re-drive {key}" for key in healed.keys))
+        report = sweep_orphans(
+            settings,
+            timedelta(seconds=args.grace_seconds),
+            args.dry_run,
+            max_seconds=args.max_seconds,
+            restart=args.restart,
+            progress=every(PROGRESS_SECONDS, lambda line: print(line, file=sys.stderr)),
+            on_orphan=(lambda key: print(f"would delete {key}")) if args.dry_run else None,
         )
     except ProblemError as exc:
         raise CliError(f"sweep stopped: {exc.detail} ({exc.code}){hint}") from None
-    if args.dry_run:
-        print("\n".join(f"would re-drive {key}" for key in healed.keys))
-        print("\n".join(f"would delete {key}" for key in report.deleted_keys))
     print("\n".join([*healed.lines(done=not args.dry_run), *report.lines()]))
     return 0
 
@@ -336,7 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
         "re-drive stuck work, then delete objects no profile refers to (orphans)",
         "Re-drive pictures and direct uploads stuck past PROFILEPICS_PROCESSING_DEADLINE_SECONDS, "
         "then delete objects under originals/, thumbnails/ and uploads/ that no profile's "
-        "current picture refers to and that are older than a grace period.",
+        "current picture refers to and that are older than a grace period, a page at a time, "
+        "with a progress line on stderr; it resumes where the last one stopped (--restart: from "
+        "the start).",
         f"{EXTERNAL_VARIABLES}\nWith --local, the embedded stack's own: PROFILEPICS_DATA_DIR "
         "and its ports (see `profilepics up --help`).",
     )
@@ -347,6 +360,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep objects younger than this, so in-flight uploads survive (900)",
     )
     sweep.add_argument("--dry-run", action="store_true", help="list, delete nothing")
+    sweep.add_argument(
+        "--max-seconds",
+        type=float,
+        help="stop after about this long; the next sweep resumes where this one stopped",
+    )
+    sweep.add_argument(
+        "--restart",
+        action="store_true",
+        help="start from the first object, not where the last sweep stopped",
+    )
     sweep.add_argument(
         "--local", action="store_true", help="the embedded local stack (`profilepics up`)"
     )

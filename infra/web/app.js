@@ -165,7 +165,9 @@ async function uploadDirect(userId, file) {
     throw new Error(`The store refused the upload: ${reason}`);
   }
   status("Stored. The server is checking and cleaning the picture …");
-  const done = await watch((p) => p.upload?.key === policy.key && p.upload.state !== "pending");
+  // pending until its event comes, processing while one delivery of it holds the claim
+  const ended = (p) => p.upload?.key === policy.key && ["done", "failed"].includes(p.upload.state);
+  const done = await watch(ended);
   if (done?.upload.state === "failed") {
     throw new Problem(422, { code: done.upload.error_code, detail: PLAIN[done.upload.error_code] });
   }

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
+from profilepics import keys
 from profilepics.clock import utcnow
 from profilepics.errors import StorageUnavailable
 from profilepics.ports import ObjectStore
@@ -69,8 +70,9 @@ def _minio(stack: RunningStack, prefix: str) -> Subject:
 
 @pytest.fixture(params=["fake", pytest.param("minio", marks=pytest.mark.integration)])
 def subject(request: pytest.FixtureRequest) -> Iterator[Subject]:
-    # Outside originals/ and uploads/, so no bucket event runs a function on these objects.
-    prefix = f"contract/{uuid.uuid4().hex}/"
+    # Under thumbnails/: inside the app identity's prefixes, and no bucket event runs a
+    # function on what lands there.
+    prefix = f"{keys.THUMBNAILS}contract-{uuid.uuid4().hex}/"
     if request.param == "fake":
         yield _fake(prefix)
         return
@@ -126,6 +128,40 @@ def test_listing_finds_every_key_under_the_prefix_at_any_depth_and_nothing_else(
         assert modified.tzinfo is not None and before <= modified <= after
     assert list(subject.store.list_keys(f"{subject.prefix}none/")) == []
     assert list(subject.store.list_objects(f"{subject.prefix}none/")) == []
+
+
+def test_a_listing_is_in_key_order_and_resumes_after_a_key_across_pages(
+    subject: Subject,
+) -> None:
+    """More keys than one S3 page (1,000), so the resumed listing crosses a page boundary."""
+    names = [f"{subject.prefix}k/{n:05d}/{'x' if n % 2 else 'y'}" for n in range(1100)]
+    for key in names:
+        subject.store.put(key, b"x", "image/jpeg", CACHE)
+
+    listed = [key for key, _ in subject.store.list_objects(f"{subject.prefix}k/")]
+    after = [key for key, _ in subject.store.list_objects(f"{subject.prefix}k/", names[49])]
+    between = f"{subject.prefix}k/00049/z"  # start_after need not be a stored key
+    resumed = [key for key, _ in subject.store.list_objects(f"{subject.prefix}k/", between)]
+
+    assert listed == sorted(names)
+    assert after == resumed == sorted(names)[50:]
+
+
+def test_a_listing_resumed_after_any_key_it_returned_returns_exactly_the_rest(
+    subject: Subject,
+) -> None:
+    """Where a file and a folder share a name (`a.jpg`, `a/64.webp`) stores order them their
+    own way: S3 by key, SeaweedFS its folders first. Resuming follows the store's own order."""
+    names = ["a.jpg", "a/64.webp", "a/128.webp", "a.b/1", "a0.jpg", "b.jpg", "b/c/d", "b.c"]
+    for name in names:
+        subject.store.put(f"{subject.prefix}f/{name}", b"x", "image/jpeg", CACHE)
+
+    listed = [key for key, _ in subject.store.list_objects(f"{subject.prefix}f/")]
+
+    assert sorted(listed) == sorted(f"{subject.prefix}f/{name}" for name in names)
+    for index, key in enumerate(listed):
+        rest = [k for k, _ in subject.store.list_objects(f"{subject.prefix}f/", key)]
+        assert rest == listed[index + 1 :], key
 
 
 def test_a_presigned_get_serves_the_object_with_its_type_and_cache_control(

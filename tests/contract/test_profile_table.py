@@ -3,6 +3,7 @@ real local table (dynalite): the fake cannot drift, and a new backend has its ch
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from tests.stackrun import RunningStack, wait_for
 
 CREATED = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = CREATED + timedelta(minutes=5)
+CLAIMANTS = 8
 
 
 @dataclass
@@ -169,7 +171,11 @@ def test_update_picture_only_while_it_is_current_and_keeps_the_version(subject: 
     assert subject.current(user_id) == stored
 
 
-def test_a_direct_upload_replaces_the_last_and_finishes_only_while_it_is_the_latest(
+def claimed(pending: DirectUpload, at: datetime = LATER) -> DirectUpload:
+    return pending.model_copy(update={"state": UploadState.PROCESSING, "claimed_at": at})
+
+
+def test_a_direct_upload_replaces_the_last_and_swaps_only_from_what_is_stored(
     subject: Subject,
 ) -> None:
     user_id = subject.profile().user_id
@@ -178,24 +184,110 @@ def test_a_direct_upload_replaces_the_last_and_finishes_only_while_it_is_the_lat
     subject.table.start_upload(user_id, second, LATER)
     assert subject.current(user_id).upload == second
 
-    with pytest.raises(Conflict):
-        subject.table.finish_upload(
-            user_id, first.model_copy(update={"state": UploadState.DONE}), LATER
-        )
-    failed = second.model_copy(update={"state": UploadState.FAILED, "error_code": "image_corrupt"})
-    subject.table.finish_upload(user_id, failed, LATER + timedelta(seconds=1))
+    with pytest.raises(Conflict):  # no longer the latest
+        subject.table.swap_upload(user_id, first, claimed(first), LATER)
+    subject.table.swap_upload(user_id, second, claimed(second), LATER)
+    with pytest.raises(Conflict):  # no longer pending: a second claim fails
+        subject.table.swap_upload(user_id, second, claimed(second), LATER)
+    failed = claimed(second).model_copy(
+        update={"state": UploadState.FAILED, "error_code": "image_corrupt"}
+    )
+    subject.table.swap_upload(user_id, claimed(second), failed, LATER + timedelta(seconds=1))
 
     stored = subject.current(user_id)
     assert (stored.upload, stored.updated_at) == (failed, LATER + timedelta(seconds=1))
 
 
+def test_a_claim_is_matched_by_its_time_so_only_its_holder_releases_it(subject: Subject) -> None:
+    user_id = subject.profile().user_id
+    pending = upload(user_id, "1" * 32)
+    subject.table.start_upload(user_id, pending, CREATED)
+    first = claimed(pending, LATER + timedelta(microseconds=123456))
+    subject.table.swap_upload(user_id, pending, first, LATER)
+
+    other = claimed(pending, LATER + timedelta(seconds=1))
+    with pytest.raises(Conflict):
+        subject.table.swap_upload(user_id, other, pending, LATER)
+    assert subject.current(user_id).upload == first
+    subject.table.swap_upload(user_id, first, pending, LATER)  # read back, it is equal
+
+    assert subject.current(user_id).upload == pending  # claimed_at gone again
+
+
+def test_of_concurrent_claims_on_one_upload_exactly_one_wins(subject: Subject) -> None:
+    user_id = subject.profile().user_id
+    pending = upload(user_id, "1" * 32)
+    subject.table.start_upload(user_id, pending, CREATED)
+    start = threading.Barrier(CLAIMANTS)
+    won: list[int] = []
+
+    def claim(n: int) -> None:
+        start.wait()
+        try:
+            subject.table.swap_upload(
+                user_id, pending, claimed(pending, LATER + timedelta(seconds=n)), LATER
+            )
+        except Conflict:
+            return
+        won.append(n)
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(CLAIMANTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert len(won) == 1
+    assert subject.current(user_id).upload == claimed(pending, LATER + timedelta(seconds=won[0]))
+
+
+def test_publishing_a_claimed_upload_marks_it_done_in_the_same_write_or_not_at_all(
+    subject: Subject,
+) -> None:
+    user_id = subject.profile().user_id
+    pending = upload(user_id, "1" * 32)
+    subject.table.start_upload(user_id, pending, CREATED)
+    claim = claimed(pending)
+    subject.table.swap_upload(user_id, pending, claim, LATER)
+    taken_over = claimed(pending, LATER + timedelta(minutes=2))
+
+    with pytest.raises(Conflict):  # a claim the profile no longer holds publishes nothing
+        subject.table.set_picture(user_id, picture(user_id), 0, LATER, claim=taken_over)
+    assert subject.current(user_id).picture is None
+    subject.table.set_picture(user_id, picture(user_id), 0, LATER, claim=claim)
+
+    stored = subject.current(user_id)
+    assert (stored.picture, stored.version) == (picture(user_id), 1)
+    assert stored.upload == claim.model_copy(update={"state": UploadState.DONE})
+    with pytest.raises(Conflict):  # done: the same claim cannot publish twice
+        subject.table.set_picture(user_id, picture(user_id, "b" * 32), 1, LATER, claim=claim)
+    assert subject.current(user_id) == stored
+
+
 def test_uploads_of_a_missing_profile_are_refused_and_create_none(subject: Subject) -> None:
     missing = f"{subject.tag}-nobody"
+    pending = upload(missing, "1" * 32)
     with pytest.raises(UserNotFound):
-        subject.table.start_upload(missing, upload(missing, "1" * 32), LATER)
+        subject.table.start_upload(missing, pending, LATER)
     with pytest.raises(Conflict):
-        subject.table.finish_upload(missing, upload(missing, "1" * 32), LATER)
+        subject.table.swap_upload(missing, pending, claimed(pending), LATER)
     assert subject.table.get(missing) is None
+
+
+def test_get_many_returns_the_existing_profiles_by_id_for_any_number_of_ids(
+    subject: Subject,
+) -> None:
+    """More ids than one BatchGetItem takes (100), repeats and missing ones among them."""
+    mine = {p.user_id: p for p in (subject.profile(f"user{n}") for n in range(3))}
+    missing = [f"{subject.tag}-nobody{n}" for n in range(130)]
+    wanted = [*missing[:60], *mine, *missing[60:], *mine]
+
+    found = subject.table.get_many(wanted)
+
+    assert found == mine
+    assert subject.table.get_many([]) == {}
+    with pytest.raises(BadRequest):
+        subject.table.get_many(["x" * 3000])
 
 
 def test_scan_pages_reach_every_profile_once_behind_opaque_cursors(subject: Subject) -> None:
@@ -232,8 +324,12 @@ def test_ping_answers_and_an_unreachable_table_is_table_unavailable(subject: Sub
         subject.unreachable.ping,
         lambda: subject.unreachable.get(user_id),
         lambda: subject.unreachable.scan(10, None),
+        lambda: subject.unreachable.get_many([user_id]),
         lambda: subject.unreachable.update_fields(user_id, {"display_name": "X"}, LATER),
         lambda: subject.unreachable.set_picture(user_id, None, 0, LATER),
+        lambda: subject.unreachable.swap_upload(
+            user_id, upload(user_id, "1" * 32), upload(user_id, "1" * 32), LATER
+        ),
     ]
     for call in calls:
         with pytest.raises(TableUnavailable):

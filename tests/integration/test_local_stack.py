@@ -89,6 +89,7 @@ def stack_config(data_dir: Path, **overrides: Any) -> StackConfig:
         data_dir=data_dir,
         access_key=ACCESS_KEY,
         secret_key=SECRET_KEY,
+        bucket=BUCKET,
         s3_port=s3_port,
         dynamodb_port=dynamodb_port,
         **overrides,
@@ -161,7 +162,7 @@ def sink() -> Iterator[EventSink]:
 def stack(tmp_path_factory: pytest.TempPathFactory, sink: EventSink) -> Iterator[LocalStack]:
     config = stack_config(tmp_path_factory.mktemp("stack"), webhook_url=sink.url)
     with LocalStack(config) as running:
-        s3_client(running).make_bucket(BUCKET)
+        running.admin_client().make_bucket(BUCKET)
         yield running
 
 
@@ -308,7 +309,7 @@ def test_tls_stack_serves_https_that_its_ca_vouches_for(tls_stack: LocalStack) -
     assert tls_stack.ca_bundle is not None
     client = s3_client(tls_stack)
 
-    client.make_bucket(BUCKET)
+    tls_stack.admin_client().make_bucket(BUCKET)
     put(client, "originals/u1/tls.jpg", b"over tls")
 
     assert client.get_object(BUCKET, "originals/u1/tls.jpg").read() == b"over tls"
@@ -345,8 +346,9 @@ def test_describe_says_what_runs_where(stack: LocalStack) -> None:
 
     assert stack.s3_endpoint in text
     assert stack.dynamodb_endpoint in text
-    assert SECRET_KEY not in text
-    assert SECRET_KEY not in repr(stack.config)
+    for secret in (SECRET_KEY, stack.config.admin_secret_key):
+        assert secret not in text
+        assert secret not in repr(stack.config)
 
 
 def child(tmp_path: Path, code: str, stop_timeout: float = 5.0) -> ManagedProcess:

@@ -6,7 +6,8 @@ import pytest
 from profilepics.config import Settings
 from pydantic import ValidationError
 
-from infra.local import as_environment
+from infra.invoker.template import load
+from infra.local import REPO_ROOT, as_environment
 
 
 def test_lists_come_from_comma_separated_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,6 +49,16 @@ def test_secrets_are_hidden_in_repr_but_handed_to_functions(
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     assert Settings() == settings  # what a function's process reads back is the same
+
+
+def test_an_upload_claim_and_the_healing_deadline_outlive_the_ingest_functions_timeout() -> None:
+    """A claim whose holder still runs must never be taken over or released: the function is
+    killed at its Timeout, and only after that may its claim lapse."""
+    timeout = load(REPO_ROOT / "template.yaml").functions["IngestFunction"].timeout
+    settings = Settings()
+
+    assert settings.upload_claim_seconds > timeout
+    assert settings.processing_deadline_seconds > timeout
 
 
 def test_variables_are_read_by_name_or_alias_in_any_case_and_arguments_win(

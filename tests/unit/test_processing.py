@@ -333,3 +333,120 @@ def test_variants_never_enlarge_a_small_original(world: World) -> None:
         for size, key in world.picture().variants.items()
     }
     assert sizes == {"64": (64, 64), "128": (100, 100), "256": (100, 100), "512": (100, 100)}
+
+
+def landed_upload(world: World) -> DirectUpload:
+    upload = start_upload(world)
+    world.store.put(upload.key, jpeg(), "image/jpeg", "")
+    return upload
+
+
+def claimed_at(world: World, upload: DirectUpload, age: timedelta) -> DirectUpload:
+    """The upload as a delivery that claimed it age ago (and may have died since) left it."""
+    claim = upload.model_copy(
+        update={"state": UploadState.PROCESSING, "claimed_at": utcnow() - age}
+    )
+    world.table.swap_upload(USER, upload, claim, utcnow())
+    return claim
+
+
+def test_of_two_overlapping_deliveries_only_the_one_holding_the_claim_publishes(
+    world: World,
+) -> None:
+    """Given a second delivery of the same event that claims the upload between the first's
+    read and its claim, then the first stops: one picture change, one original stored."""
+    upload = landed_upload(world)
+    second: list[Outcome] = []
+
+    def rival(_user_id: str) -> None:
+        world.table.before_swap_upload = lambda _user_id: None
+        second.append(world.processing.ingest(upload.key))
+
+    world.table.before_swap_upload = rival
+
+    first = world.processing.ingest(upload.key)
+
+    assert (first, second) == (Outcome.DUPLICATE, [Outcome.INGESTED])
+    assert len(world.table.journal.actions("set_picture")) == 1
+    assert len(list(world.store.list_keys(keys.ORIGINALS))) == 1
+    profile = world.table.get(USER)
+    assert profile is not None and profile.version == 1 and profile.upload is not None
+    assert profile.upload.state is UploadState.DONE
+
+
+def test_a_delivery_finding_a_live_claim_stops_and_leaves_the_object_to_its_holder(
+    world: World,
+) -> None:
+    upload = landed_upload(world)
+    claim = claimed_at(world, upload, timedelta(seconds=5))
+
+    assert world.processing.ingest(upload.key) is Outcome.DUPLICATE
+
+    assert upload.key in world.store.objects
+    assert world.table.journal.actions("set_picture") == []
+    profile = world.table.get(USER)
+    assert profile is not None and profile.upload == claim
+
+
+def test_a_claim_older_than_its_lease_is_taken_over_and_published_once(world: World) -> None:
+    """Its holder was killed at the function's timeout: the next delivery finishes the job."""
+    upload = landed_upload(world)
+    claimed_at(world, upload, timedelta(seconds=world.settings.upload_claim_seconds + 1))
+
+    assert world.processing.ingest(upload.key) is Outcome.INGESTED
+    assert world.processing.ingest(upload.key) is Outcome.IGNORED
+
+    profile = world.table.get(USER)
+    assert profile is not None and profile.upload is not None and profile.version == 1
+    assert profile.upload.state is UploadState.DONE
+    assert upload.key not in world.store.objects
+
+
+def test_a_store_fault_after_the_claim_hands_it_back_so_the_retry_can_claim_it(
+    world: World,
+) -> None:
+    upload = landed_upload(world)
+    world.store.fault = lambda operation: StorageUnavailable() if operation == "get" else None
+
+    with pytest.raises(StorageUnavailable):
+        world.processing.ingest(upload.key)
+
+    profile = world.table.get(USER)
+    assert profile is not None and profile.upload == upload  # pending again, unclaimed
+    world.store.fault = lambda _operation: None
+    assert world.processing.ingest(upload.key) is Outcome.INGESTED
+
+
+def test_a_claim_taken_over_during_the_publish_publishes_nothing_and_leaves_no_object(
+    world: World,
+) -> None:
+    upload = landed_upload(world)
+
+    def take_over(_user_id: str) -> None:
+        profile = world.table.get(USER)
+        assert profile is not None and profile.upload is not None
+        world.table.before_set_picture = lambda _user_id: None
+        later = profile.upload.model_copy(update={"claimed_at": utcnow() + timedelta(hours=1)})
+        world.table.swap_upload(USER, profile.upload, later, utcnow())
+
+    world.table.before_set_picture = take_over
+
+    assert world.processing.ingest(upload.key) is Outcome.DUPLICATE
+
+    profile = world.table.get(USER)
+    assert profile is not None and profile.picture is None and profile.version == 0
+    assert list(world.store.list_keys(keys.ORIGINALS)) == []
+    assert upload.key in world.store.objects  # the new holder's to publish
+
+
+def test_a_rejected_upload_ends_failed_from_its_claim() -> None:
+    world = World()
+    upload = start_upload(world)
+    world.store.put(upload.key, b"not an image at all", "image/jpeg", "")
+
+    assert world.processing.ingest(upload.key) is Outcome.REJECTED
+
+    assert world.table.journal.actions("swap_upload") == [
+        f"{upload.id}:processing",
+        f"{upload.id}:failed",
+    ]

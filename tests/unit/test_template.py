@@ -108,9 +108,12 @@ ACCESS = {
         "s3:PutObject": {"originals"},
         "s3:DeleteObject": {"uploads", "originals", "thumbnails"},
     },
+    # It heals in process first (the thumbnails' and ingest's calls), then sweeps.
     "SweepFunction": {
-        "dynamodb": {"Scan"},
-        "s3:DeleteObject": {"originals", "thumbnails", "uploads"},
+        "dynamodb": {"Scan", "BatchGetItem", "GetItem", "UpdateItem"},
+        "s3:GetObject": {"originals", "uploads", "sweep"},
+        "s3:PutObject": {"originals", "thumbnails", "sweep"},
+        "s3:DeleteObject": {"originals", "thumbnails", "uploads", "sweep"},
     },
 }
 

@@ -112,6 +112,10 @@ class Settings(BaseModel):
     url_expiry_seconds: int = Field(3600, gt=0, le=MAX_URL_EXPIRY_SECONDS)
     url_window_seconds: int = Field(600, gt=0)
     processing_deadline_seconds: int = Field(300, gt=0)
+    # How long one delivery's claim on a direct upload keeps other deliveries of its event off
+    # it. Longer than the ingest function's Timeout (template.yaml): a claim whose holder was
+    # killed expires, one whose holder still runs never does.
+    upload_claim_seconds: int = Field(90, gt=0)
     # The scheduled sweep keeps objects younger than this (uploads still on their way).
     sweep_grace_seconds: int = Field(DEFAULT_SWEEP_GRACE_SECONDS, ge=0)
 

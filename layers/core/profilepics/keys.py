@@ -10,6 +10,12 @@ from profilepics.formats import Variant
 ORIGINALS = "originals/"
 THUMBNAILS = "thumbnails/"
 UPLOADS = "uploads/"
+SWEEP = "sweep/"  # where the sweep keeps its position between runs
+# The pictures' objects: what the sweep lists, in key order.
+PICTURES = (ORIGINALS, THUMBNAILS, UPLOADS)
+# Everything the service reads or writes: the store's policies grant nothing outside these.
+PREFIXES = (*PICTURES, SWEEP)
+SWEEP_CHECKPOINT = f"{SWEEP}checkpoint.json"
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 _ORIGINAL = re.compile(r"^originals/(?P<user>[^/]+)/(?P<id>[0-9a-f]{32})\.(?P<ext>[a-z]+)$")

@@ -81,18 +81,23 @@ class Picture(_Model):
 
 class UploadState(StrEnum):
     PENDING = "pending"
+    PROCESSING = "processing"
     DONE = "done"
     FAILED = "failed"
 
 
 class DirectUpload(_Model):
-    """The last direct (presigned POST) upload of a profile and how it ended."""
+    """The last direct (presigned POST) upload of a profile and how it ended.
+
+    `processing` is a claim: one delivery of its bucket event holds it from claimed_at on.
+    """
 
     id: str
     key: str
     state: UploadState = UploadState.PENDING
     error_code: str | None = None
     created_at: datetime
+    claimed_at: datetime | None = None
 
 
 class Profile(_Model):

@@ -17,6 +17,7 @@ from profilepics.models import (
     Picture,
     PicturePublic,
     PictureURL,
+    Profile,
     UploadPolicy,
     UploadRequest,
 )
@@ -31,6 +32,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 WRITE_ATTEMPTS = 8
 UPLOAD_POLICY_LIFETIME = timedelta(minutes=10)
+
+
+def holds(profile: Profile, claim: DirectUpload) -> bool:
+    """Whether the profile's direct upload is still exactly this claim."""
+    upload = profile.upload
+    return upload is not None and (upload.id, upload.state, upload.claimed_at) == (
+        claim.id,
+        claim.state,
+        claim.claimed_at,
+    )
 
 
 class Pictures:
@@ -85,7 +96,12 @@ class Pictures:
             finally:
                 self._meter.record(Metric.VALIDATION_TIME, elapsed(), path=path)
 
-    def replace(self, user_id: str, clean: CleanImage) -> tuple[Picture, bool]:
+    def replace(
+        self, user_id: str, clean: CleanImage, claim: DirectUpload | None = None
+    ) -> tuple[Picture, bool]:
+        """Store clean as the user's picture; True when it is the first. Publishing a claimed
+        direct upload, the profile write also marks it done, or raises Conflict once the
+        claim is no longer the profile's upload (another delivery took it over)."""
         picture_id = uuid.uuid4().hex
         picture = Picture(
             id=picture_id,
@@ -100,7 +116,7 @@ class Pictures:
         )
         self._store.put(picture.key, clean.data, clean.content_type, keys.IMMUTABLE)
         try:
-            previous = self._point_profile_at(user_id, picture)
+            previous = self._point_profile_at(user_id, picture, claim)
         except BaseException:
             self._remove_unreferenced(picture)
             raise
@@ -123,7 +139,9 @@ class Pictures:
         except ProblemError as exc:
             log.warning("left picture %s for the sweep: %s", picture.id, exc.code)
 
-    def _point_profile_at(self, user_id: str, picture: Picture | None) -> Picture | None:
+    def _point_profile_at(
+        self, user_id: str, picture: Picture | None, claim: DirectUpload | None = None
+    ) -> Picture | None:
         """Swap the profile's picture with a conditional write; returns the one replaced."""
         for _ in range(WRITE_ATTEMPTS):
             profile = require_profile(self._table, user_id)
@@ -131,8 +149,12 @@ class Pictures:
                 # An earlier attempt landed though its answer was lost: never hand back our
                 # own picture for deletion; what it replaced is left for the sweep.
                 return None
+            if claim is not None and not holds(profile, claim):
+                raise Conflict("The direct upload is no longer this delivery's to publish")
             try:
-                self._table.set_picture(user_id, picture, profile.version, self._clock())
+                self._table.set_picture(
+                    user_id, picture, profile.version, self._clock(), claim=claim
+                )
             except Conflict:
                 continue
             return profile.picture

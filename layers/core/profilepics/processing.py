@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from datetime import timedelta
 from enum import StrEnum
 
 from profilepics import keys
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 POINTER_WAITS = (0.05, 0.1, 0.2, 0.4)
 
 
+_ENDED = frozenset({UploadState.DONE, UploadState.FAILED})
+
+
 class Outcome(StrEnum):
     READY = "ready"
     ALREADY_READY = "already_ready"
@@ -32,6 +36,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     INGESTED = "ingested"
     REJECTED = "rejected"
+    DUPLICATE = "duplicate"  # another delivery of the same upload holds its claim
 
 
 class Processing:
@@ -54,6 +59,7 @@ class Processing:
         self._waits = waits
         self._sleep = sleep
         self._meter = meter or NullMeter()
+        self._claim_lease = timedelta(seconds=settings.upload_claim_seconds)
 
     @contextmanager
     def _counting_failures(self, function: str) -> Iterator[None]:
@@ -172,7 +178,14 @@ class Processing:
         self._store.delete(list(self._store.list_keys(prefix)))
 
     def ingest(self, key: str) -> Outcome:
-        """Run a direct upload through the API upload's checks, then publish or reject it."""
+        """Run a direct upload through the API upload's checks, then publish or reject it.
+
+        Deliveries of one upload's event may overlap (a retry, a redrive, a duplicate): each
+        first claims the upload (pending -> processing, a conditional write), and only the
+        one that got the claim goes on, so the picture changes once and its thumbnails are
+        made once. A claim older than upload_claim_seconds outlived its holder (killed at
+        the function's timeout) and may be taken over.
+        """
         with self._counting_failures("ingest"):
             return self._ingest(key)
 
@@ -180,34 +193,71 @@ class Processing:
         ref = keys.parse_upload(key)
         profile = self._table.get(ref.user_id) if ref else None
         upload = profile.upload if profile else None
-        # One policy, one picture: a second POST with a used policy is dropped like a stray.
-        pending = upload is not None and upload.state is UploadState.PENDING
-        if ref is None or upload is None or upload.id != ref.object_id or not pending:
+        # One policy, one picture: a stray, a replaced or a finished upload's object is dropped.
+        if ref is None or upload is None or upload.id != ref.object_id or upload.state in _ENDED:
             self._store.delete([key])
             return Outcome.IGNORED
+        claimed = self._claim(ref.user_id, upload)
+        if claimed is None:
+            return Outcome.DUPLICATE
+        try:
+            return self._publish(ref.user_id, key, claimed)
+        except Conflict:
+            if self._release(ref.user_id, claimed):
+                raise  # still ours: the profile kept changing, so let the event come again
+            return Outcome.DUPLICATE  # another delivery took the claim over, or a newer upload
+        except BaseException:
+            with suppress(ProblemError):
+                self._release(ref.user_id, claimed)  # a later delivery may claim it at once
+            raise
+
+    def _claim(self, user_id: str, upload: DirectUpload) -> DirectUpload | None:
+        """The upload claimed by this delivery, or None when another one holds it."""
+        now = self._clock()
+        if upload.state is UploadState.PROCESSING and upload.claimed_at is not None:
+            if now - upload.claimed_at < self._claim_lease:
+                return None
+            log.warning("taking over upload %s, claimed at %s", upload.id, upload.claimed_at)
+        claimed = upload.model_copy(update={"state": UploadState.PROCESSING, "claimed_at": now})
+        try:
+            self._table.swap_upload(user_id, upload, claimed, now)
+        except Conflict:
+            return None  # another delivery claimed it between our read and our write
+        return claimed
+
+    def _release(self, user_id: str, claimed: DirectUpload) -> bool:
+        """Hand the claim back (processing -> pending); False when it was no longer ours."""
+        pending = claimed.model_copy(update={"state": UploadState.PENDING, "claimed_at": None})
+        try:
+            self._table.swap_upload(user_id, claimed, pending, self._clock())
+        except Conflict:
+            return False
+        return True
+
+    def _publish(self, user_id: str, key: str, claimed: DirectUpload) -> Outcome:
         data = self._store.get(key)
         if data is None:
-            return Outcome.IGNORED  # a redelivered event for an upload already handled
+            self._release(user_id, claimed)  # its object is gone: the healer expires it
+            return Outcome.IGNORED
         try:
             clean = self._pictures.validated(data, "direct")
         except ProblemError as exc:
-            self._finish(ref.user_id, upload, UploadState.FAILED, exc.code)
+            if exc.status >= 500:
+                raise
+            self._end(user_id, claimed, exc.code)
             self._store.delete([key])
             self._meter.record(Metric.UPLOADS, 1, outcome=exc.code, path="direct")
             return Outcome.REJECTED
-        _, first = self._pictures.replace(ref.user_id, clean)
-        self._finish(ref.user_id, upload, UploadState.DONE, None)
+        _, first = self._pictures.replace(user_id, clean, claim=claimed)
         self._store.delete([key])
         self._meter.record(
             Metric.UPLOADS, 1, outcome="created" if first else "replaced", path="direct"
         )
         return Outcome.INGESTED
 
-    def _finish(
-        self, user_id: str, upload: DirectUpload, state: UploadState, code: str | None
-    ) -> None:
-        done = upload.model_copy(update={"state": state, "error_code": code})
+    def _end(self, user_id: str, claimed: DirectUpload, code: str) -> None:
+        failed = claimed.model_copy(update={"state": UploadState.FAILED, "error_code": code})
         try:
-            self._table.finish_upload(user_id, done, self._clock())
+            self._table.swap_upload(user_id, claimed, failed, self._clock())
         except Conflict:
-            log.info("upload %s was replaced before it finished", upload.id)
+            log.info("upload %s was replaced or taken over before it failed", claimed.id)
