@@ -183,3 +183,26 @@ def test_multipart_declared_over_limit_plus_overhead_is_file_too_large() -> None
             True,
             MAX,
         )
+
+
+def test_a_multipart_file_is_size_checked_while_it_is_read_not_after_the_rest() -> None:
+    """Given a file part past the limit and, after it, bytes the parser would refuse, the
+    answer is FileTooLarge: reading stopped at the limit and never reached the rest."""
+    head, _ = encode_multipart_formdata(
+        {"file": ("me.jpg", bytes(MAX + 1), "image/jpeg")}, boundary="b0undary"
+    )
+    body = head[: -len(b"--b0undary--\r\n")] + b"--b0undary\r\nbroken header line\r\n\r\n"
+    with pytest.raises(MalformedMultipart):
+        read_image(
+            {"content-type": "multipart/form-data; boundary=b0undary"},
+            base64.b64encode(body.replace(bytes(MAX + 1), b"small")).decode(),
+            True,
+            MAX,
+        )  # the tail alone is refused, so only an early stop can answer FileTooLarge
+    with pytest.raises(FileTooLarge):
+        read_image(
+            {"content-type": "multipart/form-data; boundary=b0undary"},
+            base64.b64encode(body).decode(),
+            True,
+            MAX,
+        )

@@ -48,3 +48,16 @@ def test_secrets_are_hidden_in_repr_but_handed_to_functions(
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     assert Settings() == settings  # what a function's process reads back is the same
+
+
+@pytest.mark.parametrize("sizes", ["8", "64,4096", "0", "-64"])
+def test_a_thumbnail_size_outside_16_to_2048_is_refused(
+    monkeypatch: pytest.MonkeyPatch, sizes: str
+) -> None:
+    monkeypatch.setenv("PROFILEPICS_THUMBNAIL_SIZES", sizes)
+    with pytest.raises(ValidationError, match="thumbnail_sizes"):
+        Settings()
+
+
+def test_thumbnail_sizes_at_the_bounds_are_taken() -> None:
+    assert Settings(thumbnail_sizes=[16, 2048]).thumbnail_sizes == [16, 2048]

@@ -171,6 +171,33 @@ def test_a_lost_race_is_retried_against_the_fresh_version(world: World) -> None:
     assert world.current() is not None
 
 
+def test_a_profile_write_whose_answer_was_lost_never_deletes_the_picture_it_stored(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a conditional write that lands but whose answer is lost (the SDK's retry then
+    fails its own condition), the upload must not hand its own picture to the discard."""
+    world.pictures.upload(USER, JPEG)
+    before = world.current()
+    assert before is not None
+    landed = world.table.set_picture
+    answers = iter([Conflict()])
+
+    def lost_answer(user_id: str, picture: Picture | None, version: int, now: datetime) -> None:
+        landed(user_id, picture, version, now)
+        if (error := next(answers, None)) is not None:
+            raise error
+
+    monkeypatch.setattr(world.table, "set_picture", lost_answer)
+
+    stored, _ = world.pictures.upload(USER, PNG)
+
+    current = world.current()
+    assert current is not None and current.id == stored.id
+    assert world.store.exists(current.key)
+    assert world.journal.actions("delete") == []  # what it replaced is left for the sweep
+    assert world.store.exists(before.key)
+
+
 def test_a_profile_that_keeps_changing_gives_conflict_and_no_orphan_object(
     world: World,
 ) -> None:

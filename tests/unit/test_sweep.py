@@ -10,7 +10,7 @@ from profilepics import keys
 from profilepics.config import Settings
 from profilepics.deps import build
 from profilepics.formats import Variant
-from profilepics.models import Picture, PictureStatus, Profile
+from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
 from profilepics.sweep import Sweeper
 
 from tests.fakes import FakeStore, FakeTable
@@ -123,6 +123,29 @@ def test_the_grace_keeps_young_orphans_such_as_an_upload_in_flight(
     # Even with no grace, an object stamped within the store's one-second grain is kept.
     assert no_grace.deleted_keys == [in_flight]
     assert pending in store.objects
+
+
+@pytest.mark.parametrize("state", [UploadState.DONE, UploadState.FAILED])
+def test_a_pending_direct_upload_is_kept_however_old_and_an_ended_one_is_not(
+    store: FakeStore, table: FakeTable, state: UploadState
+) -> None:
+    """Given a direct upload whose event has yet to arrive (the store's event is late or
+    redelivered), the sweep keeps its object past the grace; once it ended, it is an orphan."""
+    pending, ended = (
+        DirectUpload(id=i * 32, key=keys.upload("bob", i * 32), created_at=OLD) for i in "cd"
+    )
+    table.profiles["bob"] = table.profiles["bob"].model_copy(update={"upload": pending})
+    table.profiles["ada"] = table.profiles["ada"].model_copy(
+        update={"upload": ended.model_copy(update={"state": state})}
+    )
+    put(store, pending.key)
+    put(store, ended.key)
+
+    report = sweeper(store, table).run(timedelta(0))
+
+    assert pending.key in store.objects
+    assert report.deleted_keys == [ended.key]
+    assert report.referenced == 5
 
 
 def test_dry_run_reports_orphans_and_deletes_nothing(store: FakeStore, table: FakeTable) -> None:
