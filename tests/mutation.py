@@ -1,0 +1,209 @@
+"""`make mutation`: mutmut over the core's decision-making modules, the score to docs/mutation.md.
+
+mutmut names a module by its path from where it runs (stripping only `src/`), and the core lives
+in layers/core: so the run happens in .mutation/, where src/profilepics and tests are links to
+the repository's, and the repository itself is on the path for `infra`. Each module is run
+against the unit tests that exercise it (all of tests/unit would add minutes of tooling tests
+that test no core decision: templates, compose files, packaging, worker processes).
+
+    python -m tests.mutation                 # every module below, then docs/mutation.md
+    python -m tests.mutation auth sweep      # some modules; the report keeps the others' rows
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+WORK = REPO / ".mutation"
+REPORT = REPO / "docs" / "mutation.md"
+RESULTS = REPO / "tests" / "mutation_results.json"
+TARGET = 0.85
+
+# Module (under layers/core/profilepics) -> the tests (pytest arguments) that decide it. The
+# DynamoDB adapter runs its contract tests on moto's in-process DynamoDB (and the fake), the
+# integration run on dynalite being deselected: a stack per mutant would take hours.
+U = "tests/unit/"
+MODULES: dict[str, list[str]] = {
+    "images": [U + "test_images.py"],
+    "auth": [U + "test_authorization.py"],
+    "urls": [U + "test_urls.py", U + "test_request_url.py"],
+    "bodies": [U + "test_bodies.py"],
+    "adapters/minio_store": [U + "test_minio_store.py", U + "test_presign_regions.py"],
+    "adapters/dynamodb_table": ["tests/contract/test_profile_table.py", "-m", "not integration"],
+    "pictures": [U + "test_pictures_service.py", U + "test_metrics.py"],
+    "processing": [U + "test_processing.py", U + "test_variants.py", U + "test_metrics.py"],
+    "sweep": [U + "test_sweep.py"],
+}
+
+# A surviving mutant that no test can kill: (module, the mutated line as mutmut shows it) ->
+# why the mutant behaves exactly as the original. Keyed by the line, not mutmut's number, so a
+# reason survives edits elsewhere in the module; a changed line shows up as a new survivor.
+EQUIVALENT: dict[tuple[str, str], str] = {}
+
+STATUS = {1: "killed", 3: "killed", 0: "survived", 36: "timeout", -24: "timeout", 24: "timeout"}
+
+
+@dataclass
+class Score:
+    module: str
+    killed: int
+    total: int
+    survivors: list[tuple[str, str]]  # (mutant name, mutated line)
+    seconds: float
+
+    @property
+    def equivalent(self) -> int:
+        return sum((self.module, line) in EQUIVALENT for _, line in self.survivors)
+
+    @property
+    def rate(self) -> float:
+        """Killed among the mutants that are not equivalent (a timeout counts as killed)."""
+        judged = self.total - self.equivalent
+        return self.killed / judged if judged else 1.0
+
+
+def stage(module: str) -> None:
+    """A fresh .mutation/ that mutates one module against its own unit tests."""
+    shutil.rmtree(WORK, ignore_errors=True)
+    (WORK / "src").mkdir(parents=True)
+    (WORK / "src" / "profilepics").symlink_to(REPO / "layers" / "core" / "profilepics")
+    (WORK / "tests").symlink_to(REPO / "tests")
+    tests = MODULES[module]
+    (WORK / "pyproject.toml").write_text(
+        "[tool.mutmut]\n"
+        'source_paths = ["src/profilepics"]\n'
+        f'only_mutate = ["src/profilepics/{module}.py"]\n'
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        "use_git_change_detection = false\n"
+        "\n[tool.pytest.ini_options]\n"
+        f'pythonpath = [".", "src", "{REPO}"]\n'
+        'markers = ["integration: needs the real local stack", "e2e: drives the full stack"]\n'
+        "timeout = 120\n"
+    )
+
+
+def run(module: str) -> Score:
+    stage(module)
+    began = time.monotonic()
+    env = {**os.environ, "PYTEST_DEBUG_TEMPROOT": str(WORK / "tmp")}
+    (WORK / "tmp").mkdir()
+    mutmut = Path(sys.executable).parent / "mutmut"
+    done = subprocess.run(
+        [str(mutmut), "run", "--max-children", str(os.cpu_count() or 2)],
+        cwd=WORK,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.monotonic() - began
+    meta = WORK / "mutants" / "src" / "profilepics" / f"{module}.py.meta"
+    if done.returncode != 0 or not meta.exists():
+        sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+        raise SystemExit(f"mutmut failed on {module}")
+    codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"]
+    # A timeout counts as killed (the mutant made the tests hang); "no tests" does not.
+    caught = {n for n, code in codes.items() if code is not None and code in STATUS}
+    caught = {n for n in caught if STATUS[codes[n] or 0] in ("killed", "timeout")}
+    source = meta.with_suffix("").read_text()
+    survivors = [(n, mutated_line(source, n)) for n in codes if n not in caught]
+    killed = len(caught)
+    return Score(module, killed, len(codes), sorted(survivors), seconds)
+
+
+def mutated_line(source: str, name: str) -> str:
+    """What the mutant changes: the first line it adds (or removes), from mutmut's own file."""
+    function = name.rsplit(".", 1)[1]
+    original = function.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
+    bodies = {
+        node.name: ast.get_source_segment(source, node) or ""
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name in (function, original)
+    }
+    before = bodies.get(original, "").splitlines()[1:]
+    after = bodies.get(function, "").splitlines()[1:]
+    changed = [line for line in difflib.ndiff(before, after) if line[:2] in ("+ ", "- ")]
+    added = [line[2:] for line in changed if line.startswith("+ ")]
+    shown = added[0] if added else f"(removed) {changed[0][2:]}" if changed else "(no change)"
+    return re.sub(r"\s+", " ", shown.strip())
+
+
+def write_report(scores: dict[str, dict[str, object]]) -> None:
+    lines = [
+        "# Mutation score",
+        "",
+        "`make mutation` runs [mutmut](https://pypi.org/project/mutmut/) over the core's",
+        "decision-making modules, each against the unit tests that exercise it",
+        "(tests/mutation.py lists them). Written by that run; do not edit by hand: a surviving",
+        "mutant is either killed by a new test or given its reason in tests/mutation.py's",
+        f"EQUIVALENT. Target: at least {TARGET:.0%} of the non-equivalent mutants killed per"
+        " module.",
+        "",
+        "| module | mutants | killed | equivalent | survived | score | run |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for module in MODULES:
+        if module not in scores:
+            lines.append(f"| {module} | not run yet | | | | | |")
+            continue
+        s = scores[module]
+        survived = [v for v in s["survivors"] if not v["equivalent"]]  # type: ignore[attr-defined]
+        lines.append(
+            f"| {module} | {s['total']} | {s['killed']} | {s['equivalent']} | {len(survived)} |"
+            f" {float(s['rate']):.1%} | {float(s['seconds']):.0f} s |"  # type: ignore[arg-type]
+        )
+    lines += ["", "## Surviving mutants", ""]
+    for module in MODULES:
+        for v in scores.get(module, {}).get("survivors", []):  # type: ignore[attr-defined]
+            reason = v["equivalent"] or "**not yet killed**"
+            lines.append(f"- `{v['name']}`: `{v['line']}` — {reason}")
+    REPORT.write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str]) -> int:
+    modules = argv or list(MODULES)
+    unknown = [m for m in modules if m not in MODULES]
+    if unknown:
+        raise SystemExit(f"unknown modules: {unknown}; known: {list(MODULES)}")
+    scores: dict[str, dict[str, object]] = (
+        json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    )
+    for module in modules:
+        score = run(module)
+        scores[module] = {
+            "total": score.total,
+            "killed": score.killed,
+            "equivalent": score.equivalent,
+            "rate": score.rate,
+            "seconds": score.seconds,
+            "survivors": [
+                {"name": n, "line": line, "equivalent": EQUIVALENT.get((module, line), "")}
+                for n, line in score.survivors
+            ],
+        }
+        RESULTS.write_text(json.dumps(scores, indent=1) + "\n")
+        write_report(scores)
+        sys.stdout.write(
+            f"{module}: {score.killed}/{score.total - score.equivalent} killed "
+            f"({score.rate:.1%}), {len(score.survivors)} survived, {score.seconds:.0f} s\n"
+        )
+    shutil.rmtree(WORK, ignore_errors=True)
+    low = [m for m, s in scores.items() if float(s["rate"]) < TARGET]  # type: ignore[arg-type]
+    return 1 if low else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
