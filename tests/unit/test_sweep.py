@@ -196,3 +196,16 @@ def test_profiles_are_read_page_by_page_and_deletes_go_in_batches(table: FakeTab
     assert report.deleted["originals/"] == 1500
     assert len(store.objects) == 150
     assert store.batches == [1000, 500]
+
+
+def test_an_orphan_stamped_exactly_at_the_cutoff_is_old_enough_to_delete(
+    store: FakeStore, table: FakeTable
+) -> None:
+    """The cutoff is the grace plus the store's one-second grain: at it, deleted; after, kept."""
+    at_cutoff, after = keys.original("bob", ID, "jpg"), keys.original("bob", OLD_ID, "jpg")
+    put(store, at_cutoff, NOW - timedelta(minutes=15, seconds=1))
+    put(store, after, NOW - timedelta(minutes=15, seconds=1) + timedelta(microseconds=1))
+
+    report = sweeper(store, table).run(timedelta(minutes=15))
+
+    assert report.deleted_keys == [at_cutoff] and report.too_young == 1
