@@ -104,6 +104,71 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "every table (fake, DynamoDB adapter) starts a scan at the beginning for a falsy cursor"
     ),
     ("sweep", "self._delete(batch, None)"): "None is as falsy as the False it replaces",
+    ("images", "if fmt is ImageFormat.GIF and not gif.parse(data, 2).frames:"): (
+        "reading up to two frames instead of one finds a first frame exactly when one exists"
+    ),
+    **{
+        ("images", line): (
+            "a GIF's pixels weigh 1 whatever the format and data passed: _weight reads the "
+            "format for WebP and PNG, and the data for PNG only"
+        )
+        for line in (
+            "check_frames(canvas, 1, None, data, limits)",
+            "check_frames(canvas, 1, ImageFormat.GIF, None, limits)",
+            "check_frames(canvas, count, None, data, limits)",
+            "check_frames(canvas, count, ImageFormat.GIF, None, limits)",
+        )
+    },
+    ("images", "parsed = gif.parse(data, limits.max_frames + 2)"): (
+        "a GIF with more than max_frames frames is refused whether parsing stops at max + 1 "
+        "or max + 2; only the cost of the refusal changes"
+    ),
+    ("images", "check_frames(img.size, 1, None, data, limits)"): (
+        "the second check_frames, with the real format and the declared count, repeats every "
+        "pixel check with the right weight before anything is decoded"
+    ),
+    **{
+        ("images", line): (
+            "check_declared never sees a GIF (clean_image sends GIFs to _clean_gif first): "
+            "the data and the cap are read for GIFs only"
+        )
+        for line in (
+            "count = declared_frames(img, fmt, None, limits.max_frames + 1)",
+            "count = declared_frames(img, fmt, data, None)",
+            "count = declared_frames(img, fmt, data, limits.max_frames - 1)",
+            "count = declared_frames(img, fmt, data, limits.max_frames + 2)",
+        )
+    },
+    **{
+        ("images", line): (
+            "every Pillow plugin of an accepted format (PNG, WebP; JPEG and GIF return "
+            "earlier) defines n_frames, so the default is never used"
+        )
+        for line in (
+            'return int(getattr(img, "n_frames", None))',
+            'return int(getattr(img, "n_frames", ))',
+            'return int(getattr(img, "n_frames", 2))',
+        )
+    },
+    **{
+        ("images", line): (
+            "int(None) raises TypeError, which the except turns into 1, the default it replaces"
+        )
+        for line in (
+            "return int(img.getexif().get(ExifTags.Base.Orientation, None))",
+            "return int(img.getexif().get(ExifTags.Base.Orientation, ))",
+        )
+    },
+    ("urls", "return f\"{api_base_url.rstrip('XX/XX')}/pictures/default?{urlencode(query)}\""): (
+        "settings' api_base_url is a URL ending in a host, port or path segment: only one "
+        "ending in an X would lose it"
+    ),
+    ("urls", "cache_size: int = 4097,"): (
+        "one more cached signature changes memory, not any URL handed out"
+    ),
+    ("urls", "self._cache.popitem(last=None)"): (
+        "OrderedDict.popitem reads last for truth: None evicts the oldest as False does"
+    ),
 }
 
 STATUS = {1: "killed", 3: "killed", 0: "survived", 36: "timeout", -24: "timeout", 24: "timeout"}
