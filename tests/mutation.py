@@ -24,6 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.stackrun import SHARED_STACK, start_stack
+
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / ".mutation"
 REPORT = REPO / "docs" / "mutation.md"
@@ -39,12 +41,20 @@ MODULES: dict[str, list[str]] = {
     "auth": [U + "test_authorization.py"],
     "urls": [U + "test_urls.py", U + "test_request_url.py"],
     "bodies": [U + "test_bodies.py"],
-    "adapters/minio_store": [U + "test_minio_store.py", U + "test_presign_regions.py"],
+    "adapters/minio_store": [
+        U + "test_minio_store.py",
+        U + "test_presign_regions.py",
+        "tests/contract/test_object_store.py",
+    ],
     "adapters/dynamodb_table": ["tests/contract/test_profile_table.py", "-m", "not integration"],
     "pictures": [U + "test_pictures_service.py", U + "test_metrics.py"],
     "processing": [U + "test_processing.py", U + "test_variants.py", U + "test_metrics.py"],
     "sweep": [U + "test_sweep.py"],
 }
+
+# The store adapter's behaviour is its calls to a real S3 server: its contract tests run on one
+# stack started once for the whole run (not one per mutant), named to them by SHARED_STACK.
+NEEDS_STORE = {"adapters/minio_store"}
 
 # A surviving mutant that no test can kill: (module, the mutated line as mutmut shows it) ->
 # why the mutant behaves exactly as the original. Keyed by the line, not mutmut's number, so a
@@ -216,8 +226,15 @@ def stage(module: str) -> None:
 
 def run(module: str) -> Score:
     stage(module)
+    if module not in NEEDS_STORE:
+        return _run(module, {})
+    with start_stack(WORK / "stack") as stack:
+        return _run(module, {SHARED_STACK: str(stack.data_dir / "ready.json")})
+
+
+def _run(module: str, extra_env: dict[str, str]) -> Score:
     began = time.monotonic()
-    env = {**os.environ, "PYTEST_DEBUG_TEMPROOT": str(WORK / "tmp")}
+    env = {**os.environ, "PYTEST_DEBUG_TEMPROOT": str(WORK / "tmp"), **extra_env}
     (WORK / "tmp").mkdir()
     mutmut = Path(sys.executable).parent / "mutmut"
     done = subprocess.run(
