@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import weakref
 import zlib
@@ -32,6 +33,8 @@ from profilepics.images import CleanImage, ImageLimits, clean_image
 from tests.unit import imagegen as gen
 
 LIMITS = ImageLimits()
+# `make mutation` runs the fuzz tests once per mutant: fewer examples there (tests/mutation.py).
+FUZZ_EXAMPLES = int(os.environ.get("PROFILEPICS_FUZZ_EXAMPLES", "150"))
 
 
 def is_red(pixel: tuple[int, ...]) -> bool:
@@ -424,13 +427,13 @@ def _only_problems(data: bytes) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")  # corrupt EXIF, dropped
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_images())
 def test_mutated_images_raise_nothing_but_problem_errors(data: bytes) -> None:
     _only_problems(data)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
 @given(
     st.one_of(
         st.binary(max_size=512),
