@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import (
+    animated,
+    before,
     coldstart,
     hostile,
     http_edges,
@@ -18,8 +21,10 @@ from bench import (
     inputs,
     layer,
     memory,
+    readpath,
     report,
     spool,
+    upload,
     validation,
     variants,
 )
@@ -41,26 +46,44 @@ def _step(name: str, run: Callable[[], Results], rows: list[Row], targets: list[
     print(f"bench: {name} done in {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
 
 
-def _with_stack() -> Results:
-    """Sections that need the local stack, sharing one: in-process handlers, HTTP load, edges."""
+def _with_stack(tree: Path) -> Results:
+    """Sections that need a local stack: in-process handlers, HTTP load, edges, the read path
+    and the upload path on this tree's stack; then the read and upload loads on tree's."""
     from tests.stackrun import token
 
     picture = inputs.jpeg_of_about(1_000_000)
-    with running_stack() as stack:
-        users = seed_users(stack, USERS, picture)
+    seed = inputs.jpeg_of_about(200_000)
+    uploaded = upload.cases()
+    with running_stack() as stack, tempfile.TemporaryDirectory() as tmp:
+        users = seed_users(stack, USERS, seed)
         rows = validation.in_process(child_config(stack), users[0])
         tokens = {u: token(u) for u in users}
         load_rows, targets = http_load.run(stack.api, users, tokens, picture)
         edge_rows, edge_targets = http_edges.run(stack.env, users, tokens, picture)
-    return rows + load_rows + edge_rows, targets + edge_targets
+        many = readpath.seed_many(stack, users[0])
+        reads = readpath.measure(stack, users, many, tokens[users[0]])
+        config = {**child_config(stack), "user": users[0]}
+        fn_rows, fn_targets = upload.function_cpu(config, tree, uploaded, Path(tmp))
+        puts = {"this tree": upload.uploads_per_second(stack, users, tokens, uploaded["2 MB JPEG"])}
+    with running_stack(tree) as stack:
+        users = seed_users(stack, USERS, seed)
+        reads_before = readpath.measure_before(stack, users, tokens[users[0]])
+        puts["before"] = upload.uploads_per_second(stack, users, tokens, uploaded["2 MB JPEG"])
+    read_rows, read_targets = readpath.rows(reads, reads_before)
+    put_rows, put_targets = upload.http_rows(puts, uploaded["2 MB JPEG"])
+    rows += load_rows + edge_rows + read_rows + fn_rows + put_rows
+    return rows, targets + edge_targets + read_targets + fn_targets + put_targets
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--no-docs", action="store_true", help="print only; leave the docs")
-    parser.add_argument("--repeat", type=int, default=7, help="timed runs per measurement")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement")
     parser.add_argument(
-        "--baseline", help="a git ref whose core also runs the hostile uploads (section 8)"
+        "--baseline", help="a git ref whose core also runs the hostile uploads (section 9)"
+    )
+    parser.add_argument(
+        "--before", default=before.BEFORE, help="the git ref issue 15's goals compare with"
     )
     args = parser.parse_args(argv)
 
@@ -73,17 +96,21 @@ def main(argv: list[str] | None = None) -> int:
         )
     rows: list[Row] = []
     targets: list[Target] = []
-    _step("1 variants", lambda: variants.run(args.repeat), rows, targets)
-    _step("2 peak memory", memory.run, rows, targets)
-    _step("3 validation and presigning", validation.offline, rows, targets)
-    _step("4 cold start", lambda: coldstart.run(args.repeat), rows, targets)
-    _step("3+5+9 handlers, HTTP load and HTTP edges on the local stack", _with_stack, rows, targets)
-    _step("6 event spool", lambda: spool.run(args.repeat), rows, targets)
-    _step("7 Lambda layer", lambda: layer.run(args.repeat), rows, targets)
-    repeat = min(args.repeat, 3)  # a fresh process per run: slow, and CPU time varies little
-    _step("8 hostile uploads", lambda: hostile.run(args.baseline, repeat), rows, targets)
-    rows.sort(key=lambda row: row.section)  # stable: each section keeps its own order
-    targets.sort(key=lambda target: target.section)
+    with before.tree_at(args.before) as tree:
+        _step("1 variants", lambda: variants.run(args.repeat), rows, targets)
+        _step("2 peak memory", memory.run, rows, targets)
+        _step("3 validation and presigning", validation.offline, rows, targets)
+        _step("4 cold start", lambda: coldstart.run(args.repeat, tree), rows, targets)
+        _step("stack sections: 3, 5, 6, 10, 12", lambda: _with_stack(tree), rows, targets)
+        _step("10 upload path, offline", lambda: (upload.offline(tree), []), rows, targets)
+        _step("11 animated variant", lambda: animated.run(tree), rows, targets)
+        _step("7 event spool", lambda: spool.run(args.repeat), rows, targets)
+        _step("8 Lambda layer", lambda: layer.run(args.repeat), rows, targets)
+        repeat = 1  # a fresh process per run: slow, and CPU time varies little
+        _step("9 hostile uploads", lambda: hostile.run(args.baseline, repeat), rows, targets)
+    # By section number; stable, so each section keeps its own order.
+    rows.sort(key=lambda row: int(row.section.split()[0]))
+    targets.sort(key=lambda target: int(target.section.split()[0]))
     took = time.monotonic() - began
 
     print()

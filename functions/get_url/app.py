@@ -11,7 +11,7 @@ from profilepics import deps
 from profilepics import errors as e
 from profilepics.config import Settings
 from profilepics.formats import ORIGINAL
-from profilepics.http import DATA_ERRORS, PICTURES, make_resolver, responses
+from profilepics.http import DATA_ERRORS, PICTURES, make_resolver, responses, wants_fresh
 from profilepics.models import PictureURL
 from profilepics.observability import function_logger
 
@@ -31,7 +31,8 @@ REDIRECT: OpenAPIResponse = {
     "/users/<user_id>/picture",
     summary="A signed URL of the picture, or a 302 to it with redirect=true",
     description="`size` is `original`, a thumbnail size or `animated`; a thumbnail not made yet "
-    "is served by the original, and a user without a picture gets the default picture's URL.",
+    "is served by the original, and a user without a picture gets the default picture's URL. "
+    "The profile may be a second old; `Cache-Control: no-cache` reads the last write.",
     responses=responses(
         {200: PictureURL}, (e.UserNotFound, e.ValidationFailed, *DATA_ERRORS), {302: REDIRECT}
     ),
@@ -51,7 +52,8 @@ def get_picture_url(
     redirect: Annotated[bool, Query()] = False,
 ) -> Response[PictureURL | None]:
     deps.authorizer().require_reader(app.current_event.raw_event)
-    picture = deps.pictures().url(user_id, size)
+    fresh = wants_fresh(app.current_event.headers)
+    picture = deps.pictures().url(user_id, size, fresh=fresh)
     headers = {"Cache-Control": deps.pictures().cache_control(picture)}
     if redirect:
         return Response(302, headers={**headers, "Location": picture.url})

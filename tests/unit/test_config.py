@@ -61,3 +61,24 @@ def test_a_thumbnail_size_outside_16_to_2048_is_refused(
 
 def test_thumbnail_sizes_at_the_bounds_are_taken() -> None:
     assert Settings(thumbnail_sizes=[16, 2048]).thumbnail_sizes == [16, 2048]
+
+
+def test_variables_are_read_by_name_or_alias_in_any_case_and_arguments_win(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("profilepics_bucket", "lower")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("PROFILEPICS_READ_CACHE_SECONDS", "2.5")
+    monkeypatch.setenv("PROFILEPICS_NOT_A_SETTING", "ignored")
+    settings = Settings()
+    assert (settings.bucket, settings.region, settings.read_cache_seconds) == (
+        "lower",
+        "eu-west-1",
+        2.5,
+    )
+    monkeypatch.setenv("PROFILEPICS_REGION", "eu-central-1")  # the first alias wins
+    assert Settings().region == "eu-central-1"
+    assert Settings(bucket="given").bucket == "given"
+    monkeypatch.setenv("PROFILEPICS_MAX_BYTES", "0")
+    with pytest.raises(ValidationError):
+        Settings()

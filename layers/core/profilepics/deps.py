@@ -21,6 +21,7 @@ from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
 from profilepics.processing import Processing
 from profilepics.profile_use_cases import Profiles
+from profilepics.recent import RecentProfiles
 from profilepics.sweep import Sweeper
 from profilepics.urls import UrlSigner
 
@@ -66,14 +67,15 @@ def build(
     meter = meter or EmfMeter()
     signer = UrlSigner(store, settings.url_expiry_seconds, settings.url_window_seconds, clock)
     presenter = Presenter(settings, signer, clock)
-    pictures = Pictures(store, table, presenter, settings, clock, meter)
+    recent = RecentProfiles(table, settings.read_cache_seconds)
+    pictures = Pictures(store, table, presenter, settings, clock, meter, recent)
     return Container(
         settings=settings,
         store=store,
         table=table,
         clock=clock,
         presenter=presenter,
-        profiles=Profiles(table, presenter, clock),
+        profiles=Profiles(table, recent, presenter, clock),
         pictures=pictures,
         processing=Processing(store, table, pictures, settings, clock, sleep=sleep, meter=meter),
         sweeper=Sweeper(store, table, clock),

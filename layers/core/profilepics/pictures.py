@@ -22,7 +22,8 @@ from profilepics.models import (
 )
 from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
-from profilepics.profile_use_cases import require_profile
+from profilepics.profile_use_cases import require_profile, shown_profile
+from profilepics.recent import RecentProfiles
 
 if TYPE_CHECKING:
     from profilepics.images import CleanImage, ImageLimits
@@ -41,9 +42,11 @@ class Pictures:
         settings: Settings,
         clock: Clock,
         meter: Meter | None = None,
+        recent: RecentProfiles | None = None,
     ) -> None:
         self._store = store
         self._table = table
+        self._recent = recent or RecentProfiles(table, settings.read_cache_seconds)
         self._presenter = presenter
         self._settings = settings
         self._clock = clock
@@ -149,8 +152,8 @@ class Pictures:
         if previous is not None:
             self.discard(user_id, previous)
 
-    def url(self, user_id: str, size: str) -> PictureURL:
-        return self._presenter.picture_url(require_profile(self._table, user_id), size)
+    def url(self, user_id: str, size: str, *, fresh: bool = False) -> PictureURL:
+        return self._presenter.picture_url(shown_profile(self._recent, user_id, fresh), size)
 
     def start_direct_upload(
         self, user_id: str, request: UploadRequest | None = None
