@@ -427,6 +427,16 @@ def test_a_declaration_outside_the_formats_or_sizes_is_refused(declared: dict[st
 # --- what the use cases pass on, say and log ----------------------------------------------
 
 
+@pytest.fixture
+def pictures_log(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> pytest.LogCaptureFixture:
+    """caplog for profilepics.pictures, also once a function's logger config was copied onto
+    the core's loggers (powertools turns the parent's propagation off) by an earlier test."""
+    monkeypatch.setattr(logging.getLogger("profilepics"), "propagate", True)
+    return caplog
+
+
 def test_the_image_limits_are_the_settings_own() -> None:
     from profilepics.formats import ImageFormat
     from profilepics.images import ImageLimits
@@ -471,9 +481,11 @@ def test_a_profile_that_keeps_changing_says_to_try_again(world: World) -> None:
 
 
 def test_a_stored_picture_is_logged_with_its_user_id_and_what_it_replaced(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: World, pictures_log: pytest.LogCaptureFixture
 ) -> None:
+    caplog = pictures_log
     first, _ = world.pictures.upload(USER, JPEG)
+    caplog.clear()
     with caplog.at_level(logging.INFO, logger="profilepics.pictures"):
         second, _ = world.pictures.upload(USER, PNG)
 
@@ -484,8 +496,9 @@ def test_a_stored_picture_is_logged_with_its_user_id_and_what_it_replaced(
 
 @pytest.mark.parametrize("stage", ["rollback", "discard"])
 def test_a_picture_left_for_the_sweep_is_logged_by_id_and_code(
-    world: World, caplog: pytest.LogCaptureFixture, stage: str
+    world: World, pictures_log: pytest.LogCaptureFixture, stage: str
 ) -> None:
+    caplog = pictures_log
     world.pictures.upload(USER, JPEG)
     old = world.current()
     assert old is not None

@@ -73,8 +73,11 @@ def test_malformed_or_too_deep_json_is_a_422_problem(body: str) -> None:
 
 
 def test_an_unhandled_error_is_a_500_logged_by_type_never_with_its_trace_or_message(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # An earlier test may have copied a function's powertools config onto the core's loggers,
+    # which turns their propagation off: caplog listens at the root.
+    monkeypatch.setattr(logging.getLogger("profilepics"), "propagate", True)
     with caplog.at_level(logging.DEBUG):
         answer = post('{"name": "ada"}', "/bugs")
 
