@@ -45,6 +45,28 @@ def bearer(user_id: str, admin: bool = False) -> dict[str, str]:
     return {"Authorization": f"Bearer {token(user_id, admin)}"}
 
 
+# Names the ready file of a stack already running that the store's contract tests use instead
+# of starting their own: `make mutation` starts one for all its mutants (tests/mutation.py).
+SHARED_STACK = "PROFILEPICS_TEST_SHARED_STACK"
+
+
+def stack_settings(info: dict[str, Any]) -> Settings:
+    """The service's settings pointed at the stack that wrote this ready file's info."""
+    ca = info.get("ca_bundle")
+    return Settings(
+        s3_endpoint=info["s3_endpoint"],
+        s3_access_key=ACCESS_KEY,
+        s3_secret_key=SECRET_KEY,
+        s3_ca_bundle=Path(ca) if ca else None,
+        dynamodb_endpoint=info["dynamodb_endpoint"],
+        dynamodb_access_key="local",
+        dynamodb_secret_key="local",
+        bucket=str(info["bucket"]),
+        table=str(info["table"]),
+        api_base_url=str(info["api"]),
+    )
+
+
 @dataclass
 class RunningStack:
     data_dir: Path
@@ -67,19 +89,7 @@ class RunningStack:
 
     def settings(self) -> Settings:
         """The service's settings pointed at this stack, as its functions get them."""
-        ca = self.info.get("ca_bundle")
-        return Settings(
-            s3_endpoint=self.info["s3_endpoint"],
-            s3_access_key=ACCESS_KEY,
-            s3_secret_key=SECRET_KEY,
-            s3_ca_bundle=Path(ca) if ca else None,
-            dynamodb_endpoint=self.info["dynamodb_endpoint"],
-            dynamodb_access_key="local",
-            dynamodb_secret_key="local",
-            bucket=self.bucket,
-            table=self.table,
-            api_base_url=self.api,
-        )
+        return stack_settings(self.info)
 
     def minio(self, secret_key: str = SECRET_KEY, access_key: str = ACCESS_KEY) -> Minio:
         """A client with the app's keys (the functions'), or others given."""

@@ -3,21 +3,25 @@ local store (SeaweedFS): the fake cannot drift, and a new backend has its checkl
 
 from __future__ import annotations
 
+import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
 from profilepics import keys
 from profilepics.clock import utcnow
+from profilepics.config import Settings
 from profilepics.errors import StorageUnavailable
 from profilepics.ports import ObjectStore
 
 from tests.fakes import FakeStore, unreachable
-from tests.stackrun import RunningStack
+from tests.stackrun import SHARED_STACK, RunningStack, stack_settings
 
 Opened = tuple[bytes, str, str] | None  # (body, content type, cache control), None if refused
 CACHE = "public, max-age=31536000, immutable"
@@ -59,13 +63,22 @@ def _post(url: str, form: dict[str, str], data: bytes) -> bool:
     return response.status_code in (200, 201, 204)
 
 
-def _minio(stack: RunningStack, prefix: str) -> Subject:
+def _minio(settings: Settings, prefix: str) -> Subject:
     from profilepics.adapters.minio_store import MinioStore
 
-    settings = stack.settings()
     # Nothing listens on port 9: every call is refused at once.
     dead = settings.model_copy(update={"s3_endpoint": "http://127.0.0.1:9", "s3_retries": 0})
     return Subject(MinioStore(settings), _open, _post, MinioStore(dead), prefix)
+
+
+def _store_settings(request: pytest.FixtureRequest) -> Settings:
+    """The session's stack; under `make mutation`, the one stack its run started for every
+    mutant (tests/mutation.py names its ready file), so no mutant starts a stack of its own."""
+    shared = os.environ.get(SHARED_STACK)
+    if shared:
+        return stack_settings(json.loads(Path(shared).read_text()))
+    stack: RunningStack = request.getfixturevalue("stack")
+    return stack.settings()
 
 
 @pytest.fixture(params=["fake", pytest.param("minio", marks=pytest.mark.integration)])
@@ -76,7 +89,7 @@ def subject(request: pytest.FixtureRequest) -> Iterator[Subject]:
     if request.param == "fake":
         yield _fake(prefix)
         return
-    subject = _minio(request.getfixturevalue("stack"), prefix)
+    subject = _minio(_store_settings(request), prefix)
     try:
         yield subject
     finally:

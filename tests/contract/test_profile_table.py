@@ -1,5 +1,9 @@
 """The ProfileTable contract (ports.py), run on FakeTable and on the DynamoDB adapter over the
-real local table (dynalite): the fake cannot drift, and a new backend has its checklist here."""
+real local table (dynalite): the fake cannot drift, and a new backend has its checklist here.
+
+The adapter also runs on moto's in-process DynamoDB, which evaluates the same condition and
+update expressions without a socket: that is the run `make mutation` mutates the adapter
+against (docs/mutation.md); dynalite stays the real thing the other two are held to."""
 
 from __future__ import annotations
 
@@ -54,15 +58,49 @@ def _dynamodb(stack: RunningStack) -> tuple[ProfileTable, ProfileTable]:
     return DynamoDBTable(settings), DynamoDBTable(dead)
 
 
-@pytest.fixture(params=["fake", pytest.param("dynamodb", marks=pytest.mark.integration)])
-def subject(request: pytest.FixtureRequest) -> Iterator[Subject]:
+def _moto() -> Iterator[tuple[ProfileTable, ProfileTable]]:
+    from moto import mock_aws
+    from profilepics.adapters.dynamodb_table import DynamoDBTable, dynamodb_client
+    from profilepics.config import Settings
+
+    from infra.bootstrap import table_definition
+    from infra.invoker.template import load
+    from infra.local import REPO_ROOT
+
+    settings = Settings(
+        dynamodb_endpoint=None, dynamodb_access_key="moto", dynamodb_secret_key="moto"
+    )
+    dead = settings.model_copy(update={"dynamodb_endpoint": "http://127.0.0.1:9"})
+    with mock_aws():
+        definition = table_definition(load(REPO_ROOT / "template.yaml"), settings.table)
+        dynamodb_client(settings).create_table(**definition)
+        yield DynamoDBTable(settings), DynamoDBTable(dead)
+
+
+def _subjects(request: pytest.FixtureRequest) -> Iterator[Subject]:
     tag = f"c{uuid.uuid4().hex[:12]}"
     if request.param == "fake":
         down = FakeTable()
         down.fault = unreachable(TableUnavailable)
         yield Subject(FakeTable(), down, tag)
+    elif request.param == "moto":
+        yield from (Subject(*tables, tag) for tables in _moto())
     else:
         yield Subject(*_dynamodb(request.getfixturevalue("stack")), tag)
+
+
+REAL = pytest.param("dynamodb", marks=pytest.mark.integration)
+
+
+@pytest.fixture(params=["fake", "moto", REAL])
+def subject(request: pytest.FixtureRequest) -> Iterator[Subject]:
+    yield from _subjects(request)
+
+
+# moto does not enforce DynamoDB's 2048-byte partition key limit; the fake and dynalite do.
+@pytest.fixture(params=["fake", REAL])
+def key_limited(request: pytest.FixtureRequest) -> Iterator[Subject]:
+    yield from _subjects(request)
 
 
 def picture(user_id: str, picture_id: str = "a" * 32) -> Picture:
@@ -286,8 +324,11 @@ def test_get_many_returns_the_existing_profiles_by_id_for_any_number_of_ids(
 
     assert found == mine
     assert subject.table.get_many([]) == {}
+
+
+def test_get_many_of_an_id_the_table_cannot_store_is_bad_request(key_limited: Subject) -> None:
     with pytest.raises(BadRequest):
-        subject.table.get_many(["x" * 3000])
+        key_limited.table.get_many(["x" * 3000])
 
 
 def test_scan_pages_reach_every_profile_once_behind_opaque_cursors(subject: Subject) -> None:
@@ -311,10 +352,10 @@ def test_a_cursor_the_table_did_not_hand_out_is_bad_request(subject: Subject) ->
             subject.table.scan(2, cursor)
 
 
-def test_a_user_id_the_table_cannot_store_is_bad_request(subject: Subject) -> None:
+def test_a_user_id_the_table_cannot_store_is_bad_request(key_limited: Subject) -> None:
     huge = "x" * 3000
     with pytest.raises(BadRequest):
-        subject.table.get(huge)
+        key_limited.table.get(huge)
 
 
 def test_ping_answers_and_an_unreachable_table_is_table_unavailable(subject: Subject) -> None:

@@ -69,18 +69,20 @@ def test_interleaved_times_each_call_its_own_number_of_rounds() -> None:
 def test_per_call_divides_a_batch_by_its_calls() -> None:
     sample = per_call(lambda: None, calls=100, batches=2)
     assert len(sample.values) == 2
-    assert 0 < sample.median < 1000  # well under a millisecond per empty call, in µs
+    assert sample.unit == "µs" and 0 < sample.low <= sample.median <= sample.high
 
 
-def test_every_variant_path_makes_every_size_of_a_small_jpeg() -> None:
-    data = inputs.jpeg(640, 480)
-    for name, make in variants.approaches().items():
-        if make is None:
-            assert name.startswith("pyvips")  # the optional bench extra is missing
-            continue
-        made = make(data)
-        assert sorted(made) == sorted(variants.SIZES), name
-        assert all(blob[8:12] == b"WEBP" for blob in made.values()), name
+PILLOW_PATHS = ["make_variants (project)", "make_naive_variants"]
+
+
+@pytest.mark.parametrize("name", PILLOW_PATHS)
+def test_every_pillow_variant_path_makes_every_size_of_a_small_jpeg(name: str) -> None:
+    """The pyvips paths need the bench extra: tests/bench_extra checks them, run by `make bench`."""
+    make = variants.approaches()[name]
+    assert make is not None
+    made = make(inputs.jpeg(640, 480))
+    assert sorted(made) == sorted(variants.SIZES)
+    assert all(blob[8:12] == b"WEBP" for blob in made.values())
 
 
 def test_peak_memory_is_read_from_proc_in_megabytes() -> None:
@@ -137,8 +139,8 @@ def test_hostile_child_reports_a_refusal_its_cpu_and_peak_memory(tmp_path: Path)
     source.write_bytes(imagegen.jpeg_at_floor(7000, 7000)[:1400] + b"\xff\xd9")
     run = hostile._measure(hostile.CORE, "upload", source, tmp_path / "out", 0, repeat=1)
     assert run.outcome == "image_truncated"
-    assert 0 <= run.cpu < 5
-    assert run.idle_mb <= run.peak_mb < 1000
+    assert isinstance(run.cpu, float) and run.cpu >= 0
+    assert 0 < run.idle_mb <= run.peak_mb
 
 
 def test_the_sweep_data_is_about_the_objects_asked_with_a_sixth_of_them_orphans() -> None:

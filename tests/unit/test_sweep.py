@@ -161,6 +161,30 @@ def test_the_grace_keeps_young_orphans_such_as_an_upload_in_flight(
     assert pending in store.objects
 
 
+@pytest.mark.parametrize("state", [UploadState.DONE, UploadState.FAILED])
+def test_a_pending_direct_upload_is_kept_however_old_and_an_ended_one_is_not(
+    store: FakeStore, table: FakeTable, state: UploadState
+) -> None:
+    """Given a direct upload whose event has yet to arrive (the store's event is late or
+    redelivered), the sweep keeps its object past the grace; once it ended, it is an orphan."""
+    pending, ended = (
+        DirectUpload(id=i * 32, key=keys.upload("bob", i * 32), created_at=OLD) for i in "cd"
+    )
+    table.profiles["bob"] = table.profiles["bob"].model_copy(update={"upload": pending})
+    table.profiles["ada"] = table.profiles["ada"].model_copy(
+        update={"upload": ended.model_copy(update={"state": state})}
+    )
+    put(store, pending.key)
+    put(store, ended.key)
+
+    deleted: list[str] = []
+    report = sweeper(store, table).run(timedelta(0), on_orphan=deleted.append)
+
+    assert pending.key in store.objects and ended.key not in store.objects
+    assert deleted == [ended.key]
+    assert report.referenced == 5
+
+
 def test_dry_run_reports_orphans_and_deletes_nothing(store: FakeStore, table: FakeTable) -> None:
     orphan = keys.original("ada", OLD_ID, "jpg")
     put(store, orphan)
@@ -347,3 +371,18 @@ def test_progress_and_summary_lines_say_what_was_done(store: FakeStore, table: F
     assert report.progress().startswith("sweep: 4 objects checked (")
     assert report.lines()[0].startswith("objects checked: 4 in ")
     assert "their owners' profiles read: 1" in report.lines()[0]
+
+
+def test_an_orphan_stamped_exactly_at_the_cutoff_is_old_enough_to_delete(
+    store: FakeStore, table: FakeTable
+) -> None:
+    """The cutoff is the grace plus the store's one-second grain: at it, deleted; after, kept."""
+    at_cutoff, after = keys.original("bob", ID, "jpg"), keys.original("bob", OLD_ID, "jpg")
+    put(store, at_cutoff, NOW - timedelta(minutes=15, seconds=1))
+    put(store, after, NOW - timedelta(minutes=15, seconds=1) + timedelta(microseconds=1))
+
+    deleted: list[str] = []
+    report = sweeper(store, table).run(timedelta(minutes=15), on_orphan=deleted.append)
+
+    assert deleted == [at_cutoff] and report.too_young == 1
+    assert at_cutoff not in store.objects and after in store.objects
