@@ -162,6 +162,7 @@ class FakeTable:
         self.fault: Fault = lambda _operation: None
         # Called just before a conditional picture write: lets a test slip in a rival write.
         self.before_set_picture: Callable[[str], None] = lambda _user_id: None
+        self.before_swap_picture: Callable[[str], None] = lambda _user_id: None
 
     def _check(self, operation: str, user_id: str = "") -> None:
         error = self.fault(operation)
@@ -220,6 +221,17 @@ class FakeTable:
     def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
         self._check("update_picture", user_id)
         self._set_if_current(user_id, "picture", picture, now)
+
+    def swap_picture(
+        self, user_id: str, picture: Picture, expected_revision: int, now: datetime
+    ) -> None:
+        self.before_swap_picture(user_id)
+        self._check("swap_picture", user_id)
+        current = self._existing(user_id).picture
+        if current is None or current.id != picture.id or current.revision != expected_revision:
+            raise Conflict()
+        self._set_if_current(user_id, "picture", picture, now)
+        self.journal.add("swap_picture", picture.id)
 
     def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
         self._check("start_upload", user_id)

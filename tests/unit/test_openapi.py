@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from profilepics.defaults import DefaultQuery
+from profilepics.config import Settings
+from profilepics.defaults import MAX_SIZE, MIN_SIZE, DefaultQuery
 from profilepics.errors import FileTooLarge
 
 from infra import openapi
@@ -87,7 +88,27 @@ def test_default_picture_parameters_come_from_its_query_model(spec: dict[str, An
     operation = operations(spec)[("GET", "/pictures/default")]
     query = {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}
     assert set(query) == set(DefaultQuery.model_fields)
-    assert query["size"]["enum"] == [64, 128, 256, 512]
+    assert (query["size"]["minimum"], query["size"]["maximum"]) == (MIN_SIZE, MAX_SIZE)
+
+
+def test_picture_size_and_format_are_documented_with_their_bounds_and_values(
+    spec: dict[str, Any],
+) -> None:
+    operation = operations(spec)[("GET", "/users/{user_id}/picture")]
+    query = {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}
+    edge, named = query["size"]["anyOf"]
+    settings = Settings()
+    assert (edge["type"], edge["minimum"], edge["maximum"]) == (
+        "integer",
+        settings.min_variant_size,
+        settings.max_variant_size,
+    )
+    assert named["enum"] == ["original", "animated"]
+    fmt = query["format"]["anyOf"][0]
+    fmt = spec["components"]["schemas"][fmt["$ref"].rsplit("/", 1)[1]] if "$ref" in fmt else fmt
+    assert fmt["enum"] == ["avif", "webp", "jpeg", "png"]
+    redirect = operation["responses"]["302"]["headers"]
+    assert {"Location", "Vary", "Picture-Size", "Picture-Format"} <= set(redirect)
 
 
 def with_route(method: str, path: str, function: str = "ProfilesFunction") -> Template:

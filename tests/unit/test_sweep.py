@@ -9,7 +9,7 @@ import pytest
 from profilepics import keys
 from profilepics.config import Settings
 from profilepics.deps import build
-from profilepics.formats import Variant
+from profilepics.formats import ImageFormat, Variant
 from profilepics.models import Picture, PictureStatus, Profile
 from profilepics.sweep import Sweeper
 
@@ -18,6 +18,7 @@ from tests.fakes import FakeStore, FakeTable
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(hours=1)
 ID, OLD_ID = "a" * 32, "b" * 32
+WEBP = Settings().encodings[ImageFormat.WEBP]
 
 
 def picture(user_id: str, picture_id: str, sizes: tuple[int, ...] = (64, 128)) -> Picture:
@@ -30,7 +31,9 @@ def picture(user_id: str, picture_id: str, sizes: tuple[int, ...] = (64, 128)) -
         height=10,
         bytes=3,
         status=PictureStatus.READY,
-        variants={str(s): keys.thumbnail(user_id, picture_id, Variant(s)) for s in sizes},
+        variants={
+            Variant(s).id: keys.thumbnail(user_id, picture_id, Variant(s), WEBP) for s in sizes
+        },
         uploaded_at=OLD,
     )
 
@@ -65,7 +68,7 @@ def store(table: FakeTable) -> FakeStore:
     for key in (
         current.key,
         *current.variants.values(),
-        keys.thumbnail("ada", ID, Variant(256, animated=True)),
+        keys.thumbnail("ada", ID, Variant(256, animated=True), WEBP),
     ):
         put(store, key)
     return store
@@ -92,7 +95,7 @@ def test_orphans_under_every_prefix_older_than_the_grace_are_deleted(
 ) -> None:
     orphans = {
         keys.original("ada", OLD_ID, "png"),
-        keys.thumbnail("ada", OLD_ID, Variant(64)),
+        keys.thumbnail("ada", OLD_ID, Variant(64), WEBP),
         keys.upload("bob", "c" * 32),
         keys.original("gone", ID, "jpg"),  # a user whose profile no longer exists
     }

@@ -92,7 +92,12 @@ ACCESS = {
         "s3:PutObject": {"originals", "uploads"},
         "s3:DeleteObject": {"originals", "thumbnails"},
     },
-    "GetUrlFunction": {"dynamodb": {"GetItem"}, "s3:GetObject": {"originals", "thumbnails"}},
+    "GetUrlFunction": {
+        "dynamodb": {"GetItem", "UpdateItem"},
+        "s3:GetObject": {"originals", "thumbnails"},
+        "s3:PutObject": {"thumbnails"},
+        "s3:DeleteObject": {"thumbnails"},
+    },
     "ThumbnailsFunction": {
         "dynamodb": {"GetItem", "UpdateItem"},
         "s3:GetObject": {"originals"},

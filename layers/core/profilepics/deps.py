@@ -9,14 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from profilepics.auth import Authorizer
 from profilepics.clock import Clock, utcnow
 from profilepics.config import Settings, get_settings
 from profilepics.healing import Healer
 from profilepics.metrics import EmfMeter, Meter
-from profilepics.pictures import UPLOAD_POLICY_LIFETIME, Pictures
+from profilepics.on_demand import OnDemand
+from profilepics.pictures import UPLOAD_POLICY_LIFETIME, Pictures, image_limits
 from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
 from profilepics.processing import Processing
@@ -66,7 +67,8 @@ def build(
     meter = meter or EmfMeter()
     signer = UrlSigner(store, settings.url_expiry_seconds, settings.url_window_seconds, clock)
     presenter = Presenter(settings, signer, clock)
-    pictures = Pictures(store, table, presenter, settings, clock, meter)
+    on_demand = OnDemand(store, table, settings, clock, partial(image_limits, settings), meter)
+    pictures = Pictures(store, table, presenter, settings, clock, on_demand, meter)
     return Container(
         settings=settings,
         store=store,

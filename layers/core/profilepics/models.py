@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -51,9 +51,27 @@ class Picture(BaseModel):
     bytes: int
     frames: int = 1
     status: PictureStatus = PictureStatus.PROCESSING
+    # Variant id ("256.avif", formats.Variant.id) -> key: the configured ones and those made on
+    # request, whose ids on_demand lists.
     variants: dict[str, str] = Field(default_factory=dict)
+    on_demand: list[str] = Field(default_factory=list)
+    # Keys a regeneration replaced: URLs handed out before may still point at them, so the
+    # sweep deletes them only once those have expired (retired_at + the URLs' life).
+    retired: list[str] = Field(default_factory=list)
+    retired_at: datetime | None = None
+    # Bumped by every change of the variants, so writers that read the same picture can't
+    # both add to it (ProfileTable.swap_picture).
+    revision: int = 0
     error: str | None = None
     uploaded_at: datetime
+
+    @field_validator("variants", mode="before")
+    @classmethod
+    def _with_formats(cls, value: object) -> object:
+        # Written before variants had formats, when every one was WebP: "256" is "256.webp".
+        if isinstance(value, dict):
+            return {(k if "." in k else f"{k}.webp"): v for k, v in value.items()}
+        return value
 
 
 class UploadState(StrEnum):
@@ -93,6 +111,11 @@ class PicturePublic(BaseModel):
     error: str | None = None
     url: str
     variants: dict[str, str]
+    sources: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Every stored variant by format, then size: what a <picture>'s sources "
+        "and their srcset are made of (empty until the variants are ready)",
+    )
 
 
 class ProfilePublic(BaseModel):
@@ -116,7 +139,11 @@ class PictureURL(BaseModel):
     url: str
     expires_at: datetime | None
     is_default: bool
-    size: str
+    size: str = Field(
+        description="The size served: the one asked for, or the nearest stored one once the "
+        "picture has all the on-demand sizes it may have"
+    )
+    format: str | None = Field(None, description="The served image's format")
     status: PictureStatus | None = None
 
 

@@ -137,6 +137,16 @@ class DynamoDBTable:
     def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
         self._set_if_current(user_id, "picture", picture, now)
 
+    def swap_picture(
+        self, user_id: str, picture: Picture, expected_revision: int, now: datetime
+    ) -> None:
+        values = {":v": _plain(picture), ":id": picture.id, ":rev": expected_revision}
+        names = {"#p": "picture", "#id": "id", "#rev": "revision"}
+        condition = "#p.#id = :id AND #p.#rev = :rev"
+        if expected_revision == 0:  # pictures written before revisions had none
+            condition = "#p.#id = :id AND (#p.#rev = :rev OR attribute_not_exists(#p.#rev))"
+        self._update(user_id, "#p = :v", condition, values, now, names=names)
+
     def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
         values = {":u": _plain(upload)}
         condition = "attribute_exists(user_id)"
