@@ -88,6 +88,30 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _regenerate(args: argparse.Namespace) -> int:
+    from profilepics.deps import build
+    from profilepics.errors import ProblemError
+
+    from infra.progress import Progress
+
+    settings = Settings()
+    if args.local:
+        settings = local.stack_settings(settings, LocalSettings())
+    regenerator = build(settings).regenerator
+    try:
+        progress = Progress(regenerator.count(), "pictures")
+        report = regenerator.run(dry_run=args.dry_run, progress=progress.step)
+    except ProblemError as exc:
+        print(
+            f"regenerate stopped: {exc.detail} ({exc.code}); run it again to resume",
+            file=sys.stderr,
+        )
+        return 1
+    progress.close()
+    print("\n".join(report.lines()))
+    return 1 if report.errors else 0
+
+
 def _events(args: argparse.Namespace) -> int:
     from infra.invoker.spool import DEAD, SPOOL_FILE, Spool
 
@@ -206,6 +230,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--local", action="store_true", help="the embedded local stack (`profilepics up`)"
     )
     sweep.set_defaults(run=_sweep)
+
+    regenerate = commands.add_parser(
+        "regenerate",
+        help="make the variants of every picture made under other settings (sizes, formats, "
+        "quality) again; pictures already current are skipped, so running it again resumes",
+    )
+    regenerate.add_argument("--dry-run", action="store_true", help="count, write nothing")
+    regenerate.add_argument(
+        "--local", action="store_true", help="the embedded local stack (`profilepics up`)"
+    )
+    regenerate.set_defaults(run=_regenerate)
 
     events = commands.add_parser(
         "events", help="list bucket events waiting or dead in the data dir's spool; redrive them"

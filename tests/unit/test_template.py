@@ -36,6 +36,7 @@ FUNCTIONS = {
     "ThumbnailsFunction": "thumbnails",
     "IngestFunction": "ingest",
     "SweepFunction": "sweep",
+    "RegenerateFunction": "regenerate",
 }
 ROUTES = {
     ("POST", "/users"): ("ProfilesFunction", True),
@@ -113,6 +114,12 @@ ACCESS = {
     "SweepFunction": {
         "dynamodb": {"Scan"},
         "s3:DeleteObject": {"originals", "thumbnails", "uploads"},
+    },
+    "RegenerateFunction": {
+        "dynamodb": {"GetItem", "UpdateItem", "Scan"},
+        "s3:GetObject": {"originals"},
+        "s3:PutObject": {"thumbnails"},
+        "s3:DeleteObject": {"thumbnails"},
     },
 }
 
@@ -572,6 +579,7 @@ def test_outputs(template: dict[str, Any]) -> None:
         "BucketName",
         "TableName",
         "FailedEventsQueueUrl",
+        "RegenerateFunction",
     }
 
 

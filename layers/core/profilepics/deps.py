@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache, partial
 
 from profilepics.auth import Authorizer
@@ -22,6 +23,7 @@ from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
 from profilepics.processing import Processing
 from profilepics.profile_use_cases import Profiles
+from profilepics.regenerate import Regenerator
 from profilepics.sweep import Sweeper
 from profilepics.urls import UrlSigner
 
@@ -40,6 +42,7 @@ class Container:
     processing: Processing
     sweeper: Sweeper
     healer: Healer
+    regenerator: Regenerator
     authorizer: Authorizer
     meter: Meter
 
@@ -78,8 +81,9 @@ def build(
         profiles=Profiles(table, presenter, clock),
         pictures=pictures,
         processing=Processing(store, table, pictures, settings, clock, sleep=sleep, meter=meter),
-        sweeper=Sweeper(store, table, clock),
+        sweeper=Sweeper(store, table, clock, timedelta(seconds=settings.url_expiry_seconds)),
         healer=Healer(store, table, UPLOAD_POLICY_LIFETIME, clock),
+        regenerator=Regenerator(store, table, settings, clock, partial(image_limits, settings)),
         authorizer=Authorizer(settings),
         meter=meter,
     )
@@ -109,6 +113,10 @@ def authorizer() -> Authorizer:
 
 def sweeper() -> Sweeper:
     return container().sweeper
+
+
+def regenerator() -> Regenerator:
+    return container().regenerator
 
 
 def meter() -> Meter:

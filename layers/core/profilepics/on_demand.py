@@ -68,6 +68,8 @@ class OnDemand:
                     update={
                         "variants": {**picture.variants, target.id: key},
                         "on_demand": [*picture.on_demand, target.id],
+                        # Settings changed back since a regeneration retired this key.
+                        "retired": [k for k in picture.retired if k != key],
                         "revision": picture.revision + 1,
                     }
                 )

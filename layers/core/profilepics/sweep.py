@@ -45,14 +45,18 @@ class SweepReport:
 
 @dataclass(frozen=True)
 class References:
-    """The keys and thumbnail folders that profiles' current pictures point at."""
+    """The keys and thumbnail folders that profiles' current pictures point at, and the keys
+    a regeneration retired from them that no URL handed out can reach any more."""
 
     keys: frozenset[str]
     prefixes: frozenset[str]
+    expired: frozenset[str] = frozenset()
 
     def cover(self, key: str) -> bool:
         if key in self.keys:
             return True
+        if key in self.expired:
+            return False
         folder = key.rsplit("/", 1)[0] + "/"
         return folder in self.prefixes
 
@@ -62,10 +66,13 @@ class Sweeper:
     newer than the cutoff and kept, and the grace covers uploads whose profile write is still
     on its way when the profiles are listed."""
 
-    def __init__(self, store: ObjectStore, table: ProfileTable, clock: Clock) -> None:
+    def __init__(
+        self, store: ObjectStore, table: ProfileTable, clock: Clock, url_life: timedelta
+    ) -> None:
         self._store = store
         self._table = table
         self._clock = clock
+        self._url_life = url_life
 
     def run(self, grace: timedelta = DEFAULT_GRACE, dry_run: bool = False) -> SweepReport:
         report = SweepReport(dry_run=dry_run)
@@ -89,15 +96,20 @@ class Sweeper:
     def _references(self, report: SweepReport) -> References:
         found: set[str] = set()
         prefixes: set[str] = set()
+        expired: set[str] = set()
+        now = self._clock()
         for profile in self._profiles():
             report.profiles += 1
             picture = profile.picture
             if picture is not None:
                 found.update((picture.key, *picture.variants.values()))
                 prefixes.add(keys.thumbnail_prefix(profile.user_id, picture.id))
+                retired_at = picture.retired_at
+                if retired_at is not None and retired_at + self._url_life <= now:
+                    expired.update(picture.retired)
             if profile.upload is not None and profile.upload.state is UploadState.PENDING:
                 found.add(profile.upload.key)  # a direct upload its event has yet to ingest
-        return References(frozenset(found), frozenset(prefixes))
+        return References(frozenset(found), frozenset(prefixes), frozenset(expired - found))
 
     def _profiles(self) -> Iterator[Profile]:
         cursor: str | None = None
