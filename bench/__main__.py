@@ -19,12 +19,19 @@ from bench import (
     layer,
     memory,
     report,
+    sizes,
     spool,
     validation,
     variants,
 )
 from bench.measure import Row, Target
-from bench.stack import child_config, running_stack, seed_users
+from bench.stack import (
+    as_written_before_issue_12,
+    child_config,
+    ready,
+    running_stack,
+    seed_users,
+)
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 USERS = 16
@@ -41,18 +48,22 @@ def _step(name: str, run: Callable[[], Results], rows: list[Row], targets: list[
     print(f"bench: {name} done in {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
 
 
-def _with_stack() -> Results:
-    """Sections that need the local stack, sharing one: in-process handlers, HTTP load, edges."""
+def _with_stack(baseline: str) -> Results:
+    """Sections that need the local stack, sharing one: in-process handlers, HTTP load, edges,
+    and the read path before and after issue 12."""
     from tests.stackrun import token
 
     picture = inputs.jpeg_of_about(1_000_000)
     with running_stack() as stack:
         users = seed_users(stack, USERS, picture)
         rows = validation.in_process(child_config(stack), users[0])
+        ready(stack, users[2])
+        read_users = (as_written_before_issue_12(stack, users[1]), users[2])
+        read_rows, read_targets = sizes.read_path(child_config(stack), read_users, baseline)
         tokens = {u: token(u) for u in users}
         load_rows, targets = http_load.run(stack.api, users, tokens, picture)
         edge_rows, edge_targets = http_edges.run(stack.env, users, tokens, picture)
-    return rows + load_rows + edge_rows, targets + edge_targets
+    return rows + read_rows + load_rows + edge_rows, read_targets + targets + edge_targets
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="print only; leave the docs")
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per measurement")
     parser.add_argument(
-        "--baseline", help="a git ref whose core also runs the hostile uploads (section 8)"
+        "--baseline",
+        help="a git ref whose core also runs the hostile uploads (section 8) and the read "
+        "path (section 10; main when not given)",
     )
     args = parser.parse_args(argv)
 
@@ -77,11 +90,18 @@ def main(argv: list[str] | None = None) -> int:
     _step("2 peak memory", memory.run, rows, targets)
     _step("3 validation and presigning", validation.offline, rows, targets)
     _step("4 cold start", lambda: coldstart.run(args.repeat), rows, targets)
-    _step("3+5+9 handlers, HTTP load and HTTP edges on the local stack", _with_stack, rows, targets)
+    baseline = args.baseline or "main"
+    _step(
+        "3+5+9+10 handlers, HTTP load, HTTP edges and the read path on the local stack",
+        lambda: _with_stack(baseline),
+        rows,
+        targets,
+    )
     _step("6 event spool", lambda: spool.run(args.repeat), rows, targets)
     _step("7 Lambda layer", lambda: layer.run(args.repeat), rows, targets)
     repeat = min(args.repeat, 3)  # a fresh process per run: slow, and CPU time varies little
     _step("8 hostile uploads", lambda: hostile.run(args.baseline, repeat), rows, targets)
+    _step("10 sizes and formats", lambda: sizes.run(args.repeat), rows, targets)
     rows.sort(key=lambda row: row.section)  # stable: each section keeps its own order
     targets.sort(key=lambda target: target.section)
     took = time.monotonic() - began

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import coldstart, hostile, inputs, layer, memory, report, spool, variants
+from bench import coldstart, hostile, inputs, layer, memory, report, sizes, spool, variants
 from bench.measure import Row, Sample, Target, interleaved, per_call, timed
 from tests.unit import imagegen
 
@@ -26,6 +26,7 @@ MODULES = [
     "bench.layer",
     "bench.memory",
     "bench.report",
+    "bench.sizes",
     "bench.spool",
     "bench.stack",
     "bench.validation",
@@ -131,3 +132,17 @@ def test_hostile_child_reports_a_refusal_its_cpu_and_peak_memory(tmp_path: Path)
     assert run.outcome == "image_truncated"
     assert 0 <= run.cpu < 5
     assert run.idle_mb <= run.peak_mb < 1000
+
+
+def test_sizes_section_encodes_every_size_in_every_format_and_measures_quality(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sizes, "sources", lambda: {"small": imagegen.photo(300, 200)})
+    rows, targets = sizes.encoding(1)
+    assert len(rows) == len(sizes.SIZES) * len(sizes.ENCODERS) + len(sizes.ENCODERS)
+    assert all(row.sample is not None and row.sample.median >= 0 for row in rows)
+    png = next(r for r in rows if r.approach == "PNG" and "64" in r.case)
+    assert "lossless" in png.note
+    webp = next(r for r in rows if r.approach.startswith("WebP") and "512" in r.case)
+    assert "100% of WebP's" in webp.note and "PSNR" in webp.note
+    assert len(targets) == 2
