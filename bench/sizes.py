@@ -232,7 +232,7 @@ def _handler_ms(config: dict[str, Any], tree: Path | None) -> dict[str, Any]:
 
 
 def read_path(
-    config: dict[str, Any], users: tuple[str, str], baseline: str, rounds: int = 3
+    config: dict[str, Any], users: tuple[str, str], baseline: str, rounds: int = 5
 ) -> tuple[list[Row], list[Target]]:
     """GET of a stored size: the baseline's core and handler against this tree's, in
     alternating rounds of 200 warm calls each; users = (one whose item a baseline wrote,
