@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from profilepics.formats import Variant
+
 USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
@@ -72,6 +74,15 @@ class Picture(BaseModel):
         if isinstance(value, dict):
             return {(k if "." in k else f"{k}.webp"): v for k, v in value.items()}
         return value
+
+    def stills(self) -> dict[Variant, str]:
+        """The stored still variants and their keys (configured and made on request)."""
+        found = {}
+        for variant_id, key in self.variants.items():
+            variant = Variant.parse(variant_id)
+            if variant is not None and not variant.animated:
+                found[variant] = key
+        return found
 
 
 class UploadState(StrEnum):

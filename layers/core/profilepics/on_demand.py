@@ -15,7 +15,6 @@ from profilepics.formats import ImageFormat, Variant
 from profilepics.metrics import Meter, Metric, stopwatch
 from profilepics.models import Picture, PictureStatus
 from profilepics.ports import ObjectStore, ProfileTable
-from profilepics.presenter import still_variants
 
 if TYPE_CHECKING:
     from profilepics.images import ImageLimits
@@ -89,7 +88,7 @@ class OnDemand:
     def _admitted(self, picture: Picture, wanted: Variant) -> Variant:
         """wanted, unless it would be one on-demand size too many: then the stored size
         nearest to it (in its format if one is stored in it)."""
-        stored = still_variants(picture)
+        stored = picture.stills()
         configured = set(self._settings.thumbnail_sizes)
         sizes = {v.size for v in stored}
         if wanted.size in configured or wanted.size in sizes:
@@ -125,7 +124,7 @@ class OnDemand:
 
     @staticmethod
     def _source(picture: Picture, target: Variant) -> str:
-        larger = [v for v in still_variants(picture) if v.size > target.size]
+        larger = [v for v in picture.stills() if v.size > target.size]
         if not larger:
             return picture.key
         size = min(v.size for v in larger)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from profilepics import request_url
 from profilepics.clock import Clock
 from profilepics.config import Settings
-from profilepics.formats import ANIMATED, ORIGINAL, VARIANT_FORMATS, ImageFormat, Variant
+from profilepics.formats import ANIMATED, ORIGINAL, VARIANT_FORMATS, ImageFormat
 from profilepics.models import (
     Picture,
     PicturePublic,
@@ -17,16 +17,6 @@ from profilepics.models import (
     ProfilePublic,
 )
 from profilepics.urls import UrlSigner, default_picture_url
-
-
-def still_variants(picture: Picture) -> dict[Variant, str]:
-    """The picture's stored still variants and their keys (configured and made on request)."""
-    found = {}
-    for variant_id, key in picture.variants.items():
-        variant = Variant.parse(variant_id)
-        if variant is not None and not variant.animated:
-            found[variant] = key
-    return found
 
 
 class Presenter:
@@ -112,7 +102,7 @@ class Presenter:
         if picture.status is not PictureStatus.READY:
             return {}
         sources: dict[str, dict[str, str]] = {}
-        for variant, key in sorted(still_variants(picture).items()):
+        for variant, key in sorted(picture.stills().items()):
             by_size = sources.setdefault(variant.format.value, {})
             by_size[variant.name] = self._signer.sign(key)[0]
         return {fmt.value: sources[fmt.value] for fmt in VARIANT_FORMATS if fmt.value in sources}
