@@ -48,6 +48,10 @@ def _step(name: str, run: Callable[[], Results], rows: list[Row], targets: list[
     print(f"bench: {name} done in {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
 
 
+def _number(section: str) -> int:
+    return int(section.split(" ", 1)[0])
+
+
 def _with_stack(baseline: str) -> Results:
     """Sections that need the local stack, sharing one: in-process handlers, HTTP load, edges,
     and the read path before and after issue 12."""
@@ -73,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--baseline",
         help="a git ref whose core also runs the hostile uploads (section 8) and the read "
-        "path (section 10; main when not given)",
+        "path (section 13; main when not given)",
     )
     args = parser.parse_args(argv)
 
@@ -92,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     _step("4 cold start", lambda: coldstart.run(args.repeat), rows, targets)
     baseline = args.baseline or "main"
     _step(
-        "3+5+9+10 handlers, HTTP load, HTTP edges and the read path on the local stack",
+        "3+5+9+13 handlers, HTTP load, HTTP edges and the read path on the local stack",
         lambda: _with_stack(baseline),
         rows,
         targets,
@@ -101,9 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     _step("7 Lambda layer", lambda: layer.run(args.repeat), rows, targets)
     repeat = min(args.repeat, 3)  # a fresh process per run: slow, and CPU time varies little
     _step("8 hostile uploads", lambda: hostile.run(args.baseline, repeat), rows, targets)
-    _step("10 sizes and formats", lambda: sizes.run(args.repeat), rows, targets)
-    rows.sort(key=lambda row: row.section)  # stable: each section keeps its own order
-    targets.sort(key=lambda target: target.section)
+    _step("13 sizes and formats", lambda: sizes.run(args.repeat), rows, targets)
+    # by the section's number (as text "13" sorts before "2"); stable: each keeps its order
+    rows.sort(key=lambda row: _number(row.section))
+    targets.sort(key=lambda target: _number(target.section))
     took = time.monotonic() - began
 
     print()

@@ -1,4 +1,4 @@
-"""Section 10 (issue 12): sizes made on request, AVIF against WebP, and the read path.
+"""Section 13 (issue 12): sizes made on request, AVIF against WebP, and the read path.
 
 - Encoding each variant size in each format from the same resized square (CPU ms, medians of
   alternating rounds; bytes), to choose AVIF's encoder speed: WebP q80 m4 (before issue 12),
@@ -41,7 +41,7 @@ from bench.measure import Row, Sample, Target
 from bench.report import as_text
 from tests.unit import imagegen
 
-SECTION = "10 Sizes & formats"
+SECTION = "13 Sizes & formats"
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (512, 256, 128, 64)
 WEBP = Encoding(ImageFormat.WEBP, 80, method=4)

@@ -146,3 +146,15 @@ def test_sizes_section_encodes_every_size_in_every_format_and_measures_quality(
     webp = next(r for r in rows if r.approach.startswith("WebP") and "512" in r.case)
     assert "100% of WebP's" in webp.note and "PSNR" in webp.note
     assert len(targets) == 2
+
+
+def test_rows_sort_by_section_number_not_as_text() -> None:
+    from bench.__main__ import _number
+
+    sections = ["13 Sizes & formats", "2 Peak memory", "1 Variants", "10 Upload path"]
+    assert sorted(sections, key=_number) == [
+        "1 Variants",
+        "2 Peak memory",
+        "10 Upload path",
+        "13 Sizes & formats",
+    ]
