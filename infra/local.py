@@ -118,6 +118,10 @@ def local_settings(
         settings.model_dump()
         | {
             "environment": "development",
+            # Read by a person at a terminal, unless PROFILEPICS_LOG_FORMAT says otherwise.
+            "log_format": settings.log_format
+            if "log_format" in settings.model_fields_set
+            else "text",
             "s3_endpoint": endpoint,
             "public_s3_endpoint": settings.public_s3_endpoint or endpoint,
             "s3_access_key": keys[0],

@@ -15,6 +15,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from profilepics.http import TAGS
+
 from infra.invoker.template import Function, Route, Template, load
 from infra.invoker.workers import load_module
 from infra.local import REPO_ROOT
@@ -23,6 +25,12 @@ OUTPUT = REPO_ROOT / "openapi.json"
 # Powertools' own validation-error models: our resolvers answer those as problem+json instead.
 _POWERTOOLS_ONLY = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 _POWERTOOLS_422 = {"$ref": "#/components/schemas/HTTPValidationError"}
+TOKEN_HELP = (
+    "A JWT whose `sub` is the user you act as. On the local stack, from the repo root: "
+    "`.venv/bin/profilepics token ada` (add `--admin` to act on anyone), or open "
+    "`/_dev/token/ada` on `profilepics up`. Paste the token alone, without `Bearer`. "
+    "On AWS: an access token from the identity provider named by the stack's JwtIssuer."
+)
 
 
 def _function_spec(function: Function) -> dict[str, Any]:
@@ -94,19 +102,32 @@ def build(template: Template) -> dict[str, Any]:
             "title": "profilepics",
             "version": _version(),
             "description": "Profile pictures: validated uploads, signed URLs, thumbnails. "
-            "Errors are application/problem+json with a stable `code`. Writes need a bearer "
-            "JWT whose `sub` is the user (or an admin scope); reads are public by default.",
+            "Errors are application/problem+json with a stable `code`; each error's `type` "
+            "links to the page that documents it (all of them: [/problems](/problems)). Writes "
+            "need a bearer JWT whose `sub` is the user (or an admin scope); reads are public by "
+            "default and never include e-mail addresses.",
         },
         "servers": [{"url": "/"}],
-        "tags": [{"name": tag} for tag in dict.fromkeys(tags)],
+        "tags": [{"name": tag, "description": _tag_text(tag)} for tag in dict.fromkeys(tags)],
         "paths": paths,
         "components": {
             "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": TOKEN_HELP,
+                }
             },
         },
     }
+
+
+def _tag_text(tag: str) -> str:
+    if tag not in TAGS:
+        raise LookupError(f"tag {tag!r}: describe it in profilepics.http.TAGS")
+    return TAGS[tag]
 
 
 def _tags(spec: dict[str, Any]) -> list[str]:

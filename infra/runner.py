@@ -32,9 +32,10 @@ from infra.invoker.spool import Spool
 from infra.invoker.template import Template, load
 from infra.invoker.workers import invoke_once, load_handler
 from infra.local import LocalSettings
+from infra.preflight import CliError, check_ports_free
 
 if TYPE_CHECKING:
-    from infra.stack import LocalStack
+    from infra.stack import LocalStack, StackConfig
 
 
 def health_check(settings: Settings) -> Callable[[], dict[str, bool]]:
@@ -82,7 +83,7 @@ def _spool(cfg: LocalSettings) -> Spool:
     try:
         return Spool.in_dir(local.data_dir(cfg))
     except (OSError, sqlite3.Error) as exc:
-        raise SystemExit(
+        raise CliError(
             f"PROFILEPICS_DATA_DIR={cfg.data_dir} is not a writable directory "
             f"({type(exc).__name__}): bucket events are spooled there"
         ) from None
@@ -120,7 +121,14 @@ def _serve_forever(
     banner: list[str],
     on_listening: Callable[[], None] | None = None,
 ) -> None:
-    server = serve(invoker, host, port)
+    try:
+        server = serve(invoker, host, port)
+    except OSError as exc:
+        invoker.close()
+        raise CliError(
+            f"cannot listen on {host}:{port} ({exc.strerror}): set PROFILEPICS_API_PORT "
+            "(or --port) to a free port"
+        ) from None
     _stop_on_sigterm(server.shutdown)
     if on_listening is not None:
         on_listening()  # the socket is bound: connections now queue until serve_forever
@@ -151,34 +159,50 @@ def _urls(api: str) -> list[str]:
     ]
 
 
+def _stack_config(**values: Any) -> StackConfig:
+    from infra.stack import StackConfig
+
+    try:
+        return StackConfig(**values)
+    except ValueError as exc:  # ports that clash or do not fit: the user's settings
+        raise CliError(str(exc), 2) from None
+
+
 def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | None = None) -> int:
-    from infra.stack import LocalStack, StackConfig, ensure_installed
+    from infra.stack import LocalStack, StackError, ensure_installed
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     began = time.monotonic()
     directory = local.data_dir(cfg)
-    ensure_installed(local.REPO_ROOT)
     keys = local.credentials(settings, directory)
     events_token = (
         cfg.events_token.get_secret_value() if cfg.events_token else secrets.token_urlsafe(24)
     )
     api = f"http://{cfg.host}:{cfg.api_port}"
-    print(f"starting SeaweedFS and dynalite on {cfg.host} (data in {directory}) ...", flush=True)
-    stack = LocalStack(
-        StackConfig(
-            data_dir=directory,
-            access_key=keys[0],
-            secret_key=keys[1],
-            host=cfg.host,
-            s3_port=cfg.s3_port,
-            dynamodb_port=cfg.dynamodb_port,
-            tls=cfg.tls,
-            webhook_url=f"{api}/_events/seaweedfs",
-            webhook_bearer_token=events_token,
-        )
+    config = _stack_config(
+        data_dir=directory,
+        access_key=keys[0],
+        secret_key=keys[1],
+        host=cfg.host,
+        s3_port=cfg.s3_port,
+        dynamodb_port=cfg.dynamodb_port,
+        tls=cfg.tls,
+        webhook_url=f"{api}/_events/seaweedfs",
+        webhook_bearer_token=events_token,
     )
+    check_ports_free(cfg.host, cfg.api_port, cfg.s3_port, cfg.dynamodb_port)
+    print(f"starting SeaweedFS and dynalite on {cfg.host} (data in {directory}) ...", flush=True)
+    stack = LocalStack(config)
+    # Started from a shell without job control (a script's `&`, CI), a process inherits SIGINT
+    # ignored, and Python then raises no KeyboardInterrupt: Ctrl-C, and SIGTERM below, which
+    # goes through it, would do nothing. This command stops on them, whoever started it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     _stop_on_sigterm(lambda: os.kill(os.getpid(), signal.SIGINT))
-    stack.start()
+    try:
+        ensure_installed(local.REPO_ROOT)
+        stack.start()
+    except StackError as exc:
+        raise CliError(f"the local stack did not start: {exc}") from None
     try:
         service = local.local_settings(settings, cfg, keys, stack.ca_bundle)
         template = load(local.template_path())
@@ -216,9 +240,9 @@ def serve_only(settings: Settings, cfg: LocalSettings, host: str, port: int) -> 
     """The invoker alone, against a store and table run elsewhere (Docker Compose, AWS)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if cfg.jwt_secret is None:
-        raise SystemExit("set PROFILEPICS_JWT_SECRET: the invoker verifies bearer tokens with it")
+        raise CliError("set PROFILEPICS_JWT_SECRET: the invoker verifies bearer tokens with it", 2)
     if cfg.events_token is None:
-        raise SystemExit("set PROFILEPICS_EVENTS_TOKEN: bucket events must carry it")
+        raise CliError("set PROFILEPICS_EVENTS_TOKEN: bucket events must carry it", 2)
     template = load(local.template_path())
     events_token = cfg.events_token.get_secret_value()
     secret = cfg.jwt_secret.get_secret_value()
@@ -241,7 +265,7 @@ def invoke_function(
     """Run one function once, in this process, with its template environment (no Docker)."""
     template = load(local.template_path())
     if name not in template.functions:
-        raise SystemExit(f"no function {name!r}; try one of: {', '.join(template.functions)}")
+        raise CliError(f"no function {name!r}; try one of: {', '.join(template.functions)}", 2)
     function = template.functions[name]
     os.environ.clear()
     os.environ.update(local.environment_for(local.stack_settings(settings, cfg))(function))

@@ -113,12 +113,21 @@ class FakeStore:
         )
 
     def presign_post(
-        self, key: str, max_bytes: int, expires_at: datetime
+        self,
+        key: str,
+        max_bytes: int,
+        expires_at: datetime,
+        *,
+        min_bytes: int = 1,
+        content_type: str | None = None,
     ) -> tuple[str, dict[str, str]]:
         self._check("presign")
         expires = expires_at.astimezone(UTC).isoformat()
-        policy = _sign(key, str(max_bytes), expires)
-        fields = {"key": key, "max": str(max_bytes), "expires": expires, "policy": policy}
+        terms = {"min": str(min_bytes), "max": str(max_bytes), "expires": expires}
+        terms["type"] = content_type or ""
+        fields = {"key": key, **terms, "policy": _sign(key, *terms.values())}
+        if content_type is not None:
+            fields["Content-Type"] = content_type
         return f"{STORE_URL}/{self.bucket}", fields
 
     def ping(self) -> None:
@@ -141,13 +150,18 @@ class FakeStore:
             return None
         return self.objects[key], *self.headers[key]
 
-    def post_form(self, fields: Mapping[str, str], data: bytes, content_type: str) -> bool:
+    def post_form(self, form: Mapping[str, str], data: bytes) -> bool:
         """Store a direct upload as the store would: only within the policy's conditions."""
-        key, limit, expires = fields.get("key", ""), fields.get("max", "0"), fields["expires"]
-        if not hmac.compare_digest(fields.get("policy", ""), _sign(key, limit, expires)):
+        key, expires = form.get("key", ""), form["expires"]
+        low, high, declared = form.get("min", "1"), form.get("max", "0"), form.get("type", "")
+        signed = _sign(key, low, high, expires, declared)
+        if not hmac.compare_digest(form.get("policy", ""), signed):
             return False
+        content_type = form.get("Content-Type", "")
         fresh = self.clock() < datetime.fromisoformat(expires)
-        if not fresh or not content_type.startswith("image/") or not 1 <= len(data) <= int(limit):
+        if not fresh or declared and content_type != declared:
+            return False
+        if not int(low) <= len(data) <= int(high):
             return False
         self.put(key, data, content_type, "")
         return True

@@ -187,6 +187,8 @@ def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> Runn
         "PROFILEPICS_S3_SECRET_KEY": SECRET_KEY,
         "PROFILEPICS_JWT_SECRET": JWT_SECRET,
         "PROFILEPICS_EVENTS_TOKEN": EVENTS_TOKEN,
+        # JSON function logs, as in production, so tests can read every field back.
+        "PROFILEPICS_LOG_FORMAT": "json",
         **(extra_env or {}),
     }
     log_path = data_dir / "stack.log"

@@ -8,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import defaults
 from profilepics.errors import ValidationFailed
-from profilepics.http import BINARY, make_resolver, query_parameters, responses
+from profilepics.http import BINARY, PICTURES, make_resolver, query_parameters, responses
 from profilepics.observability import function_logger
 
 SERVICE = "default_picture"
@@ -46,7 +46,7 @@ IF_NONE_MATCH = {
         },
     ),
     openapi_extensions={"parameters": [*query_parameters(defaults.DefaultQuery), IF_NONE_MATCH]},
-    tags=[SERVICE],
+    tags=[PICTURES],
 )
 def default_picture() -> Response[bytes]:
     event = app.current_event

@@ -14,7 +14,7 @@ from profilepics import deps
 from profilepics import errors as e
 from profilepics.config import get_settings
 from profilepics.formats import ImageFormat, VariantFormat
-from profilepics.http import DATA_ERRORS, make_resolver, responses
+from profilepics.http import DATA_ERRORS, PICTURES, make_resolver, responses
 from profilepics.models import PictureURL
 from profilepics.observability import function_logger
 from pydantic import Field
@@ -55,7 +55,7 @@ REDIRECT: OpenAPIResponse = {
     responses=responses(
         {200: PictureURL}, (e.UserNotFound, e.ValidationFailed, *DATA_ERRORS), {302: REDIRECT}
     ),
-    tags=[SERVICE],
+    tags=[PICTURES],
 )
 def get_picture_url(
     user_id: str,

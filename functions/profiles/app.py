@@ -1,4 +1,8 @@
-"""Profile APIs: create, read, list and update the profiles a picture belongs to."""
+"""Profile APIs: create, read, list and update the profiles a picture belongs to.
+
+Public reads leave the e-mail address out; its owner reads it at GET /me, an admin at
+GET /admin/users/{user_id}.
+"""
 
 from typing import Annotated, Any
 
@@ -12,11 +16,18 @@ from profilepics.http import (
     BODY_ERRORS,
     DATA_ERRORS,
     OWNER_ERRORS,
+    PROFILES,
     json_response,
     make_resolver,
     responses,
 )
-from profilepics.models import ProfileCreate, ProfilePage, ProfilePublic, ProfileUpdate
+from profilepics.models import (
+    ProfileCreate,
+    ProfilePage,
+    ProfilePrivate,
+    ProfilePublic,
+    ProfileUpdate,
+)
 from profilepics.observability import function_logger
 
 SERVICE = "profiles"
@@ -27,13 +38,14 @@ app = make_resolver()
 @app.post(
     "/users",
     summary="Create a profile",
-    description="The token's `sub` must be the new `user_id`, unless it is an admin's.",
+    description="The token's `sub` must be the new `user_id`, unless it is an admin's. The "
+    "answer is the whole profile, e-mail included: it goes to its owner.",
     responses=responses(
-        {201: ProfilePublic}, (e.UserExists, *BODY_ERRORS, *OWNER_ERRORS, *DATA_ERRORS)
+        {201: ProfilePrivate}, (e.UserExists, *BODY_ERRORS, *OWNER_ERRORS, *DATA_ERRORS)
     ),
-    tags=[SERVICE],
+    tags=[PROFILES],
 )
-def create_user(body: ProfileCreate) -> Response[ProfilePublic]:
+def create_user(body: ProfileCreate) -> Response[ProfilePrivate]:
     deps.authorizer().require_owner(app.current_event.raw_event, body.user_id)
     return json_response(deps.profiles().create(body), 201)
 
@@ -43,7 +55,7 @@ def create_user(body: ProfileCreate) -> Response[ProfilePublic]:
     summary="List profiles, a page at a time",
     description="Pass the `next_cursor` of one page as `cursor` for the next; none means the end.",
     responses=responses({200: ProfilePage}, (e.BadRequest, e.ValidationFailed, *DATA_ERRORS)),
-    tags=[SERVICE],
+    tags=[PROFILES],
 )
 def list_users(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -55,10 +67,11 @@ def list_users(
 
 @app.get(
     "/users/<user_id>",
-    summary="Get a profile with its picture URLs",
-    description="Every URL is signed and works at once: the picture's, or a generated default.",
+    summary="Get a profile with its picture URLs (public: no e-mail)",
+    description="Every URL is signed and works at once: the picture's, or a generated default. "
+    "The e-mail address is private: its owner reads it at GET /me.",
     responses=responses({200: ProfilePublic}, (e.UserNotFound, *DATA_ERRORS)),
-    tags=[SERVICE],
+    tags=[PROFILES],
 )
 def get_user(user_id: str) -> Response[ProfilePublic]:
     deps.authorizer().require_reader(app.current_event.raw_event)
@@ -68,15 +81,40 @@ def get_user(user_id: str) -> Response[ProfilePublic]:
 @app.patch(
     "/users/<user_id>",
     summary="Update a profile",
+    description="The answer is the whole profile, e-mail included: it goes to its owner.",
     responses=responses(
-        {200: ProfilePublic},
+        {200: ProfilePrivate},
         (e.UserNotFound, e.Conflict, *BODY_ERRORS, *OWNER_ERRORS, *DATA_ERRORS),
     ),
-    tags=[SERVICE],
+    tags=[PROFILES],
 )
-def update_user(user_id: str, body: ProfileUpdate) -> Response[ProfilePublic]:
+def update_user(user_id: str, body: ProfileUpdate) -> Response[ProfilePrivate]:
     deps.authorizer().require_owner(app.current_event.raw_event, user_id)
     return json_response(deps.profiles().update(user_id, body))
+
+
+@app.get(
+    "/me",
+    summary="The caller's whole profile, e-mail included",
+    description="The profile of the token's `sub`: the only read that shows its own e-mail.",
+    responses=responses({200: ProfilePrivate}, (e.UserNotFound, e.Unauthorized, *DATA_ERRORS)),
+    tags=[PROFILES],
+)
+def get_me() -> Response[ProfilePrivate]:
+    caller = deps.authorizer().require_caller(app.current_event.raw_event)
+    return json_response(deps.profiles().get_private(caller.sub))
+
+
+@app.get(
+    "/admin/users/<user_id>",
+    summary="Any user's whole profile, e-mail included (admins only)",
+    description="Needs a token with the admin scope or group.",
+    responses=responses({200: ProfilePrivate}, (e.UserNotFound, *OWNER_ERRORS, *DATA_ERRORS)),
+    tags=[PROFILES],
+)
+def get_user_as_admin(user_id: str) -> Response[ProfilePrivate]:
+    deps.authorizer().require_admin(app.current_event.raw_event)
+    return json_response(deps.profiles().get_private(user_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,8 +1,10 @@
 """Picture writes: upload or replace, delete, and presigned direct-upload policies."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.models import Example
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
@@ -12,17 +14,39 @@ from profilepics.http import (
     DATA_ERRORS,
     IMAGE_BODY,
     OWNER_ERRORS,
+    PICTURES,
     json_response,
     make_resolver,
     responses,
 )
 from profilepics.metrics import counting_uploads
-from profilepics.models import PicturePublic, UploadPolicy
+from profilepics.models import PicturePublic, UploadPolicy, UploadRequest
 from profilepics.observability import function_logger
 
 SERVICE = "upload"
 logger = function_logger(SERVICE)
 app = make_resolver()
+DIRECT_UPLOAD = """For large files: the client posts the file straight to the store.
+
+1. Call this with the file's `content_type` and `size` (both optional; declared, the policy
+   takes exactly them, and `Content-Type` is in `fields`).
+2. POST `multipart/form-data` to `url`: every entry of `fields` as it is, then the file as the
+   last part, named `file`. The store answers 204. Any S3 POST client does this, e.g.
+   `curl -F key=… -F policy=… … -F file=@photo.jpg URL`.
+3. The store's object-created event runs the same checks as `PUT /users/{user_id}/picture`;
+   poll `GET /users/{user_id}`: `upload.state` turns `done` (the picture is published) or
+   `failed` with `upload.error_code`.
+
+The policy lasts 10 minutes and names one key under `uploads/`."""
+DECLARED = Body(
+    description="Optional: what the file will be, so the policy takes exactly that",
+    openapi_examples={
+        "declared": Example(
+            summary="type and size", value={"content_type": "image/jpeg", "size": 48213}
+        ),
+        "nothing": Example(summary="nothing declared (any size up to the limit)", value={}),
+    },
+)
 IMAGE_ERRORS = (
     e.UnsupportedMediaType,
     e.ImageCorrupt,
@@ -46,7 +70,7 @@ IMAGE_ERRORS = (
         + DATA_ERRORS,
     ),
     openapi_extensions={"requestBody": IMAGE_BODY},
-    tags=[SERVICE],
+    tags=[PICTURES],
     middlewares=[counting_uploads(deps.meter)],
 )
 def put_picture(user_id: str) -> Response[PicturePublic]:
@@ -64,7 +88,7 @@ def put_picture(user_id: str) -> Response[PicturePublic]:
     summary="Delete the picture; the profile falls back to the default",
     description="The profile stops pointing at the picture first, then its objects are removed.",
     responses=responses({204: None}, (e.UserNotFound, *OWNER_ERRORS, *DATA_ERRORS)),
-    tags=[SERVICE],
+    tags=[PICTURES],
 )
 def delete_picture(user_id: str) -> Response[None]:
     deps.authorizer().require_owner(app.current_event.raw_event, user_id)
@@ -75,14 +99,20 @@ def delete_picture(user_id: str) -> Response[None]:
 @app.post(
     "/users/<user_id>/picture/uploads",
     summary="Start a direct upload: a presigned POST policy for the store",
-    description="For large files: the browser posts the form straight to the store, then the "
-    "upload is validated and published like a PUT; `upload.state` on the profile tells how.",
-    responses=responses({201: UploadPolicy}, (e.UserNotFound, *OWNER_ERRORS, *DATA_ERRORS)),
-    tags=[SERVICE],
+    description=DIRECT_UPLOAD,
+    responses=responses(
+        {201: UploadPolicy},
+        (e.UserNotFound, e.FileTooLarge, e.UnsupportedContentType, e.ValidationFailed)
+        + OWNER_ERRORS
+        + DATA_ERRORS,
+    ),
+    tags=[PICTURES],
 )
-def start_direct_upload(user_id: str) -> Response[UploadPolicy]:
+def start_direct_upload(
+    user_id: str, body: Annotated[UploadRequest | None, DECLARED] = None
+) -> Response[UploadPolicy]:
     deps.authorizer().require_owner(app.current_event.raw_event, user_id)
-    return json_response(deps.pictures().start_direct_upload(user_id), 201)
+    return json_response(deps.pictures().start_direct_upload(user_id, body), 201)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -31,6 +31,7 @@ _ANSWERS = {
     ),
 }
 _FAILED = Answer(500, "function_error", "The function failed")
+ANSWERS = (*_ANSWERS.values(), _FAILED)  # every answer, for the /problems pages
 
 
 def answer_for(error: str) -> Answer:

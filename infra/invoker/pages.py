@@ -1,4 +1,5 @@
-"""The local stack's own pages: the try-it page, config, OpenAPI, Swagger UI and dev tokens.
+"""The local stack's own pages: the try-it page, config, OpenAPI, Swagger UI, error codes and
+dev tokens.
 
 They answer GET requests that match no route of the template, so they never shadow the API
 and never reach AWS: the SAM template knows nothing of them.
@@ -14,9 +15,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from profilepics.config import Settings
+from profilepics.errors import PROBLEMS_PATH
 from profilepics.models import USER_ID_PATTERN
 
-from infra.invoker.server import Reply, problem
+from infra.invoker import problems
+from infra.invoker.replies import Reply, problem
 from infra.local import REPO_ROOT
 
 WEB = "infra/web"
@@ -33,6 +36,7 @@ STATIC = {
     "/": "index.html",
     "/app.js": "app.js",
     "/style.css": "style.css",
+    "/favicon.svg": "favicon.svg",
     "/docs": "docs.html",
     "/docs/init.js": "docs.js",
 }
@@ -42,6 +46,7 @@ TYPES = {
     ".css": "text/css; charset=utf-8",
     ".json": "application/json",
     ".png": "image/png",
+    ".svg": "image/svg+xml",
 }
 DIRECT_UPLOAD_ABOVE = 1024 * 1024  # larger files go straight to the store by presigned POST
 TOKEN_TTL = 3600
@@ -89,6 +94,8 @@ class Pages:
             return self._file(self._spec, headers)
         if path == "/config.json":
             return _json(self.config())
+        if path == PROBLEMS_PATH.rstrip("/") or path.startswith(PROBLEMS_PATH):
+            return self._problems(path.removeprefix(PROBLEMS_PATH.rstrip("/")).strip("/"))
         if self._issue_token is not None and (found := _DEV_TOKEN.fullmatch(path)):
             return self._dev_token(found["user_id"], headers)
         return None
@@ -116,6 +123,13 @@ class Pages:
             return problem(422, "validation_error", "The request is invalid", "Not a user id")
         token = self._issue_token(user_id)
         return _json({"token": token, "expires_in": TOKEN_TTL, "dev_only": True})
+
+    def _problems(self, code: str) -> Reply:
+        page = problems.render(code or None)
+        if page is None:
+            return problem(404, "not_found", "No such error code", "See /problems for every code")
+        headers = [("Content-Type", TYPES[".html"]), ("Content-Security-Policy", self._csp())]
+        return Reply(200, headers, page.encode())
 
     def _from_own_page(self, headers: Mapping[str, str]) -> bool:
         # A page elsewhere reaches this server only under another Host (DNS rebinding) or from

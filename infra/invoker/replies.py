@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from profilepics.errors import PROBLEM_JSON, problem_body
+
 
 @dataclass
 class Reply:
@@ -15,11 +17,5 @@ class Reply:
 
 
 def problem(status: int, code: str, title: str, detail: str = "") -> Reply:
-    body = {
-        "type": f"https://profilepics.dev/problems/{code}",
-        "title": title,
-        "status": status,
-        "detail": detail or title,
-        "code": code,
-    }
-    return Reply(status, [("Content-Type", "application/problem+json")], json.dumps(body).encode())
+    body = json.dumps(problem_body(status, code, title, detail)).encode()
+    return Reply(status, [("Content-Type", PROBLEM_JSON)], body)

@@ -13,6 +13,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from infra.ports import port_accepts as port_accepts  # re-exported for existing callers
+
 log = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.05
@@ -25,15 +27,6 @@ class StackError(RuntimeError):
     """A local-stack server could not be started, reached or stopped."""
 
 
-def port_accepts(host: str, port: int, timeout: float = 0.2) -> bool:
-    """True when something accepts TCP connections on host:port."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free on host right now (for tests; racy by nature)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -42,17 +35,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+EPHEMERAL_START = 32768  # Linux's default ip_local_port_range: outgoing connections' ports
+
+
 def free_port_block(
     count: int, host: str = "127.0.0.1", *, extra_offsets: Sequence[int] = ()
 ) -> int:
     """A base port with base..base+count-1, and base+offset for each extra offset, all free now.
 
-    Bases are drawn below the kernel's ephemeral range (32768+), where outgoing connections
-    take their ports, and low enough for the extra offsets to stay under 65536.
+    Every one of them lies below the kernel's ephemeral range (32768+): a port inside it can be
+    taken by any process's outgoing connection between this check and the server's bind (seen:
+    SeaweedFS's admin gRPC port, base + 10004, at load 7).
     """
     highest = max((count - 1, *extra_offsets))
     for _ in range(200):
-        base = random.randrange(20_000, min(60_000, 65_535 - highest))
+        base = random.randrange(20_000, EPHEMERAL_START - highest)
         wanted = [*range(base, base + count), *(base + offset for offset in extra_offsets)]
         if all(_can_bind(host, port) for port in wanted):
             return base

@@ -5,6 +5,9 @@ const $ = (id) => document.getElementById(id);
 const state = { config: null, profile: null, tokens: {}, watch: 0 };
 const POLL_MS = 500;
 const WATCH_MS = 60000;
+const AVATAR_BOX = 256; // CSS pixels: the avatar's box in style.css
+const USER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 // Direct uploads are checked after they land, and report only a code: these are its words.
 const PLAIN = {
@@ -24,6 +27,7 @@ class Problem extends Error {
     super(explain(status, body));
     this.status = status;
     this.body = body;
+    this.code = body?.code;
   }
 }
 
@@ -45,9 +49,24 @@ function mib(bytes) {
   return `${Number.isInteger(value) ? value : value.toFixed(1)} MiB`;
 }
 
-function say(text, kind = "") {
+// Success and progress go to a polite status region, errors to an alert: never both at once.
+function status(text) {
+  $("error").replaceChildren();
   $("message").textContent = text;
-  $("message").className = kind;
+}
+
+function fail(text) {
+  $("message").textContent = "";
+  $("error").textContent = text;
+}
+
+function profileError(text, ...nodes) {
+  const box = $("profile-error");
+  box.replaceChildren();
+  if (!text) return;
+  const words = document.createElement("p");
+  words.textContent = text;
+  box.append(words, ...nodes);
 }
 
 function parse(text) {
@@ -84,14 +103,19 @@ async function api(method, path, { json, asUser } = {}) {
   return body;
 }
 
-// XMLHttpRequest rather than fetch: only it reports upload progress.
-function send(method, url, body, headers = {}) {
+// XMLHttpRequest rather than fetch: only it reports upload progress. Once the last byte is
+// sent, the bar goes and the status says the server is at work, until it answers.
+function send(method, url, body, headers, waiting) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(method, url);
     for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable) $("progress").value = (100 * event.loaded) / event.total;
+    };
+    xhr.upload.onload = () => {
+      $("progress").hidden = true;
+      status(waiting);
     };
     xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText });
     xhr.onerror = () => reject(new Error("The upload could not reach the server."));
@@ -101,7 +125,7 @@ function send(method, url, body, headers = {}) {
 
 function precheck(file) {
   const { allowed_types: types, allowed_formats: formats, max_bytes: max } = state.config;
-  if (!file) return "Choose a file first.";
+  if (!file) return "Choose a picture first.";
   if (!types.includes(file.type)) {
     const names = formats.map((f) => f.toUpperCase()).join(", ");
     return `"${file.name}" is not a supported picture type. Choose ${names}.`;
@@ -114,27 +138,33 @@ function precheck(file) {
 async function uploadThroughApi(userId, file) {
   $("route").textContent = "Sending through the API (PUT /users/{id}/picture) …";
   const token = await tokenFor(userId);
-  const reply = await send("PUT", `${userPath(userId)}/picture`, file, {
-    "Content-Type": file.type,
-    Authorization: `Bearer ${token}`,
-  });
+  const reply = await send(
+    "PUT",
+    `${userPath(userId)}/picture`,
+    file,
+    { "Content-Type": file.type, Authorization: `Bearer ${token}` },
+    "Sent. The server is checking and cleaning the picture …",
+  );
   if (reply.status >= 400) throw new Problem(reply.status, parse(reply.text));
 }
 
 async function uploadDirect(userId, file) {
   $("route").textContent = "Sending straight to the store (presigned POST) …";
-  const policy = await api("POST", `${userPath(userId)}/picture/uploads`, { asUser: userId });
+  const declared = { content_type: file.type, size: file.size };
+  const policy = await api("POST", `${userPath(userId)}/picture/uploads`, {
+    json: declared,
+    asUser: userId,
+  });
   const form = new FormData();
   for (const [name, value] of Object.entries(policy.fields)) form.append(name, value);
-  form.append("Content-Type", file.type);
   form.append("file", file); // the store ignores fields after the file
-  const reply = await send("POST", policy.url, form);
+  const reply = await send("POST", policy.url, form, {}, "Sent. The store is saving the file …");
   if (reply.status >= 300) {
     const xml = new DOMParser().parseFromString(reply.text, "application/xml");
     const reason = xml.querySelector("Message")?.textContent || `status ${reply.status}`;
     throw new Error(`The store refused the upload: ${reason}`);
   }
-  say("Uploaded; the service is checking the picture …");
+  status("Stored. The server is checking and cleaning the picture …");
   const done = await watch((p) => p.upload?.key === policy.key && p.upload.state !== "pending");
   if (done?.upload.state === "failed") {
     throw new Problem(422, { code: done.upload.error_code, detail: PLAIN[done.upload.error_code] });
@@ -145,21 +175,26 @@ async function upload(event) {
   event.preventDefault();
   const file = $("file").files[0];
   const refused = precheck(file);
-  if (refused) return say(refused, "error");
+  if (refused) {
+    $("file").setAttribute("aria-invalid", "true");
+    $("file").focus();
+    return fail(refused);
+  }
+  $("file").removeAttribute("aria-invalid");
   const userId = state.profile.user_id;
   $("upload").disabled = true;
   $("progress").hidden = false;
   $("progress").value = 0;
-  say("");
+  status(`Sending ${file.name} …`);
   try {
     if (file.size > state.config.direct_upload_above) await uploadDirect(userId, file);
     else await uploadThroughApi(userId, file);
-    say("Uploaded. Making the thumbnails …", "ok");
+    status("Uploaded. Making the thumbnails …");
     const settled = await watch((p) => !p.picture || p.picture.status !== "processing");
-    if (settled?.picture?.status === "ready") say("Uploaded; the thumbnails are ready.", "ok");
-    if (settled?.picture?.status === "failed") say(PLAIN[settled.picture.error] || "The thumbnails failed.", "error");
+    if (settled?.picture?.status === "ready") status("Uploaded; the thumbnails are ready.");
+    if (settled?.picture?.status === "failed") fail(PLAIN[settled.picture.error] || "The thumbnails failed.");
   } catch (error) {
-    say(error.message, "error");
+    fail(error.message);
     await refresh();
   } finally {
     $("route").textContent = $("route").textContent.replace("Sending", "Sent").replace(" …", ".");
@@ -173,9 +208,9 @@ async function remove() {
   try {
     await api("DELETE", `${userPath(userId)}/picture`, { asUser: userId });
     await refresh();
-    say("Picture deleted: the generated default shows instead.", "ok");
+    status("Picture deleted: the generated default shows instead.");
   } catch (error) {
-    say(error.message, "error");
+    fail(error.message);
   }
 }
 
@@ -196,25 +231,35 @@ async function watch(until) {
   return null;
 }
 
+// The smallest size that still fills the avatar's box on this screen, never the original.
+function avatarSize() {
+  const needed = AVATAR_BOX * (window.devicePixelRatio || 1);
+  const sizes = [...state.config.thumbnail_sizes].sort((a, b) => a - b);
+  return sizes.find((size) => size >= needed) || sizes[sizes.length - 1];
+}
+
 function render(profile) {
   state.profile = profile;
   const picture = profile.picture;
+  const name = profile.display_name;
   $("picture-section").hidden = false;
-  $("who").textContent = `${profile.display_name} (${profile.user_id})`;
-  // The redirect URL, as an <img src> would use it; v= changes with the picture, so a cached
-  // redirect to an older one is never reused.
-  const version = picture ? picture.id : `default-${profile.updated_at}`;
-  const src = `${userPath(profile.user_id)}/picture?redirect=true&v=${encodeURIComponent(version)}`;
+  $("who").textContent = `${name} (${profile.user_id})`;
+  // The redirect URL, as an <img src> would use it. v= changes with the picture and its
+  // status, so the thumbnail replaces the original once it is ready.
+  const version = picture ? `${picture.id}-${picture.status}` : `default-${profile.updated_at}`;
+  const query = `size=${avatarSize()}&redirect=true&v=${encodeURIComponent(version)}`;
+  const src = `${userPath(profile.user_id)}/picture?${query}`;
   if ($("avatar").getAttribute("src") !== src) $("avatar").src = src;
+  $("avatar").alt = picture ? `Profile picture of ${name}` : `${name}'s initials (no picture yet)`;
   $("avatar").dataset.state = picture ? picture.status : "default";
   $("avatar-caption").textContent = picture
     ? `${picture.format.toUpperCase()} ${picture.width}×${picture.height}, ${picture.status}`
     : "no picture: the generated default";
   $("delete").disabled = !picture;
-  renderThumbnails(picture);
+  renderThumbnails(picture, name);
 }
 
-function renderThumbnails(picture) {
+function renderThumbnails(picture, name) {
   const box = $("thumbnails");
   const ready = picture?.status === "ready";
   $("thumbs-status").textContent = !picture
@@ -236,7 +281,7 @@ function renderThumbnails(picture) {
     if (ready && picture.variants[size]) {
       item = document.createElement("img");
       item.src = picture.variants[size];
-      item.alt = `${size} px thumbnail`;
+      item.alt = `${name}, ${size} px thumbnail`;
       item.className = "thumbnail";
       item.dataset.size = size;
     } else {
@@ -252,21 +297,58 @@ function renderThumbnails(picture) {
   }
 }
 
-async function open(userId) {
-  say("");
-  alertProfile("");
+// The form shows the opened profile; its e-mail is private, so it comes from GET /me.
+async function fillForm(profile) {
+  $("user-id").value = profile.user_id;
+  $("display-name").value = profile.display_name;
+  $("email").value = "";
+  if (!state.config.dev_tokens && !$("token").value.trim()) return;
   try {
-    state.watch++;
-    render(await api("GET", userPath(userId)));
-    await tokenFor(userId);
-  } catch (error) {
-    $("picture-section").hidden = true;
-    alertProfile(error.message);
+    const whole = await api("GET", "/me", { asUser: profile.user_id });
+    if (whole.user_id === profile.user_id) $("email").value = whole.email;
+  } catch {
+    // A pasted token for someone else: the e-mail simply stays private.
   }
 }
 
-function alertProfile(text) {
-  $("profile-message").textContent = text;
+async function open(userId) {
+  status("");
+  profileError("");
+  if (!userId) return invalid("user-id", "Enter the user id of the profile to open.");
+  try {
+    state.watch++;
+    const profile = await api("GET", userPath(userId));
+    render(profile);
+    await fillForm(profile);
+  } catch (error) {
+    $("picture-section").hidden = true;
+    profileError(error.message);
+  }
+}
+
+function invalid(field, text) {
+  $(field).setAttribute("aria-invalid", "true");
+  $(field).focus();
+  profileError(text);
+}
+
+// Plain words for what the browser would otherwise send and the server refuse.
+function checkProfile(body) {
+  for (const id of ["user-id", "display-name", "email"]) $(id).removeAttribute("aria-invalid");
+  if (!body.user_id) return ["user-id", "Enter a user id, such as ada."];
+  if (!USER_ID.test(body.user_id)) {
+    return [
+      "user-id",
+      "A user id starts with a letter or digit and has only letters, digits, dots, dashes " +
+        "and underscores (up to 64).",
+    ];
+  }
+  if (!body.display_name) return ["display-name", "Enter a name, such as Ada Lovelace."];
+  if (!body.email) return ["email", "Enter an e-mail address, such as ada@example.com."];
+  if (!EMAIL.test(body.email)) {
+    return ["email", `"${body.email}" is not an e-mail address, such as ada@example.com.`];
+  }
+  return null;
 }
 
 async function create(event) {
@@ -276,15 +358,28 @@ async function create(event) {
     display_name: $("display-name").value.trim(),
     email: $("email").value.trim(),
   };
-  alertProfile("");
+  profileError("");
+  const refused = checkProfile(body);
+  if (refused) return invalid(...refused);
   try {
     render(await api("POST", "/users", { json: body, asUser: body.user_id }));
     await listProfiles();
-    say("Profile created. Choose a picture.", "ok");
+    status("Profile created. Choose a picture.");
   } catch (error) {
     $("picture-section").hidden = true;
-    alertProfile(error.message);
+    if (error.code === "user_exists") return offerToOpen(body.user_id);
+    profileError(error.message);
   }
+}
+
+function offerToOpen(userId) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.id = "open-existing";
+  button.textContent = `Open “${userId}”`;
+  button.addEventListener("click", () => open(userId));
+  profileError(`A profile “${userId}” already exists. Open it instead?`, button);
+  button.focus();
 }
 
 async function listProfiles() {
@@ -311,4 +406,4 @@ async function start() {
   await listProfiles();
 }
 
-start().catch((error) => alertProfile(`The page could not start: ${error.message}`));
+start().catch((error) => profileError(`The page could not start: ${error.message}`));

@@ -29,7 +29,7 @@ class Subject:
 
     store: ObjectStore
     open_url: Callable[[str], Opened]
-    post_form: Callable[[str, dict[str, str], bytes, str], bool]
+    post_form: Callable[[str, dict[str, str], bytes], bool]  # (url, form fields, file)
     unreachable: ObjectStore
     prefix: str  # this test's own corner of the bucket
 
@@ -40,7 +40,7 @@ def _fake(prefix: str) -> Subject:
     return Subject(
         fake,
         fake.open_url,
-        lambda _url, fields, data, ct: fake.post_form(fields, data, ct),
+        lambda _url, form, data: fake.post_form(form, data),
         down,
         prefix,
     )
@@ -53,8 +53,7 @@ def _open(url: str) -> Opened:
     return response.content, response.headers["Content-Type"], response.headers["Cache-Control"]
 
 
-def _post(url: str, fields: dict[str, str], data: bytes, content_type: str) -> bool:
-    form = {**fields, "Content-Type": content_type}
+def _post(url: str, form: dict[str, str], data: bytes) -> bool:
     response = requests.post(url, data=form, files={"file": ("f", data)}, timeout=10)
     return response.status_code in (200, 201, 204)
 
@@ -157,28 +156,49 @@ def test_a_presigned_get_is_refused_once_changed_or_expired(subject: Subject) ->
     assert subject.open_url(expired) is None
 
 
-def test_a_presigned_post_stores_one_image_within_its_limits_under_its_key(
+def test_a_presigned_post_stores_one_file_within_its_limits_under_its_key(
     subject: Subject,
 ) -> None:
     key = f"{subject.prefix}upload"
     url, fields = subject.store.presign_post(key, 100, utcnow() + timedelta(minutes=5))
 
-    assert subject.post_form(url, fields, b"x" * 101, "image/jpeg") is False  # too large
-    assert subject.post_form(url, fields, b"", "image/jpeg") is False  # empty
-    assert subject.post_form(url, fields, b"x" * 10, "text/html") is False  # not an image
+    assert "Content-Type" not in fields  # nothing declared, so nothing demanded of it
+    assert subject.post_form(url, fields, b"x" * 101) is False  # too large
+    assert subject.post_form(url, fields, b"") is False  # empty
     elsewhere = {**fields, "key": f"{subject.prefix}elsewhere"}
-    assert subject.post_form(url, elsewhere, b"x" * 10, "image/jpeg") is False
+    assert subject.post_form(url, elsewhere, b"x" * 10) is False
     assert list(subject.store.list_keys(subject.prefix)) == []
 
-    assert subject.post_form(url, fields, b"y" * 100, "image/png") is True
+    # The fields as returned, plus the file, are a complete upload (any S3 POST client).
+    assert subject.post_form(url, fields, b"y" * 100) is True
     assert subject.store.get(key) == b"y" * 100
+
+
+def test_a_declared_type_and_size_are_in_fields_and_the_only_ones_the_policy_takes(
+    subject: Subject,
+) -> None:
+    key = f"{subject.prefix}upload"
+    expires = utcnow() + timedelta(minutes=5)
+    url, fields = subject.store.presign_post(
+        key, 10, expires, min_bytes=10, content_type="image/png"
+    )
+
+    assert fields["Content-Type"] == "image/png"
+    for content_type in ("image/jpeg", "IMAGE/PNG", "text/html"):
+        assert subject.post_form(url, {**fields, "Content-Type": content_type}, b"x" * 10) is False
+    assert subject.post_form(url, fields, b"x" * 9) is False  # shorter than declared
+    assert subject.post_form(url, fields, b"x" * 11) is False  # longer than declared
+    assert list(subject.store.list_keys(subject.prefix)) == []
+
+    assert subject.post_form(url, fields, b"z" * 10) is True
+    assert subject.store.get(key) == b"z" * 10
 
 
 def test_an_expired_post_policy_is_refused(subject: Subject) -> None:
     key = f"{subject.prefix}upload"
     url, fields = subject.store.presign_post(key, 100, datetime.now(UTC) - timedelta(seconds=5))
 
-    assert subject.post_form(url, fields, b"x", "image/jpeg") is False
+    assert subject.post_form(url, fields, b"x") is False
     assert subject.store.get(key) is None
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -22,6 +22,9 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CALL_FAILED = pytest.StashKey[bool]()
+# A function's first call starts its worker (imports and all): seconds on a busy 2-core
+# machine, past expect()'s own 5 s default.
+expect.set_options(timeout=15_000)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -90,7 +90,8 @@ def test_create_user_event_creates_the_user_its_claims_allow(
     result = invoke(stack, "ProfilesFunction", write_event(tmp_path, "create.json", event))
 
     assert result["statusCode"] == 201
-    assert requests.get(f"{api}/users/{user_id}", timeout=10).json()["email"] == body["email"]
+    me = requests.get(f"{api}/me", headers=bearer(user_id), timeout=10)
+    assert me.json()["email"] == body["email"]
 
 
 def test_picture_url_and_default_picture_events_answer(

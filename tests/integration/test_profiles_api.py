@@ -23,9 +23,11 @@ def test_create_get_patch_round_trip(api: str, http: requests.Session) -> None:
     assert created.json()["user_id"] == user_id
     assert "/pictures/default?" in created.json()["profile_picture_url"]
 
+    assert created.json()["email"] == "ada@example.com"  # the writer's own, whole profile
+
     fetched = http.get(f"{api}/users/{user_id}", timeout=10)
     assert fetched.status_code == 200
-    assert fetched.json()["email"] == "ada@example.com"
+    assert "email" not in fetched.json()
     assert fetched.json()["profile_picture_url"] == created.json()["profile_picture_url"]
 
     patched = http.patch(

@@ -114,3 +114,15 @@ def test_a_groups_list_claim_makes_an_admin_as_on_aws() -> None:
 def test_the_invoker_refuses_missing_foreign_or_expired_tokens(header: str) -> None:
     with pytest.raises(PermissionError):
         Authenticator("s" * 40, "iss", "aud")({"authorization": header})
+
+
+def test_only_a_token_holder_reads_their_own_whole_profile_and_only_admins_anyones() -> None:
+    auth = Authorizer(Settings())
+    assert auth.require_caller(_event(sub="ada")).sub == "ada"
+    with pytest.raises(Unauthorized):
+        auth.require_caller(_event())
+    assert auth.require_admin(_event(sub="ops", scope="profilepics/admin")).admin
+    with pytest.raises(Forbidden):
+        auth.require_admin(_event(sub="ada"))
+    with pytest.raises(Unauthorized):
+        auth.require_admin(_event())

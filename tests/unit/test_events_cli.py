@@ -61,13 +61,14 @@ def test_event_ids_without_redrive_are_a_usage_error(
 
 
 def test_serve_names_a_data_dir_it_cannot_spool_in(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     monkeypatch.setenv("PROFILEPICS_DATA_DIR", str(blocker / "data"))
     monkeypatch.setenv("PROFILEPICS_JWT_SECRET", "x" * 32)
     monkeypatch.setenv("PROFILEPICS_EVENTS_TOKEN", "y" * 32)
-    with pytest.raises(SystemExit) as refused:
-        main(["serve", "--port", "0"])
-    assert "is not a writable directory" in str(refused.value.code)
+    assert main(["serve", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("profilepics serve: PROFILEPICS_DATA_DIR=")
+    assert "is not a writable directory" in err and "Traceback" not in err

@@ -12,6 +12,7 @@ import pytest
 from profilepics.config import Settings
 from profilepics.defaults import MAX_SIZE, MIN_SIZE, DefaultQuery
 from profilepics.errors import FileTooLarge
+from profilepics.formats import ImageFormat
 
 from infra import openapi
 from infra.invoker.template import Function, Route, Template, _path_pattern, load
@@ -49,11 +50,82 @@ def test_write_routes_need_a_bearer_token_and_reads_do_not(spec: dict[str, Any])
         operation = ops[(route.method, route.path)]
         if route.authorized:
             assert operation["security"] == [{"bearerAuth": []}], route.route_key
-            assert {"401", "403"} <= set(operation["responses"]), route.route_key
+            assert "401" in operation["responses"], route.route_key
+            # Every authorized route but the caller's own profile may refuse a valid token.
+            if route.path != "/me":
+                assert "403" in operation["responses"], route.route_key
         else:
             assert "security" not in operation, route.route_key
     scheme = spec["components"]["securitySchemes"]["bearerAuth"]
-    assert scheme == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert {k: scheme[k] for k in ("type", "scheme", "bearerFormat")} == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+
+
+def test_the_authorize_dialog_says_how_to_get_a_token(spec: dict[str, Any]) -> None:
+    help_text = spec["components"]["securitySchemes"]["bearerAuth"]["description"]
+    assert ".venv/bin/profilepics token ada" in help_text
+    assert "/_dev/token/" in help_text
+
+
+def test_operations_are_grouped_by_resource(spec: dict[str, Any]) -> None:
+    assert [tag["name"] for tag in spec["tags"]] == ["profiles", "pictures"]
+    assert all(tag["description"] for tag in spec["tags"])
+    for (method, path), operation in operations(spec).items():
+        expected = "pictures" if "/picture" in path else "profiles"
+        assert operation["tags"] == [expected], (method, path)
+
+
+def test_models_carry_real_examples_rather_than_bare_strings(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    create = schemas["ProfileCreate"]["properties"]
+    assert create["user_id"]["examples"] == ["ada"]
+    assert create["email"]["examples"] == ["ada@example.com"]
+    content_type = schemas["UploadRequest"]["properties"]["content_type"]["anyOf"][0]
+    assert content_type["enum"] == [f.content_type for f in ImageFormat]
+    assert schemas["PictureStatus"]["enum"] == ["processing", "ready", "failed"]
+
+
+def test_public_reads_document_no_email_and_the_private_routes_do(spec: dict[str, Any]) -> None:
+    ops = operations(spec)
+
+    def schema_of(method: str, path: str) -> str:
+        content = ops[(method, path)]["responses"]["200"]["content"]["application/json"]
+        return str(content["schema"]["$ref"]).rsplit("/", 1)[-1]
+
+    schemas = spec["components"]["schemas"]
+    assert "email" not in schemas["ProfilePublic"]["properties"]
+    assert "email" in schemas["ProfilePrivate"]["required"]
+    assert schema_of("GET", "/users/{user_id}") == "ProfilePublic"
+    assert schema_of("GET", "/users") == "ProfilePage"
+    assert schemas["ProfilePage"]["properties"]["items"]["items"]["$ref"].endswith("/ProfilePublic")
+    assert schema_of("GET", "/me") == "ProfilePrivate"
+    assert schema_of("GET", "/admin/users/{user_id}") == "ProfilePrivate"
+    assert ops[("GET", "/me")]["security"] == [{"bearerAuth": []}]
+
+
+def test_the_direct_upload_flow_is_documented(spec: dict[str, Any]) -> None:
+    operation = operations(spec)[("POST", "/users/{user_id}/picture/uploads")]
+    assert operation["requestBody"].get("required", False) is False
+    assert set(operation["requestBody"]["content"]["application/json"]["examples"]) == {
+        "declared",
+        "nothing",
+    }
+    assert "every entry of `fields`" in operation["description"]
+    assert "413" in operation["responses"]
+
+
+def test_problem_types_link_to_the_pages_documenting_them(spec: dict[str, Any]) -> None:
+    for operation in operations(spec).values():
+        for status, response in operation["responses"].items():
+            if int(status) < 400:
+                continue
+            for code, example in response["content"]["application/problem+json"][
+                "examples"
+            ].items():
+                assert example["value"]["type"] == f"/problems/{code}"
 
 
 def test_every_error_response_is_problem_json_with_a_stable_code(spec: dict[str, Any]) -> None:
@@ -104,6 +176,7 @@ def test_picture_size_and_format_are_documented_with_their_bounds_and_values(
         settings.max_variant_size,
     )
     assert named["enum"] == ["original", "animated"]
+    assert query["size"]["default"] == "original"
     fmt = query["format"]["anyOf"][0]
     fmt = spec["components"]["schemas"][fmt["$ref"].rsplit("/", 1)[1]] if "$ref" in fmt else fmt
     assert fmt["enum"] == ["avif", "webp", "jpeg", "png"]

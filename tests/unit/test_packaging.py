@@ -30,14 +30,21 @@ def build_requirements() -> list[str]:
     return requires
 
 
+def _installer() -> list[str]:
+    """The venv's own installer: uv in the Makefile's venv (made without pip), else pip."""
+    uv = Path(sys.executable).with_name("uv")
+    if uv.exists():
+        return [str(uv), "pip", "install", "-q", "--python", sys.executable]
+    return [sys.executable, "-m", "pip", "install", "-q"]
+
+
 def test_the_wheel_builds_with_the_oldest_setuptools_pyproject_allows(tmp_path: Path) -> None:
     (requirement,) = build_requirements()
     floor = FLOOR.match(requirement)
     assert floor, f"one setuptools floor expected, got {requirement!r}"
     backend = tmp_path / "backend"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--target", str(backend),
-         f"setuptools=={floor['version']}"],
+        [*_installer(), "--target", str(backend), f"setuptools=={floor['version']}"],
         check=True, timeout=180,
     )  # fmt: skip
     source = tmp_path / "source"

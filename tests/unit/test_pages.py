@@ -109,6 +109,45 @@ def test_unknown_paths_are_left_to_the_invoker(web: Path) -> None:
     assert pages(web)("/nothing-here", {}) is None
 
 
+def test_every_error_code_has_a_page_saying_when_it_happens(web: Path) -> None:
+    from profilepics import errors
+
+    from infra.invoker import gateway, problems
+    from infra.invoker.edge import EDGE_ERRORS
+
+    codes = {doc.code: doc for doc in problems.catalogue()}
+    raised = {
+        cls.code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.ProblemError)
+    }
+    invoker = {"bad_event", "events_unavailable", "event_failed"}
+    invoker |= {answer.code for answer in gateway.ANSWERS}
+    invoker |= {code for code, _ in EDGE_ERRORS.values()}
+    assert raised | invoker == set(codes)
+    assert all(len(doc.when) > 20 for doc in codes.values()), codes
+    for code in codes:
+        reply = pages(web)(f"/problems/{code}", {})
+        assert reply is not None and reply.status == 200, code
+        assert f'id="{code}"' in reply.body.decode()
+    index = pages(web)("/problems", {})
+    assert index is not None and all(f'id="{c}"' in index.body.decode() for c in codes)
+
+
+def test_problem_pages_escape_their_text_and_refuse_unknown_codes(web: Path) -> None:
+    unknown = pages(web)("/problems/<script>", {})
+    assert unknown is not None and unknown.status == 404
+    page = pages(web)("/problems/unsupported_content_type", {})
+    assert page is not None
+    assert "<code>-H &#x27;Content-Type: application/json&#x27;</code>" in page.body.decode()
+
+
+def test_the_favicon_is_served(web: Path) -> None:
+    (web / "favicon.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    reply = pages(web)("/favicon.svg", {})
+    assert reply is not None and ("Content-Type", "image/svg+xml") in reply.headers
+
+
 @pytest.mark.parametrize(
     "headers",
     [
@@ -143,3 +182,13 @@ def test_dev_tokens_are_refused_to_other_hosts_and_origins(
     assert reply is not None and reply.status == 403
     assert json.loads(reply.body)["code"] == "forbidden"
     assert b"eyJ" not in reply.body  # no JWT in it
+
+
+def test_the_edges_own_answers_link_to_their_pages(web: Path) -> None:
+    from infra.invoker.edge import EDGE_ERRORS, edge_problem
+
+    for status, (code, _) in EDGE_ERRORS.items():
+        body = json.loads(edge_problem(status).body)
+        assert (body["status"], body["code"], body["type"]) == (status, code, f"/problems/{code}")
+        page = pages(web)(body["type"], {})
+        assert page is not None and page.status == 200, code

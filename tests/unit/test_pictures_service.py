@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from profilepics import keys, pictures
@@ -12,6 +13,7 @@ from profilepics.config import Settings
 from profilepics.deps import build
 from profilepics.errors import (
     Conflict,
+    FileTooLarge,
     ImageCorrupt,
     StorageUnavailable,
     TableUnavailable,
@@ -20,9 +22,10 @@ from profilepics.errors import (
     ValidationFailed,
 )
 from profilepics.formats import ImageFormat, Variant
-from profilepics.models import Picture, PictureStatus, PictureURL, Profile
+from profilepics.models import Picture, PictureStatus, PictureURL, Profile, UploadRequest
 from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
+from pydantic import ValidationError as PydanticValidationError
 
 from tests.fakes import FakeStore, FakeTable, Journal, failing
 from tests.unit import imagegen as gen
@@ -370,3 +373,44 @@ def test_retry_budget_is_bounded(world: World) -> None:
     with pytest.raises(Conflict):
         world.pictures.delete(USER)
     assert calls == pictures.WRITE_ATTEMPTS
+
+
+# --- direct uploads -------------------------------------------------------------------------
+
+
+def test_a_declared_type_and_size_are_the_only_ones_the_policy_takes(world: World) -> None:
+    request = UploadRequest(content_type="image/png", size=len(PNG))
+    policy = world.pictures.start_direct_upload(USER, request)
+
+    assert policy.max_bytes == len(PNG)
+    assert policy.fields["Content-Type"] == "image/png"
+    assert world.store.post_form({**policy.fields, "Content-Type": "image/jpeg"}, PNG) is False
+    assert world.store.post_form(policy.fields, PNG[:-1]) is False
+    assert world.store.post_form(policy.fields, PNG) is True
+    assert world.store.objects[policy.key] == PNG
+
+
+def test_nothing_declared_takes_any_file_up_to_the_limit_as_fields_are(world: World) -> None:
+    policy = world.pictures.start_direct_upload(USER)
+
+    assert "Content-Type" not in policy.fields
+    assert policy.max_bytes == Settings().max_bytes
+    assert world.store.post_form(policy.fields, JPEG) is True
+
+
+def test_a_declared_size_over_the_limit_is_file_too_large_and_starts_nothing(
+    world: World,
+) -> None:
+    with pytest.raises(FileTooLarge):
+        world.pictures.start_direct_upload(USER, UploadRequest(size=Settings().max_bytes + 1))
+
+    assert world.table.profiles[USER].upload is None
+
+
+@pytest.mark.parametrize(
+    "declared", [{"content_type": "image/svg+xml"}, {"content_type": "IMAGE/PNG"}, {"size": 0}]
+)
+def test_a_declaration_outside_the_formats_or_sizes_is_refused(declared: dict[str, Any]) -> None:
+    with pytest.raises(PydanticValidationError):
+        UploadRequest.model_validate(declared)
+    assert UploadRequest.model_validate({"content_type": "image/webp"}).content_type == "image/webp"

@@ -43,6 +43,8 @@ ROUTES = {
     ("GET", "/users"): ("ProfilesFunction", False),
     ("GET", "/users/{user_id}"): ("ProfilesFunction", False),
     ("PATCH", "/users/{user_id}"): ("ProfilesFunction", True),
+    ("GET", "/me"): ("ProfilesFunction", True),
+    ("GET", "/admin/users/{user_id}"): ("ProfilesFunction", True),
     ("PUT", "/users/{user_id}/picture"): ("UploadFunction", True),
     ("DELETE", "/users/{user_id}/picture"): ("UploadFunction", True),
     ("POST", "/users/{user_id}/picture/uploads"): ("UploadFunction", True),
@@ -343,7 +345,12 @@ def test_routes_are_exactly_the_api_and_writes_need_the_jwt_authorizer(
         found[key] = (function, authorizer == "JwtAuthorizer")
 
     assert found == ROUTES
-    assert all(needs_token == (method != "GET") for (method, _), (_, needs_token) in found.items())
+    # Writes need a token, and so do the reads that include private fields (e-mail).
+    private_reads = {("GET", "/me"), ("GET", "/admin/users/{user_id}")}
+    assert all(
+        needs_token == (method != "GET" or (method, path) in private_reads)
+        for (method, path), (_, needs_token) in found.items()
+    )
 
 
 def test_the_http_api_has_a_jwt_authorizer_from_parameters(template: dict[str, Any]) -> None:

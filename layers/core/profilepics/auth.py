@@ -40,11 +40,22 @@ class Authorizer:
         admin = self._admin_scope in _words(claims.get("scope")) or self._admin_group in groups
         return Caller(str(sub), admin)
 
-    def require_owner(self, event: Mapping[str, Any], user_id: str) -> Caller:
-        """The caller, if they may change user_id's profile and picture."""
+    def require_caller(self, event: Mapping[str, Any]) -> Caller:
+        """The caller, who must have sent a token."""
         caller = self.caller(event)
         if caller is None:
             raise Unauthorized("Send a bearer token")
+        return caller
+
+    def require_admin(self, event: Mapping[str, Any]) -> Caller:
+        caller = self.require_caller(event)
+        if not caller.admin:
+            raise Forbidden("Only an admin may read another user's whole profile")
+        return caller
+
+    def require_owner(self, event: Mapping[str, Any], user_id: str) -> Caller:
+        """The caller, if they may change user_id's profile and picture."""
+        caller = self.require_caller(event)
         if caller.sub != user_id and not caller.admin:
             raise Forbidden("You may change only your own profile and picture")
         return caller

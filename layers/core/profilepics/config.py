@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["development", "production"] = "development"
+    # JSON for log pipelines (AWS, Compose); the local stack's default is one line of text.
+    log_format: Literal["json", "text"] = "json"
 
     bucket: str = "profilepics"
     table: str = "profilepics-profiles"

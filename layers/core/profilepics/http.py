@@ -36,6 +36,9 @@ from profilepics.models import Problem
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
+# Bodies powertools would parse into a dict for a JSON route: no route of ours takes them there.
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+LOC_PART_LIMIT = 64  # a field name in an error is cut here, so no error carries the body back
 log = logging.getLogger(__name__)
 Errors = tuple[type[ProblemError], ...]
 # What every route of a kind may answer, for the routes' documentation.
@@ -43,6 +46,12 @@ BODY_ERRORS: Errors = (MalformedMultipart, UnsupportedContentType, ValidationFai
 OWNER_ERRORS: Errors = (Unauthorized, Forbidden)
 DATA_ERRORS: Errors = (StorageUnavailable, TableUnavailable)
 BINARY = {"type": "string", "format": "binary"}
+# Operations are grouped by what they act on, whichever function serves them.
+PROFILES, PICTURES = "profiles", "pictures"
+TAGS = {
+    PROFILES: "Who a picture belongs to. Public reads never include the e-mail address.",
+    PICTURES: "Upload, replace, delete and fetch pictures and their thumbnails.",
+}
 # The upload route reads its body itself (bodies.read_image): its OpenAPI requestBody.
 IMAGE_BODY = {
     "required": True,
@@ -75,17 +84,36 @@ def json_response(
     return Response(status, "application/json", model, headers)
 
 
+def _loc_part(part: object) -> str:
+    text = str(part)
+    return text if len(text) <= LOC_PART_LIMIT else text[: LOC_PART_LIMIT - 1] + "…"
+
+
 def _invalid_request(errors: Sequence[Any]) -> ValidationFailed:
     # Only where and why: the offending input is not echoed back.
     fields = [
         {
-            "loc": [str(part) for part in error.get("loc", ())],
+            "loc": [_loc_part(part) for part in error.get("loc", ())],
             "msg": error.get("msg", ""),
             "type": error.get("type", ""),
         }
         for error in errors
     ]
     return ValidationFailed("The request did not validate", errors=fields)
+
+
+def _form_for_json_route(app: APIGatewayHttpResolver) -> bool:
+    """A form body sent to a route whose body is JSON (curl -d sends forms by default)."""
+    content_type = app.current_event.headers.get("content-type", "").strip().lower()
+    if not content_type.startswith(FORM_TYPES):
+        return False
+    # Powertools keeps the matched route in the resolver's context while it handles a request.
+    dependant = getattr(app.context.get("_route"), "dependant", None)
+    return bool(getattr(dependant, "body_params", None))
+
+
+def _send_json() -> UnsupportedContentType:
+    return UnsupportedContentType("Send the body as application/json")
 
 
 def json_body(text: str) -> Any:
@@ -107,12 +135,20 @@ def _within_request_url(
         return next_middleware(app)
 
 
+def _json_only(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    # Validation runs before any middleware and reads forms as dicts: a form that happened to
+    # validate would still reach the route, so it is refused here too.
+    if _form_for_json_route(app):
+        raise _send_json()
+    return next_middleware(app)
+
+
 def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
     """A resolver with every error mapped to problem+json, and each request's own base URL."""
     app = APIGatewayHttpResolver(
         enable_validation=enable_validation, json_body_deserializer=json_body
     )
-    app.use(middlewares=[_within_request_url])
+    app.use(middlewares=[_within_request_url, _json_only])
 
     @app.exception_handler(ProblemError)
     def _problem(exc: ProblemError) -> Response[str]:
@@ -120,11 +156,13 @@ def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response[str]:
+        if _form_for_json_route(app):
+            return problem(_send_json())
         return problem(_invalid_request(exc.errors()))
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported(_: RequestUnsupportedContentType) -> Response[str]:
-        return problem(UnsupportedContentType("Send the body as application/json"))
+        return problem(_send_json())
 
     @app.exception_handler(ValidationError)
     def _invalid_model(exc: ValidationError) -> Response[str]:

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
-from profilepics.formats import Variant
+from profilepics.formats import ImageFormat, Variant
 
 USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -19,14 +29,20 @@ class _Input(BaseModel):
 
 
 class ProfileCreate(_Input):
-    user_id: str = Field(pattern=USER_ID_PATTERN, description="URL-safe id, 1-64 characters")
-    display_name: str = Field(min_length=1, max_length=100)
-    email: EmailStr = Field(max_length=254)
+    user_id: str = Field(
+        pattern=USER_ID_PATTERN, description="URL-safe id, 1-64 characters", examples=["ada"]
+    )
+    display_name: str = Field(min_length=1, max_length=100, examples=["Ada Lovelace"])
+    email: EmailStr = Field(
+        max_length=254,
+        description="Private: only its owner (GET /me) and admins read it",
+        examples=["ada@example.com"],
+    )
 
 
 class ProfileUpdate(_Input):
-    display_name: str | None = Field(None, min_length=1, max_length=100)
-    email: EmailStr | None = Field(None, max_length=254)
+    display_name: str | None = Field(None, min_length=1, max_length=100, examples=["Countess"])
+    email: EmailStr | None = Field(None, max_length=254, examples=["ada@example.org"])
 
     @model_validator(mode="after")
     def _not_empty(self) -> ProfileUpdate:
@@ -112,58 +128,124 @@ class Profile(BaseModel):
     upload: DirectUpload | None = None
 
 
+_SIGNED = "http://127.0.0.1:8333/profilepics/originals/ada/3f2a….jpg?X-Amz-Signature=…"
+_VARIANTS = {"64": _SIGNED, "128": _SIGNED, "256": _SIGNED, "512": _SIGNED}
+
+
 class PicturePublic(BaseModel):
-    id: str
-    format: str
-    width: int
-    height: int
-    bytes: int
+    id: str = Field(examples=["3f2a9c1e5b7d4f60a1b2c3d4e5f60718"])
+    format: str = Field(examples=["jpeg"])
+    width: int = Field(examples=[640])
+    height: int = Field(examples=[480])
+    bytes: int = Field(examples=[48213])
     status: PictureStatus
-    error: str | None = None
-    url: str
-    variants: dict[str, str]
+    error: str | None = Field(None, examples=[None])
+    url: str = Field(description="Presigned GET of the cleaned original", examples=[_SIGNED])
+    variants: dict[str, str] = Field(
+        description="Presigned GETs by size in the default format; the original until they are "
+        "ready",
+        examples=[_VARIANTS],
+    )
     sources: dict[str, dict[str, str]] = Field(
         default_factory=dict,
         description="Every stored variant by format, then size: what a <picture>'s sources "
         "and their srcset are made of (empty until the variants are ready)",
+        examples=[{"avif": _VARIANTS, "webp": _VARIANTS}],
     )
 
 
 class ProfilePublic(BaseModel):
-    user_id: str
-    display_name: str
-    email: str
+    """A profile as anyone may read it: no e-mail address."""
+
+    user_id: str = Field(examples=["ada"])
+    display_name: str = Field(examples=["Ada Lovelace"])
     created_at: datetime
     updated_at: datetime
-    profile_picture_url: str
-    profile_picture_variants: dict[str, str]
+    profile_picture_url: str = Field(
+        description="Presigned GET of the picture, or the generated default's URL",
+        examples=[_SIGNED],
+    )
+    profile_picture_variants: dict[str, str] = Field(examples=[_VARIANTS])
     picture: PicturePublic | None = None
     upload: DirectUpload | None = None
 
 
+class ProfilePrivate(ProfilePublic):
+    """The whole profile, for its owner (GET /me) and admins: the public one plus e-mail."""
+
+    email: str = Field(examples=["ada@example.com"])
+
+
 class ProfilePage(BaseModel):
     items: list[ProfilePublic]
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page; null on the last"
+    )
 
 
 class PictureURL(BaseModel):
-    url: str
-    expires_at: datetime | None
-    is_default: bool
+    url: str = Field(examples=[_SIGNED])
+    expires_at: datetime | None = Field(description="null for the default picture, which lasts")
+    is_default: bool = Field(examples=[False])
     size: str = Field(
         description="The size served: the one asked for, or the nearest stored one once the "
-        "picture has all the on-demand sizes it may have"
+        "picture has all the on-demand sizes it may have",
+        examples=["256"],
     )
-    format: str | None = Field(None, description="The served image's format")
+    format: str | None = Field(None, description="The served image's format", examples=["avif"])
     status: PictureStatus | None = None
 
 
+CONTENT_TYPES = [f.content_type for f in ImageFormat]
+
+
+def _image_type(value: str) -> str:
+    if value not in CONTENT_TYPES:
+        raise ValueError(f"must be one of {', '.join(CONTENT_TYPES)}")
+    return value
+
+
+# One of formats.py's types; the schema lists them, so Swagger offers them.
+ImageType = Annotated[
+    str,
+    AfterValidator(_image_type),
+    WithJsonSchema({"type": "string", "enum": CONTENT_TYPES, "examples": ["image/jpeg"]}),
+]
+
+
+class UploadRequest(_Input):
+    """What a direct upload will send, so the policy can name it; both optional."""
+
+    content_type: ImageType | None = Field(
+        None, description="The file's type; the policy then requires it and puts it in `fields`"
+    )
+    size: int | None = Field(
+        None, gt=0, description="The file's exact size in bytes", examples=[48213]
+    )
+
+
 class UploadPolicy(BaseModel):
-    url: str
-    fields: dict[str, str]
+    url: str = Field(
+        description="POST a multipart form here: every entry of `fields`, then `file` last",
+        examples=["http://127.0.0.1:8333/profilepics"],
+    )
+    fields: dict[str, str] = Field(
+        description="Form fields to send as they are (key, policy, signature, Content-Type …)",
+        examples=[
+            {
+                "key": "uploads/ada/9b1c….",
+                "Content-Type": "image/jpeg",
+                "policy": "eyJleHBpcmF0aW9uIjog…",
+                "x-amz-algorithm": "AWS4-HMAC-SHA256",
+                "x-amz-credential": "…/us-east-1/s3/aws4_request",
+                "x-amz-date": "20250101T000000Z",
+                "x-amz-signature": "…",
+            }
+        ],
+    )
     expires_at: datetime
-    max_bytes: int
-    key: str
+    max_bytes: int = Field(description="The largest file the policy accepts", examples=[5242880])
+    key: str = Field(examples=["uploads/ada/9b1c0d2e3f405162738495a6b7c8d9e0"])
 
 
 class FieldError(BaseModel):

@@ -11,7 +11,7 @@ from profilepics import keys
 from profilepics.accept import negotiate
 from profilepics.clock import Clock
 from profilepics.config import Settings
-from profilepics.errors import Conflict, ProblemError, ValidationFailed
+from profilepics.errors import Conflict, FileTooLarge, ProblemError, ValidationFailed
 from profilepics.formats import (
     ANIMATED,
     ANIMATED_FORMAT,
@@ -29,6 +29,7 @@ from profilepics.models import (
     PictureURL,
     Profile,
     UploadPolicy,
+    UploadRequest,
 )
 from profilepics.on_demand import OnDemand, Superseded
 from profilepics.ports import ObjectStore, ProfileTable
@@ -207,19 +208,25 @@ class Pictures:
         key = picture.variants[variant.id]
         return presenter.signed(picture, key, variant.name, variant.format.value)
 
-    def start_direct_upload(self, user_id: str) -> UploadPolicy:
+    def start_direct_upload(
+        self, user_id: str, request: UploadRequest | None = None
+    ) -> UploadPolicy:
+        """A POST policy for one upload; a declared size is the exact size it accepts."""
+        request = request or UploadRequest()
+        max_bytes = self._settings.max_bytes
+        if request.size is not None and request.size > max_bytes:
+            raise FileTooLarge(f"The file is larger than {max_bytes} bytes", max_bytes=max_bytes)
+        low, high = (request.size, request.size) if request.size else (1, max_bytes)
         now = self._clock()
         upload_id = uuid.uuid4().hex
         upload = DirectUpload(id=upload_id, key=keys.upload(user_id, upload_id), created_at=now)
         self._table.start_upload(user_id, upload, now)
         expires_at = now + UPLOAD_POLICY_LIFETIME
-        url, fields = self._store.presign_post(upload.key, self._settings.max_bytes, expires_at)
+        url, fields = self._store.presign_post(
+            upload.key, high, expires_at, min_bytes=low, content_type=request.content_type
+        )
         return UploadPolicy(
-            url=url,
-            fields=fields,
-            expires_at=expires_at,
-            max_bytes=self._settings.max_bytes,
-            key=upload.key,
+            url=url, fields=fields, expires_at=expires_at, max_bytes=high, key=upload.key
         )
 
     def cache_control(self, picture: PictureURL) -> str:

@@ -47,10 +47,18 @@ class ObjectStore(Protocol):
         ...
 
     def presign_post(
-        self, key: str, max_bytes: int, expires_at: datetime
+        self,
+        key: str,
+        max_bytes: int,
+        expires_at: datetime,
+        *,
+        min_bytes: int = 1,
+        content_type: str | None = None,
     ) -> tuple[str, dict[str, str]]:
-        """A form (URL, fields) a browser may POST one image/* file of 1..max_bytes to, stored
-        under exactly key, until expires_at; anything else is refused by the store."""
+        """A form (URL, fields) a client may POST one file of min_bytes..max_bytes to, stored
+        under exactly key, until expires_at: every field as it is, then the file. A declared
+        content_type is in `fields` and is the only one taken; anything else is refused by the
+        store."""
         ...
 
     def ping(self) -> None:

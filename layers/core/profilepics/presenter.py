@@ -14,6 +14,7 @@ from profilepics.models import (
     PictureStatus,
     PictureURL,
     Profile,
+    ProfilePrivate,
     ProfilePublic,
 )
 from profilepics.urls import UrlSigner, default_picture_url
@@ -78,6 +79,7 @@ class Presenter:
         return picture.key, picture.format
 
     def profile(self, profile: Profile) -> ProfilePublic:
+        """The public view: what anyone may read, so never the e-mail address."""
         public = self.picture(profile.picture) if profile.picture else None
         if public is not None:
             url, variants = public.url, public.variants
@@ -87,6 +89,12 @@ class Presenter:
         # The public models name the stored fields they show; the rest (version, keys) stays in.
         added = {"profile_picture_url": url, "profile_picture_variants": variants}
         return ProfilePublic.model_validate({**dict(profile), **added, "picture": public})
+
+    def private(self, profile: Profile) -> ProfilePrivate:
+        """The whole profile, for its owner or an admin."""
+        return ProfilePrivate.model_validate(
+            {**dict(self.profile(profile)), "email": profile.email}
+        )
 
     def picture(self, stored: Picture) -> PicturePublic:
         picture = self.effective(stored)

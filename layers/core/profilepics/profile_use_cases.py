@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from profilepics.clock import Clock
 from profilepics.errors import UserNotFound
-from profilepics.models import Profile, ProfileCreate, ProfilePage, ProfilePublic, ProfileUpdate
+from profilepics.models import (
+    Profile,
+    ProfileCreate,
+    ProfilePage,
+    ProfilePrivate,
+    ProfilePublic,
+    ProfileUpdate,
+)
 from profilepics.ports import ProfileTable
 from profilepics.presenter import Presenter
 
@@ -22,20 +29,25 @@ class Profiles:
         self._presenter = presenter
         self._clock = clock
 
-    def create(self, body: ProfileCreate) -> ProfilePublic:
+    def create(self, body: ProfileCreate) -> ProfilePrivate:
         now = self._clock()
         profile = Profile(**body.model_dump(), created_at=now, updated_at=now)
         self._table.create(profile)
-        return self._presenter.profile(profile)
+        return self._presenter.private(profile)
 
     def get(self, user_id: str) -> ProfilePublic:
+        """What anyone may read: never the e-mail address."""
         return self._presenter.profile(require_profile(self._table, user_id))
+
+    def get_private(self, user_id: str) -> ProfilePrivate:
+        """The whole profile, for its owner or an admin (the caller checked that)."""
+        return self._presenter.private(require_profile(self._table, user_id))
 
     def list(self, limit: int, cursor: str | None) -> ProfilePage:
         profiles, next_cursor = self._table.scan(limit, cursor)
         items = [self._presenter.profile(profile) for profile in profiles]
         return ProfilePage(items=items, next_cursor=next_cursor)
 
-    def update(self, user_id: str, body: ProfileUpdate) -> ProfilePublic:
+    def update(self, user_id: str, body: ProfileUpdate) -> ProfilePrivate:
         fields = body.model_dump(exclude_none=True)
-        return self._presenter.profile(self._table.update_fields(user_id, fields, self._clock()))
+        return self._presenter.private(self._table.update_fields(user_id, fields, self._clock()))

@@ -174,14 +174,24 @@ class MinioStore:
         )
 
     def presign_post(
-        self, key: str, max_bytes: int, expires_at: datetime
+        self,
+        key: str,
+        max_bytes: int,
+        expires_at: datetime,
+        *,
+        min_bytes: int = 1,
+        content_type: str | None = None,
     ) -> tuple[str, dict[str, str]]:
         policy = PostPolicy(self._bucket, expires_at)
         policy.add_equals_condition("key", key)
-        policy.add_starts_with_condition("Content-Type", "image/")
-        policy.add_content_length_range_condition(1, max_bytes)
+        # Only a type the caller declared is a condition: one `fields` omits would make a
+        # client that posts `fields` as they are fail (403). Ingest checks the bytes anyway.
+        if content_type is not None:
+            policy.add_equals_condition("Content-Type", content_type)
+        policy.add_content_length_range_condition(min_bytes, max_bytes)
         fields = guard("presign", lambda: self._signer.presigned_post_policy(policy))
-        return self._post_url, {"key": key, **fields}
+        declared = {"Content-Type": content_type} if content_type else {}
+        return self._post_url, {"key": key, **declared, **fields}
 
     def ping(self) -> None:
         if not guard("ping", lambda: self._client.bucket_exists(self._bucket)):
