@@ -12,7 +12,7 @@ import pytest
 from profilepics.config import Settings
 from profilepics.defaults import MAX_SIZE, MIN_SIZE, DefaultQuery
 from profilepics.errors import FileTooLarge
-from profilepics.formats import ImageFormat
+from profilepics.formats import UPLOAD_FORMATS
 
 from infra import openapi
 from infra.invoker.template import Function, Route, Template, _path_pattern, load
@@ -84,7 +84,7 @@ def test_models_carry_real_examples_rather_than_bare_strings(spec: dict[str, Any
     assert create["user_id"]["examples"] == ["ada"]
     assert create["email"]["examples"] == ["ada@example.com"]
     content_type = schemas["UploadRequest"]["properties"]["content_type"]["anyOf"][0]
-    assert content_type["enum"] == [f.content_type for f in ImageFormat]
+    assert content_type["enum"] == [f.content_type for f in UPLOAD_FORMATS]
     assert schemas["PictureStatus"]["enum"] == ["processing", "ready", "failed"]
 
 

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from profilepics.formats import ImageFormat, Variant
+from profilepics.formats import UPLOAD_FORMATS, Variant
 
 USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -196,7 +196,7 @@ class PictureURL(BaseModel):
     status: PictureStatus | None = None
 
 
-CONTENT_TYPES = [f.content_type for f in ImageFormat]
+CONTENT_TYPES = [f.content_type for f in UPLOAD_FORMATS]
 
 
 def _image_type(value: str) -> str:
