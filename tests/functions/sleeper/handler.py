@@ -15,8 +15,8 @@ from profilepics import deps
 
 _served = 0
 # The store's client is made here, in the instance's init (as a function's clients are), so a
-# request's Timeout times its own work, not minio's import on a busy machine (seen: 2.6 s).
-# Made, not pinged: the unit tests run this function with no store to answer.
+# request's Timeout times its own work, not minio's import on a busy machine (seen: 2.6 s). Made,
+# not pinged: the unit tests' instances have no store to answer.
 deps.container()
 
 
