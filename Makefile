@@ -108,7 +108,14 @@ typecheck: $(DEV_STAMP)
 	$(BIN)/mypy layers/core/profilepics layers/core/build_layer.py infra tests bench
 	@for f in $(FUNCTIONS); do $(BIN)/mypy $$f || exit 1; done
 
-bench: setup
+SHARP := bench/sharp/node_modules/sharp/package.json
+
+# sharp, a peer in the thumbnail rows: pinned by its lockfile, installed for the bench only.
+$(SHARP): bench/sharp/package.json bench/sharp/package-lock.json
+	npm ci --prefix bench/sharp --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench: setup $(SHARP)
 	@$(STEP) "installing the benchmarks' extras (libvips, X-Ray SDK)" \
 	  $(UV) pip install -q --python $(BIN)/python -e '.[dev,local,bench]'
 	$(BIN)/python -m bench
@@ -132,4 +139,4 @@ openapi: $(DEV_STAMP)
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache infra/dynalite/node_modules
-	rm -rf infra/web/node_modules tests/e2e/node_modules
+	rm -rf infra/web/node_modules tests/e2e/node_modules bench/sharp/node_modules

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import (
+    animated,
+    before,
     coldstart,
     hostile,
     http_edges,
@@ -18,9 +21,11 @@ from bench import (
     inputs,
     layer,
     memory,
+    readpath,
     report,
     sizes,
     spool,
+    upload,
     validation,
     variants,
 )
@@ -52,32 +57,51 @@ def _number(section: str) -> int:
     return int(section.split(" ", 1)[0])
 
 
-def _with_stack(baseline: str) -> Results:
-    """Sections that need the local stack, sharing one: in-process handlers, HTTP load, edges,
-    and the read path before and after issue 12."""
+def _with_stack(tree: Path, baseline: str) -> Results:
+    """Sections that need a local stack: in-process handlers, HTTP load, edges, the read path,
+    the upload path and the read path of a stored size (before and after issue 12) on this
+    tree's stack; then the read and upload loads on tree's."""
     from tests.stackrun import token
 
     picture = inputs.jpeg_of_about(1_000_000)
-    with running_stack() as stack:
-        users = seed_users(stack, USERS, picture)
+    seed = inputs.jpeg_of_about(200_000)
+    uploaded = upload.cases()
+    with running_stack() as stack, tempfile.TemporaryDirectory() as tmp:
+        users = seed_users(stack, USERS, seed)
         rows = validation.in_process(child_config(stack), users[0])
         ready(stack, users[2])
         read_users = (as_written_before_issue_12(stack, users[1]), users[2])
-        read_rows, read_targets = sizes.read_path(child_config(stack), read_users, baseline)
+        sized_rows, sized_targets = sizes.read_path(child_config(stack), read_users, baseline)
         tokens = {u: token(u) for u in users}
         load_rows, targets = http_load.run(stack.api, users, tokens, picture)
         edge_rows, edge_targets = http_edges.run(stack.env, users, tokens, picture)
-    return rows + read_rows + load_rows + edge_rows, read_targets + targets + edge_targets
+        many = readpath.seed_many(stack, users[0])
+        reads = readpath.measure(stack, users, many, tokens[users[0]])
+        config = {**child_config(stack), "user": users[0]}
+        fn_rows, fn_targets = upload.function_cpu(config, tree, uploaded, Path(tmp))
+        puts = {"this tree": upload.uploads_per_second(stack, users, tokens, uploaded["2 MB JPEG"])}
+    with running_stack(tree) as stack:
+        users = seed_users(stack, USERS, seed)
+        reads_before = readpath.measure_before(stack, users, tokens[users[0]])
+        puts["before"] = upload.uploads_per_second(stack, users, tokens, uploaded["2 MB JPEG"])
+    read_rows, read_targets = readpath.rows(reads, reads_before)
+    put_rows, put_targets = upload.http_rows(puts, uploaded["2 MB JPEG"])
+    rows += load_rows + edge_rows + read_rows + fn_rows + put_rows + sized_rows
+    targets += edge_targets + read_targets + fn_targets + put_targets + sized_targets
+    return rows, targets
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--no-docs", action="store_true", help="print only; leave the docs")
-    parser.add_argument("--repeat", type=int, default=7, help="timed runs per measurement")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement")
     parser.add_argument(
         "--baseline",
-        help="a git ref whose core also runs the hostile uploads (section 8) and the read "
-        "path (section 13; main when not given)",
+        help="a git ref whose core also runs the hostile uploads (section 9) and the read path "
+        "of a stored size (section 13; main when not given)",
+    )
+    parser.add_argument(
+        "--before", default=before.BEFORE, help="the git ref issue 15's goals compare with"
     )
     args = parser.parse_args(argv)
 
@@ -90,23 +114,26 @@ def main(argv: list[str] | None = None) -> int:
         )
     rows: list[Row] = []
     targets: list[Target] = []
-    _step("1 variants", lambda: variants.run(args.repeat), rows, targets)
-    _step("2 peak memory", memory.run, rows, targets)
-    _step("3 validation and presigning", validation.offline, rows, targets)
-    _step("4 cold start", lambda: coldstart.run(args.repeat), rows, targets)
-    baseline = args.baseline or "main"
-    _step(
-        "3+5+9+13 handlers, HTTP load, HTTP edges and the read path on the local stack",
-        lambda: _with_stack(baseline),
-        rows,
-        targets,
-    )
-    _step("6 event spool", lambda: spool.run(args.repeat), rows, targets)
-    _step("7 Lambda layer", lambda: layer.run(args.repeat), rows, targets)
-    repeat = min(args.repeat, 3)  # a fresh process per run: slow, and CPU time varies little
-    _step("8 hostile uploads", lambda: hostile.run(args.baseline, repeat), rows, targets)
-    _step("13 sizes and formats", lambda: sizes.run(args.repeat), rows, targets)
-    # by the section's number (as text "13" sorts before "2"); stable: each keeps its order
+    with before.tree_at(args.before) as tree:
+        _step("1 variants", lambda: variants.run(args.repeat), rows, targets)
+        _step("2 peak memory", memory.run, rows, targets)
+        _step("3 validation and presigning", validation.offline, rows, targets)
+        _step("4 cold start", lambda: coldstart.run(args.repeat, tree), rows, targets)
+        baseline = args.baseline or "main"
+        _step(
+            "stack sections: 3, 5, 6, 10, 12, 13",
+            lambda: _with_stack(tree, baseline),
+            rows,
+            targets,
+        )
+        _step("10 upload path, offline", lambda: (upload.offline(tree), []), rows, targets)
+        _step("11 animated variant", lambda: animated.run(tree), rows, targets)
+        _step("7 event spool", lambda: spool.run(args.repeat), rows, targets)
+        _step("8 Lambda layer", lambda: layer.run(args.repeat), rows, targets)
+        repeat = 1  # a fresh process per run: slow, and CPU time varies little
+        _step("9 hostile uploads", lambda: hostile.run(args.baseline, repeat), rows, targets)
+        _step("13 sizes and formats", lambda: sizes.run(args.repeat), rows, targets)
+    # By section number; stable, so each section keeps its own order.
     rows.sort(key=lambda row: _number(row.section))
     targets.sort(key=lambda target: _number(target.section))
     took = time.monotonic() - began

@@ -1,4 +1,4 @@
-"""Section 8: hostile uploads. What each nasty input costs the upload function (clean_image) and
+"""Section 9: hostile uploads. What each nasty input costs the upload function (clean_image) and
 the thumbnails function (its variants), in CPU seconds and peak memory, measured in a fresh
 interpreter per input and stage so each peak is that process's real resident memory.
 
@@ -34,7 +34,7 @@ from bench.measure import Row, Sample, Target
 from bench.memory import _reset_peak, _status
 from tests.unit import imagegen as gen
 
-SECTION = "6 Hostile uploads"
+SECTION = "9 Hostile uploads"
 ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "layers" / "core"
 CPU_GOAL_S = 2.0

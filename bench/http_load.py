@@ -21,8 +21,8 @@ from bench.measure import Row, Sample, Target
 SECTION = "5 HTTP load"
 CONCURRENCY = 8
 THREADS = 2
-SECONDS = 10
-MAX_REQUESTS = {"GET": 20_000, "PUT": 2_000, "POST": 2_000}
+SECONDS = 5
+MAX_REQUESTS = {"GET": 60_000, "PUT": 2_000, "POST": 2_000}
 SCRIPT = Path(__file__).with_name("load.lua")
 
 
@@ -50,6 +50,7 @@ class Endpoint:
     path: str  # with {user_id}
     body: bytes | None = None
     content_type: str = "image/jpeg"
+    concurrency: int = CONCURRENCY
 
 
 def ensure_wrk() -> str | None:
@@ -90,7 +91,7 @@ def run_wrk(
             body.flush()
         pairs = [item for pair in targets for item in pair]
         command = [
-            wrk, f"-t{THREADS}", f"-c{CONCURRENCY}", f"-d{seconds}s", "--timeout", "10s",
+            wrk, f"-t{THREADS}", f"-c{endpoint.concurrency}", f"-d{seconds}s", "--timeout", "10s",
             "-s", str(SCRIPT), api, "--", endpoint.method, str(cap),
             body.name if endpoint.body is not None else "-", endpoint.content_type, *pairs,
         ]  # fmt: skip
@@ -114,7 +115,7 @@ def run_wrk(
 def run_python(
     api: str, endpoint: Endpoint, targets: list[tuple[str, str]], seconds: int = SECONDS
 ) -> Load:
-    """The fallback: CONCURRENCY threads, each with a keep-alive connection."""
+    """The fallback: endpoint.concurrency threads, each with a keep-alive connection."""
     host, port = _loopback(api)
     deadline = time.monotonic() + seconds
     budget = iter(range(MAX_REQUESTS[endpoint.method]))
@@ -152,7 +153,7 @@ def run_python(
         connection.close()
 
     began = time.monotonic()
-    workers = [threading.Thread(target=worker, args=(n,)) for n in range(CONCURRENCY)]
+    workers = [threading.Thread(target=worker, args=(n,)) for n in range(endpoint.concurrency)]
     for thread in workers:
         thread.start()
     for thread in workers:
@@ -186,7 +187,7 @@ def warm_up(api: str, endpoint: Endpoint, targets: list[tuple[str, str]]) -> Non
         connection.getresponse().read()
         connection.close()
 
-    threads = [threading.Thread(target=one, args=pair) for pair in targets[:CONCURRENCY]]
+    threads = [threading.Thread(target=one, args=pair) for pair in targets[: endpoint.concurrency]]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -1,4 +1,4 @@
-"""Section 7: the Lambda layer as `sam build` makes it: its size, and a cold `get_user`
+"""Section 8: the Lambda layer as `sam build` makes it: its size, and a cold `get_user`
 (interpreter start, import, first call against the local stack over TLS) with the layer's .pyc
 files and without them, as Lambda runs it: `python3.12 -I -S -B` with only the function's
 folder and the layer on the path, nothing written (Lambda's /opt is read-only)."""
@@ -18,7 +18,7 @@ from bench.measure import Row, Sample, Target
 from tests import asbuilt
 from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack, bearer, start_stack
 
-SECTION = "6 Lambda layer"
+SECTION = "8 Lambda layer"
 USER = "bench-cold"
 
 

@@ -1,4 +1,4 @@
-"""Section 6: what durability costs an event's acknowledgement, per way of keeping it on disk.
+"""Section 7: what durability costs an event's acknowledgement, per way of keeping it on disk.
 
 The invoker's spool (SQLite, WAL, synchronous=FULL) beside one file per event (write, fsync,
 rename, fsync the directory, what a hand-written spool needs to survive a power cut), and
@@ -20,7 +20,7 @@ from bench.measure import Row, Target, interleaved
 from infra.invoker.events import s3_record
 from infra.invoker.spool import Spool
 
-SECTION = "6 Event spool"
+SECTION = "7 Event spool"
 RECORD = s3_record("ObjectCreated:Put", "profilepics", f"originals/ada/{uuid.uuid4().hex}.jpg", 1)
 
 

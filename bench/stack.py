@@ -10,14 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from profilepics.config import Settings
 
+from bench import before
 from tests.stackrun import RunningStack, bearer, start_stack
 
 
 @contextmanager
-def running_stack() -> Iterator[RunningStack]:
+def running_stack(tree: Path | None = None) -> Iterator[RunningStack]:
+    """This checkout's stack as deployed (its display cache on), or tree's (bench/before.py)."""
+    if tree is None:
+        cache = Settings.model_fields["read_cache_seconds"].default
+        env, cwd = {"PROFILEPICS_READ_CACHE_SECONDS": str(cache)}, None
+    else:
+        env, cwd = {"PYTHONPATH": before.python_path(tree)}, tree
     with tempfile.TemporaryDirectory(prefix="profilepics-bench-") as tmp:
-        stack = start_stack(Path(tmp))
+        stack = start_stack(Path(tmp), env, cwd)
         try:
             yield stack
         finally:

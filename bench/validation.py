@@ -94,7 +94,7 @@ def in_process(config: dict[str, object], user: str) -> list[Row]:
             timeout=120,
             check=True,
         )
-        got = json.loads(done.stdout)
+        got = json.loads(done.stdout.strip().splitlines()[-1])
         warm = Sample.of(got["warm_ms"], "ms")
         note = f"first call {got['first_ms']:.0f} ms (lazy imports, clients, connections)"
         case = f"GET {route}, in-process vs local stack"

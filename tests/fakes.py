@@ -173,6 +173,7 @@ class FakeTable:
     def __init__(self, journal: Journal | None = None) -> None:
         self.journal = journal or Journal()
         self.profiles: dict[str, Profile] = {}
+        self.reads: list[str] = []  # each get: "consistent" or "eventual"
         self.fault: Fault = lambda _operation: None
         # Called just before a conditional picture write: lets a test slip in a rival write.
         self.before_set_picture: Callable[[str], None] = lambda _user_id: None
@@ -198,8 +199,9 @@ class FakeTable:
             raise UserExists()
         self.profiles[profile.user_id] = profile
 
-    def get(self, user_id: str) -> Profile | None:
+    def get(self, user_id: str, *, consistent: bool = True) -> Profile | None:
         self._check("get", user_id)
+        self.reads.append("consistent" if consistent else "eventual")
         return self.profiles.get(user_id)
 
     def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:

@@ -177,7 +177,10 @@ def _healthy(api: str) -> bool:
         return False  # not yet: the caller keeps polling until its deadline
 
 
-def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> RunningStack:
+def start_stack(
+    data_dir: Path, extra_env: dict[str, str] | None = None, cwd: Path | None = None
+) -> RunningStack:
+    """`profilepics up` on free ports; from cwd's checkout when given (its `infra` is imported)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     ready = data_dir / "ready.json"
     ready.unlink(missing_ok=True)
@@ -192,6 +195,9 @@ def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> Runn
         "PROFILEPICS_S3_SECRET_KEY": SECRET_KEY,
         "PROFILEPICS_JWT_SECRET": JWT_SECRET,
         "PROFILEPICS_EVENTS_TOKEN": EVENTS_TOKEN,
+        # The suite reads its own writes through other functions at once: no display cache
+        # (recent.py), whose staleness test_read_cache.py checks on a stack of its own.
+        "PROFILEPICS_READ_CACHE_SECONDS": "0",
         # JSON function logs, as in production, so tests can read every field back.
         "PROFILEPICS_LOG_FORMAT": "json",
         **(extra_env or {}),
@@ -201,6 +207,7 @@ def start_stack(data_dir: Path, extra_env: dict[str, str] | None = None) -> Runn
         process = subprocess.Popen(
             [sys.executable, "-m", "infra.cli", "up", "--ready-file", str(ready)],
             env=env,
+            cwd=cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -14,7 +14,7 @@ from profilepics import deps
 from profilepics import errors as e
 from profilepics.config import get_settings
 from profilepics.formats import ImageFormat, VariantFormat
-from profilepics.http import DATA_ERRORS, PICTURES, make_resolver, responses
+from profilepics.http import DATA_ERRORS, PICTURES, make_resolver, responses, wants_fresh
 from profilepics.models import PictureURL
 from profilepics.observability import function_logger
 from pydantic import Field
@@ -51,7 +51,8 @@ REDIRECT: OpenAPIResponse = {
     "original), and stored for the next; a picture has at most PROFILEPICS_MAX_EXTRA_SIZES "
     "sizes made so, after which the nearest stored size is served (`size` in the answer, and "
     "its `Picture-Size` header, say which). While the picture is processing, the original is "
-    "served. A user without a picture gets the default picture's URL.",
+    "served. A user without a picture gets the default picture's URL. The profile may be a "
+    "second old; `Cache-Control: no-cache` reads the last write.",
     responses=responses(
         {200: PictureURL}, (e.UserNotFound, e.ValidationFailed, *DATA_ERRORS), {302: REDIRECT}
     ),
@@ -73,7 +74,8 @@ def get_picture_url(
     negotiated = redirect and format is None
     accept = app.current_event.headers.get("accept", "") if negotiated else None
     fmt = ImageFormat(format) if format else None
-    picture = deps.pictures().url(user_id, size, fmt, accept)
+    fresh = wants_fresh(app.current_event.headers)
+    picture = deps.pictures().url(user_id, size, fmt, accept, fresh=fresh)
     headers = {
         "Cache-Control": deps.pictures().cache_control(picture),
         "Picture-Size": picture.size,

@@ -20,6 +20,7 @@ from profilepics.http import (
     json_response,
     make_resolver,
     responses,
+    wants_fresh,
 )
 from profilepics.models import (
     ProfileCreate,
@@ -69,13 +70,15 @@ def list_users(
     "/users/<user_id>",
     summary="Get a profile with its picture URLs (public: no e-mail)",
     description="Every URL is signed and works at once: the picture's, or a generated default. "
-    "The e-mail address is private: its owner reads it at GET /me.",
+    "The e-mail address is private: its owner reads it at GET /me. The profile may be a "
+    "second old; `Cache-Control: no-cache` reads the last write.",
     responses=responses({200: ProfilePublic}, (e.UserNotFound, *DATA_ERRORS)),
     tags=[PROFILES],
 )
 def get_user(user_id: str) -> Response[ProfilePublic]:
     deps.authorizer().require_reader(app.current_event.raw_event)
-    return json_response(deps.profiles().get(user_id))
+    fresh = wants_fresh(app.current_event.headers)
+    return json_response(deps.profiles().get(user_id, fresh=fresh))
 
 
 @app.patch(

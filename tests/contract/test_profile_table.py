@@ -14,7 +14,7 @@ from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, Up
 from profilepics.ports import ProfileTable
 
 from tests.fakes import FakeTable, unreachable
-from tests.stackrun import RunningStack
+from tests.stackrun import RunningStack, wait_for
 
 CREATED = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = CREATED + timedelta(minutes=5)
@@ -85,6 +85,15 @@ def test_a_created_profile_reads_back_equal_and_a_missing_one_is_none(subject: S
 
     assert subject.table.get(ada.user_id) == ada
     assert subject.table.get(f"{subject.tag}-nobody") is None
+
+
+def test_an_eventually_consistent_read_finds_the_profile_and_misses_an_unknown_one(
+    subject: Subject,
+) -> None:
+    profile = subject.profile()
+    found = wait_for(lambda: subject.table.get(profile.user_id, consistent=False), "the read")
+    assert found == profile
+    assert subject.table.get(f"{subject.tag}-nobody", consistent=False) is None
 
 
 def test_creating_a_taken_id_is_user_exists_and_changes_nothing(subject: Subject) -> None:

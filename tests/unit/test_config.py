@@ -48,3 +48,24 @@ def test_secrets_are_hidden_in_repr_but_handed_to_functions(
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     assert Settings() == settings  # what a function's process reads back is the same
+
+
+def test_variables_are_read_by_name_or_alias_in_any_case_and_arguments_win(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("profilepics_bucket", "lower")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("PROFILEPICS_READ_CACHE_SECONDS", "2.5")
+    monkeypatch.setenv("PROFILEPICS_NOT_A_SETTING", "ignored")
+    settings = Settings()
+    assert (settings.bucket, settings.region, settings.read_cache_seconds) == (
+        "lower",
+        "eu-west-1",
+        2.5,
+    )
+    monkeypatch.setenv("PROFILEPICS_REGION", "eu-central-1")  # the first alias wins
+    assert Settings().region == "eu-central-1"
+    assert Settings(bucket="given").bucket == "given"
+    monkeypatch.setenv("PROFILEPICS_MAX_BYTES", "0")
+    with pytest.raises(ValidationError):
+        Settings()

@@ -46,8 +46,10 @@ class World:
         assert profile is not None and profile.picture is not None
         return profile.picture
 
-    def url(self, size: int | str, fmt: ImageFormat | None = None, **kw: str) -> PictureURL:
-        return self.pictures.url(USER, size, fmt, **kw)
+    def url(
+        self, size: int | str, fmt: ImageFormat | None = None, accept: str | None = None
+    ) -> PictureURL:
+        return self.pictures.url(USER, size, fmt, accept)
 
     def served(self, url: PictureURL) -> tuple[str, int, int, str]:
         """(key, width, height, Pillow's format) of what the URL serves."""
@@ -102,6 +104,18 @@ def test_the_second_request_for_a_size_writes_nothing(world: World) -> None:
 
     assert second == first
     assert (world.writes(), world.store.objects) == (writes, objects)
+
+
+def test_a_size_another_instance_made_is_found_not_made_again_from_a_kept_copy() -> None:
+    """An instance's profile copy (the read cache) may lack a size made a moment ago: the
+    request reads the profile as written before making anything."""
+    world = World(read_cache_seconds=60)
+    world.url(64)  # this instance now keeps the profile, without a 100
+    other = build(world.settings, store=world.store, table=world.table).pictures
+    made = other.url(USER, 100)
+    objects = set(world.store.objects)
+    assert world.url(100).url == made.url
+    assert set(world.store.objects) == objects
 
 
 @pytest.mark.parametrize(("fmt", "pillow_name"), [(AVIF, "AVIF"), (JPEG, "JPEG"), (PNG, "PNG")])

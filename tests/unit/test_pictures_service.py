@@ -60,7 +60,10 @@ def _profile(user_id: str, name: str = "Ada Lovelace") -> Profile:
 
 @pytest.fixture
 def world() -> World:
-    settings = Settings(api_base_url="https://api.test", thumbnail_sizes=[64, 128])
+    # Reads here follow writes made a moment before: the display cache (test_recent.py) off.
+    settings = Settings(
+        api_base_url="https://api.test", thumbnail_sizes=[64, 128], read_cache_seconds=0
+    )
     journal = Journal()
     store, table = FakeStore(journal), FakeTable(journal)
     table.create(_profile(USER))

@@ -230,7 +230,7 @@ def test_store_fault_is_raised_for_redelivery_which_then_succeeds(world: World) 
 
 
 def test_animated_gif_gets_static_variants_and_an_animated_webp(world: World) -> None:
-    picture = world.upload(gen.animation("GIF", 4, (300, 200)))
+    picture = world.upload(gen.animation("GIF", 4, (300, 200), durations=[100] * 4))
 
     assert world.processing.make_thumbnails(picture.key) is Outcome.READY
 

@@ -66,6 +66,7 @@ GLOBAL_ENVIRONMENT = {
     "PROFILEPICS_API_BASE_URL",
     "PROFILEPICS_ADMIN_SCOPE",
     "POWERTOOLS_LOG_LEVEL",
+    "PYDANTIC_DISABLE_PLUGINS",
 }
 PARAMETERS = {
     "S3Endpoint",
@@ -576,6 +577,7 @@ def test_environment_is_global_and_functions_only_name_their_service(
     assert env["PROFILEPICS_PUBLIC_S3_ENDPOINT"] == {"Ref": "PublicS3Endpoint"}
     assert env["PROFILEPICS_API_BASE_URL"] == {"Ref": "ApiBaseUrl"}
     assert env["PROFILEPICS_ADMIN_SCOPE"] == {"Ref": "AdminScope"}
+    assert env["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
     for name, props in _functions(template).items():
         assert props["Environment"]["Variables"] == {"POWERTOOLS_SERVICE_NAME": FUNCTIONS[name]}
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from PIL import Image, ImageFile
+from profilepics import gif
 from profilepics import variants as pipeline
 from profilepics.config import Settings
 from profilepics.errors import ImageTooComplex, ImageTooLarge
@@ -147,7 +150,7 @@ def test_animated_gif_gives_an_animated_webp_of_the_requested_size() -> None:
 
 
 def test_animated_variant_keeps_at_most_max_frames_and_never_enlarges() -> None:
-    original = gen.animation("WEBP", 6, (30, 20))
+    original = gen.animation("WEBP", 6, (30, 20), durations=[100] * 6)
     out = webp(make_animated_variant(original, 128, limits=ImageLimits(max_frames=4)) or b"")
     assert (out.size, gen.frame_count(out)) == ((20, 20), 4)
 
@@ -158,7 +161,7 @@ def test_static_original_has_no_animated_variant(fmt: str) -> None:
 
 
 def test_cleaned_animated_original_round_trips_into_variants() -> None:
-    clean = clean_image(gen.animation("GIF", 3, (50, 50)), ImageLimits())
+    clean = clean_image(gen.animation("GIF", 3, (50, 50), durations=[100] * 3), ImageLimits())
     assert webp(make_variants(clean.data, [32], limits=LIMITS)[32]).size == (32, 32)
     assert gen.frame_count(webp(make_animated_variant(clean.data, 32, limits=LIMITS) or b"")) == 3
 
@@ -239,3 +242,104 @@ def test_animated_variant_past_the_cpu_budget_is_image_too_complex() -> None:
     original = gen.animation("GIF", 4, (60, 40))
     with pytest.raises(ImageTooComplex):
         make_animated_variant(original, 32, limits=ImageLimits(cpu_seconds=1e-9))
+
+
+# --- the animated variant: at most 10 frames a second, GIFs composited as browsers do ------
+
+
+def _durations(img: Image.Image) -> list[int]:
+    found = []
+    for index in range(gen.frame_count(img)):
+        img.seek(index)
+        img.load()
+        found.append(int(img.info["duration"]))
+    return found
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+def test_a_25_fps_animation_plays_at_10_fps_for_as_long(fmt: str) -> None:
+    original = gen.animation(fmt, 6, (40, 40), durations=[40] * 6)
+    out = webp(make_animated_variant(original, 32, limits=LIMITS) or b"")
+    # Frames start at 0, 40, 80, 120, 160, 200 ms; one a tenth of a second: 0, 120, 200.
+    assert _durations(out) == [120, 80, 40]
+    src = gen.decode(original)
+    for index, shown in zip(range(3), (0, 3, 5), strict=True):
+        src.seek(shown)
+        out.seek(index)
+        expected = src.convert("RGB").resize((32, 32)).getpixel((16, 16))
+        assert gen.pixel(out.convert("RGB"), (16, 16)) == pytest.approx(expected, abs=12)
+
+
+def test_frames_of_10_ms_or_less_show_for_100_ms_as_in_browsers() -> None:
+    original = gen.animation("GIF", 3, (40, 40), durations=[0, 10, 20])
+    out = webp(make_animated_variant(original, 32, limits=LIMITS) or b"")
+    assert _durations(out) == [100, 100, 20]
+
+
+def test_a_loop_shorter_than_the_cap_keeps_every_frame() -> None:
+    original = gen.animation("GIF", 2, (40, 40), durations=[30, 30])
+    out = webp(make_animated_variant(original, 32, limits=LIMITS) or b"")
+    assert _durations(out) == [30, 30]
+
+
+def test_a_gif_frame_nobody_sees_is_never_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded: list[int] = []
+    real = gif._colours
+
+    def counting(frame: gif.Frame, palette: bytes | None, mode: str) -> Image.Image:
+        decoded.append(frame.delay)
+        return real(frame, palette, mode)
+
+    monkeypatch.setattr(gif, "_colours", counting)
+    frames = [Image.new("P", (40, 40), index) for index in range(6)]
+    for frame in frames:
+        frame.putpalette([c for i in range(256) for c in (i, 255 - i, i // 2)])
+    original = _gif(frames, duration=40, optimize=False)
+    assert all(gif._covers(f, (40, 40)) for f in gif.parse(original, 10).frames)
+    make_animated_variant(original, 32, limits=LIMITS)
+    assert len(decoded) == 3
+
+
+def _gif(frames: list[Image.Image], **options: object) -> bytes:
+    return gen.encode(frames[0], "GIF", save_all=True, append_images=frames[1:], **options)
+
+
+def _placed(
+    colour: tuple[int, int, int], box: tuple[int, int, int, int], disposal: int
+) -> gif.Frame:
+    """A one-colour frame of box's size, placed at box, with its own palette."""
+    size = (box[2] - box[0], box[3] - box[1])
+    alone = gif.parse(gen.encode(Image.new("RGB", size, colour).quantize(2), "GIF"), 1)
+    frame = alone.frames[0]
+    return replace(frame, left=box[0], top=box[1], disposal=disposal, palette=alone.palette)
+
+
+def test_gif_frames_are_drawn_and_disposed_of_as_browsers_do() -> None:
+    # Red kept; blue on the right half, cleared to transparent after it shows; green in a
+    # corner, restored after it shows; then nothing but a blue dot.
+    frames = [
+        _placed(gen.RED, (0, 0, 8, 8), 1),
+        _placed(gen.BLUE, (4, 0, 8, 8), 2),
+        _placed(gen.GREEN, (0, 0, 2, 2), 3),
+        _placed(gen.BLUE, (3, 3, 4, 4), 1),
+    ]
+    parsed = gif.Gif(8, 8, None, 0, 0, frames)
+    shown = [c.copy() for c in gif.shown(parsed, [True] * 4, lambda: None)]
+    clear = (0, 0, 0, 0)
+    red, blue, green = (*gen.RED, 255), (*gen.BLUE, 255), (*gen.GREEN, 255)
+    assert [shown[0].getpixel(xy) for xy in ((1, 1), (6, 6))] == [red, red]
+    assert [shown[1].getpixel(xy) for xy in ((1, 1), (6, 6))] == [red, blue]
+    assert [shown[2].getpixel(xy) for xy in ((1, 1), (2, 2), (6, 6))] == [green, red, clear]
+    assert [shown[3].getpixel(xy) for xy in ((1, 1), (3, 3), (6, 6))] == [red, blue, clear]
+
+
+def test_gif_composited_here_matches_pillows_frames_for_an_optimised_clip() -> None:
+    frames = [gen.photo(48, 48).rotate(step * 20).quantize(64) for step in range(5)]
+    data = _gif(frames, duration=100, loop=0)
+    parsed = gif.parse(data, 10)
+    assert any(f.transparent is not None or f.width < 48 for f in parsed.frames[1:])
+    ours = [c.convert("RGB").tobytes() for c in gif.shown(parsed, [True] * 5, lambda: None)]
+    pillows = gen.decode(data)
+    for index, mine in enumerate(ours):
+        pillows.seek(index)
+        assert mine == pillows.convert("RGB").tobytes(), index

@@ -11,6 +11,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import Enum
 
 from profilepics.errors import ImageCorrupt, ImageTruncated
 
@@ -120,31 +121,55 @@ def png_bytes_per_pixel(data: bytes) -> float:
     return ihdr[8] * _PNG_CHANNELS.get(ihdr[9], 4) / 8
 
 
-def check_png(data: bytes) -> None:
+def check_png(data: bytes) -> bool:
     """Refuse a PNG whose compressed pixels are below deflate's floor (ImageTruncated), or whose
-    complete zlib stream ends before its last row (ImageCorrupt: the decoder fills the rest)."""
+    complete zlib stream ends before its last row (ImageCorrupt: the decoder fills the rest).
+    True when every stream ends exactly at its last row, with nothing behind it."""
     ihdr, streams = _png_streams(data)
     for stream in streams:
         raw = _png_raw_size(ihdr, stream.width, stream.height)
         if len(stream.data) < raw // _DEFLATE_MAX_RATIO:
             refuse(Shortfall(stream.what, len(stream.data), raw // _DEFLATE_MAX_RATIO))
+    exact = bool(streams)
     for stream in streams:
-        if _ends_early(stream.data, _png_raw_size(ihdr, stream.width, stream.height)):
+        end = _stream_end(stream.data, _png_raw_size(ihdr, stream.width, stream.height))
+        if end is _End.EARLY:
             raise ImageCorrupt(f"The {stream.what} ends before its last row; it is truncated.")
+        exact = exact and end is _End.EXACT
+    return exact
 
 
-def _ends_early(data: bytes, rows_bytes: int) -> bool:
-    """True when data is a complete zlib stream of fewer than rows_bytes bytes. Inflated 1 MiB
-    at a time and never past rows_bytes, so neither memory nor time exceeds the decode's own."""
+class _End(Enum):
+    EARLY = "a complete stream of fewer bytes than the rows"
+    EXACT = "a complete stream of the rows, and nothing behind it"
+    OTHER = "more than the rows, bytes behind the stream, or a damaged or unfinished stream"
+
+
+_INFLATE_IN = 1 << 16  # compressed bytes fed at a time: a short tail to carry over
+_INFLATE_OUT = 1 << 20  # inflated bytes at most per call
+
+
+def _stream_end(data: bytes, rows_bytes: int) -> _End:
+    """How a zlib stream ends against the rows_bytes it should hold. Fed 64 KiB at a time and
+    inflated 1 MiB at a time, never more than a byte past rows_bytes, so neither memory nor
+    time exceeds the decode's own (and no megabytes of unconsumed input are copied over)."""
     stream = zlib.decompressobj()
-    total, pending = 0, data
+    view, total = memoryview(data), 0
     try:
-        while pending and total < rows_bytes:
-            total += len(stream.decompress(pending, 1 << 20))
-            pending = stream.unconsumed_tail
+        for start in range(0, len(data), _INFLATE_IN):
+            pending: bytes | memoryview = view[start : start + _INFLATE_IN]
+            while pending and total <= rows_bytes:
+                limit = min(_INFLATE_OUT, rows_bytes + 1 - total)
+                total += len(stream.decompress(pending, limit))
+                pending = stream.unconsumed_tail
+            if stream.eof or total > rows_bytes:
+                break
     except zlib.error:
-        return False  # damaged: the decoder says so in its own words
-    return stream.eof and total < rows_bytes
+        return _End.OTHER  # damaged: the decoder says so in its own words
+    if stream.eof and total < rows_bytes:
+        return _End.EARLY
+    exact = stream.eof and total == rows_bytes and not stream.unused_data
+    return _End.EXACT if exact else _End.OTHER
 
 
 # --- WebP ----------------------------------------------------------------------------------

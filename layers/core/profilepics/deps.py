@@ -23,6 +23,7 @@ from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
 from profilepics.processing import Processing
 from profilepics.profile_use_cases import Profiles
+from profilepics.recent import RecentProfiles
 from profilepics.regenerate import Regenerator
 from profilepics.sweep import Sweeper
 from profilepics.urls import UrlSigner
@@ -71,14 +72,15 @@ def build(
     signer = UrlSigner(store, settings.url_expiry_seconds, settings.url_window_seconds, clock)
     presenter = Presenter(settings, signer, clock)
     on_demand = OnDemand(store, table, settings, clock, partial(image_limits, settings), meter)
-    pictures = Pictures(store, table, presenter, settings, clock, on_demand, meter)
+    recent = RecentProfiles(table, settings.read_cache_seconds)
+    pictures = Pictures(store, table, presenter, settings, clock, on_demand, meter, recent)
     return Container(
         settings=settings,
         store=store,
         table=table,
         clock=clock,
         presenter=presenter,
-        profiles=Profiles(table, presenter, clock),
+        profiles=Profiles(table, recent, presenter, clock),
         pictures=pictures,
         processing=Processing(store, table, pictures, settings, clock, sleep=sleep, meter=meter),
         sweeper=Sweeper(store, table, clock, timedelta(seconds=settings.url_expiry_seconds)),

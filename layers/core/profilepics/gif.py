@@ -1,18 +1,20 @@
-"""GIF read as blocks and written again a frame at a time, each frame at its own size. No I/O.
+"""GIF read as blocks, each frame decoded on its own, and written again from its blocks. No I/O.
 
 Pillow composites every frame onto the whole canvas before handing it out, and its GIF writer
 quantises composited RGB frames back to palettes: a 2,339-byte GIF of a hundred 1x1 frames on
 a 1000x1000 canvas took 4.7 s. Here each frame's own rectangle is decoded by Pillow as a GIF
-of its own (which checks its LZW data) and its palette indices are encoded again by Pillow.
-The frame keeps its place, delay, disposal, clear colour and palette, so the animation plays
-as before; nothing else reaches the output (no comments, no application blocks but the loop).
+of its own (which checks its LZW data), then the frame is written again with its own LZW data,
+byte for byte: its place, delay, disposal, clear colour, palette and pixels stay as they were,
+and nothing else reaches the output (no comments, no application or plain-text blocks but the
+loop count). Encoding the indices again bought nothing but cost more than the decode
+(docs/DESIGN.md, facts measured).
 """
 
 from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -34,7 +36,8 @@ class Frame:
     interlaced: bool
     palette: bytes | None  # its own colour table, if it has one
     code_size: int
-    lzw: bytes  # the image data, sub-block framing removed
+    blocks: bytes  # the image data's sub-blocks, as framed in the file, with their terminator
+    lzw_bytes: int  # the image data without its framing
     delay: int = 0  # hundredths of a second, from the graphic control block before it
     disposal: int = 0
     transparent: int | None = None
@@ -73,6 +76,25 @@ def _sub_blocks(data: bytes, pos: int) -> tuple[bytes, int]:
     return b"".join(parts), pos + 1
 
 
+def _image_data(data: bytes, pos: int) -> tuple[bytes, int, int]:
+    """The sub-blocks at pos as framed (framed again if the file ends inside them), the bytes
+    they carry, and where they end."""
+    start, end, blocks = pos, len(data), 0
+    while pos < end:  # the hot loop of every GIF read: a step a sub-block, nothing else
+        length = data[pos]
+        if not length:
+            return data[start : pos + 1], pos - start - blocks, pos + 1
+        pos += length + 1
+        blocks += 1
+    payload, after = _sub_blocks(data, start)
+    return _framed(payload), len(payload), after
+
+
+def _framed(payload: bytes) -> bytes:
+    chunks = (payload[i : i + 255] for i in range(0, len(payload), 255))
+    return b"".join(bytes([len(chunk)]) + chunk for chunk in chunks) + b"\0"
+
+
 def parse(data: bytes, cap: int) -> Gif:
     """The screen and up to cap frames, leniently: a damaged block ends the reading."""
     if len(data) < _HEADER:
@@ -86,8 +108,9 @@ def parse(data: bytes, cap: int) -> Gif:
             left, top, w, h, flags = struct.unpack("<HHHHB", data[pos + 1 : pos + 10])
             local, pos = _table(data, pos + 10, flags)
             code_size = data[pos] if pos < len(data) else 0
-            lzw, pos = _sub_blocks(data, pos + 1)
-            frame = Frame(left, top, w, h, bool(flags & 0x40), local, code_size, lzw, *control)
+            blocks, carried, pos = _image_data(data, pos + 1)
+            interlaced = bool(flags & 0x40)
+            frame = Frame(left, top, w, h, interlaced, local, code_size, blocks, carried, *control)
             gif.frames.append(frame)
             control = (0, 0, None)
         elif data[pos] == 0x21 and pos + 2 <= len(data):
@@ -106,15 +129,8 @@ def parse(data: bytes, cap: int) -> Gif:
 def check_floor(gif: Gif) -> None:
     for index, frame in enumerate(gif.frames):
         needs = frame.width * frame.height // _LZW_MAX_PIXELS_PER_BYTE
-        if len(frame.lzw) < needs:
-            refuse(Shortfall(f"GIF frame {index}", len(frame.lzw), needs))
-
-
-def _blocks(payload: bytes) -> bytes:
-    return b"".join(
-        bytes([len(payload[i : i + 255])]) + payload[i : i + 255]
-        for i in range(0, len(payload), 255)
-    )
+        if frame.lzw_bytes < needs:
+            refuse(Shortfall(f"GIF frame {index}", frame.lzw_bytes, needs))
 
 
 def _table_bits(palette: bytes) -> int:
@@ -127,22 +143,19 @@ def _alone(frame: Frame, palette: bytes | None) -> bytes:
     flags = 0x80 | _table_bits(palette) if palette else 0
     screen = struct.pack("<HHBBB", frame.width, frame.height, flags, 0, 0)
     image = b"," + struct.pack("<HHHHB", 0, 0, frame.width, frame.height, frame.interlaced << 6)
-    data = bytes([frame.code_size]) + _blocks(frame.lzw) + b"\0"
+    data = bytes([frame.code_size]) + frame.blocks
     return b"GIF89a" + screen + (palette or b"") + image + data + b";"
 
 
-def _pixels(frame: Frame, palette: bytes | None) -> Image.Image:
+def _check_decodes(frame: Frame, palette: bytes | None) -> None:
     with Image.open(io.BytesIO(_alone(frame, palette)), formats=["GIF"]) as img:
         img.load()
         if img.size != (frame.width, frame.height) or img.mode not in ("P", "L"):
             raise ImageCorrupt("A GIF frame does not decode to its own size")
-        pixels = img.copy()
-    pixels.info = {}
-    return pixels
 
 
 def write(gif: Gif, before_each: Callable[[], None]) -> bytes:
-    """The GIF again from its frames' pixels; before_each() runs before each frame's decode."""
+    """The GIF again from its frames, each decoded first; before_each() runs before each."""
     width, height = gif.canvas
     flags = 0x80 | 0x70 | _table_bits(gif.palette) if gif.palette else 0
     out = io.BytesIO()
@@ -152,26 +165,17 @@ def write(gif: Gif, before_each: Callable[[], None]) -> bytes:
         out.write(b"\x21\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", gif.loop) + b"\0")
     for frame in gif.frames:
         before_each()
-        out.write(_frame(frame, gif.palette))
+        _check_decodes(frame, frame.palette or gif.palette)
+        out.write(_frame(frame))
     out.write(b";")
     return out.getvalue()
 
 
-def _frame(frame: Frame, global_palette: bytes | None) -> bytes:
-    pixels = _pixels(frame, frame.palette or global_palette)
-    buffer = io.BytesIO()
-    # Unoptimised, Pillow keeps every index and the palette as they are.
-    pixels.save(buffer, "GIF", optimize=False, interlace=False)
-    written = parse(buffer.getvalue(), 1)
-    if not written.frames:
-        raise ImageCorrupt("A GIF frame could not be encoded again")
-    encoded = written.frames[0]
-    palette = encoded.palette or written.palette
-    # Frames drawn with the global palette keep using it: Pillow kept their indices.
-    local = None if palette == global_palette and frame.palette is None else palette
+def _frame(frame: Frame) -> bytes:
     packed = (frame.disposal & 7) << 2 | (frame.transparent is not None)
     control = struct.pack("<BHB", packed, frame.delay, frame.transparent or 0)
-    flags = (0x80 | _table_bits(local) if local else 0) | encoded.interlaced << 6
+    local = frame.palette
+    flags = (0x80 | _table_bits(local) if local else 0) | frame.interlaced << 6
     place = struct.pack("<HHHHB", frame.left, frame.top, frame.width, frame.height, flags)
     return (
         b"\x21\xf9\x04"
@@ -179,7 +183,53 @@ def _frame(frame: Frame, global_palette: bytes | None) -> bytes:
         + b"\0,"
         + place
         + (local or b"")
-        + bytes([encoded.code_size])
-        + _blocks(encoded.lzw)
-        + b"\0"
+        + bytes([frame.code_size])
+        + frame.blocks
     )
+
+
+# --- frames as browsers show them (the animated variant) -----------------------------------
+
+
+def _covers(frame: Frame, canvas: tuple[int, int]) -> bool:
+    """Whether drawing the frame replaces every pixel of the canvas."""
+    whole = (frame.left, frame.top, frame.width, frame.height) == (0, 0, *canvas)
+    return whole and frame.transparent is None
+
+
+def _colours(frame: Frame, palette: bytes | None, mode: str) -> Image.Image:
+    """The frame's own rectangle in mode, or in RGBA when it has a clear colour."""
+    with Image.open(io.BytesIO(_alone(frame, palette)), formats=["GIF"]) as img:
+        if frame.transparent is None:
+            return img.convert(mode)
+        img.info["transparency"] = frame.transparent
+        return img.convert("RGBA")
+
+
+def shown(gif: Gif, wanted: list[bool], before_each: Callable[[], None]) -> Iterator[Image.Image]:
+    """The canvas as browsers show it after each wanted frame (valid until the next).
+
+    Each frame is decoded at its own size and drawn where it goes, then disposed of: kept,
+    cleared to transparent, or restored. A frame nobody wants whose next frame covers the
+    whole canvas is never seen, so it is not decoded: a clip of full frames capped to half its
+    frame rate decodes half of them.
+    """
+    size = gif.canvas
+    # RGB (a third cheaper to convert and resize) unless the canvas can show through.
+    opaque = _covers(gif.frames[0], size) and all(f.disposal != 2 for f in gif.frames)
+    canvas = Image.new("RGB" if opaque else "RGBA", size)
+    for index, frame in enumerate(gif.frames):
+        following = gif.frames[index + 1] if index + 1 < len(gif.frames) else None
+        if not wanted[index] and following is not None and _covers(following, size):
+            continue
+        before_each()
+        box = (frame.left, frame.top, frame.left + frame.width, frame.top + frame.height)
+        saved = canvas.crop(box) if frame.disposal == 3 else None
+        pixels = _colours(frame, frame.palette or gif.palette, canvas.mode)
+        canvas.paste(pixels, box, pixels if frame.transparent is not None else None)
+        if wanted[index]:
+            yield canvas
+        if frame.disposal == 2:
+            canvas.paste((0, 0, 0, 0), box)  # only ever on an RGBA canvas
+        elif saved is not None:
+            canvas.paste(saved, box)

@@ -116,6 +116,13 @@ def _send_json() -> UnsupportedContentType:
     return UnsupportedContentType("Send the body as application/json")
 
 
+def wants_fresh(headers: Mapping[str, str]) -> bool:
+    """Whether a reader asks for what was last written (`Cache-Control: no-cache` or
+    `max-age=0`), not a profile an instance read a moment ago (recent.py)."""
+    directives = {part.strip().lower() for part in headers.get("cache-control", "").split(",")}
+    return bool(directives & {"no-cache", "max-age=0", "no-store"})
+
+
 def json_body(text: str) -> Any:
     """json.loads for request bodies: JSON nested deeper than the parser can go is malformed too.
 

@@ -20,7 +20,7 @@ _PROGRESSIVE_BITS_PER_BLOCK = 1
 # --- JPEG ----------------------------------------------------------------------------------
 
 # A marker inside entropy-coded data: 0xFF then anything but a stuffed zero or a restart.
-_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _SEQUENTIAL_HUFFMAN = (0xC0, 0xC1)
 _PROGRESSIVE_HUFFMAN = (0xC2,)
 # libjpeg reads up to 57 bits ahead of the symbol it decodes.
@@ -73,7 +73,7 @@ def layout_of(data: bytes) -> Layout:
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and len(body) >= 6:
             frame_type, blocks = marker, _blocks(body)
         elif marker == 0xDA:
-            found = _MARKER.search(data, pos)
+            found = SCAN_END.search(data, pos)
             end = found.start() if found else len(data)
             scans.append((pos, end))
             pos = end

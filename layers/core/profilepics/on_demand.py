@@ -85,6 +85,10 @@ class OnDemand:
             # picture went): never recorded, so nothing points at it.
             self._drop(made - set(picture.variants.values()))
 
+    def stored(self, picture: Picture, wanted: Variant) -> bool:
+        """Whether serve would find what serves wanted already recorded on the picture."""
+        return self._admitted(picture, wanted).id in picture.variants
+
     def _admitted(self, picture: Picture, wanted: Variant) -> Variant:
         """wanted, unless it would be one on-demand size too many: then the stored size
         nearest to it (in its format if one is stored in it)."""

@@ -34,7 +34,8 @@ from profilepics.models import (
 from profilepics.on_demand import OnDemand, Superseded
 from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
-from profilepics.profile_use_cases import require_profile
+from profilepics.profile_use_cases import require_profile, shown_profile
+from profilepics.recent import RecentProfiles
 
 if TYPE_CHECKING:
     from profilepics.images import CleanImage, ImageLimits
@@ -54,9 +55,11 @@ class Pictures:
         clock: Clock,
         on_demand: OnDemand,
         meter: Meter | None = None,
+        recent: RecentProfiles | None = None,
     ) -> None:
         self._store = store
         self._table = table
+        self._recent = recent or RecentProfiles(table, settings.read_cache_seconds)
         self._presenter = presenter
         self._settings = settings
         self._clock = clock
@@ -156,17 +159,24 @@ class Pictures:
         size: int | str = ORIGINAL,
         fmt: ImageFormat | None = None,
         accept: str | None = None,
+        *,
+        fresh: bool = False,
     ) -> PictureURL:
         """The URL serving size (an edge in pixels, "original" or "animated") in fmt, or the
         format accept prefers when given, else the default; a size or format not stored yet
-        is made now, within the guard."""
+        is made now, within the guard. The profile may be a moment old unless fresh."""
         size = self._checked(size, fmt)
+        profile = shown_profile(self._recent, user_id, fresh)
+        kept = not fresh
         for _ in range(WRITE_ATTEMPTS):
-            profile = require_profile(self._table, user_id)
             try:
-                return self._url(profile, size, fmt, accept)
+                # A kept copy may lack a size made a moment ago: never make one from it.
+                found = self._url(profile, size, fmt, accept, make=not kept)
             except Superseded:
-                continue  # replaced or deleted meanwhile: serve what is there now
+                found = None  # replaced or deleted meanwhile: serve what is there now
+            if found is not None:
+                return found
+            profile, kept = require_profile(self._table, user_id), False
         raise Conflict("The picture kept changing; try again")
 
     def _checked(self, size: int | str, fmt: ImageFormat | None) -> int | str:
@@ -190,8 +200,14 @@ class Pictures:
         return size
 
     def _url(
-        self, profile: Profile, size: int | str, fmt: ImageFormat | None, accept: str | None
-    ) -> PictureURL:
+        self,
+        profile: Profile,
+        size: int | str,
+        fmt: ImageFormat | None,
+        accept: str | None,
+        *,
+        make: bool,
+    ) -> PictureURL | None:
         presenter = self._presenter
         if profile.picture is None:
             return presenter.default_url(profile, str(size))
@@ -204,6 +220,8 @@ class Pictures:
             offered = self._settings.negotiated_formats
             fmt = negotiate(accept, offered) if accept is not None else None
         wanted = Variant(size, fmt or self._settings.default_format)
+        if not make and not self._on_demand.stored(picture, wanted):
+            return None
         picture, variant = self._on_demand.serve(profile.user_id, picture, wanted)
         key = picture.variants[variant.id]
         return presenter.signed(picture, key, variant.name, variant.format.value)

@@ -74,8 +74,9 @@ class ProfileTable(Protocol):
         """Store a new profile; raise UserExists when the id is taken."""
         ...
 
-    def get(self, user_id: str) -> Profile | None:
-        """The profile as last written (a strongly consistent read), or None."""
+    def get(self, user_id: str, *, consistent: bool = True) -> Profile | None:
+        """The profile as last written (a strongly consistent read), or None. Not consistent:
+        as written a moment ago (DynamoDB: usually within a second), for half the cost."""
         ...
 
     def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:

@@ -14,6 +14,7 @@ from profilepics.models import (
 )
 from profilepics.ports import ProfileTable
 from profilepics.presenter import Presenter
+from profilepics.recent import RecentProfiles
 
 
 def require_profile(table: ProfileTable, user_id: str) -> Profile:
@@ -23,9 +24,20 @@ def require_profile(table: ProfileTable, user_id: str) -> Profile:
     return profile
 
 
+def shown_profile(recent: RecentProfiles, user_id: str, fresh: bool) -> Profile:
+    """The profile to show a reader: a moment old at most, or as last written when fresh."""
+    profile = recent.get(user_id, fresh=fresh)
+    if profile is None:
+        raise UserNotFound(f"No user '{user_id}'")
+    return profile
+
+
 class Profiles:
-    def __init__(self, table: ProfileTable, presenter: Presenter, clock: Clock) -> None:
+    def __init__(
+        self, table: ProfileTable, recent: RecentProfiles, presenter: Presenter, clock: Clock
+    ) -> None:
         self._table = table
+        self._recent = recent
         self._presenter = presenter
         self._clock = clock
 
@@ -35,9 +47,9 @@ class Profiles:
         self._table.create(profile)
         return self._presenter.private(profile)
 
-    def get(self, user_id: str) -> ProfilePublic:
+    def get(self, user_id: str, *, fresh: bool = False) -> ProfilePublic:
         """What anyone may read: never the e-mail address."""
-        return self._presenter.profile(require_profile(self._table, user_id))
+        return self._presenter.profile(shown_profile(self._recent, user_id, fresh))
 
     def get_private(self, user_id: str) -> ProfilePrivate:
         """The whole profile, for its owner or an admin (the caller checked that)."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from PIL import Image
 
+from profilepics import gif
 from profilepics.errors import ImageCorrupt, ProblemError
 from profilepics.formats import (
     ANIMATABLE,
@@ -39,9 +40,18 @@ WEBP = Encoding(ImageFormat.WEBP, 80, method=WEBP_METHOD)
 # Lambda below 1,769 MB there is less than one core to give it.
 _AVIF_THREADS = 1
 _NO_ALPHA = (ImageFormat.JPEG,)
-# An animated variant pays the encoder once a frame: method 2 is 2.2x faster than 4 for under
-# 1% more bytes, and only the first frame is a key frame (see reencode.py).
-_WEBP_ANIMATION: dict[str, Any] = {"kmax": 0, "method": 2}
+# An animated variant pays the decoder, a resize and the encoder once a frame (measured on a
+# 50-frame 420px GIF, docs/benchmarks.md): bilinear resizing is 2.4x faster than LANCZOS and,
+# softer, saves 16% of the bytes for 0.4 dB; libwebp's method 0 encodes 1.3x faster than 2;
+# and no more than 10 frames a second are kept (a dropped frame's time goes to the one before
+# it), which leaves a 25 fps clip 2/5 of its resizing and encoding (12 fps kept 40% of the
+# time with no margin: the decoding of the frames stays). Only the first frame is a key frame
+# (see reencode.py).
+_WEBP_ANIMATION: dict[str, Any] = {"kmax": 0, "method": 0}
+_ANIMATION_RESAMPLE = Image.Resampling.BILINEAR
+_ANIMATION_FPS = 10
+# Browsers show a GIF frame of 10 ms or less for 100 ms; so does the variant.
+_SHORTEST_SHOWN_MS, _SHOWN_INSTEAD_MS = 10, 100
 
 
 def derive(
@@ -121,16 +131,70 @@ def make_animated_variant(
             return None
         edge = min(size, *img.size)
         icc = _rgb_icc(img)
-        frames: list[Image.Image] = []
-        durations: list[int] = []
-        for index in range(count):
-            budget.check()
-            img.seek(index)
-            frames.append(_square(_resizable(img), edge))
-            durations.append(round(img.info.get("duration", 0)))
+        if img.format == "GIF":
+            frames, durations = _gif_frames(data, count, edge, budget)
+        else:
+            frames, durations = _frames(img, count, edge, budget, _ANIMATION_FPS)
+            if len(frames) == 1:  # a loop too short for the cap: keep every frame
+                frames, durations = _frames(img, count, edge, budget, None)
         # A GIF without a loop count plays once; WebP's 0 would mean forever.
         loop = int(img.info.get("loop", 1))
     return _encode(frames, encoding, icc=icc, durations=durations, loop=loop)
+
+
+class _Pace:
+    """Which frames show when no more than fps of them a second do: a frame starting in the
+    same 1/fps slot as the last one shown is dropped, its time given to that one."""
+
+    def __init__(self, fps: int | None) -> None:
+        self._fps = fps
+        self._elapsed = 0
+        self._slot = -1
+        self.durations: list[int] = []
+
+    def shows(self, duration: float) -> bool:
+        shown = round(duration)
+        if shown <= _SHORTEST_SHOWN_MS:
+            shown = _SHOWN_INSTEAD_MS
+        slot = self._elapsed * self._fps // 1000 if self._fps else len(self.durations)
+        self._elapsed += shown
+        if slot == self._slot:
+            self.durations[-1] += shown
+            return False
+        self._slot = slot
+        self.durations.append(shown)
+        return True
+
+
+def _frames(
+    img: Image.Image, count: int, edge: int, budget: Budget, fps: int | None
+) -> tuple[list[Image.Image], list[int]]:
+    """The frames Pillow composites, squared, at most fps a second, and how long each shows."""
+    pace = _Pace(fps)
+    frames: list[Image.Image] = []
+    for index in range(count):
+        budget.check()
+        img.seek(index)
+        img.load()  # WebP sets a frame's duration as it decodes it
+        if pace.shows(img.info.get("duration", 0)):
+            frames.append(_square(_resizable(img), edge, _ANIMATION_RESAMPLE))
+    return frames, pace.durations
+
+
+def _gif_frames(
+    data: bytes, count: int, edge: int, budget: Budget
+) -> tuple[list[Image.Image], list[int]]:
+    """A GIF's frames as browsers show them (gif.py), squared, at most _ANIMATION_FPS a second:
+    the durations are known from the blocks, so frames no one sees are never decoded."""
+    parsed = gif.parse(data, count)
+    pace = _Pace(_ANIMATION_FPS)
+    wanted = [pace.shows(frame.delay * 10) for frame in parsed.frames]
+    if sum(wanted) == 1:  # a loop too short for the cap: keep every frame
+        pace = _Pace(None)
+        wanted = [pace.shows(frame.delay * 10) for frame in parsed.frames]
+    canvases = gif.shown(parsed, wanted, budget.check)
+    frames = [_square(canvas, edge, _ANIMATION_RESAMPLE) for canvas in canvases]
+    return frames, pace.durations
 
 
 def _open(data: bytes) -> Image.Image:
@@ -168,13 +232,13 @@ def _resizable(img: Image.Image) -> Image.Image:
     return img.convert("RGBA" if img.has_transparency_data else "RGB")
 
 
-def _square(img: Image.Image, edge: int) -> Image.Image:
+def _square(img: Image.Image, edge: int, resample: Image.Resampling = _LANCZOS) -> Image.Image:
     """The centred square of img, resized to edge x edge in one pass."""
     width, height = img.size
     side = min(width, height)
     left, top = (width - side) // 2, (height - side) // 2
     box = (left, top, left + side, top + side)
-    return img.resize((edge, edge), _LANCZOS, box=box, reducing_gap=_REDUCING_GAP)
+    return img.resize((edge, edge), resample, box=box, reducing_gap=_REDUCING_GAP)
 
 
 def _encode(

@@ -89,11 +89,10 @@ class DynamoDBTable:
             conflict=UserExists,
         )
 
-    def get(self, user_id: str) -> Profile | None:
+    def get(self, user_id: str, *, consistent: bool = True) -> Profile | None:
+        key = _to_item({"user_id": user_id})
         response = _guard(
-            lambda: self._client.get_item(
-                TableName=self._table, Key=_to_item({"user_id": user_id}), ConsistentRead=True
-            )
+            lambda: self._client.get_item(TableName=self._table, Key=key, ConsistentRead=consistent)
         )
         item = response.get("Item")
         return _from_item(item) if item else None

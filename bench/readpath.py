@@ -1,0 +1,186 @@
+"""Section 12: the read path (issue 15) over HTTP, 8 connections, against the least a server can
+do for the same answer, measured in the same run (bench/readbase.py): one doing the same table
+read and presign, one presigning alone.
+
+This tree's stack runs as deployed (each instance keeps a profile read for display for
+`read_cache_seconds`); the tree before it reads the table strongly consistently every time.
+Loads: 16 users in turn (the HTTP section's load), one hot user read by every client, and
+2,000 users with no two reads of one (every read misses the per-instance cache).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bench.http_load import Endpoint, Load, ensure_wrk, load_once, warm_up
+from bench.measure import Row, Sample, Target
+from infra.stack import free_port
+from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack
+
+SECTION = "12 Read path"
+SECONDS = 5
+MANY = 2_000
+SAME_GOAL = 0.8
+HOT_GOAL = 0.5
+PICTURE = Endpoint("GET picture", "GET", "/users/{user_id}/picture")
+PROFILE = Endpoint("GET profile", "GET", "/users/{user_id}")
+
+Pairs = list[tuple[str, str]]
+
+
+@contextmanager
+def baseline(stack: RunningStack, mode: str) -> Iterator[str]:
+    """One of bench/readbase.py's servers on this stack's table and store; its base URL."""
+    port = free_port()
+    config = {
+        "s3_endpoint": stack.info["s3_endpoint"],
+        "s3_access_key": ACCESS_KEY,
+        "s3_secret_key": SECRET_KEY,
+        "bucket": stack.bucket,
+        "table": stack.table,
+        "dynamodb_endpoint": stack.info["dynamodb_endpoint"],
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.readbase", mode, str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(json.dumps(config))
+        process.stdin.close()
+        if process.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the {mode} baseline did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.kill()
+        process.wait(10)
+
+
+def seed_many(stack: RunningStack, model: str, count: int = MANY) -> list[str]:
+    """count more profiles, copies of model's item (its picture included), written straight
+    into the table: enough users that no two reads in a run are of the same one."""
+    table = stack.dynamodb()
+    item = table.get_item(TableName=stack.table, Key={"user_id": {"S": model}})["Item"]
+    ids = [f"many-{index:05d}" for index in range(count)]
+    for start in range(0, count, 25):
+        batch = [
+            {"PutRequest": {"Item": {**item, "user_id": {"S": user_id}}}}
+            for user_id in ids[start : start + 25]
+        ]
+        pending: dict[str, Any] = {stack.table: batch}
+        while pending:
+            pending = table.batch_write_item(RequestItems=pending).get("UnprocessedItems", {})
+    return ids
+
+
+def _load(api: str, endpoint: Endpoint, pairs: Pairs) -> Load:
+    warm_up(api, endpoint, pairs)
+    return load_once(ensure_wrk(), api, endpoint, pairs, SECONDS)
+
+
+def _pairs(endpoint: Endpoint, users: list[str], token: str) -> Pairs:
+    return [(endpoint.path.replace("{user_id}", u), token) for u in users]
+
+
+def measure(stack: RunningStack, users: list[str], many: list[str], token: str) -> dict[str, Load]:
+    """This tree's stack and the baselines: every load of the section."""
+    loads = {
+        "picture, 16 users": _load(stack.api, PICTURE, _pairs(PICTURE, users, token)),
+        "profile, 16 users": _load(stack.api, PROFILE, _pairs(PROFILE, users, token)),
+        "picture, hot user": _load(stack.api, PICTURE, _pairs(PICTURE, users[:1], token)),
+        f"picture, {MANY:,} users": _load(stack.api, PICTURE, _pairs(PICTURE, many, token)),
+    }
+    with baseline(stack, "same") as same, baseline(stack, "presign") as presign:
+        loads["same work, 16 users"] = _load(same, PICTURE, _pairs(PICTURE, users, token))
+        loads[f"same work, {MANY:,} users"] = _load(same, PICTURE, _pairs(PICTURE, many, token))
+        loads["presign only"] = _load(presign, PICTURE, _pairs(PICTURE, users, token))
+    return loads
+
+
+def measure_before(stack: RunningStack, users: list[str], token: str) -> dict[str, Load]:
+    return {
+        "picture, 16 users": _load(stack.api, PICTURE, _pairs(PICTURE, users, token)),
+        "profile, 16 users": _load(stack.api, PROFILE, _pairs(PROFILE, users, token)),
+        "picture, hot user": _load(stack.api, PICTURE, _pairs(PICTURE, users[:1], token)),
+    }
+
+
+_CASES = {
+    "picture, 16 users": "GET /users/{id}/picture, 16 users in turn",
+    "profile, 16 users": "GET /users/{id}, 16 users in turn",
+    "picture, hot user": "GET /users/{id}/picture, one hot user",
+    f"picture, {MANY:,} users": f"GET /users/{{id}}/picture, {MANY:,} users (no cache hits)",
+    "same work, 16 users": "GET /users/{id}/picture, 16 users in turn",
+    f"same work, {MANY:,} users": f"GET /users/{{id}}/picture, {MANY:,} users (no cache hits)",
+    "presign only": "GET /users/{id}/picture, 16 users in turn",
+}
+_APPROACH = {
+    "same work, 16 users": "baseline: same table read + presign",
+    f"same work, {MANY:,} users": "baseline: same table read + presign",
+    "presign only": "baseline: presign only",
+}
+
+
+def _row(key: str, load: Load, approach: str, extra: str = "") -> Row:
+    note = (
+        f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, {load.requests} requests, "
+        f"{load.errors + load.socket_errors} errors ({load.tool}){extra}"
+    )
+    return Row(SECTION, _CASES[key], approach, Sample.of([load.per_second], "req/s"), note)
+
+
+def rows(now: dict[str, Load], was: dict[str, Load]) -> tuple[list[Row], list[Target]]:
+    found: list[Row] = []
+    for key, load in now.items():
+        if key in _APPROACH:
+            found.append(_row(key, load, _APPROACH[key]))
+            continue
+        extra = ""
+        if key in was:
+            extra = f"; {load.per_second / was[key].per_second:.2f}× before"
+            found.append(_row(key, was[key], "before (strongly consistent, no cache)"))
+        found.append(_row(key, load, "this tree", extra))
+    same = now["same work, 16 users"].per_second
+    presign = now["presign only"].per_second
+    targets = [
+        _ratio(
+            f"GET picture ≥ {SAME_GOAL}× the same-work baseline",
+            now["picture, 16 users"],
+            same,
+            SAME_GOAL,
+        ),
+        _ratio(
+            f"GET profile ≥ {SAME_GOAL}× the same-work baseline",
+            now["profile, 16 users"],
+            same,
+            SAME_GOAL,
+        ),
+        _ratio(
+            f"GET picture, {MANY:,} users (no cache hits) ≥ {SAME_GOAL}× the same-work baseline",
+            now[f"picture, {MANY:,} users"],
+            now[f"same work, {MANY:,} users"].per_second,
+            SAME_GOAL,
+        ),
+        _ratio(
+            f"hot profile ≥ {HOT_GOAL}× the presign-only baseline",
+            now["picture, hot user"],
+            presign,
+            HOT_GOAL,
+        ),
+    ]
+    failures = sum(load.errors + load.socket_errors for load in [*now.values(), *was.values()])
+    targets.append(Target(SECTION, "reads: 0 errors", f"{failures} errors", failures == 0))
+    return found, targets
+
+
+def _ratio(goal: str, load: Load, against: float, wanted: float) -> Target:
+    share = load.per_second / against
+    measured = f"{share:.2f}× ({load.per_second:.0f} against {against:.0f} req/s)"
+    return Target(SECTION, goal, measured, share >= wanted)
