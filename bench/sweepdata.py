@@ -26,8 +26,10 @@ from boto3.dynamodb.types import TypeSerializer
 from minio import Minio
 from profilepics import keys
 from profilepics.config import Settings
-from profilepics.formats import Variant
+from profilepics.formats import ImageFormat, Variant
 from profilepics.models import DirectUpload, Picture, PictureStatus, Profile
+
+WEBP = Settings().encodings[ImageFormat.WEBP]  # the default key layout
 
 THREADS = 32
 SIZES = (64, 128, 256, 512)
@@ -54,7 +56,7 @@ def _picture(user_id: str, picture_id: str, when: datetime) -> Picture:
         height=480,
         bytes=1,
         status=PictureStatus.READY,
-        variants={str(s): keys.thumbnail(user_id, picture_id, Variant(s)) for s in SIZES},
+        variants={str(s): keys.thumbnail(user_id, picture_id, Variant(s), WEBP) for s in SIZES},
         uploaded_at=when,
     )
 

@@ -174,6 +174,34 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _regenerate(args: argparse.Namespace) -> int:
+    from profilepics.deps import build
+
+    from infra.progress import Progress
+
+    settings = Settings()
+    hint = "" if args.local else " (for the embedded local stack, add --local)"
+    if args.local:
+        settings = local.stack_settings(settings, LocalSettings())
+        require_local_stack(settings.s3_endpoint, settings.dynamodb_endpoint)
+    else:
+        require_answering(
+            {"the store": settings.s3_endpoint, "the table": settings.dynamodb_endpoint},
+            "start it, or set PROFILEPICS_S3_ENDPOINT / PROFILEPICS_DYNAMODB_ENDPOINT" + hint,
+        )
+    regenerator = build(settings).regenerator
+    try:
+        progress = Progress(regenerator.count(), "pictures")
+        report = regenerator.run(dry_run=args.dry_run, progress=progress.step)
+    except ProblemError as exc:
+        raise CliError(
+            f"regenerate stopped: {exc.detail} ({exc.code}); run it again to resume{hint}"
+        ) from None
+    progress.close()
+    print("\n".join(report.lines()))
+    return 1 if report.errors else 0
+
+
 def _events(args: argparse.Namespace) -> int:
     from infra.invoker.spool import DEAD, SPOOL_FILE, Spool
 
@@ -374,6 +402,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--local", action="store_true", help="the embedded local stack (`profilepics up`)"
     )
     sweep.set_defaults(run=_sweep)
+
+    regenerate = _command(
+        commands,
+        "regenerate",
+        "make again the variants of pictures made under other settings (sizes, formats, quality)",
+        "Re-derive the variants of every picture whose stored set differs from the current "
+        "settings (PROFILEPICS_THUMBNAIL_SIZES, _FORMATS, the qualities and the AVIF speed). "
+        "Each picture switches to its new set in one conditional write; the objects it replaced "
+        "are deleted by the sweep once URLs handed out for them have expired. Pictures already "
+        "current are skipped, so running it again resumes where a stopped run left off.",
+        f"{EXTERNAL_VARIABLES}\nand the PROFILEPICS_* settings the variants are made under; with "
+        "--local, the embedded stack's own: PROFILEPICS_DATA_DIR and its ports.",
+    )
+    regenerate.add_argument("--dry-run", action="store_true", help="count, write nothing")
+    regenerate.add_argument(
+        "--local", action="store_true", help="the embedded local stack (`profilepics up`)"
+    )
+    regenerate.set_defaults(run=_regenerate)
 
     events = _command(
         commands,

@@ -185,6 +185,7 @@ class FakeTable:
         # Called just before a conditional write: lets a test slip in a rival write.
         self.before_set_picture: Callable[[str], None] = lambda _user_id: None
         self.before_swap_upload: Callable[[str], None] = lambda _user_id: None
+        self.before_swap_picture: Callable[[str], None] = lambda _user_id: None
 
     def _check(self, operation: str, user_id: str = "") -> None:
         error = self.fault(operation)
@@ -281,6 +282,20 @@ class FakeTable:
         if profile.picture is None or profile.picture.id != picture.id:
             raise Conflict()
         self.profiles[user_id] = profile.model_copy(update={"picture": picture, "updated_at": now})
+
+    def swap_picture(
+        self, user_id: str, picture: Picture, expected_revision: int, now: datetime
+    ) -> None:
+        self.before_swap_picture(user_id)
+        self._check("swap_picture", user_id)
+        with self._lock:
+            profile = self._existing(user_id)
+            current = profile.picture
+            if current is None or current.id != picture.id or current.revision != expected_revision:
+                raise Conflict()
+            update = {"picture": picture, "updated_at": now}
+            self.profiles[user_id] = profile.model_copy(update=update)
+        self.journal.add("swap_picture", picture.id)
 
     def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
         self._check("start_upload", user_id)

@@ -87,6 +87,11 @@ class RunningStack:
     def table(self) -> str:
         return str(self.info["table"])
 
+    def stills(self) -> int:
+        """The variants a still picture gets on upload here: every size in every format."""
+        settings = self.settings()
+        return len(settings.thumbnail_sizes) * len(settings.thumbnail_formats)
+
     def settings(self) -> Settings:
         """The service's settings pointed at this stack, as its functions get them."""
         return stack_settings(self.info)

@@ -195,7 +195,10 @@ def test_update_picture_only_while_it_is_current_and_keeps_the_version(subject: 
         subject.table.update_picture(user_id, picture(user_id), LATER)
     subject.table.set_picture(user_id, picture(user_id), expected_version=0, now=CREATED)
     ready = picture(user_id).model_copy(
-        update={"status": PictureStatus.READY, "variants": {"64": f"thumbnails/{user_id}/a/64"}}
+        update={
+            "status": PictureStatus.READY,
+            "variants": {"64.webp": f"thumbnails/{user_id}/a/64.webp"},
+        }
     )
 
     subject.table.update_picture(user_id, ready, LATER)
@@ -211,6 +214,31 @@ def test_update_picture_only_while_it_is_current_and_keeps_the_version(subject: 
 
 def claimed(pending: DirectUpload, at: datetime = LATER) -> DirectUpload:
     return pending.model_copy(update={"state": UploadState.PROCESSING, "claimed_at": at})
+
+
+def test_swap_picture_needs_the_same_picture_at_the_expected_revision(subject: Subject) -> None:
+    user_id = subject.profile().user_id
+    first = picture(user_id)
+    with pytest.raises(Conflict):  # no picture at all yet
+        subject.table.swap_picture(user_id, first.model_copy(update={"revision": 1}), 0, LATER)
+    subject.table.set_picture(user_id, first, expected_version=0, now=CREATED)
+    added = first.model_copy(
+        update={"revision": 1, "variants": {"100.avif": f"thumbnails/{user_id}/a/100.avif"}}
+    )
+
+    subject.table.swap_picture(user_id, added, 0, LATER)
+
+    stored = subject.current(user_id)
+    assert (stored.picture, stored.version, stored.updated_at) == (added, 1, LATER)
+    rival = first.model_copy(update={"revision": 1, "on_demand": ["200.webp"]})
+    with pytest.raises(Conflict):  # read at revision 0, which is gone: a lost race
+        subject.table.swap_picture(user_id, rival, 0, LATER + timedelta(seconds=1))
+    other = picture(user_id, "c" * 32).model_copy(update={"revision": 2})
+    with pytest.raises(Conflict):  # another picture
+        subject.table.swap_picture(user_id, other, 1, LATER + timedelta(seconds=1))
+    with pytest.raises(Conflict):
+        subject.table.swap_picture(f"{subject.tag}-nobody", added, 1, LATER)
+    assert subject.current(user_id) == stored
 
 
 def test_a_direct_upload_replaces_the_last_and_swaps_only_from_what_is_stored(

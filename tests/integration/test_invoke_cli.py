@@ -152,7 +152,7 @@ def test_thumbnails_invoked_twice_makes_the_variants_once(
 
     assert (first, second) == ({"outcomes": {key: "ready"}}, {"outcomes": {key: "already_ready"}})
     assert stack.keys(f"thumbnails/{user_id}/") == objects
-    assert len(objects) == 4
+    assert len(objects) == 8  # four sizes, in WebP and AVIF
     again = requests.get(f"{api}/users/{user_id}", timeout=10).json()["picture"]
     assert (again["status"], objects_of(again)) == ("ready", variants)
 

@@ -13,7 +13,18 @@ import pytest
 from profilepics.clock import utcnow
 from profilepics.sweep import Sweeper
 
-from bench import coldstart, hostile, inputs, layer, memory, report, spool, sweepdata, variants
+from bench import (
+    coldstart,
+    hostile,
+    inputs,
+    layer,
+    memory,
+    report,
+    sizes,
+    spool,
+    sweepdata,
+    variants,
+)
 from bench.measure import Row, Sample, Target, interleaved, per_call, timed
 from bench.naive_sweep import NaiveSweeper
 from tests.fakes import FakeStore, FakeTable
@@ -32,6 +43,7 @@ MODULES = [
     "bench.memory",
     "bench.report",
     "bench.naive_sweep",
+    "bench.sizes",
     "bench.spool",
     "bench.stack",
     "bench.sweep",
@@ -170,3 +182,29 @@ def test_both_sweeps_of_the_benchmark_find_the_same_orphans_on_the_same_data() -
     assert naive.deleted == streaming.deleted
     assert sum(streaming.deleted.values()) == orphans
     assert naive.checked == streaming.checked == len(store.objects)
+
+
+def test_sizes_section_encodes_every_size_in_every_format_and_measures_quality(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sizes, "sources", lambda: {"small": imagegen.photo(300, 200)})
+    rows, targets = sizes.encoding(1)
+    assert len(rows) == len(sizes.SIZES) * len(sizes.ENCODERS) + len(sizes.ENCODERS)
+    assert all(row.sample is not None and row.sample.median >= 0 for row in rows)
+    png = next(r for r in rows if r.approach == "PNG" and "64" in r.case)
+    assert "lossless" in png.note
+    webp = next(r for r in rows if r.approach.startswith("WebP") and "512" in r.case)
+    assert "100% of WebP's" in webp.note and "PSNR" in webp.note
+    assert len(targets) == 2
+
+
+def test_rows_sort_by_section_number_not_as_text() -> None:
+    from bench.__main__ import _number
+
+    sections = ["13 Sizes & formats", "2 Peak memory", "1 Variants", "10 Upload path"]
+    assert sorted(sections, key=_number) == [
+        "1 Variants",
+        "2 Peak memory",
+        "10 Upload path",
+        "13 Sizes & formats",
+    ]

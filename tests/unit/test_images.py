@@ -78,6 +78,7 @@ def test_formats_know_their_content_type_and_extension() -> None:
         ("image/png", "png"),
         ("image/gif", "gif"),
         ("image/webp", "webp"),
+        ("image/avif", "avif"),
     ]
 
 

@@ -22,7 +22,7 @@ from profilepics.errors import (
     UserNotFound,
     ValidationFailed,
 )
-from profilepics.formats import Variant
+from profilepics.formats import ImageFormat, Variant
 from profilepics.models import Picture, PictureStatus, PictureURL, Profile, UploadRequest
 from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
@@ -32,6 +32,7 @@ from tests.fakes import FakeStore, FakeTable, Journal, failing
 from tests.unit import imagegen as gen
 
 USER = "ada"
+WEBP = Settings().encodings[ImageFormat.WEBP]
 JPEG = gen.encode(gen.photo(40, 30), "JPEG")
 PNG = gen.encode(gen.marked(24, 12), "PNG")
 
@@ -119,11 +120,14 @@ def test_replacement_removes_the_previous_pictures_thumbnails_too(world: World) 
     world.pictures.upload(USER, JPEG)
     old = world.current()
     assert old is not None
-    recorded = {str(size): keys.thumbnail(USER, old.id, Variant(size)) for size in (64, 128)}
-    stray = keys.thumbnail(USER, old.id, Variant(256, animated=True))
+    made = [Variant(64), Variant(128), Variant(100, ImageFormat.AVIF)]
+    recorded = {v.id: keys.thumbnail(USER, old.id, v, WEBP) for v in made}
+    stray = keys.thumbnail(USER, old.id, Variant(256, animated=True), WEBP)
     for key in [*recorded.values(), stray]:
         world.store.put(key, b"webp", "image/webp", keys.IMMUTABLE)
-    ready = old.model_copy(update={"status": PictureStatus.READY, "variants": recorded})
+    ready = old.model_copy(
+        update={"status": PictureStatus.READY, "variants": recorded, "on_demand": ["100.avif"]}
+    )
     world.table.update_picture(USER, ready, utcnow())
 
     world.pictures.upload(USER, JPEG)
@@ -280,7 +284,7 @@ def test_delete_removes_every_object_and_falls_back_to_the_default(world: World)
     world.pictures.upload(USER, JPEG)
     picture = world.current()
     assert picture is not None
-    thumb = keys.thumbnail(USER, picture.id, Variant(64))
+    thumb = keys.thumbnail(USER, picture.id, Variant(64), WEBP)
     world.store.put(thumb, b"webp", "image/webp", keys.IMMUTABLE)
 
     world.pictures.delete(USER)
@@ -325,23 +329,45 @@ def test_url_of_a_picture_is_signed_and_matches_the_profile_response(world: Worl
     assert profile.profile_picture_variants["64"] == world.pictures.url(USER, "64").url
 
 
-def test_size_without_a_thumbnail_yet_falls_back_to_the_original(world: World) -> None:
+def test_size_is_the_original_while_processing_then_its_variant(world: World) -> None:
     world.pictures.upload(USER, JPEG)
     picture = world.current()
     assert picture is not None
 
-    assert f"/{picture.key}?" in world.pictures.url(USER, "64").url  # still processing
+    processing = world.pictures.url(USER, "64")
+    assert f"/{picture.key}?" in processing.url
+    assert (processing.size, processing.format) == ("64", "jpeg")
+    assert world.pictures.url(USER, 100).url == world.pictures.url(USER, "original").url
 
-    thumb = keys.thumbnail(USER, picture.id, Variant(64))
-    ready = picture.model_copy(update={"status": PictureStatus.READY, "variants": {"64": thumb}})
+    thumb = keys.thumbnail(USER, picture.id, Variant(64), WEBP)
+    ready = picture.model_copy(
+        update={"status": PictureStatus.READY, "variants": {Variant(64).id: thumb}}
+    )
     world.table.update_picture(USER, ready, utcnow())
-    assert f"/{thumb}?" in world.pictures.url(USER, "64").url
-    assert f"/{picture.key}?" in world.pictures.url(USER, "128").url  # never made
+    served = world.pictures.url(USER, "64")
+    assert f"/{thumb}?" in served.url
+    assert (served.size, served.format) == ("64", "webp")
 
 
-def test_unknown_size_is_validation_failed(world: World) -> None:
+@pytest.mark.parametrize(
+    ("size", "fmt"),
+    [
+        ("2048", None),
+        ("15", None),
+        ("0", None),
+        ("-5", None),
+        ("big", None),
+        ("original", ImageFormat.WEBP),
+        ("animated", ImageFormat.AVIF),
+        (64, ImageFormat.GIF),
+    ],
+)
+def test_size_out_of_bounds_or_a_format_it_cannot_have_is_validation_failed(
+    world: World, size: str | int, fmt: ImageFormat | None
+) -> None:
+    world.pictures.upload(USER, JPEG)
     with pytest.raises(ValidationFailed):
-        world.pictures.url(USER, "1024")
+        world.pictures.url(USER, size, fmt)
 
 
 def test_processing_that_never_finished_reads_as_failed(world: World) -> None:
@@ -418,7 +444,13 @@ def test_a_declared_size_over_the_limit_is_file_too_large_and_starts_nothing(
 
 
 @pytest.mark.parametrize(
-    "declared", [{"content_type": "image/svg+xml"}, {"content_type": "IMAGE/PNG"}, {"size": 0}]
+    "declared",
+    [
+        {"content_type": "image/svg+xml"},
+        {"content_type": "IMAGE/PNG"},
+        {"content_type": "image/avif"},  # a variant format, never an upload's
+        {"size": 0},
+    ],
 )
 def test_a_declaration_outside_the_formats_or_sizes_is_refused(declared: dict[str, Any]) -> None:
     with pytest.raises(PydanticValidationError):

@@ -13,7 +13,7 @@ from profilepics.clock import utcnow
 from profilepics.config import Settings
 from profilepics.deps import build
 from profilepics.errors import Conflict, StorageUnavailable
-from profilepics.formats import Variant
+from profilepics.formats import ImageFormat, Variant
 from profilepics.images import clean_image
 from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
 from profilepics.processing import POINTER_WAITS, Outcome
@@ -23,6 +23,7 @@ from tests.unit import imagegen as gen
 
 USER = "ada"
 SIZES = ["64", "128", "256", "512"]
+FORMATS = {"webp": ("WEBP", "q80m4.webp"), "avif": ("AVIF", "q60s8.avif")}
 
 
 class World:
@@ -74,7 +75,9 @@ def jpeg(width: int = 800, height: int = 600) -> bytes:
     return gen.encode(gen.photo(width, height), "JPEG", quality=85)
 
 
-def test_new_original_gets_four_square_webp_variants_and_ready_status(world: World) -> None:
+def test_new_original_gets_four_square_sizes_in_webp_and_avif_and_ready_status(
+    world: World,
+) -> None:
     picture = world.upload(jpeg())
     assert world.picture().status is PictureStatus.PROCESSING
 
@@ -82,11 +85,15 @@ def test_new_original_gets_four_square_webp_variants_and_ready_status(world: Wor
 
     stored = world.picture()
     assert stored.status is PictureStatus.READY
-    assert sorted(stored.variants, key=int) == SIZES
-    for size, key in stored.variants.items():
-        assert key == f"thumbnails/{USER}/{picture.id}/{size}.webp"
+    assert set(stored.variants) == {f"{s}.{f}" for s in SIZES for f in FORMATS}
+    for variant_id, key in stored.variants.items():
+        size, fmt = variant_id.split(".")
+        pillow_name, ending = FORMATS[fmt]
+        # The encoder's settings are in the key: other settings never overwrite these.
+        assert key == f"thumbnails/{USER}/{picture.id}/{size}.{ending}"
         img = gen.decode(world.store.objects[key])
-        assert (img.format, img.size) == ("WEBP", (int(size), int(size)))
+        assert (img.format, img.size) == (pillow_name, (int(size), int(size)))
+        assert world.store.headers[key][0] == f"image/{fmt}"
 
 
 def test_duplicate_event_writes_nothing_more(world: World) -> None:
@@ -155,9 +162,8 @@ def test_late_event_of_a_replaced_picture_leaves_no_variants(world: World) -> No
     second = world.upload(jpeg(640, 480))
     assert first.key not in world.store.objects
     # Variants of the first that a slow run wrote after the replacement cleaned up:
-    world.store.put(
-        keys.thumbnail(USER, first.id, Variant(64)), b"late", "image/webp", keys.IMMUTABLE
-    )
+    late = keys.thumbnail(USER, first.id, Variant(64), world.settings.encodings[ImageFormat.WEBP])
+    world.store.put(late, b"late", "image/webp", keys.IMMUTABLE)
 
     assert world.processing.make_thumbnails(first.key) is Outcome.SUPERSEDED
     assert world.pauses == []  # a deleted original is not waited for
@@ -229,11 +235,12 @@ def test_animated_gif_gets_static_variants_and_an_animated_webp(world: World) ->
     assert world.processing.make_thumbnails(picture.key) is Outcome.READY
 
     variants = world.picture().variants
-    assert set(variants) == {*SIZES, "animated"}
-    animated = gen.decode(world.store.objects[variants["animated"]])
+    assert set(variants) == {*(f"{s}.{f}" for s in SIZES for f in FORMATS), "animated.webp"}
+    animated = gen.decode(world.store.objects[variants["animated.webp"]])
     assert (animated.format, animated.size, gen.frame_count(animated)) == ("WEBP", (200, 200), 4)
-    static = gen.decode(world.store.objects[variants["128"]])
-    assert (static.size, gen.frame_count(static)) == ((128, 128), 1)
+    for fmt in FORMATS:
+        static = gen.decode(world.store.objects[variants[f"128.{fmt}"]])
+        assert (static.size, gen.frame_count(static)) == ((128, 128), 1)
 
 
 def test_processing_picture_points_every_size_at_the_original(world: World) -> None:
@@ -252,9 +259,7 @@ def test_picture_processing_past_the_deadline_reads_as_failed_timeout() -> None:
 
     public = world.presenter.picture(world.picture())
     assert (public.status, public.error) == ("failed", "processing_timeout")
-    profile = world.table.get(USER)
-    assert profile is not None
-    url = world.presenter.picture_url(profile, "128")
+    url = world.pictures.url(USER, "128")
     assert url.status == "failed"
     assert picture.key in url.url
 
@@ -325,14 +330,14 @@ def test_stray_redelivered_and_reused_policy_uploads_are_dropped(world: World) -
     assert upload.key not in world.store.objects
 
 
-def test_variants_never_enlarge_a_small_original(world: World) -> None:
+def test_variants_of_a_small_original_are_still_exactly_their_size(world: World) -> None:
     picture = world.upload(gen.encode(gen.photo(100, 150), "PNG"))
     world.processing.make_thumbnails(picture.key)
     sizes = {
-        size: gen.decode(world.store.objects[key]).size
-        for size, key in world.picture().variants.items()
+        variant_id: gen.decode(world.store.objects[key]).size
+        for variant_id, key in world.picture().variants.items()
     }
-    assert sizes == {"64": (64, 64), "128": (100, 100), "256": (100, 100), "512": (100, 100)}
+    assert sizes == {f"{s}.{f}": (int(s), int(s)) for s in SIZES for f in FORMATS}
 
 
 def landed_upload(world: World) -> DirectUpload:

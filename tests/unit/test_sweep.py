@@ -11,7 +11,7 @@ import pytest
 from profilepics import keys, sweep
 from profilepics.config import Settings
 from profilepics.deps import build
-from profilepics.formats import Variant
+from profilepics.formats import ImageFormat, Variant
 from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
 from profilepics.sweep import Sweeper, SweepReport
 
@@ -20,6 +20,7 @@ from tests.fakes import FakeStore, FakeTable
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 OLD = NOW - timedelta(hours=1)
 ID, OLD_ID = "a" * 32, "b" * 32
+WEBP = Settings().encodings[ImageFormat.WEBP]
 
 
 def picture(user_id: str, picture_id: str, sizes: tuple[int, ...] = (64, 128)) -> Picture:
@@ -32,7 +33,9 @@ def picture(user_id: str, picture_id: str, sizes: tuple[int, ...] = (64, 128)) -
         height=10,
         bytes=3,
         status=PictureStatus.READY,
-        variants={str(s): keys.thumbnail(user_id, picture_id, Variant(s)) for s in sizes},
+        variants={
+            Variant(s).id: keys.thumbnail(user_id, picture_id, Variant(s), WEBP) for s in sizes
+        },
         uploaded_at=OLD,
     )
 
@@ -70,7 +73,7 @@ def store(table: FakeTable) -> FakeStore:
     for key in (
         current.key,
         *current.variants.values(),
-        keys.thumbnail("ada", ID, Variant(256, animated=True)),
+        keys.thumbnail("ada", ID, Variant(256, animated=True), WEBP),
     ):
         put(store, key)
     return store
@@ -103,7 +106,7 @@ def test_orphans_under_every_prefix_older_than_the_grace_are_deleted(
 ) -> None:
     orphans = {
         keys.original("ada", OLD_ID, "png"),
-        keys.thumbnail("ada", OLD_ID, Variant(64)),
+        keys.thumbnail("ada", OLD_ID, Variant(64), WEBP),
         keys.upload("bob", "c" * 32),
         keys.original("gone", ID, "jpg"),  # a user whose profile no longer exists
     }
@@ -242,7 +245,7 @@ def test_memory_holds_a_page_and_a_bounded_cache_whatever_the_numbers(
     table, store = FakeTable(), FakeStore()
     many(table, store, users=400, orphans=0)
     seen: list[int] = []
-    owners = sweep._Owners(table, SweepReport(dry_run=True))
+    owners = sweep._Owners(table, SweepReport(dry_run=True), datetime.now(UTC), timedelta(hours=1))
     original = owners.of
 
     def watched(page: list[sweep.Listed]) -> dict[str, sweep.References]:
@@ -343,7 +346,10 @@ def test_a_sweep_resumed_page_after_page_checks_each_object_once_in_a_store_s_ow
         table.create(profile(user_id, current))
         for key in (current.key, *current.variants.values()):
             put(store, key)
-        lost = [keys.original(user_id, OLD_ID, "png"), keys.thumbnail(user_id, OLD_ID, Variant(64))]
+        lost = [
+            keys.original(user_id, OLD_ID, "png"),
+            keys.thumbnail(user_id, OLD_ID, Variant(64), WEBP),
+        ]
         if n % 2:
             lost.append(keys.upload(user_id, OLD_ID))
         for key in lost:

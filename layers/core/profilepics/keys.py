@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from profilepics.formats import Variant
+from profilepics.formats import Encoding, Variant
 
 ORIGINALS = "originals/"
 THUMBNAILS = "thumbnails/"
@@ -35,8 +35,11 @@ def thumbnail_prefix(user_id: str, picture_id: str) -> str:
     return f"{THUMBNAILS}{user_id}/{picture_id}/"
 
 
-def thumbnail(user_id: str, picture_id: str, variant: Variant) -> str:
-    return f"{thumbnail_prefix(user_id, picture_id)}{variant.name}.{variant.format.extension}"
+def thumbnail(user_id: str, picture_id: str, variant: Variant, encoding: Encoding) -> str:
+    """E.g. thumbnails/ada/<id>/256.q60s8.avif: the encoder's settings are in the name, so
+    variants made under other settings never overwrite the ones URLs already point at."""
+    tag = f".{encoding.tag}" if encoding.tag else ""
+    return f"{thumbnail_prefix(user_id, picture_id)}{variant.name}{tag}.{variant.format.extension}"
 
 
 def upload(user_id: str, upload_id: str) -> str:

@@ -13,10 +13,11 @@ from pydantic import (
     EmailStr,
     Field,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
-from profilepics.formats import ImageFormat
+from profilepics.formats import UPLOAD_FORMATS, Variant
 
 USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -74,9 +75,36 @@ class Picture(_Model):
     bytes: int
     frames: int = 1
     status: PictureStatus = PictureStatus.PROCESSING
+    # Variant id ("256.avif", formats.Variant.id) -> key: the configured ones and those made on
+    # request, whose ids on_demand lists.
     variants: dict[str, str] = Field(default_factory=dict)
+    on_demand: list[str] = Field(default_factory=list)
+    # Keys a regeneration replaced: URLs handed out before may still point at them, so the
+    # sweep deletes them only once those have expired (retired_at + the URLs' life).
+    retired: list[str] = Field(default_factory=list)
+    retired_at: datetime | None = None
+    # Bumped by every change of the variants, so writers that read the same picture can't
+    # both add to it (ProfileTable.swap_picture).
+    revision: int = 0
     error: str | None = None
     uploaded_at: datetime
+
+    @field_validator("variants", mode="before")
+    @classmethod
+    def _with_formats(cls, value: object) -> object:
+        # Written before variants had formats, when every one was WebP: "256" is "256.webp".
+        if isinstance(value, dict):
+            return {(k if "." in k else f"{k}.webp"): v for k, v in value.items()}
+        return value
+
+    def stills(self) -> dict[Variant, str]:
+        """The stored still variants and their keys (configured and made on request)."""
+        found = {}
+        for variant_id, key in self.variants.items():
+            variant = Variant.parse(variant_id)
+            if variant is not None and not variant.animated:
+                found[variant] = key
+        return found
 
 
 class UploadState(StrEnum):
@@ -125,8 +153,15 @@ class PicturePublic(_Model):
     error: str | None = Field(None, examples=[None])
     url: str = Field(description="Presigned GET of the cleaned original", examples=[_SIGNED])
     variants: dict[str, str] = Field(
-        description="Presigned GETs by size; the original until they are ready",
+        description="Presigned GETs by size in the default format; the original until they are "
+        "ready",
         examples=[_VARIANTS],
+    )
+    sources: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Every stored variant by format, then size: what a <picture>'s sources "
+        "and their srcset are made of (empty until the variants are ready)",
+        examples=[{"avif": _VARIANTS, "webp": _VARIANTS}],
     )
 
 
@@ -163,11 +198,16 @@ class PictureURL(_Model):
     url: str = Field(examples=[_SIGNED])
     expires_at: datetime | None = Field(description="null for the default picture, which lasts")
     is_default: bool = Field(examples=[False])
-    size: str = Field(examples=["256"])
+    size: str = Field(
+        description="The size served: the one asked for, or the nearest stored one once the "
+        "picture has all the on-demand sizes it may have",
+        examples=["256"],
+    )
+    format: str | None = Field(None, description="The served image's format", examples=["avif"])
     status: PictureStatus | None = None
 
 
-CONTENT_TYPES = [f.content_type for f in ImageFormat]
+CONTENT_TYPES = [f.content_type for f in UPLOAD_FORMATS]
 
 
 def _image_type(value: str) -> str:

@@ -124,6 +124,14 @@ class ProfileTable(Protocol):
         """
         ...
 
+    def swap_picture(
+        self, user_id: str, picture: Picture, expected_revision: int, now: datetime
+    ) -> None:
+        """Record picture iff the current picture has its id and is still at expected_revision;
+        else raise Conflict. The caller sets picture.revision (expected_revision + 1), so two
+        writers that read the same picture can't both succeed."""
+        ...
+
     def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
         """Record a new direct upload, replacing any earlier one; UserNotFound if no profile."""
         ...

@@ -12,8 +12,7 @@ from enum import StrEnum
 from profilepics import keys
 from profilepics.clock import Clock
 from profilepics.config import Settings
-from profilepics.errors import Conflict, ImageCorrupt, ProblemError
-from profilepics.formats import Variant
+from profilepics.errors import Conflict, ProblemError
 from profilepics.metrics import Meter, Metric, NullMeter, stopwatch
 from profilepics.models import DirectUpload, Picture, PictureStatus, UploadState
 from profilepics.pictures import Pictures
@@ -123,40 +122,25 @@ class Processing:
         raise Conflict("The profile does not point at this picture (yet)")
 
     def _write_variants(self, picture: Picture, user_id: str) -> dict[str, str] | None:
+        from profilepics.variants import derive
+
         data = self._store.get(picture.key)
         if data is None:
             return None
+        encodings = self._settings.encodings
+        made = derive(
+            data,
+            self._settings.variants,
+            frames=picture.frames,
+            encodings=encodings,
+            limits=self._pictures.limits(),
+        )
         written: dict[str, str] = {}
-        for variant, blob in self._variants_of(data, picture.frames).items():
-            key = keys.thumbnail(user_id, picture.id, variant)
+        for variant, blob in made.items():
+            key = keys.thumbnail(user_id, picture.id, variant, encodings[variant.format])
             self._store.put(key, blob, variant.format.content_type, keys.IMMUTABLE)
-            written[variant.name] = key
+            written[variant.id] = key
         return written
-
-    def _variants_of(self, data: bytes, frames: int) -> dict[Variant, bytes]:
-        from profilepics.variants import make_animated_variant, make_variants
-
-        still = [v for v in self._settings.variants if not v.animated]
-        moving = [v for v in self._settings.variants if v.animated and frames > 1]
-        limits = self._pictures.limits()
-        made: dict[Variant, bytes] = {}
-        try:
-            # One decode for all sizes of a format: each size is made from the one above it.
-            for fmt in dict.fromkeys(v.format for v in still):
-                same = [v for v in still if v.format is fmt]
-                by_size = make_variants(data, [v.size for v in same], limits=limits, fmt=fmt)
-                made.update({v: by_size[v.size] for v in same})
-            for v in moving:
-                blob = make_animated_variant(data, v.size, limits=limits, fmt=v.format)
-                if blob is not None:
-                    made[v] = blob
-        except (ProblemError, MemoryError):
-            raise
-        # Originals are clean when stored, so this is damage in the bucket; Pillow raises a
-        # wide, undocumented range of exceptions on bytes it cannot decode.
-        except Exception as exc:
-            raise ImageCorrupt("The stored original could not be decoded") from exc
-        return made
 
     def _record(
         self,
@@ -166,7 +150,12 @@ class Processing:
         variants: dict[str, str] | None = None,
         error: str | None = None,
     ) -> bool:
-        update = {"status": status, "error": error, "variants": variants or picture.variants}
+        update = {
+            "status": status,
+            "error": error,
+            "variants": variants or picture.variants,
+            "revision": picture.revision + 1,
+        }
         try:
             self._table.update_picture(user_id, picture.model_copy(update=update), self._clock())
         except Conflict:

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from profilepics import keys
 from profilepics.clock import Clock
-from profilepics.config import DEFAULT_SWEEP_GRACE_SECONDS
+from profilepics.config import DEFAULT_SWEEP_GRACE_SECONDS, MAX_URL_EXPIRY_SECONDS
 from profilepics.models import USER_ID_PATTERN, Profile, UploadState
 from profilepics.ports import ObjectStore, ProfileTable
 
@@ -106,10 +106,17 @@ class Sweeper:
     grace is deleted, and no profile comes to refer to an old object (every reference is to a
     key written just before it), so a profile read after the listing judges it rightly."""
 
-    def __init__(self, store: ObjectStore, table: ProfileTable, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        table: ProfileTable,
+        clock: Clock,
+        url_life: timedelta = timedelta(seconds=MAX_URL_EXPIRY_SECONDS),
+    ) -> None:
         self._store = store
         self._table = table
         self._clock = clock
+        self._url_life = url_life
 
     def run(
         self,
@@ -130,7 +137,7 @@ class Sweeper:
         checkpoint = _Checkpoint(self._store, enabled=not dry_run)
         position = Position() if fresh else checkpoint.load()
         report.resumed_after = position.last
-        owners = _Owners(self._table, report)
+        owners = _Owners(self._table, report, self._clock(), self._url_life)
         listing = self._merged(position)
         while page := list(islice(listing, PAGE)):
             orphans = self._judge(page, owners.of(page), cutoff, report)
@@ -189,28 +196,37 @@ class Sweeper:
 
 @dataclass(frozen=True, slots=True)
 class References:
-    """The keys one profile refers to, and its current picture's thumbnail folder: all the
-    sweep keeps of a profile."""
+    """The keys one profile refers to and its current picture's thumbnail folder (all the
+    sweep keeps of a profile), less the keys a regeneration retired from that folder that no
+    URL handed out can reach any more."""
 
     keys: frozenset[str] = frozenset()
     folder: str | None = None
+    expired: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, profile: Profile | None) -> References:
+    def of(cls, profile: Profile | None, now: datetime, url_life: timedelta) -> References:
         if profile is None:
             return NOTHING
         found: set[str] = set()
+        expired: set[str] = set()
         folder = None
-        if profile.picture is not None:
-            found.update((profile.picture.key, *profile.picture.variants.values()))
+        picture = profile.picture
+        if picture is not None:
+            found.update((picture.key, *picture.variants.values()))
             # A variant made but not yet recorded, or an extra one, is in this folder too.
-            folder = keys.thumbnail_prefix(profile.user_id, profile.picture.id)
+            folder = keys.thumbnail_prefix(profile.user_id, picture.id)
+            retired_at = picture.retired_at
+            if retired_at is not None and retired_at + url_life <= now:
+                expired.update(picture.retired)  # no URL handed out for them works any more
         if profile.upload is not None and profile.upload.state in _UNFINISHED:
             found.add(profile.upload.key)  # a direct upload its event has yet to publish
-        return cls(frozenset(found), folder)
+        return cls(frozenset(found), folder, frozenset(expired - found))
 
     def cover(self, key: str) -> bool:
-        return key in self.keys or key.rsplit("/", 1)[0] + "/" == self.folder
+        if key in self.keys:
+            return True
+        return key not in self.expired and key.rsplit("/", 1)[0] + "/" == self.folder
 
 
 NOTHING = References()
@@ -219,9 +235,13 @@ NOTHING = References()
 class _Owners:
     """Owners' references by user id, a page's new owners read in one batch (get_many)."""
 
-    def __init__(self, table: ProfileTable, report: SweepReport) -> None:
+    def __init__(
+        self, table: ProfileTable, report: SweepReport, now: datetime, url_life: timedelta
+    ) -> None:
         self._table = table
         self._report = report
+        self._now = now
+        self._url_life = url_life
         self._cache: OrderedDict[str, References] = OrderedDict()
 
     def of(self, page: Iterable[Listed]) -> dict[str, References]:
@@ -231,7 +251,7 @@ class _Owners:
             found = self._table.get_many(missing)
             self._report.owners_read += len(missing)
             for user_id in missing:
-                self._cache[user_id] = References.of(found.get(user_id))
+                self._cache[user_id] = References.of(found.get(user_id), self._now, self._url_life)
         for user_id in wanted:
             self._cache.move_to_end(user_id)
         owners = {user_id: self._cache[user_id] for user_id in wanted}

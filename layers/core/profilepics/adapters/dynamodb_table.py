@@ -198,6 +198,16 @@ class DynamoDBTable:
         names = {"#p": "picture", "#id": "id"}
         self._update(user_id, "#p = :v", "#p.#id = :id", values, now, names=names)
 
+    def swap_picture(
+        self, user_id: str, picture: Picture, expected_revision: int, now: datetime
+    ) -> None:
+        values = {":v": _plain(picture), ":id": picture.id, ":rev": expected_revision}
+        names = {"#p": "picture", "#id": "id", "#rev": "revision"}
+        condition = "#p.#id = :id AND #p.#rev = :rev"
+        if expected_revision == 0:  # pictures written before revisions had none
+            condition = "#p.#id = :id AND (#p.#rev = :rev OR attribute_not_exists(#p.#rev))"
+        self._update(user_id, "#p = :v", condition, values, now, names=names)
+
     def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
         values = {":u": _plain(upload)}
         condition = "attribute_exists(user_id)"
