@@ -52,7 +52,8 @@ def regenerate(stack: RunningStack, *args: str) -> subprocess.CompletedProcess[s
 
 
 def state(stack: RunningStack) -> tuple[Any, ...]:
-    objects = stack.minio().list_objects(stack.bucket, recursive=True)
+    # The app's keys list only the service's prefixes; the whole bucket takes the admin's.
+    objects = stack.admin_minio().list_objects(stack.bucket, recursive=True)
     items = stack.dynamodb().scan(TableName=stack.table, ConsistentRead=True)["Items"]
     return (
         sorted((o.object_name, o.etag, o.last_modified) for o in objects),
