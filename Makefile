@@ -16,7 +16,7 @@ SWAGGER_UI := infra/web/node_modules/swagger-ui-dist/swagger-ui-bundle.js
 AXE := tests/e2e/node_modules/axe-core/axe.min.js
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: setup setup-run test-tools run test unit lint fmt typecheck bench bench-first-run \
+.PHONY: setup setup-run test-tools run test unit lint fmt typecheck bench bench-first-run mutation \
 	requirements openapi build clean
 
 setup-run: $(RUN_STAMP) $(DYNALITE) $(SWAGGER_UI)
@@ -118,7 +118,15 @@ $(SHARP): bench/sharp/package.json bench/sharp/package-lock.json
 bench: setup $(SHARP)
 	@$(STEP) "installing the benchmarks' extras (libvips, X-Ray SDK)" \
 	  $(UV) pip install -q --python $(BIN)/python -e '.[dev,local,bench]'
+	$(BIN)/python -m pytest -q -m bench tests/bench_extra
 	$(BIN)/python -m bench
+
+# mutmut over the core's decision-making modules against their unit tests; the score per
+# module goes to docs/mutation.md (MODULES=auth sweep for some). Niced: it takes both cores.
+mutation: $(DEV_STAMP)
+	@$(STEP) "installing mutmut (the mutation extra)" \
+	  $(UV) pip install -q --python $(BIN)/python -e '.[dev,local,mutation]'
+	nice -n 10 $(BIN)/python -m tests.mutation $(MODULES)
 
 # A fresh clone of HEAD to a healthy stack with cold package caches, pip against uv.
 bench-first-run: $(DEV_STAMP)

@@ -24,13 +24,21 @@ from bench import (
     phone,
     readpath,
     report,
+    sizes,
     spool,
+    sweep,
     upload,
     validation,
     variants,
 )
 from bench.measure import Row, Target
-from bench.stack import child_config, running_stack, seed_users
+from bench.stack import (
+    as_written_before_issue_12,
+    child_config,
+    ready,
+    running_stack,
+    seed_users,
+)
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 USERS = 16
@@ -47,9 +55,14 @@ def _step(name: str, run: Callable[[], Results], rows: list[Row], targets: list[
     print(f"bench: {name} done in {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
 
 
-def _with_stack(tree: Path) -> Results:
-    """Sections that need a local stack: in-process handlers, HTTP load, edges, the read path
-    and the upload path on this tree's stack; then the read and upload loads on tree's."""
+def _number(section: str) -> int:
+    return int(section.split(" ", 1)[0])
+
+
+def _with_stack(tree: Path, baseline: str) -> Results:
+    """Sections that need a local stack: in-process handlers, HTTP load, edges, the read path,
+    the upload path and the read path of a stored size (before and after issue 12) on this
+    tree's stack; then the read and upload loads on tree's."""
     from tests.stackrun import token
 
     picture = inputs.jpeg_of_about(1_000_000)
@@ -58,6 +71,9 @@ def _with_stack(tree: Path) -> Results:
     with running_stack() as stack, tempfile.TemporaryDirectory() as tmp:
         users = seed_users(stack, USERS, seed)
         rows = validation.in_process(child_config(stack), users[0])
+        ready(stack, users[2])
+        read_users = (as_written_before_issue_12(stack, users[1]), users[2])
+        sized_rows, sized_targets = sizes.read_path(child_config(stack), read_users, baseline)
         tokens = {u: token(u) for u in users}
         load_rows, targets = http_load.run(stack.api, users, tokens, picture)
         edge_rows, edge_targets = http_edges.run(stack.env, users, tokens, picture)
@@ -72,8 +88,9 @@ def _with_stack(tree: Path) -> Results:
         puts["before"] = upload.uploads_per_second(stack, users, tokens, uploaded["2 MB JPEG"])
     read_rows, read_targets = readpath.rows(reads, reads_before)
     put_rows, put_targets = upload.http_rows(puts, uploaded["2 MB JPEG"])
-    rows += load_rows + edge_rows + read_rows + fn_rows + put_rows
-    return rows, targets + edge_targets + read_targets + fn_targets + put_targets
+    rows += load_rows + edge_rows + read_rows + fn_rows + put_rows + sized_rows
+    targets += edge_targets + read_targets + fn_targets + put_targets + sized_targets
+    return rows, targets
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,10 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="print only; leave the docs")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement")
     parser.add_argument(
-        "--baseline", help="a git ref whose core also runs the hostile uploads (section 9)"
+        "--baseline",
+        help="a git ref whose core also runs the hostile uploads (section 9) and the read path "
+        "of a stored size (section 13; main when not given)",
     )
     parser.add_argument(
         "--before", default=before.BEFORE, help="the git ref issue 15's goals compare with"
+    )
+    parser.add_argument(
+        "--sweep-objects",
+        type=int,
+        default=sweep.OBJECTS,
+        help="objects the sweep runs over (section 14; the docs quote 100,000)",
     )
     args = parser.parse_args(argv)
 
@@ -102,17 +127,30 @@ def main(argv: list[str] | None = None) -> int:
         _step("2 peak memory", memory.run, rows, targets)
         _step("3 validation and presigning", validation.offline, rows, targets)
         _step("4 cold start", lambda: coldstart.run(args.repeat, tree), rows, targets)
-        _step("stack sections: 3, 5, 6, 10, 12", lambda: _with_stack(tree), rows, targets)
+        baseline = args.baseline or "main"
+        _step(
+            "stack sections: 3, 5, 6, 10, 12, 13",
+            lambda: _with_stack(tree, baseline),
+            rows,
+            targets,
+        )
         _step("10 upload path, offline", lambda: (upload.offline(tree), []), rows, targets)
         _step("11 animated variant", lambda: animated.run(tree), rows, targets)
         _step("7 event spool", lambda: spool.run(args.repeat), rows, targets)
         _step("8 Lambda layer", lambda: layer.run(args.repeat), rows, targets)
         repeat = 1  # a fresh process per run: slow, and CPU time varies little
         _step("9 hostile uploads", lambda: hostile.run(args.baseline, repeat), rows, targets)
+        _step("13 sizes and formats", lambda: sizes.run(args.repeat), rows, targets)
+    _step(
+        f"14 sweep ({args.sweep_objects:,} objects)",
+        lambda: sweep.run(args.sweep_objects, 3),
+        rows,
+        targets,
+    )
     _step("15 phone photos", lambda: phone.run(3), rows, targets)
     # By section number; stable, so each section keeps its own order.
-    rows.sort(key=lambda row: int(row.section.split()[0]))
-    targets.sort(key=lambda target: int(target.section.split()[0]))
+    rows.sort(key=lambda row: _number(row.section))
+    targets.sort(key=lambda target: _number(target.section))
     took = time.monotonic() - began
 
     print()

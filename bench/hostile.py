@@ -84,20 +84,31 @@ def _zeros(mode: str, side: int) -> Any:
 # --- the child: one stage of one input, in a fresh interpreter ------------------------------
 
 
-def _deps() -> tuple[Any, Any]:
+def _deps() -> tuple[Any, Callable[[bytes, int], object]]:
     """The upload limits and the thumbnails step as the deployed settings build them, with no
-    store or table: neither is touched. A baseline's core may predate the injected clock."""
+    store or table: neither is touched. A baseline's core may predate the injected clock, and
+    variants.derive (issue 12)."""
+    from profilepics import pictures, variants
     from profilepics.config import Settings
-    from profilepics.pictures import Pictures
     from profilepics.processing import Processing
+
+    settings = Settings()
+    if hasattr(variants, "derive"):
+        limits = pictures.image_limits(settings)
+
+        def derive(data: bytes, frames: int) -> object:
+            return variants.derive(
+                data, settings.variants, frames=frames, encodings=settings.encodings, limits=limits
+            )
+
+        return limits, derive
 
     def made(cls: Any, *args: Any) -> Any:
         clock = {"clock": lambda: None} if "clock" in inspect.signature(cls).parameters else {}
         return cls(*args, **clock)
 
-    settings = Settings()
-    pictures = made(Pictures, None, None, None, settings)
-    return pictures.limits(), made(Processing, None, None, pictures, settings)
+    old = made(pictures.Pictures, None, None, None, settings)
+    return old.limits(), made(Processing, None, None, old, settings)._variants_of
 
 
 def _cpu() -> float:
@@ -109,11 +120,11 @@ def _child(stage: str, source: Path, output: Path, frames: int) -> dict[str, Any
     from profilepics.errors import ProblemError
     from profilepics.images import clean_image
 
-    limits, processing = _deps()
+    limits, make_variants = _deps()
     data = source.read_bytes()
     # Plugins load on first use: not part of any picture's cost.
     warm = clean_image(gen.encode(gen.marked(16, 16), "PNG"), limits)
-    processing._variants_of(warm.data, 1)
+    make_variants(warm.data, 1)
     reset = _reset_peak()
     idle = _status("VmRSS")
     cpu, wall = _cpu(), time.perf_counter()
@@ -124,7 +135,7 @@ def _child(stage: str, source: Path, output: Path, frames: int) -> dict[str, Any
             output.write_bytes(clean.data)
             made_frames = clean.frames
         else:
-            processing._variants_of(data, frames)
+            make_variants(data, frames)
     except ProblemError as exc:
         outcome = exc.code
     return {

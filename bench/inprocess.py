@@ -1,9 +1,9 @@
 """A function's handler called in-process against the local stack, as the invoker's workers
 call it: `python -m bench.inprocess` reads {function, route, user, env, info} as JSON on stdin
-(and optionally method, body_file, content_type, calls) and prints, as the last line of its
-output, the first call's and the warm calls' latencies and CPU times (ms) as JSON. The handler,
-its core and the local stack's code are whichever PYTHONPATH and the working directory name
-(bench/before.py runs an older tree's this way)."""
+(and optionally method, query, headers, body_file, content_type, calls) and prints, as the last
+line of its output, the first call's and the warm calls' latencies and CPU times (ms) as JSON.
+The handler, its core and the local stack's code are whichever PYTHONPATH and the working
+directory name (bench/before.py runs an older tree's this way)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def _setup(config: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
     secret = local.jwt_secret(cfg, directory)
     token = issue(secret, cfg.jwt_issuer, cfg.jwt_audience, config["user"], None, 600)
     headers = [("Authorization", f"Bearer {token}"), ("Host", "127.0.0.1")]
+    headers += [(name, value) for name, value in config.get("headers", [])]
     auth = Authenticator(secret, cfg.jwt_issuer, cfg.jwt_audience)
     claims = auth({k.lower(): v for k, v in headers}) if route.authorized else None
     method = config.get("method", "GET")
@@ -52,7 +53,10 @@ def _setup(config: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
     if body:
         headers.append(("Content-Type", config.get("content_type", "image/jpeg")))
     params = route.match(method, path) or {}
-    event = events.http_event(route, method, path, "", headers, body, params, "127.0.0.1", claims)
+    query = config.get("query", "")
+    event = events.http_event(
+        route, method, path, query, headers, body, params, "127.0.0.1", claims
+    )
     # As a worker process starts: exactly the function's environment, then its module.
     environment = local.environment_for(service)(function)
     os.environ.clear()
@@ -74,7 +78,7 @@ def main(config: dict[str, Any]) -> dict[str, Any]:
         result = workers.invoke_once(function, handler, event)
         cpu.append((time.process_time() - used) * 1e3)
         timings.append((time.perf_counter() - began) * 1e3)
-        if result.get("statusCode") not in (200, 201):
+        if result.get("statusCode") not in (200, 201, 302):
             raise RuntimeError(f"the handler answered {result.get('statusCode')}")
     return {
         "import_ms": imported * 1e3,

@@ -6,29 +6,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PIL import Image, ImageOps
-from profilepics.formats import THUMBNAIL_FORMAT
 
 # The same decoding, colour handling and encoder as the project's path, so a comparison
 # measures only the resizing strategy.
-from profilepics.variants import _encode, _open, _resizable, _rgb_icc
+from profilepics.variants import WEBP, _encode, _open, _resizable, _rgb_icc
 
 
-def make_naive_variants(
-    data: bytes, sizes: Sequence[int], *, quality: int = 80
-) -> dict[int, bytes]:
-    """{size: bytes}, each a full-resolution ImageOps.fit to the square."""
+def make_naive_variants(data: bytes, sizes: Sequence[int]) -> dict[int, bytes]:
+    """{size: bytes}, each a full-resolution ImageOps.fit to the square, in WebP q80."""
     with _open(data) as img:
         icc = _rgb_icc(img)
         full = _resizable(img)
-        side = min(full.size)
         lanczos = Image.Resampling.LANCZOS
         return {
-            size: _encode(
-                [ImageOps.fit(full, (edge, edge), lanczos)],
-                THUMBNAIL_FORMAT,
-                quality=quality,
-                icc=icc,
-            )
+            size: _encode([ImageOps.fit(full, (size, size), lanczos)], WEBP, icc=icc)
             for size in sizes
-            for edge in [min(size, side)]
         }

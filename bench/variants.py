@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from profilepics import variants as project
+from profilepics.formats import WEBP_METHOD
 from profilepics.images import ImageLimits
 
 from bench import inputs, peers
@@ -54,7 +55,7 @@ def pyvips_variants(vips: Any, data: bytes, sizes: Sequence[int] = SIZES) -> dic
         if size < largest.width:
             img = largest.thumbnail_image(size, height=size, crop="centre")
         # Same encoder settings as the project: libwebp's quality and method (effort).
-        out[size] = img.write_to_buffer(".webp", Q=QUALITY, effort=project._WEBP_METHOD)
+        out[size] = img.write_to_buffer(".webp", Q=QUALITY, effort=WEBP_METHOD)
     return out
 
 
@@ -81,10 +82,8 @@ def cases() -> dict[str, bytes]:
 def approaches() -> dict[str, Make | None]:
     vips = pyvips_module()
     return {
-        "make_variants (project)": lambda data: project.make_variants(
-            data, SIZES, limits=LIMITS, quality=QUALITY
-        ),
-        "make_naive_variants": lambda data: make_naive_variants(data, SIZES, quality=QUALITY),
+        "make_variants (project)": lambda data: project.make_variants(data, SIZES, limits=LIMITS),
+        "make_naive_variants": lambda data: make_naive_variants(data, SIZES),
         "pyvips thumbnail": None if vips is None else lambda data: pyvips_variants(vips, data),
         "pyvips thumbnail, 1 thread": (
             None if vips is None else lambda data: single_threaded(vips, data)
@@ -158,7 +157,7 @@ def _case(
 
 
 def _sharp(sharp: peers.Sharp, path: Path) -> dict[int, int]:
-    return sharp.variants(path, list(SIZES), QUALITY, project._WEBP_METHOD)
+    return sharp.variants(path, list(SIZES), QUALITY, WEBP_METHOD)
 
 
 def peaks(path: Path, case: str) -> list[Row]:

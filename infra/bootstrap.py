@@ -1,10 +1,14 @@
-"""Creates the private bucket and the profile table, the table's schema read from template.yaml."""
+"""Creates the private bucket (with its policy) and the profile table, the table's schema read
+from template.yaml."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 from minio.error import S3Error
+from profilepics import keys
 from profilepics.adapters.dynamodb_table import dynamodb_client
 from profilepics.adapters.minio_store import guard, minio_client
 from profilepics.config import Settings
@@ -53,3 +57,48 @@ def ensure_bucket(settings: Settings) -> bool:
         return True
 
     return guard("create bucket", make)
+
+
+# What an identity allowed to write a bucket may also change on it, on SeaweedFS (measured):
+# an expiry rule would delete every picture. SeaweedFS matches action names as written, and
+# spells one of them its own way, so both spellings are here.
+BUCKET_SETTINGS = (
+    "s3:PutLifecycleConfiguration",
+    "s3:PutBucketVersioning",
+    "s3:PutBucketCORS",
+    "s3:PutBucketCors",
+    "s3:PutBucketObjectLockConfiguration",
+)
+
+
+def bucket_policy(bucket: str, prefixes: Sequence[str] = keys.PREFIXES) -> dict[str, Any]:
+    """Denials for everyone, the admin included, that narrow what a bucket-wide write grant
+    allows: no object written or deleted outside the service's prefixes (by PUT, DELETE or a
+    POST policy), and none of the bucket settings above. Nothing is allowed by it."""
+    arn = f"arn:aws:s3:::{bucket}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ObjectsOnlyUnderTheServicesPrefixes",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["s3:PutObject", "s3:DeleteObject"],
+                "NotResource": [f"{arn}/{prefix}*" for prefix in prefixes],
+            },
+            {
+                "Sid": "NoBucketSettings",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": list(BUCKET_SETTINGS),
+                "Resource": arn,
+            },
+        ],
+    }
+
+
+def ensure_bucket_policy(settings: Settings) -> None:
+    """Set the bucket's policy (bucket_policy): the store's admin only may."""
+    client = minio_client(settings)
+    document = json.dumps(bucket_policy(settings.bucket))
+    guard("set bucket policy", lambda: client.set_bucket_policy(settings.bucket, document))

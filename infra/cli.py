@@ -52,6 +52,9 @@ def _version() -> str:
         return "unknown"
 
 
+PROGRESS_SECONDS = 5.0  # a sweep's progress line on stderr at most this often
+
+
 def _up(args: argparse.Namespace) -> int:
     from infra.runner import run_local_stack
 
@@ -136,10 +139,12 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from infra.runner import sweep_orphans
+    from profilepics.sweep import every
 
-    if args.grace_seconds < 0:
-        raise CliError("--grace-seconds must not be negative", 2)
+    from infra.runner import heal_stuck, sweep_orphans
+
+    if args.grace_seconds < 0 or (args.max_seconds is not None and args.max_seconds < 0):
+        raise CliError("--grace-seconds and --max-seconds must not be negative", 2)
     settings = Settings()
     hint = "" if args.local else " (for the embedded local stack, add --local)"
     if args.local:
@@ -151,16 +156,50 @@ def _sweep(args: argparse.Namespace) -> int:
             "start it, or set PROFILEPICS_S3_ENDPOINT / PROFILEPICS_DYNAMODB_ENDPOINT" + hint,
         )
     try:
-        healed, report = sweep_orphans(
-            settings, timedelta(seconds=args.grace_seconds), args.dry_run
+        healed = heal_stuck(settings, args.dry_run)
+        if args.dry_run:
+            print("\n".join(f"would re-drive {key}" for key in healed.keys))
+        report = sweep_orphans(
+            settings,
+            timedelta(seconds=args.grace_seconds),
+            args.dry_run,
+            max_seconds=args.max_seconds,
+            restart=args.restart,
+            progress=every(PROGRESS_SECONDS, lambda line: print(line, file=sys.stderr)),
+            on_orphan=(lambda key: print(f"would delete {key}")) if args.dry_run else None,
         )
     except ProblemError as exc:
         raise CliError(f"sweep stopped: {exc.detail} ({exc.code}){hint}") from None
-    if args.dry_run:
-        print("\n".join(f"would re-drive {key}" for key in healed.keys))
-        print("\n".join(f"would delete {key}" for key in report.deleted_keys))
     print("\n".join([*healed.lines(done=not args.dry_run), *report.lines()]))
     return 0
+
+
+def _regenerate(args: argparse.Namespace) -> int:
+    from profilepics.deps import build
+
+    from infra.progress import Progress
+
+    settings = Settings()
+    hint = "" if args.local else " (for the embedded local stack, add --local)"
+    if args.local:
+        settings = local.stack_settings(settings, LocalSettings())
+        require_local_stack(settings.s3_endpoint, settings.dynamodb_endpoint)
+    else:
+        require_answering(
+            {"the store": settings.s3_endpoint, "the table": settings.dynamodb_endpoint},
+            "start it, or set PROFILEPICS_S3_ENDPOINT / PROFILEPICS_DYNAMODB_ENDPOINT" + hint,
+        )
+    regenerator = build(settings).regenerator
+    try:
+        progress = Progress(regenerator.count(), "pictures")
+        report = regenerator.run(dry_run=args.dry_run, progress=progress.step)
+    except ProblemError as exc:
+        raise CliError(
+            f"regenerate stopped: {exc.detail} ({exc.code}); run it again to resume{hint}"
+        ) from None
+    progress.close()
+    print("\n".join(report.lines()))
+    return 1 if report.errors else 0
 
 
 def _events(args: argparse.Namespace) -> int:
@@ -336,7 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
         "re-drive stuck work, then delete objects no profile refers to (orphans)",
         "Re-drive pictures and direct uploads stuck past PROFILEPICS_PROCESSING_DEADLINE_SECONDS, "
         "then delete objects under originals/, thumbnails/ and uploads/ that no profile's "
-        "current picture refers to and that are older than a grace period.",
+        "current picture refers to and that are older than a grace period, a page at a time, "
+        "with a progress line on stderr; it resumes where the last one stopped (--restart: from "
+        "the start).",
         f"{EXTERNAL_VARIABLES}\nWith --local, the embedded stack's own: PROFILEPICS_DATA_DIR "
         "and its ports (see `profilepics up --help`).",
     )
@@ -348,9 +389,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--dry-run", action="store_true", help="list, delete nothing")
     sweep.add_argument(
+        "--max-seconds",
+        type=float,
+        help="stop after about this long; the next sweep resumes where this one stopped",
+    )
+    sweep.add_argument(
+        "--restart",
+        action="store_true",
+        help="start from the first object, not where the last sweep stopped",
+    )
+    sweep.add_argument(
         "--local", action="store_true", help="the embedded local stack (`profilepics up`)"
     )
     sweep.set_defaults(run=_sweep)
+
+    regenerate = _command(
+        commands,
+        "regenerate",
+        "make again the variants of pictures made under other settings (sizes, formats, quality)",
+        "Re-derive the variants of every picture whose stored set differs from the current "
+        "settings (PROFILEPICS_THUMBNAIL_SIZES, _FORMATS, the qualities and the AVIF speed). "
+        "Each picture switches to its new set in one conditional write; the objects it replaced "
+        "are deleted by the sweep once URLs handed out for them have expired. Pictures already "
+        "current are skipped, so running it again resumes where a stopped run left off.",
+        f"{EXTERNAL_VARIABLES}\nand the PROFILEPICS_* settings the variants are made under; with "
+        "--local, the embedded stack's own: PROFILEPICS_DATA_DIR and its ports.",
+    )
+    regenerate.add_argument("--dry-run", action="store_true", help="count, write nothing")
+    regenerate.add_argument(
+        "--local", action="store_true", help="the embedded local stack (`profilepics up`)"
+    )
+    regenerate.set_defaults(run=_regenerate)
 
     events = _command(
         commands,

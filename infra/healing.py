@@ -33,7 +33,7 @@ def through_spool(
 
     def heal() -> None:
         plan = healer.plan(stuck_after)
-        healer.expire(plan)
+        healer.settle(plan)
         held = {key for state in (PENDING, HELD, DEAD) for _, key in delivery.spool.keys(state)}
         records = [
             s3_record("ObjectCreated:Put", bucket, key, 0) for key in plan.keys if key not in held

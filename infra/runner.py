@@ -20,10 +20,10 @@ from profilepics.config import Settings
 from profilepics.deps import build
 from profilepics.errors import ProblemError
 from profilepics.healing import HealPlan
-from profilepics.sweep import SweepReport
+from profilepics.sweep import Progress, SweepReport
 
 from infra import healing, local
-from infra.bootstrap import ensure_bucket, ensure_table
+from infra.bootstrap import ensure_bucket, ensure_bucket_policy, ensure_table
 from infra.invoker.delivery import Ack, RetryPolicy
 from infra.invoker.jwt_auth import Authenticator
 from infra.invoker.pages import Pages, local_pages, own_hosts
@@ -114,6 +114,15 @@ def _stop_on_sigterm(stop: Callable[[], None]) -> None:
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=stop).start())
 
 
+def _bootstrap(stack: LocalStack, settings: Settings, cfg: LocalSettings) -> None:
+    """The bucket and its policy, by the store's admin identity: its keys live in this process
+    (and SeaweedFS's config) only, never in a function's environment."""
+    admin = (stack.config.admin_access_key, stack.config.admin_secret_key)
+    as_admin = local.local_settings(settings, cfg, admin, stack.ca_bundle)
+    ensure_bucket(as_admin)
+    ensure_bucket_policy(as_admin)
+
+
 def _serve_forever(
     invoker: Invoker,
     host: str,
@@ -183,6 +192,7 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
         data_dir=directory,
         access_key=keys[0],
         secret_key=keys[1],
+        bucket=settings.bucket,
         host=cfg.host,
         s3_port=cfg.s3_port,
         dynamodb_port=cfg.dynamodb_port,
@@ -206,7 +216,7 @@ def run_local_stack(settings: Settings, cfg: LocalSettings, ready_file: Path | N
     try:
         service = local.local_settings(settings, cfg, keys, stack.ca_bundle)
         template = load(local.template_path())
-        ensure_bucket(service)
+        _bootstrap(stack, settings, cfg)
         ensure_table(service, template)
         secret = local.jwt_secret(cfg, directory)
         hosts = own_hosts(cfg.host, cfg.api_port)
@@ -272,11 +282,26 @@ def invoke_function(
     return invoke_once(function, load_handler(function), event)
 
 
-def sweep_orphans(
-    settings: Settings, grace: timedelta, dry_run: bool
-) -> tuple[HealPlan, SweepReport]:
-    """Re-drive what is stuck past the processing deadline (see profilepics.healing), then
-    delete the objects no profile refers to (see profilepics.sweep)."""
+def heal_stuck(settings: Settings, dry_run: bool) -> HealPlan:
+    """Re-drive what is stuck past the processing deadline (see profilepics.healing)."""
     deadline = timedelta(seconds=settings.processing_deadline_seconds)
-    healed = healing.in_process(settings, deadline, dry_run)
-    return healed, build(settings).sweeper.run(grace, dry_run)
+    return healing.in_process(settings, deadline, dry_run)
+
+
+def sweep_orphans(
+    settings: Settings,
+    grace: timedelta,
+    dry_run: bool,
+    *,
+    max_seconds: float | None = None,
+    restart: bool = False,
+    progress: Progress | None = None,
+    on_orphan: Callable[[str], None] | None = None,
+) -> SweepReport:
+    """Delete the objects no profile refers to (see profilepics.sweep), from where the last
+    sweep stopped unless restart, for at most max_seconds (then the next one resumes)."""
+    began = time.monotonic()
+    until = None if max_seconds is None else lambda: time.monotonic() - began >= max_seconds
+    return build(settings).sweeper.run(
+        grace, dry_run, until=until, fresh=restart, progress=progress, on_orphan=on_orphan
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -21,7 +22,7 @@ from profilepics.errors import (
     UserExists,
     UserNotFound,
 )
-from profilepics.models import DirectUpload, Picture, Profile
+from profilepics.models import DirectUpload, Picture, Profile, UploadState
 
 Fault = Callable[[str], Exception | None]
 STORE_URL = "https://store.test"
@@ -98,9 +99,12 @@ class FakeStore:
         self._check("list")
         return iter(sorted(key for key in self.objects if key.startswith(prefix)))
 
-    def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+    def list_objects(
+        self, prefix: str, start_after: str | None = None
+    ) -> Iterator[tuple[str, datetime]]:
         self._check("list")
-        return iter([(key, self.modified[key]) for key in self.list_keys(prefix)])
+        listed = [key for key in self.list_keys(prefix) if start_after is None or key > start_after]
+        return iter([(key, self.modified[key]) for key in listed])
 
     def presign_get(self, key: str, expires_seconds: int, signed_at: datetime) -> str:
         self._check("presign")
@@ -173,10 +177,15 @@ class FakeTable:
     def __init__(self, journal: Journal | None = None) -> None:
         self.journal = journal or Journal()
         self.profiles: dict[str, Profile] = {}
+        self.batches: list[int] = []  # the distinct ids of each get_many, in order
         self.reads: list[str] = []  # each get: "consistent" or "eventual"
         self.fault: Fault = lambda _operation: None
-        # Called just before a conditional picture write: lets a test slip in a rival write.
+        # A real table applies each conditional write to an item atomically.
+        self._lock = threading.Lock()
+        # Called just before a conditional write: lets a test slip in a rival write.
         self.before_set_picture: Callable[[str], None] = lambda _user_id: None
+        self.before_swap_upload: Callable[[str], None] = lambda _user_id: None
+        self.before_swap_picture: Callable[[str], None] = lambda _user_id: None
 
     def _check(self, operation: str, user_id: str = "") -> None:
         error = self.fault(operation)
@@ -203,6 +212,14 @@ class FakeTable:
         self.reads.append("consistent" if consistent else "eventual")
         return self.profiles.get(user_id)
 
+    def get_many(self, user_ids: Iterable[str]) -> dict[str, Profile]:
+        self._check("get_many")
+        wanted = list(user_ids)
+        for user_id in wanted:
+            self._check("get_many", user_id)
+        self.batches.append(len(set(wanted)))
+        return {u: self.profiles[u] for u in wanted if u in self.profiles}
+
     def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
         self._check("scan")
         ids = sorted(self.profiles)
@@ -221,42 +238,93 @@ class FakeTable:
         return updated
 
     def set_picture(
-        self, user_id: str, picture: Picture | None, expected_version: int, now: datetime
+        self,
+        user_id: str,
+        picture: Picture | None,
+        expected_version: int,
+        now: datetime,
+        *,
+        claim: DirectUpload | None = None,
     ) -> None:
         self.before_set_picture(user_id)
         self._check("set_picture", user_id)
+        with self._lock:
+            self._set_picture(user_id, picture, expected_version, now, claim)
+        self.journal.add("set_picture", picture.key if picture else "")
+
+    def _set_picture(
+        self,
+        user_id: str,
+        picture: Picture | None,
+        expected_version: int,
+        now: datetime,
+        claim: DirectUpload | None,
+    ) -> None:
         profile = self._existing(user_id)
         if profile.version != expected_version:
             raise Conflict()
-        self.profiles[user_id] = profile.model_copy(
-            update={"picture": picture, "version": profile.version + 1, "updated_at": now}
-        )
-        self.journal.add("set_picture", picture.key if picture else "")
+        update: dict[str, object] = {
+            "picture": picture,
+            "version": profile.version + 1,
+            "updated_at": now,
+        }
+        if claim is not None:
+            if not _same_upload(profile.upload, claim):
+                raise Conflict()
+            update["upload"] = claim.model_copy(
+                update={"state": UploadState.DONE, "error_code": None}
+            )
+        self.profiles[user_id] = profile.model_copy(update=update)
 
     def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
         self._check("update_picture", user_id)
-        self._set_if_current(user_id, "picture", picture, now)
+        profile = self._existing(user_id)
+        if profile.picture is None or profile.picture.id != picture.id:
+            raise Conflict()
+        self.profiles[user_id] = profile.model_copy(update={"picture": picture, "updated_at": now})
+
+    def swap_picture(
+        self, user_id: str, picture: Picture, expected_revision: int, now: datetime
+    ) -> None:
+        self.before_swap_picture(user_id)
+        self._check("swap_picture", user_id)
+        with self._lock:
+            profile = self._existing(user_id)
+            current = profile.picture
+            if current is None or current.id != picture.id or current.revision != expected_revision:
+                raise Conflict()
+            update = {"picture": picture, "updated_at": now}
+            self.profiles[user_id] = profile.model_copy(update=update)
+        self.journal.add("swap_picture", picture.id)
 
     def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
         self._check("start_upload", user_id)
         profile = self._existing(user_id, missing=UserNotFound)
         self.profiles[user_id] = profile.model_copy(update={"upload": upload, "updated_at": now})
 
-    def finish_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
-        self._check("finish_upload", user_id)
-        self._set_if_current(user_id, "upload", upload, now)
-
-    def _set_if_current(
-        self, user_id: str, attribute: str, value: Picture | DirectUpload, now: datetime
+    def swap_upload(
+        self, user_id: str, expected: DirectUpload, new: DirectUpload, now: datetime
     ) -> None:
-        profile = self._existing(user_id)
-        current = getattr(profile, attribute)
-        if current is None or current.id != value.id:
-            raise Conflict()
-        self.profiles[user_id] = profile.model_copy(update={attribute: value, "updated_at": now})
+        self.before_swap_upload(user_id)
+        self._check("swap_upload", user_id)
+        with self._lock:
+            profile = self._existing(user_id)
+            if not _same_upload(profile.upload, expected):
+                raise Conflict()
+            self.profiles[user_id] = profile.model_copy(update={"upload": new, "updated_at": now})
+        self.journal.add("swap_upload", f"{new.id}:{new.state.value}")
 
     def ping(self) -> None:
         self._check("ping")
+
+
+def _same_upload(stored: DirectUpload | None, expected: DirectUpload) -> bool:
+    """What DynamoDB's condition compares: the id, the state and the claim."""
+    return stored is not None and (stored.id, stored.state, stored.claimed_at) == (
+        expected.id,
+        expected.state,
+        expected.claimed_at,
+    )
 
 
 def failing(*operations: str, error: type[Exception] = StorageUnavailable) -> Fault:

@@ -16,12 +16,15 @@ from typing import Any, TypeVar
 
 import boto3
 import requests
+import urllib3
 from minio import Minio
 from profilepics.config import Settings
+from pydantic import SecretStr
 
 from infra.invoker.jwt_auth import issue
 from infra.stack import free_port
 from infra.stack.stack import free_stack_ports
+from infra.stack.weed_config import IDENTITIES_FILE
 
 T = TypeVar("T")
 ACCESS_KEY = "test-access-key"
@@ -40,6 +43,28 @@ def token(user_id: str, admin: bool = False, ttl: int = 600, secret: str = JWT_S
 def bearer(user_id: str, admin: bool = False) -> dict[str, str]:
     """Authorization header for user_id (or an admin)."""
     return {"Authorization": f"Bearer {token(user_id, admin)}"}
+
+
+# Names the ready file of a stack already running that the store's contract tests use instead
+# of starting their own: `make mutation` starts one for all its mutants (tests/mutation.py).
+SHARED_STACK = "PROFILEPICS_TEST_SHARED_STACK"
+
+
+def stack_settings(info: dict[str, Any]) -> Settings:
+    """The service's settings pointed at the stack that wrote this ready file's info."""
+    ca = info.get("ca_bundle")
+    return Settings(
+        s3_endpoint=info["s3_endpoint"],
+        s3_access_key=ACCESS_KEY,
+        s3_secret_key=SECRET_KEY,
+        s3_ca_bundle=Path(ca) if ca else None,
+        dynamodb_endpoint=info["dynamodb_endpoint"],
+        dynamodb_access_key="local",
+        dynamodb_secret_key="local",
+        bucket=str(info["bucket"]),
+        table=str(info["table"]),
+        api_base_url=str(info["api"]),
+    )
 
 
 @dataclass
@@ -62,30 +87,45 @@ class RunningStack:
     def table(self) -> str:
         return str(self.info["table"])
 
+    def stills(self) -> int:
+        """The variants a still picture gets on upload here: every size in every format."""
+        settings = self.settings()
+        return len(settings.thumbnail_sizes) * len(settings.thumbnail_formats)
+
     def settings(self) -> Settings:
         """The service's settings pointed at this stack, as its functions get them."""
-        ca = self.info.get("ca_bundle")
-        return Settings(
-            s3_endpoint=self.info["s3_endpoint"],
-            s3_access_key=ACCESS_KEY,
-            s3_secret_key=SECRET_KEY,
-            s3_ca_bundle=Path(ca) if ca else None,
-            dynamodb_endpoint=self.info["dynamodb_endpoint"],
-            dynamodb_access_key="local",
-            dynamodb_secret_key="local",
-            bucket=self.bucket,
-            table=self.table,
-            api_base_url=self.api,
-        )
+        return stack_settings(self.info)
 
-    def minio(self, secret_key: str = SECRET_KEY) -> Minio:
+    def minio(self, secret_key: str = SECRET_KEY, access_key: str = ACCESS_KEY) -> Minio:
+        """A client with the app's keys (the functions'), or others given."""
         endpoint = str(self.info["s3_endpoint"])
+        ca = self.info.get("ca_bundle")
         return Minio(
             endpoint.split("://", 1)[1],
-            access_key=ACCESS_KEY,
+            access_key=access_key,
             secret_key=secret_key,
             secure=endpoint.startswith("https"),
             region="us-east-1",
+            http_client=urllib3.PoolManager(ca_certs=ca, retries=False) if ca else None,
+        )
+
+    def admin_keys(self) -> tuple[str, str]:
+        """The store's admin keys, made for this start: only SeaweedFS's own config holds them,
+        where an operator of the machine (and a test setting the stage) can read them."""
+        path = self.data_dir / "conf" / "seaweedfs" / IDENTITIES_FILE
+        identities = json.loads(path.read_text())["identities"]
+        (admin,) = [i["credentials"][0] for i in identities if "Admin" in i["actions"]]
+        return admin["accessKey"], admin["secretKey"]
+
+    def admin_minio(self) -> Minio:
+        access, secret = self.admin_keys()
+        return self.minio(secret, access)
+
+    def admin_settings(self) -> Settings:
+        """settings() with the admin's keys: for buckets of a test's own."""
+        access, secret = self.admin_keys()
+        return self.settings().model_copy(
+            update={"s3_access_key": SecretStr(access), "s3_secret_key": SecretStr(secret)}
         )
 
     def dynamodb(self) -> Any:
@@ -98,7 +138,9 @@ class RunningStack:
         )
 
     def keys(self, prefix: str = "") -> list[str]:
-        objects = self.minio().list_objects(self.bucket, prefix=prefix, recursive=True)
+        """Every key under prefix: the admin's listing, since the app may list its prefixes
+        only."""
+        objects = self.admin_minio().list_objects(self.bucket, prefix=prefix, recursive=True)
         return sorted(str(o.object_name) for o in objects)
 
     def log(self) -> str:

@@ -1,28 +1,44 @@
-"""Picture retrieval: a presigned URL for a size, as JSON or as a redirect for <img src>."""
+"""Picture retrieval: a signed URL for a size and format, as JSON or a redirect for <img src>."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.openapi.types import (
+    OpenAPIResponse,
+    OpenAPIResponseHeader,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
 from profilepics import errors as e
-from profilepics.config import Settings
-from profilepics.formats import ORIGINAL
+from profilepics.config import get_settings
+from profilepics.formats import ImageFormat, VariantFormat
 from profilepics.http import DATA_ERRORS, PICTURES, make_resolver, responses, wants_fresh
 from profilepics.models import PictureURL
 from profilepics.observability import function_logger
+from pydantic import Field
 
 SERVICE = "get_url"
 logger = function_logger(SERVICE)
 app = make_resolver()
-# What Swagger offers: the default settings' sizes (a deployment's own are checked on each call).
-SIZES = [ORIGINAL, *(variant.name for variant in Settings.model_construct().variants)]
+# The deployment's bounds (the defaults in openapi.json); settings are read once per process.
+_SETTINGS = get_settings()
+Edge = Annotated[
+    int, Field(ge=_SETTINGS.min_variant_size, le=_SETTINGS.max_variant_size, title="Pixels")
+]
+SERVED: dict[str, OpenAPIResponseHeader] = {
+    "Picture-Size": {"description": "The size served", "schema": {"type": "string"}},
+    "Picture-Format": {"description": "The format served", "schema": {"type": "string"}},
+}
 REDIRECT: OpenAPIResponse = {
-    "description": "With redirect=true: to the signed URL, so <img src> works",
-    "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+    "description": "With redirect=true: to the signed URL, so <img src> works. Without `format`, "
+    "the format follows `Accept` and the answer carries `Vary: Accept`.",
+    "headers": {
+        "Location": {"schema": {"type": "string", "format": "uri"}},
+        "Vary": {"schema": {"type": "string"}},
+        **SERVED,
+    },
     "content": {},
 }
 
@@ -30,9 +46,13 @@ REDIRECT: OpenAPIResponse = {
 @app.get(
     "/users/<user_id>/picture",
     summary="A signed URL of the picture, or a 302 to it with redirect=true",
-    description="`size` is `original`, a thumbnail size or `animated`; a thumbnail not made yet "
-    "is served by the original, and a user without a picture gets the default picture's URL. "
-    "The profile may be a second old; `Cache-Control: no-cache` reads the last write.",
+    description="`size` is `original`, an edge in pixels or `animated`. A size or format not "
+    "stored yet is made on this request from the nearest larger stored variant (or the "
+    "original), and stored for the next; a picture has at most PROFILEPICS_MAX_EXTRA_SIZES "
+    "sizes made so, after which the nearest stored size is served (`size` in the answer, and "
+    "its `Picture-Size` header, say which). While the picture is processing, the original is "
+    "served. A user without a picture gets the default picture's URL. The profile may be a "
+    "second old; `Cache-Control: no-cache` reads the last write.",
     responses=responses(
         {200: PictureURL}, (e.UserNotFound, e.ValidationFailed, *DATA_ERRORS), {302: REDIRECT}
     ),
@@ -41,20 +61,27 @@ REDIRECT: OpenAPIResponse = {
 def get_picture_url(
     user_id: str,
     size: Annotated[
-        str,
-        Query(
-            max_length=16,
-            description="`original`, a thumbnail's width in pixels, or `animated` (an animated "
-            "picture's moving thumbnail); these are the default settings' sizes",
-            json_schema_extra={"enum": SIZES},
-        ),
-    ] = ORIGINAL,
+        Edge | Literal["original", "animated"],
+        Query(description="`original`, `animated`, or the square's edge in pixels"),
+    ] = "original",
+    format: Annotated[
+        VariantFormat | None,
+        Query(description="The variant's format; without it, redirects follow `Accept`"),
+    ] = None,
     redirect: Annotated[bool, Query()] = False,
 ) -> Response[PictureURL | None]:
     deps.authorizer().require_reader(app.current_event.raw_event)
+    negotiated = redirect and format is None
+    accept = app.current_event.headers.get("accept", "") if negotiated else None
+    fmt = ImageFormat(format) if format else None
     fresh = wants_fresh(app.current_event.headers)
-    picture = deps.pictures().url(user_id, size, fresh=fresh)
-    headers = {"Cache-Control": deps.pictures().cache_control(picture)}
+    picture = deps.pictures().url(user_id, size, fmt, accept, fresh=fresh)
+    headers = {
+        "Cache-Control": deps.pictures().cache_control(picture),
+        "Picture-Size": picture.size,
+        **({"Picture-Format": picture.format} if picture.format else {}),
+        **({"Vary": "Accept"} if negotiated else {}),
+    }
     if redirect:
         return Response(302, headers={**headers, "Location": picture.url})
     return Response(200, "application/json", picture, headers)

@@ -31,7 +31,8 @@ mc event add "$target" "$WEBHOOK_ARN" --event put --prefix uploads/
 mc event ls "$target"
 
 # The app's user (least privilege): HEAD and list on the bucket (a missing key is then a 404,
-# not a 403), and get/put/delete only under the three prefixes the app writes. The presigned
+# not a 403), and get/put/delete only under the prefixes the app uses (profilepics.keys:
+# the pictures' three, and sweep/ where the sweep keeps its position). The presigned
 # GETs and POST policies it hands out are signed with these keys, so they carry the same limits.
 policy_file="$(mktemp)"
 trap 'rm -f "$policy_file"' EXIT
@@ -50,7 +51,8 @@ cat >"$policy_file" <<EOF
       "Resource": [
         "arn:aws:s3:::$bucket/originals/*",
         "arn:aws:s3:::$bucket/thumbnails/*",
-        "arn:aws:s3:::$bucket/uploads/*"
+        "arn:aws:s3:::$bucket/uploads/*",
+        "arn:aws:s3:::$bucket/sweep/*"
       ]
     }
   ]

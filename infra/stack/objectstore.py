@@ -6,7 +6,7 @@ import shutil
 import stat
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,7 +16,7 @@ from minio import Minio
 from infra.stack.files import private_dir
 from infra.stack.process import ManagedProcess, StackError
 from infra.stack.tls import TlsFiles
-from infra.stack.weed_config import WebhookConfig, write_config_dir
+from infra.stack.weed_config import Identity, WebhookConfig, write_config_dir
 from infra.stack.weed_ready import volumes_on_disk, wait_until_serving
 
 # weed mini registers its gRPC unix sockets under this fixed path; no flag moves them.
@@ -78,8 +78,8 @@ class WeedPorts:
 @dataclass(frozen=True, kw_only=True)
 class StoreConfig:
     data_dir: Path
-    access_key: str
-    secret_key: str = field(repr=False)
+    admin: Identity  # the stack's own checks and bootstrap sign with it
+    app: Identity  # the functions'
     host: str = "127.0.0.1"
     s3_port: int = 8333
     tls: TlsFiles | None = None
@@ -173,7 +173,7 @@ class StoreServer:
         # now (an old -s3.port.https, say); this class is the only source of truth.
         (self.s3_dir / "mini.options").unlink(missing_ok=True)
         s3_config = write_config_dir(
-            self.conf_dir, self.config.access_key, self.config.secret_key, self.config.webhook
+            self.conf_dir, (self.config.admin, self.config.app), self.config.webhook
         )
         weed = self.config.weed_binary or find_weed()
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.run_dir), "TMPDIR": str(self.run_dir)}
@@ -194,7 +194,7 @@ class StoreServer:
         process.wait_for_port(self.config.host, self.ports.s3, timeout)
         wait_until_serving(
             process,
-            self.client(),
+            self.admin_client(),
             host=self.config.host,
             master_port=self.ports.master,
             expected_volumes=self._volumes_on_disk,
@@ -206,8 +206,8 @@ class StoreServer:
             self.config.host, self.ports.admin, max(1.0, deadline - time.monotonic())
         )
 
-    def client(self) -> Minio:
-        """A minio client with the stack's keys, trusting the stack's CA when TLS is on."""
+    def admin_client(self) -> Minio:
+        """A minio client with the admin keys, trusting the stack's CA when TLS is on."""
         tls = self.config.tls
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=1.0, read=5.0),
@@ -217,8 +217,8 @@ class StoreServer:
         )
         return Minio(
             f"{self.config.host}:{self.ports.s3}",
-            access_key=self.config.access_key,
-            secret_key=self.config.secret_key,
+            access_key=self.config.admin.access_key,
+            secret_key=self.config.admin.secret_key,
             secure=tls is not None,
             region="us-east-1",
             http_client=http,

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import ipaddress
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from minio import Minio
+
 from infra.stack.files import private_dir
 from infra.stack.objectstore import StoreConfig, StoreServer, WeedPorts
 from infra.stack.process import ManagedProcess, free_port_block
 from infra.stack.table import DYNALITE_DIR, TableConfig, TableServer
 from infra.stack.tls import DEFAULT_HOSTS, TlsFiles, ensure_tls
-from infra.stack.weed_config import WebhookConfig
+from infra.stack.weed_config import WebhookConfig, admin_identity, app_identity
 
 
 def free_stack_ports(host: str = "127.0.0.1") -> tuple[int, int]:
@@ -23,13 +26,25 @@ def free_stack_ports(host: str = "127.0.0.1") -> tuple[int, int]:
     return base, base + 9
 
 
+def _made_key(prefix: str, length: int) -> str:
+    return prefix + secrets.token_urlsafe(length)
+
+
 @dataclass(frozen=True, kw_only=True)
 class StackConfig:
-    """Everything the stack needs, passed in: it reads no environment variables itself."""
+    """Everything the stack needs, passed in: it reads no environment variables itself.
+
+    The store has two identities: the app's (access_key, secret_key), which the functions
+    sign with, allowed only what they do in `bucket`; and an admin one for the bootstrap,
+    made afresh for each start unless given, and kept nowhere but SeaweedFS's own config.
+    """
 
     data_dir: Path
     access_key: str
     secret_key: str = field(repr=False)
+    bucket: str = "profilepics"
+    admin_access_key: str = field(default_factory=lambda: _made_key("admin-", 9))
+    admin_secret_key: str = field(default_factory=lambda: _made_key("", 30), repr=False)
     host: str = "127.0.0.1"
     s3_port: int = 8333
     dynamodb_port: int = 4567
@@ -47,6 +62,8 @@ class StackConfig:
             raise ValueError(f"the local stack binds loopback addresses only, not {self.host}")
         if not self.access_key or not self.secret_key:
             raise ValueError("access_key and secret_key must not be empty")
+        if self.access_key == self.admin_access_key:
+            raise ValueError("the app's access key must not be the admin's")
         weed_ports = WeedPorts.from_s3_port(self.s3_port).all()
         if not (0 < self.s3_port and max(weed_ports) <= 65535):
             raise ValueError(
@@ -87,14 +104,18 @@ class LocalStack:
         return StoreServer(
             StoreConfig(
                 data_dir=config.data_dir,
-                access_key=config.access_key,
-                secret_key=config.secret_key,
+                admin=admin_identity(config.admin_access_key, config.admin_secret_key),
+                app=app_identity(config.access_key, config.secret_key, config.bucket),
                 host=config.host,
                 s3_port=config.s3_port,
                 tls=self.tls_files,
                 webhook=self._webhook,
             )
         )
+
+    def admin_client(self) -> Minio:
+        """A client with the admin keys: for the bootstrap, and tests that set the stage."""
+        return self.object_store.admin_client()
 
     @property
     def s3_endpoint(self) -> str:
@@ -160,8 +181,8 @@ class LocalStack:
         """Human-readable lines on what runs where, for the CLI's startup output."""
         ports = self.object_store.ports
         lines = [
-            f"S3 (SeaweedFS weed mini)  {self.s3_endpoint}  SigV4 auth on, access key "
-            f"{self.config.access_key}",
+            f"S3 (SeaweedFS weed mini)  {self.s3_endpoint}  SigV4 auth on, the functions' "
+            f"access key {self.config.access_key} (bucket {self.config.bucket} only)",
             f"  internal ports {ports.master}-{ports.filer_grpc} and {ports.admin_grpc} on "
             f"{self.config.host} (master, volume, filer, admin, gRPC); WebDAV, Admin UI, "
             "Iceberg, Lance off",

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from profilepics import keys
+
 from infra.stack.files import private_dir, write_file
 
 
@@ -22,14 +24,58 @@ class WebhookConfig:
     path_prefixes: tuple[str, ...] = ("/buckets/",)
 
 
-def identities_json(access_key: str, secret_key: str) -> str:
-    """The -s3.config file: one identity with full rights; anonymous gets nothing."""
-    identity = {
-        "name": "profilepics",
-        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
-        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-    }
-    return json.dumps({"identities": [identity]}, indent=2) + "\n"
+@dataclass(frozen=True)
+class Identity:
+    """One S3 identity of SeaweedFS's -s3.config: keys and the actions they may take."""
+
+    name: str
+    access_key: str
+    secret_key: str = field(repr=False)
+    actions: tuple[str, ...]
+
+
+def admin_identity(access_key: str, secret_key: str) -> Identity:
+    """Every right: held by the stack's bootstrap only (bucket, bucket policy), never the app."""
+    return Identity("admin", access_key, secret_key, ("Admin",))
+
+
+def app_identity(
+    access_key: str,
+    secret_key: str,
+    bucket: str,
+    prefixes: Sequence[str] = keys.PREFIXES,
+    listed: Sequence[str] = keys.PICTURES,
+) -> Identity:
+    """What the functions need on their bucket and nothing else (SeaweedFS 4.48, measured):
+
+    - `Read:<bucket>/<prefix>*` and `List:<bucket>/<prefix>*` are enforced per prefix: a GET,
+      HEAD or presigned GET outside them, a listing of the whole bucket, and any other bucket
+      are refused.
+    - `Write` has to be the whole bucket's: a POST policy's signer must hold `Write:<bucket>`
+      (the form's key is checked after the signer), and a direct upload is such a POST. The
+      bucket's policy (infra/bootstrap.py) then denies writes outside the prefixes and the
+      bucket settings that `Write:<bucket>` would allow (lifecycle, versioning, CORS).
+    - Creating or deleting buckets and changing a bucket's policy need `Admin`.
+    """
+    actions = (
+        *(f"List:{bucket}/{prefix}*" for prefix in listed),
+        *(f"Read:{bucket}/{prefix}*" for prefix in prefixes),
+        f"Write:{bucket}",
+    )
+    return Identity("app", access_key, secret_key, actions)
+
+
+def identities_json(identities: Sequence[Identity]) -> str:
+    """The -s3.config file: these identities; anonymous gets nothing."""
+    listed = [
+        {
+            "name": identity.name,
+            "credentials": [{"accessKey": identity.access_key, "secretKey": identity.secret_key}],
+            "actions": list(identity.actions),
+        }
+        for identity in identities
+    ]
+    return json.dumps({"identities": listed}, indent=2) + "\n"
 
 
 def security_toml() -> str:
@@ -61,20 +107,23 @@ def notification_toml(webhook: WebhookConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
+IDENTITIES_FILE = "s3-identities.json"
+
+
 def write_config_dir(
-    conf_dir: Path, access_key: str, secret_key: str, webhook: WebhookConfig | None
+    conf_dir: Path, identities: Sequence[Identity], webhook: WebhookConfig | None
 ) -> Path:
     """(Re)write every config file for this start; returns the -s3.config path."""
     private_dir(conf_dir)
-    identities = conf_dir / "s3-identities.json"
-    write_file(identities, identities_json(access_key, secret_key))
+    path = conf_dir / IDENTITIES_FILE
+    write_file(path, identities_json(identities))
     write_file(conf_dir / "security.toml", security_toml())
     notification = conf_dir / "notification.toml"
     if webhook is None:
         notification.unlink(missing_ok=True)
     else:
         write_file(notification, notification_toml(webhook))
-    return identities
+    return path
 
 
 def _toml_str(value: str) -> str:

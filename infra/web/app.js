@@ -6,6 +6,7 @@ const state = { config: null, profile: null, tokens: {}, watch: 0, crop: null };
 const POLL_MS = 500;
 const WATCH_MS = 60000;
 const AVATAR_BOX = 256; // CSS pixels: the avatar's box in style.css
+const SOURCE_FORMATS = ["avif", "webp"]; // the <picture>'s order: smallest files first
 const USER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
@@ -182,7 +183,9 @@ async function uploadDirect(userId, file, crop) {
     throw new Error(`The store refused the upload: ${reason}`);
   }
   status("Stored. The server is checking and cleaning the picture …");
-  const done = await watch((p) => p.upload?.key === policy.key && p.upload.state !== "pending");
+  // pending until its event comes, processing while one delivery of it holds the claim
+  const ended = (p) => p.upload?.key === policy.key && ["done", "failed"].includes(p.upload.state);
+  const done = await watch(ended);
   if (done?.upload.state === "failed") {
     throw new Problem(422, { code: done.upload.error_code, detail: PLAIN[done.upload.error_code] });
   }
@@ -268,12 +271,17 @@ function render(profile) {
   const version = picture ? `${picture.id}-${picture.status}` : `default-${profile.updated_at}`;
   const query = `size=${avatarSize()}&redirect=true&v=${encodeURIComponent(version)}`;
   const src = `${userPath(profile.user_id)}/picture?${query}`;
+  renderSources(picture); // first, so a ready picture never loads the <img>'s own src
   if ($("avatar").getAttribute("src") !== src) $("avatar").src = src;
   $("avatar").alt = picture ? `Profile picture of ${name}` : `${name}'s initials (no picture yet)`;
   $("avatar").dataset.state = picture ? picture.status : "default";
-  $("avatar-caption").textContent = picture
+  const caption = picture
     ? `${picture.format.toUpperCase()} ${picture.width}×${picture.height}, ${picture.status}`
     : "no picture: the generated default";
+  if ($("avatar-caption").dataset.base !== caption) {
+    $("avatar-caption").dataset.base = caption;
+    $("avatar-caption").textContent = caption;
+  }
   $("delete").disabled = !picture;
   $("adjust-crop").disabled = picture?.status !== "ready";
   paintPlaceholder($("avatar"), picture?.placeholder);
@@ -293,13 +301,56 @@ async function paintPlaceholder(element, hash) {
     thumbhash ||= await import("/vendor/thumbhash.js");
     const bytes = Uint8Array.from(atob(hash), (c) => c.charCodeAt(0));
     const url = thumbhash.thumbHashToDataURL(bytes);
-    if (element.dataset.placeholder === hash) {
-      element.style.backgroundImage = `url("${url}")`;
-      element.style.backgroundSize = "cover";
+    // renderSources may have put a fresh copy of the avatar in its place meanwhile.
+    const target = element.isConnected || !element.id ? element : $(element.id);
+    if (target.dataset.placeholder === hash) {
+      target.style.backgroundImage = `url("${url}")`;
+      target.style.backgroundSize = "cover";
     }
   } catch {
     // No placeholder is no loss: the plain background stays until the image loads.
   }
+}
+
+// Once the variants are ready, the <picture> offers every stored size in AVIF, then WebP,
+// straight from the profile's `sources` map: the browser takes the first format it shows and
+// the size its screen needs for the box, with no call to the API. Until then (and in browsers
+// without AVIF or WebP) the <img> asks the API, which serves the original, or a variant in the
+// format its Accept prefers. Signed URLs change with every read, so the sources change only
+// with the picture.
+function renderSources(picture) {
+  const ready = picture?.status === "ready" && picture.sources;
+  const key = ready ? picture.id : "none";
+  const box = $("avatar-picture");
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  for (const old of box.querySelectorAll("source")) old.remove();
+  // A fresh <img>: Chromium keeps the density of a source it chose from a srcset after the
+  // sources go, and showed the 256 px default at 128 CSS px.
+  $("avatar").replaceWith($("avatar").cloneNode(false));
+  if (!ready) return;
+  for (const format of SOURCE_FORMATS) {
+    const bySize = picture.sources[format];
+    if (!bySize) continue;
+    const source = document.createElement("source");
+    source.type = `image/${format}`;
+    source.sizes = `${AVATAR_BOX}px`;
+    source.srcset = Object.entries(bySize)
+      .map(([size, url]) => `${url} ${size}w`)
+      .join(", ");
+    $("avatar").before(source);
+  }
+}
+
+// What the avatar shows: the format and size the browser chose, once it has loaded.
+function describeShown() {
+  const img = $("avatar");
+  const path = img.currentSrc.split("?")[0];
+  const format = path.includes("/thumbnails/") ? path.split(".").pop().toUpperCase() : null;
+  img.dataset.shown = format ? `${format} ${img.naturalWidth}` : "";
+  const caption = $("avatar-caption");
+  const base = caption.dataset.base || caption.textContent;
+  caption.textContent = format ? `${base}; shown as ${format} ${img.naturalWidth} px` : base;
 }
 
 function renderThumbnails(picture, name) {
@@ -618,6 +669,7 @@ async function start() {
   $("adjust-crop").addEventListener("click", adjust);
   $("save-crop").addEventListener("click", saveCrop);
   $("cancel-crop").addEventListener("click", closeCropper);
+  $("avatar-picture").addEventListener("load", describeShown, true); // outlives each <img>
   await listProfiles();
 }
 

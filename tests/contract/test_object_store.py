@@ -3,20 +3,25 @@ local store (SeaweedFS): the fake cannot drift, and a new backend has its checkl
 
 from __future__ import annotations
 
+import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
+from profilepics import keys
 from profilepics.clock import utcnow
+from profilepics.config import Settings
 from profilepics.errors import StorageUnavailable
 from profilepics.ports import ObjectStore
 
 from tests.fakes import FakeStore, unreachable
-from tests.stackrun import RunningStack
+from tests.stackrun import SHARED_STACK, RunningStack, stack_settings
 
 Opened = tuple[bytes, str, str] | None  # (body, content type, cache control), None if refused
 CACHE = "public, max-age=31536000, immutable"
@@ -58,23 +63,33 @@ def _post(url: str, form: dict[str, str], data: bytes) -> bool:
     return response.status_code in (200, 201, 204)
 
 
-def _minio(stack: RunningStack, prefix: str) -> Subject:
+def _minio(settings: Settings, prefix: str) -> Subject:
     from profilepics.adapters.minio_store import MinioStore
 
-    settings = stack.settings()
     # Nothing listens on port 9: every call is refused at once.
     dead = settings.model_copy(update={"s3_endpoint": "http://127.0.0.1:9", "s3_retries": 0})
     return Subject(MinioStore(settings), _open, _post, MinioStore(dead), prefix)
 
 
+def _store_settings(request: pytest.FixtureRequest) -> Settings:
+    """The session's stack; under `make mutation`, the one stack its run started for every
+    mutant (tests/mutation.py names its ready file), so no mutant starts a stack of its own."""
+    shared = os.environ.get(SHARED_STACK)
+    if shared:
+        return stack_settings(json.loads(Path(shared).read_text()))
+    stack: RunningStack = request.getfixturevalue("stack")
+    return stack.settings()
+
+
 @pytest.fixture(params=["fake", pytest.param("minio", marks=pytest.mark.integration)])
 def subject(request: pytest.FixtureRequest) -> Iterator[Subject]:
-    # Outside originals/ and uploads/, so no bucket event runs a function on these objects.
-    prefix = f"contract/{uuid.uuid4().hex}/"
+    # Under thumbnails/: inside the app identity's prefixes, and no bucket event runs a
+    # function on what lands there.
+    prefix = f"{keys.THUMBNAILS}contract-{uuid.uuid4().hex}/"
     if request.param == "fake":
         yield _fake(prefix)
         return
-    subject = _minio(request.getfixturevalue("stack"), prefix)
+    subject = _minio(_store_settings(request), prefix)
     try:
         yield subject
     finally:
@@ -126,6 +141,40 @@ def test_listing_finds_every_key_under_the_prefix_at_any_depth_and_nothing_else(
         assert modified.tzinfo is not None and before <= modified <= after
     assert list(subject.store.list_keys(f"{subject.prefix}none/")) == []
     assert list(subject.store.list_objects(f"{subject.prefix}none/")) == []
+
+
+def test_a_listing_is_in_key_order_and_resumes_after_a_key_across_pages(
+    subject: Subject,
+) -> None:
+    """More keys than one S3 page (1,000), so the resumed listing crosses a page boundary."""
+    names = [f"{subject.prefix}k/{n:05d}/{'x' if n % 2 else 'y'}" for n in range(1100)]
+    for key in names:
+        subject.store.put(key, b"x", "image/jpeg", CACHE)
+
+    listed = [key for key, _ in subject.store.list_objects(f"{subject.prefix}k/")]
+    after = [key for key, _ in subject.store.list_objects(f"{subject.prefix}k/", names[49])]
+    between = f"{subject.prefix}k/00049/z"  # start_after need not be a stored key
+    resumed = [key for key, _ in subject.store.list_objects(f"{subject.prefix}k/", between)]
+
+    assert listed == sorted(names)
+    assert after == resumed == sorted(names)[50:]
+
+
+def test_a_listing_resumed_after_any_key_it_returned_returns_exactly_the_rest(
+    subject: Subject,
+) -> None:
+    """Where a file and a folder share a name (`a.jpg`, `a/64.webp`) stores order them their
+    own way: S3 by key, SeaweedFS its folders first. Resuming follows the store's own order."""
+    names = ["a.jpg", "a/64.webp", "a/128.webp", "a.b/1", "a0.jpg", "b.jpg", "b/c/d", "b.c"]
+    for name in names:
+        subject.store.put(f"{subject.prefix}f/{name}", b"x", "image/jpeg", CACHE)
+
+    listed = [key for key, _ in subject.store.list_objects(f"{subject.prefix}f/")]
+
+    assert sorted(listed) == sorted(f"{subject.prefix}f/{name}" for name in names)
+    for index, key in enumerate(listed):
+        rest = [k for k, _ in subject.store.list_objects(f"{subject.prefix}f/", key)]
+        assert rest == listed[index + 1 :], key
 
 
 def test_a_presigned_get_serves_the_object_with_its_type_and_cache_control(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 import requests
 from playwright.sync_api import FilePayload, Page, expect
 
-from tests.api_client import jpeg, profile
+from tests.api_client import accepted, jpeg, profile, put_picture
 from tests.stackrun import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -173,6 +174,68 @@ def test_thumbnails_appear_when_ready(
     )
     assert profile(api, user["user_id"])["picture"]["status"] == "ready"
     shoot("thumbnails")
+
+
+def test_the_avatar_is_a_picture_of_avif_and_webp_sources_from_the_profile_sized_for_its_box(
+    page: Page, stack: RunningStack, api: str, user: dict[str, str], shoot: Shoot
+) -> None:
+    open_profile(page, api, user["user_id"])
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/picture?" in r.url else None)
+
+    choose(page, "me.jpg", "image/jpeg", jpeg(900, 600))
+    page.click("#upload")
+    expect(page.locator("#message")).to_have_text(
+        "Uploaded; the thumbnails are ready.", timeout=WATCH_MS
+    )
+
+    sources = page.locator("#avatar-picture source")
+    expect(sources).to_have_count(2)
+    assert [s.get_attribute("type") for s in sources.all()] == ["image/avif", "image/webp"]
+    stored = profile(api, user["user_id"])["picture"]["sources"]
+    for source, fmt in zip(sources.all(), ("avif", "webp"), strict=True):
+        srcset = source.get_attribute("srcset") or ""
+        widths = [item.strip().rsplit(" ", 1)[1] for item in srcset.split(",")]
+        assert widths == [f"{size}w" for size in sorted(int(s) for s in stored[fmt])]
+        assert source.get_attribute("sizes") == "256px"
+    # Chromium shows AVIF: the 256 one for the 256 px box, from the store, not the API.
+    assert avatar_width(page, 256) == 256
+    shown = page.eval_on_selector("#avatar", "img => img.currentSrc")
+    assert is_presigned(shown, stack)
+    assert urlsplit(shown).path.split("/")[-1].startswith("256.")
+    assert urlsplit(shown).path.endswith(".avif")
+    expect(page.locator("#avatar-caption")).to_have_text(
+        "JPEG 900×600, ready; shown as AVIF 256 px"
+    )
+    ready = [url for url in asked if "-ready" in url]
+    assert ready == [], "the ready avatar came from the API, not the <picture>'s sources"
+    shoot("avatar-picture")
+
+
+def test_on_a_2x_screen_the_avatar_loads_the_512_variant_for_its_256_px_box(
+    page: Page, stack: RunningStack, api: str, user: dict[str, str]
+) -> None:
+    accepted(put_picture(api, user["user_id"], jpeg(900, 600)))
+    deadline = time.monotonic() + WATCH_MS / 1000
+    while profile(api, user["user_id"])["picture"]["status"] != "ready":
+        assert time.monotonic() < deadline, "the variants were never made"
+        time.sleep(0.3)
+    cdp = page.context.new_cdp_session(page)
+    metrics = {"width": 1100, "height": 1000, "deviceScaleFactor": 2, "mobile": False}
+    cdp.send("Emulation.setDeviceMetricsOverride", metrics)
+
+    page.goto(f"{api}/")
+    page.fill("#user-id", user["user_id"])
+    page.click("#open")
+    page.wait_for_function(
+        "() => { const img = document.querySelector('#avatar');"
+        " return img.complete && img.currentSrc.includes('/thumbnails/'); }"
+    )
+
+    shown = urlsplit(page.eval_on_selector("#avatar", "img => img.currentSrc")).path
+    assert shown.split("/")[-1].startswith("512.") and shown.endswith(".avif")
+    assert page.eval_on_selector("#avatar", "img => img.naturalWidth") == 256  # 512 at 2x
+    cdp.send("Emulation.clearDeviceMetricsOverride")
 
 
 def test_deleting_the_picture_shows_the_generated_default(

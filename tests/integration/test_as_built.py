@@ -24,7 +24,7 @@ from infra.invoker import events
 from infra.invoker.template import Template, load
 from tests import asbuilt
 from tests.api_client import jpeg
-from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack
+from tests.stackrun import RunningStack
 from tests.unit import imagegen as gen
 
 # A cold `sam build` (no cache yet, as on a fresh CI machine) takes minutes, not seconds.
@@ -46,12 +46,19 @@ def template(build: float) -> Template:
 
 
 @pytest.fixture(scope="module")
-def tls_stack(https_stack: RunningStack) -> RunningStack:
+def keys(https_stack: RunningStack) -> tuple[str, str]:
+    """The built functions sign with the stack's admin identity: the app's is scoped to the
+    stack's own bucket, and these use a bucket of their own (see tls_stack)."""
+    return https_stack.admin_keys()
+
+
+@pytest.fixture(scope="module")
+def tls_stack(https_stack: RunningStack, keys: tuple[str, str]) -> RunningStack:
     """The session's HTTPS stack, with a bucket and a table of the built functions' own."""
     settings = Settings(
         s3_endpoint=https_stack.info["s3_endpoint"],
-        s3_access_key=ACCESS_KEY,
-        s3_secret_key=SECRET_KEY,
+        s3_access_key=keys[0],
+        s3_secret_key=keys[1],
         s3_ca_bundle=Path(https_stack.info["ca_bundle"]),
         dynamodb_endpoint=https_stack.info["dynamodb_endpoint"],
         dynamodb_access_key="local",
@@ -66,7 +73,10 @@ def tls_stack(https_stack: RunningStack) -> RunningStack:
 
 @pytest.fixture(scope="module")
 def instances(
-    template: Template, tls_stack: RunningStack, tmp_path_factory: pytest.TempPathFactory
+    template: Template,
+    tls_stack: RunningStack,
+    keys: tuple[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[dict[str, asbuilt.Instance]]:
     layer = asbuilt.runnable_layer(asbuilt.layer_dir())
     resolver = asbuilt.resolver(
@@ -78,8 +88,7 @@ def instances(
         for name, function in template.functions.items():
             stand_ins = asbuilt.lambda_environment(
                 function,
-                ACCESS_KEY,
-                SECRET_KEY,
+                *keys,
                 str(tls_stack.info["dynamodb_endpoint"]),
                 str(tls_stack.info["ca_bundle"]),
             )
@@ -263,7 +272,7 @@ def test_profiles_pictures_and_events_work_as_built(
 
 
 def test_the_functions_emit_metrics_and_no_secret(
-    instances: dict[str, asbuilt.Instance],
+    instances: dict[str, asbuilt.Instance], keys: tuple[str, str]
 ) -> None:
     upload_log = instances["UploadFunction"].log()
     documents = [json.loads(line) for line in upload_log.splitlines() if line.startswith('{"_aws"')]
@@ -271,5 +280,5 @@ def test_the_functions_emit_metrics_and_no_secret(
     assert {"created", "image_corrupt"} <= outcomes
     for instance in instances.values():
         log = instance.log()
-        assert SECRET_KEY not in log, instance.function.name
+        assert keys[1] not in log, instance.function.name
         assert "Traceback" not in log, instance.function.name

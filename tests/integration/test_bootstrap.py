@@ -21,7 +21,7 @@ CREATORS = 8
 def test_creators_racing_for_one_new_bucket_all_succeed(stack: RunningStack) -> None:
     """Given eight creators released together on a bucket that does not exist yet, when each
     ensures it, then none fails: the store's BucketAlreadyOwnedByYou counts as success."""
-    settings = stack.settings().model_copy(update={"bucket": f"race-{uuid.uuid4().hex[:10]}"})
+    settings = stack.admin_settings().model_copy(update={"bucket": f"race-{uuid.uuid4().hex[:10]}"})
     start = threading.Barrier(CREATORS)
     outcomes: list[bool | str] = []
 
@@ -41,7 +41,7 @@ def test_creators_racing_for_one_new_bucket_all_succeed(stack: RunningStack) -> 
     assert len(outcomes) == CREATORS
     assert all(isinstance(outcome, bool) for outcome in outcomes), outcomes
     assert True in outcomes
-    assert stack.minio().bucket_exists(settings.bucket)
+    assert stack.admin_minio().bucket_exists(settings.bucket)
 
 
 def test_bootstrap_table_only_makes_the_table_and_leaves_the_bucket_alone(
@@ -74,4 +74,4 @@ def test_bootstrap_table_only_makes_the_table_and_leaves_the_bucket_alone(
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [f"table {table}: created"]
     assert table in stack.dynamodb().list_tables()["TableNames"]
-    assert not stack.minio().bucket_exists(bucket)
+    assert not stack.admin_minio().bucket_exists(bucket)

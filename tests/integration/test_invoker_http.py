@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import requests
 from PIL import Image
+from requests.adapters import HTTPAdapter
 
 from tests.stackrun import bearer
 
@@ -22,16 +23,27 @@ def _chunks(data: bytes, size: int = 1000) -> Iterator[bytes]:
         yield data[start : start + size]
 
 
-def test_chunked_upload_is_read_whole(api: str, user: dict[str, str]) -> None:
+def test_chunked_upload_is_read_whole_and_its_connection_serves_the_next_request(
+    api: str, user: dict[str, str]
+) -> None:
     user_id = user["user_id"]
     headers = {"Content-Type": "image/jpeg", **bearer(user_id)}
-    response = requests.put(
-        f"{api}/users/{user_id}/picture", data=_chunks(_jpeg()), headers=headers, timeout=20
-    )
-    assert response.status_code == 201, response.text
-    assert (response.json()["width"], response.json()["height"]) == (64, 48)
-    # The connection stays usable: the next request on it is parsed correctly.
-    assert requests.get(f"{api}/users/{user_id}", timeout=10).status_code == 200
+    with requests.Session() as session:
+        response = session.put(
+            f"{api}/users/{user_id}/picture", data=_chunks(_jpeg()), headers=headers, timeout=20
+        )
+        assert response.status_code == 201, response.text
+        assert (response.json()["width"], response.json()["height"]) == (64, 48)
+
+        again = session.get(f"{api}/users/{user_id}", timeout=10)
+
+        assert again.status_code == 200 and again.json()["user_id"] == user_id
+        adapter = session.get_adapter(api)
+        assert isinstance(adapter, HTTPAdapter)
+        pools = adapter.poolmanager.pools
+        (pool,) = (pools[key] for key in pools.keys())
+        # Both requests went over one connection: the chunked body was read to its end.
+        assert (pool.num_requests, pool.num_connections) == (2, 1)
 
 
 def test_body_over_the_gateway_limit_is_413(api: str, user: dict[str, str]) -> None:

@@ -159,7 +159,7 @@ def test_replacement_leaves_exactly_one_original_and_no_old_thumbnails(
         lambda: (
             profile(api, user_id)["picture"]["status"] == "ready"
             and all(f"/{ids[-1]}/" in key for key in stack.keys(f"thumbnails/{user_id}/"))
-            and len(stack.keys(f"thumbnails/{user_id}/")) == 4
+            and len(stack.keys(f"thumbnails/{user_id}/")) == stack.stills()
         )
     ), stack.keys(f"thumbnails/{user_id}/")
 

@@ -92,11 +92,12 @@ def test_patch_validates_too(api: str, user: dict[str, str]) -> None:
         assert requests.patch(url, json=body, headers=auth, timeout=10).status_code == 422
 
 
-def test_malformed_json_is_a_4xx_problem(api: str) -> None:
+def test_malformed_json_is_a_422_validation_problem(api: str) -> None:
     headers = {"Content-Type": "application/json", **bearer("admin", admin=True)}
     response = requests.post(f"{api}/users", data=b"{not json", headers=headers, timeout=10)
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 422, response.text
     assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "validation_error"
 
 
 @pytest.mark.parametrize("depth", [1000, 100_000])

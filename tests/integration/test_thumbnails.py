@@ -22,6 +22,7 @@ pytestmark = pytest.mark.integration
 
 T = TypeVar("T")
 SIZES = (64, 128, 256, 512)
+ENDINGS = {"webp": "q80m4.webp", "avif": "q60s8.avif"}  # the default settings' encoders
 READY_WITHIN = 15.0
 FINAL_OUTCOMES = ("ready", "already_ready", "superseded", "failed")
 
@@ -112,7 +113,16 @@ def set_processing(stack: RunningStack, user_id: str) -> None:
     )
 
 
-def test_uploads_are_ready_within_15s_with_four_webp_variants_of_exact_size(
+def variant_keys(user_id: str, picture_id: str) -> list[str]:
+    """The keys of the configured variants: every size in WebP and AVIF."""
+    return sorted(
+        f"thumbnails/{user_id}/{picture_id}/{s}.{ending}"
+        for s in SIZES
+        for ending in ENDINGS.values()
+    )
+
+
+def test_uploads_are_ready_within_15s_with_webp_and_avif_variants_of_exact_size(
     stack: RunningStack,
     api: str,
     http: requests.Session,
@@ -136,12 +146,16 @@ def test_uploads_are_ready_within_15s_with_four_webp_variants_of_exact_size(
     sizes = {}
     for size in SIZES:
         url = picture["variants"][str(size)]
-        assert key_of(url, stack.bucket) == f"thumbnails/{user_id}/{picture['id']}/{size}.webp"
+        expected = f"thumbnails/{user_id}/{picture['id']}/{size}.{ENDINGS['webp']}"
+        assert key_of(url, stack.bucket) == expected
         img, length = fetch_webp(http, url)
         assert img.size == (size, size)
         sizes[size] = length
-    expected = [f"thumbnails/{user_id}/{picture['id']}/{s}.webp" for s in SIZES]
-    assert stack.keys(f"thumbnails/{user_id}/") == sorted(expected)
+        assert picture["sources"]["webp"][str(size)] == url
+        avif = http.get(picture["sources"]["avif"][str(size)], timeout=10)
+        assert avif.headers["Content-Type"] == "image/avif"
+        assert Image.open(io.BytesIO(avif.content)).size == (size, size)
+    assert stack.keys(f"thumbnails/{user_id}/") == variant_keys(user_id, picture["id"])
     assert max(latencies) <= READY_WITHIN
     # The figures, for a report or a junit file.
     request.node.user_properties += [
@@ -170,10 +184,17 @@ def test_picture_url_for_128_reflects_the_status_then_serves_the_variant(
     wait_status(http, api, user_id, uploaded["id"])
     after = http.get(url, timeout=10).json()
     assert after["status"] == "ready"
-    assert key_of(after["url"], stack.bucket) == f"thumbnails/{user_id}/{uploaded['id']}/128.webp"
+    expected = f"thumbnails/{user_id}/{uploaded['id']}/128.{ENDINGS['webp']}"
+    assert key_of(after["url"], stack.bucket) == expected
     assert fetch_webp(http, after["url"])[0].size == (128, 128)
-    redirect = http.get(f"{url}&redirect=true", allow_redirects=False, timeout=10)
+    redirect = http.get(
+        f"{url}&redirect=true",
+        headers={"Accept": "image/webp,*/*;q=0.8"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert (redirect.status_code, redirect.headers["Location"]) == (302, after["url"])
+    assert redirect.headers["Vary"] == "Accept"
 
 
 def test_duplicate_event_changes_nothing(
@@ -216,19 +237,16 @@ def test_two_quick_replacements_leave_only_the_last_pictures_variants(
     wait_for(settled, "every original's event handled")
     last = wait_status(http, api, user_id, ids[-1])
     assert stack.keys(f"originals/{user_id}/") == [originals[-1]]
-    assert stack.keys(f"thumbnails/{user_id}/") == sorted(
-        f"thumbnails/{user_id}/{ids[-1]}/{s}.webp" for s in SIZES
-    )
-    assert {key_of(u, stack.bucket) for u in last["variants"].values()} == set(
-        stack.keys(f"thumbnails/{user_id}/")
-    )
+    assert stack.keys(f"thumbnails/{user_id}/") == variant_keys(user_id, ids[-1])
+    listed = {key_of(u, stack.bucket) for urls in last["sources"].values() for u in urls.values()}
+    assert listed == set(stack.keys(f"thumbnails/{user_id}/"))
 
 
 def test_objects_under_thumbnails_trigger_nothing(
     stack: RunningStack, api: str, http: requests.Session, ready: dict[str, Any]
 ) -> None:
     user_id, uploaded = ready["user_id"], ready
-    variant = f"thumbnails/{user_id}/{uploaded['id']}/64.webp"
+    variant = f"thumbnails/{user_id}/{uploaded['id']}/64.{ENDINGS['webp']}"
     stray = f"uploads/{user_id}/{uuid.uuid4().hex}"
     before = stack.keys(f"thumbnails/{user_id}/")
 
@@ -264,7 +282,9 @@ def test_animated_gif_gets_static_variants_and_an_animated_webp(
     assert shown == [100, 100, 100]
     served = http.get(f"{api}/users/{user_id}/picture", params={"size": "animated"}, timeout=10)
     assert served.status_code == 200
-    assert f"thumbnails/{user_id}/{uploaded['id']}/animated.webp" in served.json()["url"]
+    assert (
+        f"thumbnails/{user_id}/{uploaded['id']}/animated.{ENDINGS['webp']}" in served.json()["url"]
+    )
 
 
 def test_original_garbled_in_the_bucket_fails_with_a_code(

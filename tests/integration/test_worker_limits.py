@@ -23,6 +23,7 @@ pytestmark = pytest.mark.integration
 
 TIMEOUT = 2  # seconds: the test function's own Timeout in its template
 MEMORY = 128  # MB: its MemorySize
+LATE = "originals/late/"  # the functions' identity may write under the service's prefixes only
 
 
 def sleeper_template(path: Path) -> Path:
@@ -97,16 +98,16 @@ def assert_problem(response: requests.Response, status: int, code: str) -> None:
 
 def test_a_write_within_the_timeout_lands(sleeper: RunningStack) -> None:
     """The control for the next test: the same write, made in time, does land."""
-    key = f"late/{uuid.uuid4().hex}"
+    key = f"{LATE}{uuid.uuid4().hex}"
     assert call(sleeper, sleep=0.2, write=key).status_code == 200
-    assert key in sleeper.keys("late/")
+    assert key in sleeper.keys(LATE)
 
 
 def test_a_function_past_its_timeout_is_killed_and_its_late_write_never_lands(
     sleeper: RunningStack,
 ) -> None:
     warm = served_by(sleeper)
-    key = f"late/{uuid.uuid4().hex}"
+    key = f"{LATE}{uuid.uuid4().hex}"
     began = time.monotonic()
 
     response = call(sleeper, sleep=TIMEOUT + 2, write=key)
@@ -115,7 +116,7 @@ def test_a_function_past_its_timeout_is_killed_and_its_late_write_never_lands(
     assert time.monotonic() - began < TIMEOUT + 1.5
     wait_for(lambda: gone(warm["pid"]), "the timed-out worker is killed", timeout=5)
     time.sleep(3)  # past the moment the write would have been made
-    assert key not in sleeper.keys("late/")
+    assert key not in sleeper.keys(LATE)
     fresh = served_by(sleeper)
     assert fresh["pid"] != warm["pid"] and fresh["served"] == 1
 

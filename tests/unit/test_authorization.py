@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt
 import pytest
-from profilepics.auth import Authorizer
+from profilepics.auth import Authorizer, Caller
 from profilepics.config import Settings
 from profilepics.errors import Forbidden, Unauthorized
 
@@ -126,3 +127,41 @@ def test_only_a_token_holder_reads_their_own_whole_profile_and_only_admins_anyon
         auth.require_admin(_event(sub="ada"))
     with pytest.raises(Unauthorized):
         auth.require_admin(_event())
+
+
+def test_each_refusal_says_what_the_caller_may_do_about_it() -> None:
+    auth, private = Authorizer(Settings()), Authorizer(Settings(public_reads=False))
+    refusals: list[tuple[Callable[[], object], str]] = [
+        (lambda: auth.require_caller(_event()), "Send a bearer token"),
+        (lambda: auth.require_admin(_event(sub="eve")), "Only an admin may read another user's"),
+        (lambda: auth.require_owner(_event(sub="eve"), "ada"), "You may change only your own"),
+        (lambda: private.require_reader(_event()), "Reads need a bearer token on this deploy"),
+    ]
+    for refuse, detail in refusals:
+        with pytest.raises((Unauthorized, Forbidden)) as refused:
+            refuse()
+        assert refused.value.detail.startswith(detail)
+
+
+def test_an_event_without_a_request_context_is_an_anonymous_caller() -> None:
+    auth = Authorizer(Settings())
+    assert auth.caller({}) is None
+    auth.require_reader({})
+    with pytest.raises(Unauthorized):
+        auth.require_caller({})
+
+
+@pytest.mark.parametrize(
+    "groups", [["staff", "admin"], ("admin",), "staff,admin", "[staff,admin]", "staff, admin"]
+)
+def test_a_groups_claim_as_a_list_or_with_commas_makes_an_admin(groups: Any) -> None:
+    event = {
+        "requestContext": {"authorizer": {"jwt": {"claims": {"sub": "ops", "groups": groups}}}}
+    }
+    assert Authorizer(Settings()).require_owner(event, "ada").admin
+
+
+def test_a_missing_or_empty_groups_claim_is_no_group() -> None:
+    for claims in ({"sub": "eve"}, {"sub": "eve", "groups": ""}, {"sub": "eve", "groups": None}):
+        event = {"requestContext": {"authorizer": {"jwt": {"claims": claims}}}}
+        assert Authorizer(Settings()).caller(event) == Caller("eve", False)

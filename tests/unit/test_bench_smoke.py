@@ -6,12 +6,28 @@ No timing is asserted here; `make bench` is where timings are read.
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from profilepics.clock import utcnow
+from profilepics.sweep import Sweeper
 
-from bench import coldstart, hostile, inputs, layer, memory, report, spool, variants
+from bench import (
+    coldstart,
+    hostile,
+    inputs,
+    layer,
+    memory,
+    report,
+    sizes,
+    spool,
+    sweepdata,
+    variants,
+)
 from bench.measure import Row, Sample, Target, interleaved, per_call, timed
+from bench.naive_sweep import NaiveSweeper
+from tests.fakes import FakeStore, FakeTable
 from tests.unit import imagegen
 
 MODULES = [
@@ -27,8 +43,12 @@ MODULES = [
     "bench.memory",
     "bench.phone",
     "bench.report",
+    "bench.naive_sweep",
+    "bench.sizes",
     "bench.spool",
     "bench.stack",
+    "bench.sweep",
+    "bench.sweepdata",
     "bench.validation",
     "bench.variants",
 ]
@@ -62,18 +82,20 @@ def test_interleaved_times_each_call_its_own_number_of_rounds() -> None:
 def test_per_call_divides_a_batch_by_its_calls() -> None:
     sample = per_call(lambda: None, calls=100, batches=2)
     assert len(sample.values) == 2
-    assert 0 < sample.median < 1000  # well under a millisecond per empty call, in µs
+    assert sample.unit == "µs" and 0 < sample.low <= sample.median <= sample.high
 
 
-def test_every_variant_path_makes_every_size_of_a_small_jpeg() -> None:
-    data = inputs.jpeg(640, 480)
-    for name, make in variants.approaches().items():
-        if make is None:
-            assert name.startswith("pyvips")  # the optional bench extra is missing
-            continue
-        made = make(data)
-        assert sorted(made) == sorted(variants.SIZES), name
-        assert all(blob[8:12] == b"WEBP" for blob in made.values()), name
+PILLOW_PATHS = ["make_variants (project)", "make_naive_variants"]
+
+
+@pytest.mark.parametrize("name", PILLOW_PATHS)
+def test_every_pillow_variant_path_makes_every_size_of_a_small_jpeg(name: str) -> None:
+    """The pyvips paths need the bench extra: tests/bench_extra checks them, run by `make bench`."""
+    make = variants.approaches()[name]
+    assert make is not None
+    made = make(inputs.jpeg(640, 480))
+    assert sorted(made) == sorted(variants.SIZES)
+    assert all(blob[8:12] == b"WEBP" for blob in made.values())
 
 
 def test_peak_memory_is_read_from_proc_in_megabytes() -> None:
@@ -130,5 +152,60 @@ def test_hostile_child_reports_a_refusal_its_cpu_and_peak_memory(tmp_path: Path)
     source.write_bytes(imagegen.jpeg_at_floor(7000, 7000)[:1400] + b"\xff\xd9")
     run = hostile._measure(hostile.CORE, "upload", source, tmp_path / "out", 0, repeat=1)
     assert run.outcome == "image_truncated"
-    assert 0 <= run.cpu < 5
-    assert run.idle_mb <= run.peak_mb < 1000
+    assert isinstance(run.cpu, float) and run.cpu >= 0
+    assert 0 < run.idle_mb <= run.peak_mb
+
+
+def test_the_sweep_data_is_about_the_objects_asked_with_a_sixth_of_them_orphans() -> None:
+    planned = list(sweepdata.plan(2_000, "t"))
+
+    objects = sum(len(stored) for _, stored, _ in planned)
+    orphans = sum(count for _, _, count in planned)
+    assert 2_000 <= objects < 2_010
+    assert 0.12 < orphans / objects < 0.2
+    assert len({key for _, stored, _ in planned for key in stored}) == objects
+
+
+def test_both_sweeps_of_the_benchmark_find_the_same_orphans_on_the_same_data() -> None:
+    """The comparison is fair: the naive sweep and the project's judge alike."""
+    store, table = FakeStore(clock=lambda: utcnow() - timedelta(hours=1)), FakeTable()
+    orphans = 0
+    for profile, stored, count in sweepdata.plan(3_000, "t"):
+        orphans += count
+        if profile is not None:
+            table.create(profile)
+        for key in stored:
+            store.put(key, b"x", "image/jpeg", "")
+
+    naive = NaiveSweeper(store, table, utcnow).run(timedelta(0), dry_run=True)
+    streaming = Sweeper(store, table, utcnow).run(timedelta(0), dry_run=True)
+
+    assert naive.deleted == streaming.deleted
+    assert sum(streaming.deleted.values()) == orphans
+    assert naive.checked == streaming.checked == len(store.objects)
+
+
+def test_sizes_section_encodes_every_size_in_every_format_and_measures_quality(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sizes, "sources", lambda: {"small": imagegen.photo(300, 200)})
+    rows, targets = sizes.encoding(1)
+    assert len(rows) == len(sizes.SIZES) * len(sizes.ENCODERS) + len(sizes.ENCODERS)
+    assert all(row.sample is not None and row.sample.median >= 0 for row in rows)
+    png = next(r for r in rows if r.approach == "PNG" and "64" in r.case)
+    assert "lossless" in png.note
+    webp = next(r for r in rows if r.approach.startswith("WebP") and "512" in r.case)
+    assert "100% of WebP's" in webp.note and "PSNR" in webp.note
+    assert len(targets) == 2
+
+
+def test_rows_sort_by_section_number_not_as_text() -> None:
+    from bench.__main__ import _number
+
+    sections = ["13 Sizes & formats", "2 Peak memory", "1 Variants", "10 Upload path"]
+    assert sorted(sections, key=_number) == [
+        "1 Variants",
+        "2 Peak memory",
+        "10 Upload path",
+        "13 Sizes & formats",
+    ]

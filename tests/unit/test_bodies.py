@@ -183,3 +183,106 @@ def test_multipart_declared_over_limit_plus_overhead_is_file_too_large() -> None
             True,
             MAX,
         )
+
+
+def test_a_multipart_file_is_size_checked_while_it_is_read_not_after_the_rest() -> None:
+    """Given a file part past the limit and, after it, bytes the parser would refuse, the
+    answer is FileTooLarge: reading stopped at the limit and never reached the rest."""
+    head, _ = encode_multipart_formdata(
+        {"file": ("me.jpg", bytes(MAX + 1), "image/jpeg")}, boundary="b0undary"
+    )
+    body = head[: -len(b"--b0undary--\r\n")] + b"--b0undary\r\nbroken header line\r\n\r\n"
+    with pytest.raises(MalformedMultipart):
+        read_image(
+            {"content-type": "multipart/form-data; boundary=b0undary"},
+            base64.b64encode(body.replace(bytes(MAX + 1), b"small")).decode(),
+            True,
+            MAX,
+        )  # the tail alone is refused, so only an early stop can answer FileTooLarge
+    with pytest.raises(FileTooLarge):
+        read_image(
+            {"content-type": "multipart/form-data; boundary=b0undary"},
+            base64.b64encode(body).decode(),
+            True,
+            MAX,
+        )
+
+
+# --- what each refusal says, and the edges of each limit ------------------------------------
+
+MULTIPART = "multipart/form-data; boundary=b0undary"
+NO_PARTS = base64.b64encode(b"--b0undary--\r\n").decode()
+FILE_PART = b'--b0undary\r\nContent-Disposition: form-data; name="file"\r\n\r\n'
+
+
+def _multipart_body(body: bytes, max_bytes: int = MAX) -> bytes:
+    return read_image({"content-type": MULTIPART}, base64.b64encode(body).decode(), True, max_bytes)
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "is_base64", "error", "detail"),
+    [
+        ({"content-type": "image/jpeg"}, "QUJD!", True, UnsupportedMediaType, "The body is not"),
+        ({"content-type": "text/plain"}, "QUJD", True, UnsupportedMediaType, "Send an image body"),
+        ({"content-type": "multipart/form-data"}, "QUJD", True, MalformedMultipart, "no boundary"),
+        ({"content-type": MULTIPART}, NO_PARTS, True, MalformedMultipart, "no complete 'file'"),
+        ({"content-type": "image/jpeg"}, "x" * (MAX + 1), False, FileTooLarge, "larger than 1024"),
+        ({"content-length": str(MAX + 1)}, "x", False, FileTooLarge, "larger than 1024"),
+    ],
+    ids=["not-base64", "not-an-image", "no-boundary", "no-file", "too-large", "declared"],
+)
+def test_each_refusal_says_why(
+    headers: dict[str, str], body: str, is_base64: bool, error: type[Exception], detail: str
+) -> None:
+    with pytest.raises(error) as refused:
+        read_image(headers, body, is_base64, MAX)
+    assert detail in str(refused.value)
+
+
+def test_unparseable_multipart_says_so() -> None:
+    with pytest.raises(MalformedMultipart, match="^The multipart body could not be parsed$"):
+        _multipart_body(b"--b0undary\r\nno colon in this header\r\n\r\nx\r\n--b0undary--\r\n")
+
+
+def test_a_multipart_file_over_the_limit_reports_the_limit() -> None:
+    with pytest.raises(FileTooLarge, match="^The file is larger than 1024 bytes$") as refused:
+        _multipart_body(FILE_PART + bytes(MAX + 1) + b"\r\n--b0undary--\r\n")
+    assert refused.value.extra == {"max_bytes": MAX}
+
+
+def test_a_multipart_file_of_exactly_the_limit_is_accepted_though_the_body_is_larger() -> None:
+    assert multipart({"file": ("me.jpg", bytes(MAX), "image/jpeg")}) == bytes(MAX)
+
+
+def test_a_text_body_of_exactly_the_limit_is_accepted() -> None:
+    assert read_image({"content-type": "image/jpeg"}, "x" * MAX, False, MAX) == b"x" * MAX
+
+
+def test_base64_with_a_character_outside_the_alphabet_is_refused_not_skipped() -> None:
+    with pytest.raises(UnsupportedMediaType):
+        read_image({"content-type": "image/jpeg"}, "QUJD!AAA", True, MAX)
+
+
+def test_a_multipart_body_cut_before_its_closing_boundary_is_malformed() -> None:
+    with pytest.raises(MalformedMultipart, match="no complete 'file' field"):
+        _multipart_body(FILE_PART + IMAGE + b"\r\n--b0undary\r\n")
+
+
+def test_a_part_without_a_content_disposition_is_no_file_field() -> None:
+    body = b"--b0undary\r\nContent-Type: image/jpeg\r\n\r\n" + IMAGE + b"\r\n--b0undary--\r\n"
+    with pytest.raises(MalformedMultipart, match="no complete 'file' field"):
+        _multipart_body(body)
+
+
+@pytest.mark.parametrize("max_bytes", [1023, 1024, 1025])
+def test_a_base64_body_is_refused_by_size_before_decoding_iff_it_could_hold_too_many_bytes(
+    max_bytes: int,
+) -> None:
+    """Base64 holds 3 bytes per 4 characters; the check allows 3 bytes of padding slack. A body
+    that is not base64 at all tells which check refused it: size first, or the decoder."""
+    fits = (max_bytes + 3) // 3 * 4  # the longest body that may decode to max_bytes + 3
+    headers = {"content-type": "image/jpeg"}
+    with pytest.raises(UnsupportedMediaType):
+        read_image(headers, "!" * fits, True, max_bytes)
+    with pytest.raises(FileTooLarge):
+        read_image(headers, "!" * (fits + 4), True, max_bytes)

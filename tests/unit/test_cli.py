@@ -18,7 +18,8 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
 def test_every_command_has_a_summary_a_description_and_its_environment() -> None:
     commands = subcommands()
     assert set(commands) == {
-        *("up", "serve", "bootstrap", "invoke", "token", "sweep", "events", "redrive", "demo")
+        *("up", "serve", "bootstrap", "invoke", "token", "sweep", "regenerate", "events"),
+        *("redrive", "demo"),
     }
     parser = build_parser()
     listed = parser.format_help()

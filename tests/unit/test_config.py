@@ -6,7 +6,8 @@ import pytest
 from profilepics.config import Settings
 from pydantic import ValidationError
 
-from infra.local import as_environment
+from infra.invoker.template import load
+from infra.local import REPO_ROOT, as_environment
 
 
 def test_lists_come_from_comma_separated_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,6 +49,29 @@ def test_secrets_are_hidden_in_repr_but_handed_to_functions(
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     assert Settings() == settings  # what a function's process reads back is the same
+
+
+def test_an_upload_claim_and_the_healing_deadline_outlive_the_ingest_functions_timeout() -> None:
+    """A claim whose holder still runs must never be taken over or released: the function is
+    killed at its Timeout, and only after that may its claim lapse."""
+    timeout = load(REPO_ROOT / "template.yaml").functions["IngestFunction"].timeout
+    settings = Settings()
+
+    assert settings.upload_claim_seconds > timeout
+    assert settings.processing_deadline_seconds > timeout
+
+
+@pytest.mark.parametrize("sizes", ["8", "64,1025", "0", "-64"])
+def test_a_thumbnail_size_outside_the_variant_bounds_16_to_1024_is_refused(
+    monkeypatch: pytest.MonkeyPatch, sizes: str
+) -> None:
+    monkeypatch.setenv("PROFILEPICS_THUMBNAIL_SIZES", sizes)
+    with pytest.raises(ValidationError, match="thumbnail_sizes"):
+        Settings()
+
+
+def test_thumbnail_sizes_at_the_bounds_are_taken() -> None:
+    assert Settings(thumbnail_sizes=[16, 1024]).thumbnail_sizes == [16, 1024]
 
 
 def test_variables_are_read_by_name_or_alias_in_any_case_and_arguments_win(

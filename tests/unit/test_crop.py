@@ -92,10 +92,17 @@ def test_variants_show_the_crop(fmt: str) -> None:
             assert g > 200 and r < 60 and b < 60, (size, xy)
 
 
-def test_variants_are_never_larger_than_the_crop() -> None:
-    data = gen.encode(quadrants(), "PNG")
-    made = make_variants(data, [256, 64], limits=ImageLimits(), crop=Crop(x=0, y=0, w=100, h=100))
-    assert gen.decode(made[256]).size == (100, 100)
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_a_crop_smaller_than_a_size_is_enlarged_to_exactly_that_size(fmt: str) -> None:
+    """Variants are exactly NxN (issue 12), so a small crop is scaled up: still the crop only."""
+    data = gen.encode(quadrants(), fmt, quality=95)
+    made = make_variants(data, [256, 64], limits=ImageLimits(), crop=Crop(x=340, y=0, w=100, h=100))
+    for size in (256, 64):
+        img = gen.decode(made[size])
+        assert img.size == (size, size)
+        for xy in ((4, 4), (size - 5, size - 5), (size // 2, size // 2)):
+            r, g, b = gen.pixel(img, xy)[:3]
+            assert g > 200 and r < 60 and b < 60, (size, xy)
 
 
 def test_without_a_crop_variants_show_the_centre_as_before() -> None:

@@ -111,9 +111,10 @@ def test_query_takes_size_as_text_as_a_query_string_gives_it() -> None:
 @pytest.mark.parametrize(
     "raw",
     [
-        {"size": "100"},
+        {"size": "2048"},
+        {"size": "15"},
         {"size": "-64"},
-        {"size": "64.0"},
+        {"size": "64.5"},
         {"size": "\u0666\u0664"},  # Arabic-Indic digits: isdigit() but not a size
         {"name": "x" * 101},
         {"colour": "red"},

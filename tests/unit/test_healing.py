@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 from profilepics import keys
+from profilepics.config import Settings
+from profilepics.deps import build
 from profilepics.healing import Healer
 from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
+from profilepics.processing import Outcome as Ingested
 
 from infra.healing import through_spool
 from infra.invoker.delivery import Delivery
@@ -18,6 +21,7 @@ from infra.invoker.template import load
 from infra.invoker.workers import Outcome
 from infra.local import REPO_ROOT
 from tests.fakes import FakeStore, FakeTable
+from tests.unit import imagegen as gen
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LIFETIME = timedelta(minutes=10)
@@ -129,7 +133,7 @@ def test_a_pending_upload_that_never_came_expires_after_its_policy(
 
     heal = healer(store, table)
     plan = heal.plan(DEADLINE)
-    heal.expire(plan)
+    heal.settle(plan)
 
     assert [user for user, _ in plan.expired] == ["gone"]
     ended = table.profiles["gone"].upload
@@ -138,6 +142,71 @@ def test_a_pending_upload_that_never_came_expires_after_its_policy(
         "upload_expired",
     )
     assert table.profiles["waiting"].upload == waiting
+
+
+def claimed(user_id: str, age: timedelta) -> DirectUpload:
+    return upload(user_id, timedelta(minutes=30)).model_copy(
+        update={"state": UploadState.PROCESSING, "claimed_at": NOW - age}
+    )
+
+
+def test_a_claim_older_than_the_deadline_is_released_and_its_upload_re_driven(
+    store: FakeStore, table: FakeTable
+) -> None:
+    """Its holder died (killed at the function's timeout): the claim goes back to pending, for
+    the re-driven delivery to take; a younger claim may still have a live holder."""
+    dead, live = claimed("dead", DEADLINE * 2), claimed("live", DEADLINE / 2)
+    table.create(profile("dead", up=dead))
+    table.create(profile("live", up=live))
+    heal = healer(store, table)
+
+    plan = heal.plan(DEADLINE)
+    heal.settle(plan)
+
+    assert (plan.uploads, plan.released) == ([dead.key], [("dead", dead)])
+    assert table.profiles["dead"].upload == upload("dead", timedelta(minutes=30))
+    assert table.profiles["live"].upload == live
+
+
+def test_at_a_restart_every_claim_is_released_since_no_delivery_survived_it(
+    store: FakeStore, table: FakeTable
+) -> None:
+    fresh = claimed("fresh", timedelta(seconds=1))
+    table.create(profile("fresh", up=fresh))
+
+    plan = healer(store, table).plan(timedelta(0))
+
+    assert plan.released == [("fresh", fresh)]
+
+
+def test_a_claim_that_moved_on_before_the_release_is_left_alone(
+    store: FakeStore, table: FakeTable
+) -> None:
+    dead = claimed("dead", DEADLINE * 2)
+    table.create(profile("dead", up=dead))
+    heal = healer(store, table)
+    plan = heal.plan(DEADLINE)
+    finished = dead.model_copy(update={"state": UploadState.DONE})
+    table.swap_upload("dead", dead, finished, NOW)
+
+    heal.settle(plan)
+
+    assert table.profiles["dead"].upload == finished
+
+
+def test_a_re_driven_dead_claim_is_published_once(table: FakeTable) -> None:
+    store = FakeStore()
+    dead = claimed("ada", DEADLINE * 2)
+    table.create(profile("ada", up=dead))
+    store.put(dead.key, gen.encode(gen.photo(64, 48), "JPEG"), "image/jpeg", "")
+    parts = build(Settings(), store=store, table=table, clock=lambda: NOW)
+
+    plan = parts.healer.heal(parts.processing, DEADLINE)
+
+    assert plan.uploads == [dead.key]
+    assert parts.processing.ingest(dead.key) is Ingested.IGNORED  # the event, late: done
+    ada = table.profiles["ada"]
+    assert ada.version == 1 and ada.upload is not None and ada.upload.state is UploadState.DONE
 
 
 def test_at_start_the_invoker_spools_what_is_stuck_unless_the_spool_holds_it_already(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import weakref
 import zlib
@@ -32,6 +33,8 @@ from profilepics.images import CleanImage, ImageLimits, clean_image
 from tests.unit import imagegen as gen
 
 LIMITS = ImageLimits()
+# `make mutation` runs the fuzz tests once per mutant: fewer examples there (tests/mutation.py).
+FUZZ_EXAMPLES = int(os.environ.get("PROFILEPICS_FUZZ_EXAMPLES", "150"))
 
 
 def is_red(pixel: tuple[int, ...]) -> bool:
@@ -426,13 +429,13 @@ def _only_problems(data: bytes) -> None:
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")  # corrupt EXIF, dropped
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_images())
 def test_mutated_images_raise_nothing_but_problem_errors(data: bytes) -> None:
     _only_problems(data)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
 @given(
     st.one_of(
         st.binary(max_size=512),
@@ -695,3 +698,69 @@ def test_gif_keeps_nothing_but_pixels_timing_and_loop() -> None:
     clean = clean_image(bytes(data), LIMITS)
     assert b"home address" not in clean.data and b"secret" not in clean.data
     assert clean.frames == 2
+
+
+# --- each limit at its edge, and what each refusal says ----------------------------------
+
+WIDE_PNG = gen.encode(gen.marked(20, 10), "PNG")  # 200 pixels, 8-bit RGB: a weight of 1
+
+
+def test_each_refusal_before_decoding_says_why() -> None:
+    jpeg_png = ImageLimits(allowed_formats=frozenset({ImageFormat.JPEG, ImageFormat.PNG}))
+    gif_header_only = b"GIF89a" + struct.pack("<HHBBB", 8, 8, 0, 0, 0) + b";"
+    refusals: list[tuple[bytes, ImageLimits, str]] = [
+        (b"", LIMITS, "The uploaded file has no content."),
+        (b"x" * 11, ImageLimits(max_bytes=10), "The file is 11 bytes; the limit is 10 bytes."),
+        (b"hello", jpeg_png, "The file is not an accepted image format (JPEG, PNG)."),
+        (gif_header_only, LIMITS, "The file has a GIF header but no GIF image."),
+    ]
+    for data, limits, detail in refusals:
+        with pytest.raises(ProblemError) as refused:
+            clean_image(data, limits)
+        assert refused.value.detail == detail
+
+
+def test_a_file_of_exactly_the_byte_limit_is_taken() -> None:
+    assert clean_image(WIDE_PNG, ImageLimits(max_bytes=len(WIDE_PNG))).width == 20
+
+
+def test_the_pixel_limit_counts_width_times_height_and_takes_exactly_the_limit() -> None:
+    assert clean_image(WIDE_PNG, ImageLimits(max_pixels=200)).height == 10
+    with pytest.raises(ImageTooLarge) as refused:
+        clean_image(WIDE_PNG, ImageLimits(max_pixels=150))
+    assert refused.value.detail == "The image is 20x10 (200 pixels); the limit is 150 pixels."
+
+
+def test_an_animation_frame_of_exactly_the_frame_limit_is_taken() -> None:
+    data = gen.animation("GIF", 2, (20, 10))
+    assert clean_image(data, ImageLimits(max_animation_frame_pixels=200)).frames == 2
+    with pytest.raises(ImageTooLarge, match="frames are 20x10 .200 pixels.; the limit is 199"):
+        clean_image(data, ImageLimits(max_animation_frame_pixels=199))
+
+
+def test_a_webp_pixel_weighs_more_against_the_animation_total_and_says_so() -> None:
+    data = gen.animation("WEBP", 2, (10, 10), lossless=True)
+    assert clean_image(data, ImageLimits(max_total_pixels=500)).frames == 2
+    with pytest.raises(ImageTooLarge) as refused:
+        clean_image(data, ImageLimits(max_total_pixels=499))
+    assert refused.value.detail == (
+        "The animation has 2 frames of 100 pixels; the limit is 499 pixels in all, "
+        "each counting 2.5 for this format."
+    )
+
+
+def test_an_image_under_the_minimum_says_its_size_and_the_minimum() -> None:
+    with pytest.raises(ImageTooSmall) as refused:
+        clean_image(WIDE_PNG, ImageLimits(min_width=30, min_height=5))
+    assert refused.value.detail == "The image is 20x10; the minimum is 30x5."
+
+
+def test_an_mpo_stereo_pair_is_one_jpeg_picture_not_an_animation() -> None:
+    left, right = gen.photo(40, 30), gen.photo(40, 30).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    out = io.BytesIO()
+    left.save(out, "MPO", save_all=True, append_images=[right])
+    assert Image.open(io.BytesIO(out.getvalue())).n_frames == 2  # type: ignore[attr-defined]
+
+    clean = clean_image(out.getvalue(), ImageLimits(max_animation_frame_pixels=1))
+
+    assert (clean.format, clean.frames) == (ImageFormat.JPEG, 1)

@@ -4,16 +4,16 @@ and dead letters, both ways of acknowledging; the events' formats."""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.invoker.delivery import Ack, RetryPolicy
+from infra.invoker.delivery import Ack, Delivery, RetryPolicy
 from infra.invoker.events import decoded_key, http_event, s3_record
 from infra.invoker.server import Invoker
 from infra.invoker.spool import DEAD, HELD, PENDING, Entry, Spool
@@ -33,14 +33,12 @@ class FakePool:
 
     def __init__(self, failures: int = 0) -> None:
         self.events: list[dict[str, Any]] = []
-        self.times: list[float] = []
         self.failures = failures
         self.called = threading.Condition()
 
     def invoke(self, event: dict[str, Any], answer_within: float | None = None) -> Outcome:
         with self.called:
             self.events.append(event)
-            self.times.append(time.monotonic())
             self.called.notify_all()
             if len(self.events) <= self.failures:
                 return Outcome(error="Conflict")
@@ -161,20 +159,50 @@ def test_records_without_an_object_key_are_a_bad_event(
     assert spooled(invoker) == []
 
 
-def test_a_failing_event_is_retried_with_backoff_then_dead_lettered(
-    invoker: RecordingInvoker,
-) -> None:
-    pool = invoker.fakes["ThumbnailsFunction"] = FakePool(failures=5)
+def failed_after(spool: Spool, attempts: int, before: float) -> list[Entry]:
+    return [e for e in spool.entries((PENDING,)) if e.attempts == attempts and e.due < before]
 
-    assert post(invoker, "/_events/s3", records(ORIGINAL)) == 204
-    pool.wait_for(3)
-    (dead,) = wait_for(lambda: spooled(invoker, DEAD), "the event is dead")
+
+class ManualClock:
+    """The delivery's and the spool's clock, moved only by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_failing_event_is_retried_with_backoff_then_dead_lettered(template: Template) -> None:
+    """Given a function that always fails, each retry comes due exactly its backoff after the
+    failure, none runs before the clock reaches it, and after the last the event is dead with
+    nothing left due: no fourth attempt can come."""
+    clock, pool = ManualClock(), FakePool(failures=5)
+    spool = Spool(":memory:", clock=clock)
+    delivery = Delivery(
+        template.triggers, lambda _f, event: pool.invoke(event), spool, retry=FAST, clock=clock
+    )
+    delivery.start()
+    try:
+        assert delivery.accept(records(ORIGINAL)["Records"]).status == 204
+        for attempt in (1, 2):
+            pool.wait_for(attempt)
+            # A claimed entry is due again when its lease (120 s) ends; a failed one at its retry.
+            (entry,) = wait_for(
+                functools.partial(failed_after, spool, attempt, clock.now + 60),
+                f"attempt {attempt} recorded as failed",
+            )
+            assert entry.due == clock.now + FAST.delay(attempt)
+            assert spool.claim(60) is None and len(pool.events) == attempt  # not due yet
+            clock.now = entry.due
+            delivery.wake()
+        pool.wait_for(3)
+        (dead,) = wait_for(lambda: spool.entries((DEAD,)), "the event is dead")
+    finally:
+        delivery.close()
 
     assert (dead.key, dead.attempts, dead.error) == (ORIGINAL, 3, "Conflict")
-    first, second, third = pool.times
-    assert second - first >= FAST.delay(1) and third - second >= FAST.delay(2)
-    time.sleep(0.3)  # long enough for a fourth attempt, were there one
-    assert len(pool.events) == 3
+    assert spool.next_due() is None and len(pool.events) == 3
 
 
 def test_redrive_delivers_a_dead_event_again(invoker: RecordingInvoker) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from profilepics import keys
 
 from tests.unit.composefile import INIT_SCRIPT
 
@@ -118,7 +119,7 @@ def test_the_apps_policy_allows_only_the_calls_it_makes_on_its_prefixes(tmp_path
         for resource in statement["Resource"]
     }
     bucket = f"arn:aws:s3:::{BUCKET}"
-    objects = {f"{bucket}/{prefix}/*" for prefix in ("originals", "thumbnails", "uploads")}
+    objects = {f"{bucket}/{prefix}*" for prefix in keys.PREFIXES}  # the service's own list
     assert granted == {
         *((action, bucket) for action in ("s3:ListBucket", "s3:GetBucketLocation")),
         *(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -41,3 +42,36 @@ def test_a_store_that_refuses_connections_is_storage_unavailable() -> None:
         MinioStore(OFFLINE).put(KEY, b"x", "image/jpeg", "no-store")
 
     assert (raised.value.status, raised.value.code) == (503, "storage_unavailable")
+
+
+@pytest.mark.parametrize(
+    ("operation", "call"),
+    [
+        ("put", lambda s: s.put(KEY, b"x", "image/jpeg", "no-store")),
+        ("get", lambda s: s.get(KEY)),
+        ("stat", lambda s: s.exists(KEY)),
+        ("delete", lambda s: s.delete([KEY])),
+        ("list", lambda s: s.list_keys("originals/")),
+        ("list", lambda s: list(s.list_objects("originals/"))),
+        ("ping", lambda s: s.ping()),
+    ],
+)
+def test_an_unreachable_store_is_logged_and_answered_by_the_operation_it_failed(
+    caplog: pytest.LogCaptureFixture, operation: str, call: Callable[[MinioStore], object]
+) -> None:
+    with caplog.at_level(logging.WARNING), pytest.raises(StorageUnavailable) as raised:
+        call(MinioStore(OFFLINE))
+
+    assert str(raised.value) == f"The object store did not answer {operation}"
+    [record] = caplog.records
+    assert record.getMessage() == f"object store unreachable during {operation}: MaxRetryError"
+
+
+def test_an_sdk_refusal_is_logged_with_the_operation_it_refused(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING), pytest.raises(InternalError):
+        MinioStore(OFFLINE).presign_get(KEY, 0, datetime.now(UTC))
+
+    [record] = caplog.records
+    assert record.getMessage() == "object store call presign was refused by the SDK: ValueError"

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from profilepics.defaults import DefaultQuery
+from profilepics.config import Settings
+from profilepics.defaults import MAX_SIZE, MIN_SIZE, DefaultQuery
 from profilepics.errors import FileTooLarge
-from profilepics.formats import ImageFormat
+from profilepics.formats import UPLOAD_FORMATS
 
 from infra import openapi
 from infra.invoker.template import Function, Route, Template, _path_pattern, load
@@ -77,20 +78,13 @@ def test_operations_are_grouped_by_resource(spec: dict[str, Any]) -> None:
         assert operation["tags"] == [expected], (method, path)
 
 
-def test_the_picture_size_query_lists_the_sizes_served(spec: dict[str, Any]) -> None:
-    operation = operations(spec)[("GET", "/users/{user_id}/picture")]
-    size = next(p for p in operation["parameters"] if p["name"] == "size")
-    assert size["schema"]["enum"] == ["original", "64", "128", "256", "512", "animated"]
-    assert size["schema"]["default"] == "original"
-
-
 def test_models_carry_real_examples_rather_than_bare_strings(spec: dict[str, Any]) -> None:
     schemas = spec["components"]["schemas"]
     create = schemas["ProfileCreate"]["properties"]
     assert create["user_id"]["examples"] == ["ada"]
     assert create["email"]["examples"] == ["ada@example.com"]
     content_type = schemas["UploadRequest"]["properties"]["content_type"]["anyOf"][0]
-    assert content_type["enum"] == [f.content_type for f in ImageFormat]
+    assert content_type["enum"] == [f.content_type for f in UPLOAD_FORMATS]
     assert schemas["PictureStatus"]["enum"] == ["processing", "ready", "failed"]
 
 
@@ -166,7 +160,28 @@ def test_default_picture_parameters_come_from_its_query_model(spec: dict[str, An
     operation = operations(spec)[("GET", "/pictures/default")]
     query = {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}
     assert set(query) == set(DefaultQuery.model_fields)
-    assert query["size"]["enum"] == [64, 128, 256, 512]
+    assert (query["size"]["minimum"], query["size"]["maximum"]) == (MIN_SIZE, MAX_SIZE)
+
+
+def test_picture_size_and_format_are_documented_with_their_bounds_and_values(
+    spec: dict[str, Any],
+) -> None:
+    operation = operations(spec)[("GET", "/users/{user_id}/picture")]
+    query = {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}
+    edge, named = query["size"]["anyOf"]
+    settings = Settings()
+    assert (edge["type"], edge["minimum"], edge["maximum"]) == (
+        "integer",
+        settings.min_variant_size,
+        settings.max_variant_size,
+    )
+    assert named["enum"] == ["original", "animated"]
+    assert query["size"]["default"] == "original"
+    fmt = query["format"]["anyOf"][0]
+    fmt = spec["components"]["schemas"][fmt["$ref"].rsplit("/", 1)[1]] if "$ref" in fmt else fmt
+    assert fmt["enum"] == ["avif", "webp", "jpeg", "png"]
+    redirect = operation["responses"]["302"]["headers"]
+    assert {"Location", "Vary", "Picture-Size", "Picture-Format"} <= set(redirect)
 
 
 def with_route(method: str, path: str, function: str = "ProfilesFunction") -> Template:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from profilepics.errors import (
     UserNotFound,
     ValidationFailed,
 )
-from profilepics.formats import Variant
+from profilepics.formats import ImageFormat, Variant
 from profilepics.models import Picture, PictureStatus, PictureURL, Profile, UploadRequest
 from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
@@ -31,6 +32,7 @@ from tests.fakes import FakeStore, FakeTable, Journal, failing
 from tests.unit import imagegen as gen
 
 USER = "ada"
+WEBP = Settings().encodings[ImageFormat.WEBP]
 JPEG = gen.encode(gen.photo(40, 30), "JPEG")
 PNG = gen.encode(gen.marked(24, 12), "PNG")
 
@@ -118,11 +120,14 @@ def test_replacement_removes_the_previous_pictures_thumbnails_too(world: World) 
     world.pictures.upload(USER, JPEG)
     old = world.current()
     assert old is not None
-    recorded = {str(size): keys.thumbnail(USER, old.id, Variant(size)) for size in (64, 128)}
-    stray = keys.thumbnail(USER, old.id, Variant(256, animated=True))
+    made = [Variant(64), Variant(128), Variant(100, ImageFormat.AVIF)]
+    recorded = {v.id: keys.thumbnail(USER, old.id, v, WEBP) for v in made}
+    stray = keys.thumbnail(USER, old.id, Variant(256, animated=True), WEBP)
     for key in [*recorded.values(), stray]:
         world.store.put(key, b"webp", "image/webp", keys.IMMUTABLE)
-    ready = old.model_copy(update={"status": PictureStatus.READY, "variants": recorded})
+    ready = old.model_copy(
+        update={"status": PictureStatus.READY, "variants": recorded, "on_demand": ["100.avif"]}
+    )
     world.table.update_picture(USER, ready, utcnow())
 
     world.pictures.upload(USER, JPEG)
@@ -172,6 +177,35 @@ def test_a_lost_race_is_retried_against_the_fresh_version(world: World) -> None:
     assert first is True
     assert world.table.profiles[USER].version == 8
     assert world.current() is not None
+
+
+def test_a_profile_write_whose_answer_was_lost_never_deletes_the_picture_it_stored(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given a conditional write that lands but whose answer is lost (the SDK's retry then
+    fails its own condition), the upload must not hand its own picture to the discard."""
+    world.pictures.upload(USER, JPEG)
+    before = world.current()
+    assert before is not None
+    landed = world.table.set_picture
+    answers = iter([Conflict()])
+
+    def lost_answer(
+        user_id: str, picture: Picture | None, version: int, now: datetime, **claim: Any
+    ) -> None:
+        landed(user_id, picture, version, now, **claim)
+        if (error := next(answers, None)) is not None:
+            raise error
+
+    monkeypatch.setattr(world.table, "set_picture", lost_answer)
+
+    stored, _ = world.pictures.upload(USER, PNG)
+
+    current = world.current()
+    assert current is not None and current.id == stored.id
+    assert world.store.exists(current.key)
+    assert world.journal.actions("delete") == []  # what it replaced is left for the sweep
+    assert world.store.exists(before.key)
 
 
 def test_a_profile_that_keeps_changing_gives_conflict_and_no_orphan_object(
@@ -250,7 +284,7 @@ def test_delete_removes_every_object_and_falls_back_to_the_default(world: World)
     world.pictures.upload(USER, JPEG)
     picture = world.current()
     assert picture is not None
-    thumb = keys.thumbnail(USER, picture.id, Variant(64))
+    thumb = keys.thumbnail(USER, picture.id, Variant(64), WEBP)
     world.store.put(thumb, b"webp", "image/webp", keys.IMMUTABLE)
 
     world.pictures.delete(USER)
@@ -295,23 +329,45 @@ def test_url_of_a_picture_is_signed_and_matches_the_profile_response(world: Worl
     assert profile.profile_picture_variants["64"] == world.pictures.url(USER, "64").url
 
 
-def test_size_without_a_thumbnail_yet_falls_back_to_the_original(world: World) -> None:
+def test_size_is_the_original_while_processing_then_its_variant(world: World) -> None:
     world.pictures.upload(USER, JPEG)
     picture = world.current()
     assert picture is not None
 
-    assert f"/{picture.key}?" in world.pictures.url(USER, "64").url  # still processing
+    processing = world.pictures.url(USER, "64")
+    assert f"/{picture.key}?" in processing.url
+    assert (processing.size, processing.format) == ("64", "jpeg")
+    assert world.pictures.url(USER, 100).url == world.pictures.url(USER, "original").url
 
-    thumb = keys.thumbnail(USER, picture.id, Variant(64))
-    ready = picture.model_copy(update={"status": PictureStatus.READY, "variants": {"64": thumb}})
+    thumb = keys.thumbnail(USER, picture.id, Variant(64), WEBP)
+    ready = picture.model_copy(
+        update={"status": PictureStatus.READY, "variants": {Variant(64).id: thumb}}
+    )
     world.table.update_picture(USER, ready, utcnow())
-    assert f"/{thumb}?" in world.pictures.url(USER, "64").url
-    assert f"/{picture.key}?" in world.pictures.url(USER, "128").url  # never made
+    served = world.pictures.url(USER, "64")
+    assert f"/{thumb}?" in served.url
+    assert (served.size, served.format) == ("64", "webp")
 
 
-def test_unknown_size_is_validation_failed(world: World) -> None:
+@pytest.mark.parametrize(
+    ("size", "fmt"),
+    [
+        ("2048", None),
+        ("15", None),
+        ("0", None),
+        ("-5", None),
+        ("big", None),
+        ("original", ImageFormat.WEBP),
+        ("animated", ImageFormat.AVIF),
+        (64, ImageFormat.GIF),
+    ],
+)
+def test_size_out_of_bounds_or_a_format_it_cannot_have_is_validation_failed(
+    world: World, size: str | int, fmt: ImageFormat | None
+) -> None:
+    world.pictures.upload(USER, JPEG)
     with pytest.raises(ValidationFailed):
-        world.pictures.url(USER, "1024")
+        world.pictures.url(USER, size, fmt)
 
 
 def test_processing_that_never_finished_reads_as_failed(world: World) -> None:
@@ -324,16 +380,19 @@ def test_processing_that_never_finished_reads_as_failed(world: World) -> None:
     assert world.pictures.url(USER, "original").status is PictureStatus.FAILED
 
 
-def test_cache_control_never_outlives_the_url(world: World) -> None:
-    expires_at = utcnow() + timedelta(seconds=1234)
-    signed = PictureURL(url="u", expires_at=expires_at, is_default=False, size="original")
-    max_age = int(world.pictures.cache_control(signed).split("max-age=")[1])
-    assert 1230 <= max_age <= 1234
+def test_cache_control_never_outlives_the_url() -> None:
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    parts = build(Settings(), store=FakeStore(), table=FakeTable(), clock=lambda: now)
+    signed = PictureURL(
+        url="u", expires_at=now + timedelta(seconds=1234.9), is_default=False, size="original"
+    )
+    assert parts.pictures.cache_control(signed) == "private, max-age=1234"
 
-    gone = signed.model_copy(update={"expires_at": datetime(2000, 1, 1, tzinfo=UTC)})
-    assert world.pictures.cache_control(gone).endswith("max-age=0")
+    for gone in (now, now - timedelta(seconds=5)):
+        expired = signed.model_copy(update={"expires_at": gone})
+        assert parts.pictures.cache_control(expired) == "private, max-age=0"
     default = PictureURL(url="d", expires_at=None, is_default=True, size="original")
-    assert world.pictures.cache_control(default) == "public, max-age=300"
+    assert parts.pictures.cache_control(default) == "public, max-age=300"
 
 
 def test_retry_budget_is_bounded(world: World) -> None:
@@ -385,9 +444,138 @@ def test_a_declared_size_over_the_limit_is_file_too_large_and_starts_nothing(
 
 
 @pytest.mark.parametrize(
-    "declared", [{"content_type": "image/svg+xml"}, {"content_type": "IMAGE/PNG"}, {"size": 0}]
+    "declared",
+    [
+        {"content_type": "image/svg+xml"},
+        {"content_type": "IMAGE/PNG"},
+        {"content_type": "image/jxl"},  # an image format, but not one the service takes
+        {"size": 0},
+    ],
 )
 def test_a_declaration_outside_the_formats_or_sizes_is_refused(declared: dict[str, Any]) -> None:
     with pytest.raises(PydanticValidationError):
         UploadRequest.model_validate(declared)
     assert UploadRequest.model_validate({"content_type": "image/webp"}).content_type == "image/webp"
+
+
+@pytest.mark.parametrize("content_type", ["image/avif", "image/heic"])
+def test_phone_formats_are_upload_formats_as_well(content_type: str) -> None:
+    """AVIF is a variant format and, with HEIC, an upload format (both stored converted)."""
+    assert UploadRequest.model_validate({"content_type": content_type}).content_type == content_type
+
+
+# --- what the use cases pass on, say and log ----------------------------------------------
+
+
+@pytest.fixture
+def pictures_log(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> pytest.LogCaptureFixture:
+    """caplog for profilepics.pictures, also once a function's logger config was copied onto
+    the core's loggers (powertools turns the parent's propagation off) by an earlier test."""
+    monkeypatch.setattr(logging.getLogger("profilepics"), "propagate", True)
+    return caplog
+
+
+def test_the_image_limits_are_the_settings_own() -> None:
+    from profilepics.formats import ImageFormat
+    from profilepics.images import ImageLimits
+
+    settings = Settings(
+        max_bytes=1001,
+        max_pixels=1002,
+        max_frames=3,
+        max_total_pixels=1004,
+        max_animation_frame_pixels=1005,
+        image_cpu_seconds=1.5,
+        min_dimension=7,
+        allowed_formats=[ImageFormat.PNG],
+    )
+    parts = build(settings, store=FakeStore(), table=FakeTable())
+
+    assert parts.pictures.limits() == ImageLimits(
+        max_bytes=1001,
+        max_pixels=1002,
+        max_frames=3,
+        max_total_pixels=1004,
+        max_animation_frame_pixels=1005,
+        cpu_seconds=1.5,
+        min_width=7,
+        min_height=7,
+        allowed_formats=frozenset({ImageFormat.PNG}),
+    )
+
+
+def test_an_animation_is_recorded_with_its_frames(world: World) -> None:
+    world.pictures.upload(USER, gen.animation("GIF", 3, (20, 20)))
+
+    current = world.current()
+    assert current is not None and current.frames == 3
+
+
+def test_a_profile_that_keeps_changing_says_to_try_again(world: World) -> None:
+    world.table.fault = failing("set_picture", error=Conflict)
+    with pytest.raises(Conflict) as refused:
+        world.pictures.upload(USER, JPEG)
+    assert refused.value.detail == "The profile kept changing; try again"
+
+
+def test_a_stored_picture_is_logged_with_its_user_id_and_what_it_replaced(
+    world: World, pictures_log: pytest.LogCaptureFixture
+) -> None:
+    caplog = pictures_log
+    first, _ = world.pictures.upload(USER, JPEG)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="profilepics.pictures"):
+        second, _ = world.pictures.upload(USER, PNG)
+
+    (record,) = [r for r in caplog.records if r.getMessage() == "picture stored"]
+    logged = {k: getattr(record, k) for k in ("user_id", "picture_id", "replaced")}
+    assert logged == {"user_id": USER, "picture_id": second.id, "replaced": first.id}
+
+
+@pytest.mark.parametrize("stage", ["rollback", "discard"])
+def test_a_picture_left_for_the_sweep_is_logged_by_id_and_code(
+    world: World, pictures_log: pytest.LogCaptureFixture, stage: str
+) -> None:
+    caplog = pictures_log
+    world.pictures.upload(USER, JPEG)
+    old = world.current()
+    assert old is not None
+    if stage == "rollback":
+        world.table.fault = failing("set_picture", error=TableUnavailable)
+    world.store.fault = failing("delete")
+    with caplog.at_level(logging.WARNING, logger="profilepics.pictures"):
+        try:
+            world.pictures.upload(USER, PNG)
+        except TableUnavailable:
+            assert stage == "rollback"
+    left = world.journal.actions("put")[-1] if stage == "rollback" else old.key
+
+    (record,) = [r for r in caplog.records if "for the sweep" in r.getMessage()]
+    picture_id = left.rsplit("/", 1)[1].split(".")[0]
+    assert record.getMessage() == f"left picture {picture_id} for the sweep: storage_unavailable"
+
+
+def test_a_declared_size_of_exactly_the_limit_is_taken_and_over_it_says_the_limit(
+    world: World,
+) -> None:
+    limit = Settings().max_bytes
+    assert world.pictures.start_direct_upload(USER, UploadRequest(size=limit)).max_bytes == limit
+    with pytest.raises(FileTooLarge) as refused:
+        world.pictures.start_direct_upload(USER, UploadRequest(size=limit + 1))
+    assert refused.value.detail == f"The file is larger than {limit} bytes"
+    assert refused.value.extra == {"max_bytes": limit}
+
+
+def test_a_direct_upload_is_recorded_pending_under_its_own_key_and_takes_any_size_from_1(
+    world: World,
+) -> None:
+    policy = world.pictures.start_direct_upload(USER)
+
+    upload = world.table.profiles[USER].upload
+    assert upload is not None
+    assert upload.key == policy.key == keys.upload(USER, upload.id)
+    assert upload.created_at is not None and policy.expires_at > upload.created_at
+    assert policy.fields["min"] == "1"
+    assert world.store.post_form(policy.fields, b"x") is True

@@ -3,8 +3,11 @@ credential scope (S3 refuses a global-endpoint POST signed for another region)."
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -88,3 +91,32 @@ def test_a_minio_endpoint_keeps_path_style_urls_with_the_configured_region() -> 
     assert url == "https://minio.example.com:9000/profilepics"
     assert get.startswith(f"https://minio.example.com:9000/profilepics/{KEY}?")
     assert _scope_region(fields["x-amz-credential"]) == "eu-west-1"
+
+
+def _conditions(fields: dict[str, str]) -> list[Any]:
+    policy: dict[str, Any] = json.loads(base64.b64decode(fields["policy"]))
+    return [c for c in policy["conditions"] if not (isinstance(c, dict) and "bucket" in c)]
+
+
+def test_a_post_policy_takes_exactly_the_declared_type_and_size_for_its_key() -> None:
+    store = _store("https://s3.amazonaws.com", "eu-west-1", "profilepics")
+    expires = datetime(2030, 1, 1, tzinfo=UTC)
+
+    _, fields = store.presign_post(UPLOAD, 2048, expires, min_bytes=2048, content_type="image/png")
+
+    conditions = _conditions(fields)
+    assert ["eq", "$key", UPLOAD] in conditions
+    assert ["eq", "$Content-Type", "image/png"] in conditions
+    assert ["content-length-range", 2048, 2048] in conditions
+    assert (fields["key"], fields["Content-Type"]) == (UPLOAD, "image/png")
+
+
+def test_a_post_policy_without_a_declared_type_has_no_type_condition_or_field() -> None:
+    store = _store("https://s3.amazonaws.com", "eu-west-1", "profilepics")
+
+    _, fields = store.presign_post(UPLOAD, 1024, datetime(2030, 1, 1, tzinfo=UTC))
+
+    conditions = _conditions(fields)
+    assert not any("Content-Type" in str(c) for c in conditions)
+    assert "Content-Type" not in fields
+    assert ["content-length-range", 1, 1024] in conditions  # an empty file is never taken

@@ -13,7 +13,7 @@ from profilepics.clock import utcnow
 from profilepics.config import Settings
 from profilepics.deps import build
 from profilepics.errors import Conflict, StorageUnavailable
-from profilepics.formats import Variant
+from profilepics.formats import ImageFormat, Variant
 from profilepics.images import clean_image
 from profilepics.models import (
     Crop,
@@ -32,6 +32,7 @@ from tests.unit.test_crop import quadrants
 
 USER = "ada"
 SIZES = ["64", "128", "256", "512"]
+FORMATS = {"webp": ("WEBP", "q80m4.webp"), "avif": ("AVIF", "q60s8.avif")}
 
 
 class World:
@@ -83,7 +84,9 @@ def jpeg(width: int = 800, height: int = 600) -> bytes:
     return gen.encode(gen.photo(width, height), "JPEG", quality=85)
 
 
-def test_new_original_gets_four_square_webp_variants_and_ready_status(world: World) -> None:
+def test_new_original_gets_four_square_sizes_in_webp_and_avif_and_ready_status(
+    world: World,
+) -> None:
     picture = world.upload(jpeg())
     assert world.picture().status is PictureStatus.PROCESSING
 
@@ -91,11 +94,15 @@ def test_new_original_gets_four_square_webp_variants_and_ready_status(world: Wor
 
     stored = world.picture()
     assert stored.status is PictureStatus.READY
-    assert sorted(stored.variants, key=int) == SIZES
-    for size, key in stored.variants.items():
-        assert key == f"thumbnails/{USER}/{picture.id}/{size}.webp"
+    assert set(stored.variants) == {f"{s}.{f}" for s in SIZES for f in FORMATS}
+    for variant_id, key in stored.variants.items():
+        size, fmt = variant_id.split(".")
+        pillow_name, ending = FORMATS[fmt]
+        # The encoder's settings are in the key: other settings never overwrite these.
+        assert key == f"thumbnails/{USER}/{picture.id}/{size}.{ending}"
         img = gen.decode(world.store.objects[key])
-        assert (img.format, img.size) == ("WEBP", (int(size), int(size)))
+        assert (img.format, img.size) == (pillow_name, (int(size), int(size)))
+        assert world.store.headers[key][0] == f"image/{fmt}"
 
 
 def test_duplicate_event_writes_nothing_more(world: World) -> None:
@@ -164,9 +171,8 @@ def test_late_event_of_a_replaced_picture_leaves_no_variants(world: World) -> No
     second = world.upload(jpeg(640, 480))
     assert first.key not in world.store.objects
     # Variants of the first that a slow run wrote after the replacement cleaned up:
-    world.store.put(
-        keys.thumbnail(USER, first.id, Variant(64)), b"late", "image/webp", keys.IMMUTABLE
-    )
+    late = keys.thumbnail(USER, first.id, Variant(64), world.settings.encodings[ImageFormat.WEBP])
+    world.store.put(late, b"late", "image/webp", keys.IMMUTABLE)
 
     assert world.processing.make_thumbnails(first.key) is Outcome.SUPERSEDED
     assert world.pauses == []  # a deleted original is not waited for
@@ -238,11 +244,12 @@ def test_animated_gif_gets_static_variants_and_an_animated_webp(world: World) ->
     assert world.processing.make_thumbnails(picture.key) is Outcome.READY
 
     variants = world.picture().variants
-    assert set(variants) == {*SIZES, "animated"}
-    animated = gen.decode(world.store.objects[variants["animated"]])
+    assert set(variants) == {*(f"{s}.{f}" for s in SIZES for f in FORMATS), "animated.webp"}
+    animated = gen.decode(world.store.objects[variants["animated.webp"]])
     assert (animated.format, animated.size, gen.frame_count(animated)) == ("WEBP", (200, 200), 4)
-    static = gen.decode(world.store.objects[variants["128"]])
-    assert (static.size, gen.frame_count(static)) == ((128, 128), 1)
+    for fmt in FORMATS:
+        static = gen.decode(world.store.objects[variants[f"128.{fmt}"]])
+        assert (static.size, gen.frame_count(static)) == ((128, 128), 1)
 
 
 def test_processing_picture_points_every_size_at_the_original(world: World) -> None:
@@ -261,9 +268,7 @@ def test_picture_processing_past_the_deadline_reads_as_failed_timeout() -> None:
 
     public = world.presenter.picture(world.picture())
     assert (public.status, public.error) == ("failed", "processing_timeout")
-    profile = world.table.get(USER)
-    assert profile is not None
-    url = world.presenter.picture_url(profile, "128")
+    url = world.pictures.url(USER, "128")
     assert url.status == "failed"
     assert picture.key in url.url
 
@@ -334,14 +339,14 @@ def test_stray_redelivered_and_reused_policy_uploads_are_dropped(world: World) -
     assert upload.key not in world.store.objects
 
 
-def test_variants_never_enlarge_a_small_original(world: World) -> None:
+def test_variants_of_a_small_original_are_still_exactly_their_size(world: World) -> None:
     picture = world.upload(gen.encode(gen.photo(100, 150), "PNG"))
     world.processing.make_thumbnails(picture.key)
     sizes = {
-        size: gen.decode(world.store.objects[key]).size
-        for size, key in world.picture().variants.items()
+        variant_id: gen.decode(world.store.objects[key]).size
+        for variant_id, key in world.picture().variants.items()
     }
-    assert sizes == {"64": (64, 64), "128": (100, 100), "256": (100, 100), "512": (100, 100)}
+    assert sizes == {f"{s}.{f}": (int(s), int(s)) for s in SIZES for f in FORMATS}
 
 
 # --- the crop and the placeholder --------------------------------------------------------
@@ -355,7 +360,7 @@ def test_variants_show_the_recorded_crop_and_the_ready_picture_has_its_placehold
     assert world.picture().placeholder is None
     assert world.processing.make_thumbnails(picture.key) is Outcome.READY
     ready = world.picture()
-    img = gen.decode(world.store.get(ready.variants["64"]) or b"")
+    img = gen.decode(world.store.get(ready.variants["64.webp"]) or b"")
     r, g, b = gen.pixel(img, (32, 32))[:3]
     assert g > 200 and r < 60 and b < 60
     assert ready.placeholder is not None
@@ -381,3 +386,120 @@ def test_a_direct_uploads_crop_outside_its_picture_fails_it_with_invalid_crop(
     assert (after.upload.state, after.upload.error_code) == (UploadState.FAILED, "invalid_crop")
     assert after.picture is None
     assert list(world.store.list_keys("")) == []
+
+
+def landed_upload(world: World) -> DirectUpload:
+    upload = start_upload(world)
+    world.store.put(upload.key, jpeg(), "image/jpeg", "")
+    return upload
+
+
+def claimed_at(world: World, upload: DirectUpload, age: timedelta) -> DirectUpload:
+    """The upload as a delivery that claimed it age ago (and may have died since) left it."""
+    claim = upload.model_copy(
+        update={"state": UploadState.PROCESSING, "claimed_at": utcnow() - age}
+    )
+    world.table.swap_upload(USER, upload, claim, utcnow())
+    return claim
+
+
+def test_of_two_overlapping_deliveries_only_the_one_holding_the_claim_publishes(
+    world: World,
+) -> None:
+    """Given a second delivery of the same event that claims the upload between the first's
+    read and its claim, then the first stops: one picture change, one original stored."""
+    upload = landed_upload(world)
+    second: list[Outcome] = []
+
+    def rival(_user_id: str) -> None:
+        world.table.before_swap_upload = lambda _user_id: None
+        second.append(world.processing.ingest(upload.key))
+
+    world.table.before_swap_upload = rival
+
+    first = world.processing.ingest(upload.key)
+
+    assert (first, second) == (Outcome.DUPLICATE, [Outcome.INGESTED])
+    assert len(world.table.journal.actions("set_picture")) == 1
+    assert len(list(world.store.list_keys(keys.ORIGINALS))) == 1
+    profile = world.table.get(USER)
+    assert profile is not None and profile.version == 1 and profile.upload is not None
+    assert profile.upload.state is UploadState.DONE
+
+
+def test_a_delivery_finding_a_live_claim_stops_and_leaves_the_object_to_its_holder(
+    world: World,
+) -> None:
+    upload = landed_upload(world)
+    claim = claimed_at(world, upload, timedelta(seconds=5))
+
+    assert world.processing.ingest(upload.key) is Outcome.DUPLICATE
+
+    assert upload.key in world.store.objects
+    assert world.table.journal.actions("set_picture") == []
+    profile = world.table.get(USER)
+    assert profile is not None and profile.upload == claim
+
+
+def test_a_claim_older_than_its_lease_is_taken_over_and_published_once(world: World) -> None:
+    """Its holder was killed at the function's timeout: the next delivery finishes the job."""
+    upload = landed_upload(world)
+    claimed_at(world, upload, timedelta(seconds=world.settings.upload_claim_seconds + 1))
+
+    assert world.processing.ingest(upload.key) is Outcome.INGESTED
+    assert world.processing.ingest(upload.key) is Outcome.IGNORED
+
+    profile = world.table.get(USER)
+    assert profile is not None and profile.upload is not None and profile.version == 1
+    assert profile.upload.state is UploadState.DONE
+    assert upload.key not in world.store.objects
+
+
+def test_a_store_fault_after_the_claim_hands_it_back_so_the_retry_can_claim_it(
+    world: World,
+) -> None:
+    upload = landed_upload(world)
+    world.store.fault = lambda operation: StorageUnavailable() if operation == "get" else None
+
+    with pytest.raises(StorageUnavailable):
+        world.processing.ingest(upload.key)
+
+    profile = world.table.get(USER)
+    assert profile is not None and profile.upload == upload  # pending again, unclaimed
+    world.store.fault = lambda _operation: None
+    assert world.processing.ingest(upload.key) is Outcome.INGESTED
+
+
+def test_a_claim_taken_over_during_the_publish_publishes_nothing_and_leaves_no_object(
+    world: World,
+) -> None:
+    upload = landed_upload(world)
+
+    def take_over(_user_id: str) -> None:
+        profile = world.table.get(USER)
+        assert profile is not None and profile.upload is not None
+        world.table.before_set_picture = lambda _user_id: None
+        later = profile.upload.model_copy(update={"claimed_at": utcnow() + timedelta(hours=1)})
+        world.table.swap_upload(USER, profile.upload, later, utcnow())
+
+    world.table.before_set_picture = take_over
+
+    assert world.processing.ingest(upload.key) is Outcome.DUPLICATE
+
+    profile = world.table.get(USER)
+    assert profile is not None and profile.picture is None and profile.version == 0
+    assert list(world.store.list_keys(keys.ORIGINALS)) == []
+    assert upload.key in world.store.objects  # the new holder's to publish
+
+
+def test_a_rejected_upload_ends_failed_from_its_claim() -> None:
+    world = World()
+    upload = start_upload(world)
+    world.store.put(upload.key, b"not an image at all", "image/jpeg", "")
+
+    assert world.processing.ingest(upload.key) is Outcome.REJECTED
+
+    assert world.table.journal.actions("swap_upload") == [
+        f"{upload.id}:processing",
+        f"{upload.id}:failed",
+    ]

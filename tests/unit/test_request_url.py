@@ -104,6 +104,6 @@ def test_a_configured_api_base_url_wins_over_the_request() -> None:
     )
 
     with request_url.serving(_event()):
-        url = presenter.picture_url(profile, "128").url
+        url = presenter.default_url(profile, "128").url
 
     assert url.startswith("https://api.example.com/pictures/default?")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -22,14 +23,22 @@ def create_thing(body: Thing) -> Response[Thing]:
     return json_response(body, 201)
 
 
-def post(body: str) -> dict[str, Any]:
+SECRET = "s3cr3t-in-the-message"
+
+
+@app.post("/bugs")
+def raise_a_bug(body: Thing) -> Response[Thing]:
+    raise RuntimeError(SECRET)
+
+
+def post(body: str, path: str = "/things") -> dict[str, Any]:
     event = {
         "version": "2.0",
-        "routeKey": "POST /things",
-        "rawPath": "/things",
+        "routeKey": f"POST {path}",
+        "rawPath": path,
         "rawQueryString": "",
         "headers": {"content-type": "application/json"},
-        "requestContext": {"http": {"method": "POST", "path": "/things"}, "stage": "$default"},
+        "requestContext": {"http": {"method": "POST", "path": path}, "stage": "$default"},
         "body": body,
         "isBase64Encoded": False,
     }
@@ -61,3 +70,21 @@ def test_malformed_or_too_deep_json_is_a_422_problem(body: str) -> None:
     problem = json.loads(answer["body"])
     assert problem["code"] == "validation_error"
     assert not body or body[:20] not in answer["body"]  # the input is not echoed back
+
+
+def test_an_unhandled_error_is_a_500_logged_by_type_never_with_its_trace_or_message(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An earlier test may have copied a function's powertools config onto the core's loggers,
+    # which turns their propagation off: caplog listens at the root.
+    monkeypatch.setattr(logging.getLogger("profilepics"), "propagate", True)
+    with caplog.at_level(logging.DEBUG):
+        answer = post('{"name": "ada"}', "/bugs")
+
+    assert answer["statusCode"] == 500
+    assert json.loads(answer["body"])["code"] == "internal_error"
+    assert SECRET not in answer["body"]
+    (record,) = [r for r in caplog.records if r.name == "profilepics.http"]
+    assert record.getMessage() == "unhandled RuntimeError"
+    assert record.exc_info is None and record.exc_text is None and record.stack_info is None
+    assert SECRET not in caplog.text and "Traceback" not in caplog.text

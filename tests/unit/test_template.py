@@ -36,6 +36,7 @@ FUNCTIONS = {
     "ThumbnailsFunction": "thumbnails",
     "IngestFunction": "ingest",
     "SweepFunction": "sweep",
+    "RegenerateFunction": "regenerate",
 }
 ROUTES = {
     ("POST", "/users"): ("ProfilesFunction", True),
@@ -95,7 +96,12 @@ ACCESS = {
         "s3:PutObject": {"originals", "uploads"},
         "s3:DeleteObject": {"originals", "thumbnails"},
     },
-    "GetUrlFunction": {"dynamodb": {"GetItem"}, "s3:GetObject": {"originals", "thumbnails"}},
+    "GetUrlFunction": {
+        "dynamodb": {"GetItem", "UpdateItem"},
+        "s3:GetObject": {"originals", "thumbnails"},
+        "s3:PutObject": {"thumbnails"},
+        "s3:DeleteObject": {"thumbnails"},
+    },
     "ThumbnailsFunction": {
         "dynamodb": {"GetItem", "UpdateItem"},
         "s3:GetObject": {"originals"},
@@ -108,9 +114,18 @@ ACCESS = {
         "s3:PutObject": {"originals"},
         "s3:DeleteObject": {"uploads", "originals", "thumbnails"},
     },
+    # It heals in process first (the thumbnails' and ingest's calls), then sweeps.
     "SweepFunction": {
-        "dynamodb": {"Scan"},
-        "s3:DeleteObject": {"originals", "thumbnails", "uploads"},
+        "dynamodb": {"Scan", "BatchGetItem", "GetItem", "UpdateItem"},
+        "s3:GetObject": {"originals", "uploads", "sweep"},
+        "s3:PutObject": {"originals", "thumbnails", "sweep"},
+        "s3:DeleteObject": {"originals", "thumbnails", "uploads", "sweep"},
+    },
+    "RegenerateFunction": {
+        "dynamodb": {"GetItem", "UpdateItem", "Scan"},
+        "s3:GetObject": {"originals"},
+        "s3:PutObject": {"thumbnails"},
+        "s3:DeleteObject": {"thumbnails"},
     },
 }
 
@@ -576,6 +591,7 @@ def test_outputs(template: dict[str, Any]) -> None:
         "BucketName",
         "TableName",
         "FailedEventsQueueUrl",
+        "RegenerateFunction",
     }
 
 

@@ -1,4 +1,4 @@
-"""Square WebP variants: sizes, centre crop, no enlarging, modes, animation."""
+"""Square variants: sizes, formats, centre crop, exact sizes, modes, animation."""
 
 from __future__ import annotations
 
@@ -7,15 +7,19 @@ from dataclasses import replace
 import pytest
 from PIL import Image, ImageFile
 from profilepics import gif
+from profilepics import variants as pipeline
+from profilepics.config import Settings
 from profilepics.errors import ImageTooComplex, ImageTooLarge
+from profilepics.formats import ImageFormat, Variant
 from profilepics.images import ImageLimits, clean_image
-from profilepics.variants import make_animated_variant, make_variants
+from profilepics.variants import make_animated_variant, make_squares, make_variants
 
 from bench.naive import make_naive_variants
 from tests.unit import imagegen as gen
 
 SIZES = (512, 256, 128, 64)
 LIMITS = ImageLimits()
+ENCODINGS = Settings().encodings
 
 
 def webp(data: bytes) -> Image.Image:
@@ -64,16 +68,63 @@ def test_non_square_original_is_cropped_around_its_centre(fmt: str, portrait: bo
         assert min(gen.pixel(out, (61, 61))) > 200
 
 
-def test_small_original_is_never_enlarged() -> None:
+def test_a_small_original_still_gives_exactly_the_sizes_asked_for() -> None:
     original = gen.encode(gen.photo(100, 80), "PNG")
     variants = make_variants(original, [512, 256, 80, 64], limits=LIMITS)
     assert {size: webp(data).size for size, data in variants.items()} == {
-        512: (80, 80),
-        256: (80, 80),
-        80: (80, 80),
-        64: (64, 64),
+        size: (size, size) for size in (512, 256, 80, 64)
     }
-    assert webp(make_naive_variants(original, [512])[512]).size == (80, 80)
+    assert webp(make_naive_variants(original, [512])[512]).size == (512, 512)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "pillow_name", "mode"),
+    [
+        (ImageFormat.WEBP, "WEBP", "RGB"),
+        (ImageFormat.AVIF, "AVIF", "RGB"),
+        (ImageFormat.JPEG, "JPEG", "RGB"),
+        (ImageFormat.PNG, "PNG", "RGB"),
+    ],
+)
+def test_each_format_decodes_as_what_it_claims_at_its_size(
+    fmt: ImageFormat, pillow_name: str, mode: str
+) -> None:
+    original = gen.encode(gen.photo(300, 200), "JPEG", quality=95)
+    made = make_squares(original, [100, 40], limits=LIMITS, encodings=[ENCODINGS[fmt]])
+    assert sorted(made) == [Variant(40, fmt), Variant(100, fmt)]
+    for variant, data in made.items():
+        img = gen.decode(data)
+        assert (img.format, img.size, img.mode) == (pillow_name, (variant.size,) * 2, mode)
+
+
+def test_every_format_of_every_size_comes_from_one_decode(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = gen.encode(gen.photo(300, 200), "PNG")
+    opened: list[bytes] = []
+    real_open = pipeline._open
+
+    def counted(data: bytes) -> Image.Image:
+        opened.append(data)
+        return real_open(data)
+
+    monkeypatch.setattr(pipeline, "_open", counted)
+
+    made = make_squares(original, [64, 128], limits=LIMITS, encodings=list(ENCODINGS.values()))
+
+    assert len(made) == 8 and len(opened) == 1
+
+
+def test_jpeg_of_a_transparent_picture_is_on_white_not_black() -> None:
+    img = Image.new("RGBA", (100, 100), (255, 0, 0, 255))
+    img.paste((0, 0, 0, 0), (0, 0, 50, 100))
+    for mode_img in (img, img.convert("LA")):
+        made = make_squares(
+            gen.encode(mode_img, "PNG"),
+            [32],
+            limits=LIMITS,
+            encodings=[ENCODINGS[ImageFormat.JPEG]],
+        )
+        out = gen.decode(made[Variant(32, ImageFormat.JPEG)]).convert("RGB")
+        assert min(gen.pixel(out, (2, 16))) > 240  # the transparent half
 
 
 def test_no_sizes_gives_no_variants() -> None:
@@ -159,6 +210,10 @@ def test_non_rgb_icc_profile_is_not_copied_onto_rgb_variants() -> None:
     grey_icc[16:20] = b"GRAY"
     data = gen.encode(Image.new("L", (64, 64), 128), "PNG", icc_profile=bytes(grey_icc))
     assert "icc_profile" not in webp(make_variants(data, [32], limits=LIMITS)[32]).info
+    # AVIF's and PNG's savers would take the profile from the resized image's info.
+    made = make_squares(data, [32], limits=LIMITS, encodings=list(ENCODINGS.values()))
+    for variant, blob in made.items():
+        assert not gen.decode(blob).info.get("icc_profile"), variant
 
 
 def test_original_past_the_limits_is_refused_before_decoding(

@@ -10,7 +10,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from profilepics.formats import ImageFormat, Variant
+from profilepics.formats import (
+    ANIMATED_FORMAT,
+    NEGOTIATED,
+    UPLOAD_FORMATS,
+    VARIANT_FORMATS,
+    WEBP_METHOD,
+    Encoding,
+    ImageFormat,
+    Variant,
+)
 
 ENV_PREFIX = "PROFILEPICS_"
 MAX_URL_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4's own ceiling
@@ -93,13 +102,26 @@ class Settings(BaseModel):
     # CPU one picture's decode and re-encode may take, checked between frames and steps.
     image_cpu_seconds: float = Field(2.0, gt=0)
     min_dimension: int = Field(0, ge=0)
-    allowed_formats: list[ImageFormat] = list(ImageFormat)
-    thumbnail_sizes: list[Annotated[int, Field(ge=16, le=2048)]] = [
+    allowed_formats: list[ImageFormat] = list(UPLOAD_FORMATS)
+    # Made of every original on upload, in every one of thumbnail_formats (the first is what a
+    # client naming no format gets); any other size within the bounds is made on first request.
+    thumbnail_sizes: list[Annotated[int, Field(ge=1, le=4096)]] = [
         64,
         128,
         256,
         512,
     ]
+    thumbnail_formats: list[ImageFormat] = [ImageFormat.WEBP, ImageFormat.AVIF]
+    min_variant_size: int = Field(16, ge=1)
+    max_variant_size: int = Field(1024, le=4096)
+    # On-demand sizes one picture may have; past it the nearest stored size is served.
+    max_extra_sizes: int = Field(16, ge=0)
+    webp_quality: int = Field(80, ge=1, le=100)
+    # AVIF at speed 8 and quality 60: about 2/3 of WebP q80's bytes for 3x its CPU (bench,
+    # section 9); speed 6 costs 2.6x more CPU for at most 3% fewer bytes.
+    avif_quality: int = Field(60, ge=1, le=100)
+    avif_speed: int = Field(8, ge=0, le=10)
+    jpeg_quality: int = Field(85, ge=1, le=100)
     animated_thumbnail_size: int | None = 256
 
     # Who may write: the caller's `sub` claim, or anyone holding the admin scope or group.
@@ -112,6 +134,10 @@ class Settings(BaseModel):
     url_expiry_seconds: int = Field(3600, gt=0, le=MAX_URL_EXPIRY_SECONDS)
     url_window_seconds: int = Field(600, gt=0)
     processing_deadline_seconds: int = Field(300, gt=0)
+    # How long one delivery's claim on a direct upload keeps other deliveries of its event off
+    # it. Longer than the ingest function's Timeout (template.yaml): a claim whose holder was
+    # killed expires, one whose holder still runs never does.
+    upload_claim_seconds: int = Field(90, gt=0)
     # The scheduled sweep keeps objects younger than this (uploads still on their way).
     sweep_grace_seconds: int = Field(DEFAULT_SWEEP_GRACE_SECONDS, ge=0)
 
@@ -119,7 +145,7 @@ class Settings(BaseModel):
     @classmethod
     def _split_lists(cls, data: object) -> object:
         if isinstance(data, dict):
-            for key in ("allowed_formats", "thumbnail_sizes"):
+            for key in ("allowed_formats", "thumbnail_sizes", "thumbnail_formats"):
                 if key in data:
                     data[key] = _csv(data[key])
         return data
@@ -130,18 +156,59 @@ class Settings(BaseModel):
             raise ValueError("url_window_seconds must be shorter than url_expiry_seconds")
         if self.s3_credentials_secret and self.s3_access_key.get_secret_value():
             raise ValueError("set either the store's keys or the secret holding them, not both")
+        self._check_images()
         if self.environment == "production":
             if not self.s3_endpoint.startswith("https://"):
                 raise ValueError("production requires an https:// object-store endpoint")
         return self
 
+    def _check_images(self) -> None:
+        if not set(self.allowed_formats) <= set(UPLOAD_FORMATS):
+            raise ValueError(f"allowed_formats: each one of {', '.join(UPLOAD_FORMATS)}")
+        formats = self.thumbnail_formats
+        if (
+            not formats
+            or len(set(formats)) < len(formats)
+            or not set(formats) <= set(VARIANT_FORMATS)
+        ):
+            raise ValueError(
+                f"thumbnail_formats: one or more of {', '.join(VARIANT_FORMATS)}, each once"
+            )
+        low, high = self.min_variant_size, self.max_variant_size
+        if low > high:
+            raise ValueError("min_variant_size must not be larger than max_variant_size")
+        if not all(low <= size <= high for size in self.thumbnail_sizes):
+            raise ValueError(f"thumbnail_sizes must lie within {low}..{high}")
+
+    @property
+    def default_format(self) -> ImageFormat:
+        """The variants' format for a client that names none and negotiates none."""
+        return self.thumbnail_formats[0]
+
     @property
     def variants(self) -> tuple[Variant, ...]:
-        """The thumbnails made of each original; the animated one only of an animated original."""
-        made = [Variant(size) for size in self.thumbnail_sizes]
+        """The thumbnails made of each original: every size in every format, and an animated
+        one (made only of an animated original)."""
+        made = [Variant(s, f) for s in self.thumbnail_sizes for f in self.thumbnail_formats]
         if self.animated_thumbnail_size:
-            made.append(Variant(self.animated_thumbnail_size, animated=True))
+            made.append(Variant(self.animated_thumbnail_size, ANIMATED_FORMAT, animated=True))
         return tuple(made)
+
+    @property
+    def encodings(self) -> dict[ImageFormat, Encoding]:
+        """How each variant format is encoded (every one: any may be asked for by name)."""
+        made = {
+            ImageFormat.WEBP: Encoding(ImageFormat.WEBP, self.webp_quality, method=WEBP_METHOD),
+            ImageFormat.AVIF: Encoding(ImageFormat.AVIF, self.avif_quality, speed=self.avif_speed),
+            ImageFormat.JPEG: Encoding(ImageFormat.JPEG, self.jpeg_quality),
+            ImageFormat.PNG: Encoding(ImageFormat.PNG),
+        }
+        return {fmt: made[fmt] for fmt in VARIANT_FORMATS}
+
+    @property
+    def negotiated_formats(self) -> tuple[ImageFormat, ...]:
+        """What `Accept` chooses among, best first: the configured formats, and JPEG always."""
+        return tuple(f for f in NEGOTIATED if f in self.thumbnail_formats or f is ImageFormat.JPEG)
 
     @property
     def signing_endpoint(self) -> str:

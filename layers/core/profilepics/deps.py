@@ -9,19 +9,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from datetime import timedelta
+from functools import lru_cache, partial
 
 from profilepics.auth import Authorizer
 from profilepics.clock import Clock, utcnow
 from profilepics.config import Settings, get_settings
 from profilepics.healing import Healer
 from profilepics.metrics import EmfMeter, Meter
-from profilepics.pictures import UPLOAD_POLICY_LIFETIME, Pictures
+from profilepics.on_demand import OnDemand
+from profilepics.pictures import UPLOAD_POLICY_LIFETIME, Pictures, image_limits
 from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
 from profilepics.processing import Processing
 from profilepics.profile_use_cases import Profiles
 from profilepics.recent import RecentProfiles
+from profilepics.regenerate import Regenerator
 from profilepics.sweep import Sweeper
 from profilepics.urls import UrlSigner
 
@@ -40,6 +43,7 @@ class Container:
     processing: Processing
     sweeper: Sweeper
     healer: Healer
+    regenerator: Regenerator
     authorizer: Authorizer
     meter: Meter
 
@@ -67,8 +71,9 @@ def build(
     meter = meter or EmfMeter()
     signer = UrlSigner(store, settings.url_expiry_seconds, settings.url_window_seconds, clock)
     presenter = Presenter(settings, signer, clock)
+    on_demand = OnDemand(store, table, settings, clock, partial(image_limits, settings), meter)
     recent = RecentProfiles(table, settings.read_cache_seconds)
-    pictures = Pictures(store, table, presenter, settings, clock, meter, recent)
+    pictures = Pictures(store, table, presenter, settings, clock, on_demand, meter, recent)
     return Container(
         settings=settings,
         store=store,
@@ -78,8 +83,9 @@ def build(
         profiles=Profiles(table, recent, presenter, clock),
         pictures=pictures,
         processing=Processing(store, table, pictures, settings, clock, sleep=sleep, meter=meter),
-        sweeper=Sweeper(store, table, clock),
+        sweeper=Sweeper(store, table, clock, timedelta(seconds=settings.url_expiry_seconds)),
         healer=Healer(store, table, UPLOAD_POLICY_LIFETIME, clock),
+        regenerator=Regenerator(store, table, settings, clock, partial(image_limits, settings)),
         authorizer=Authorizer(settings),
         meter=meter,
     )
@@ -109,6 +115,10 @@ def authorizer() -> Authorizer:
 
 def sweeper() -> Sweeper:
     return container().sweeper
+
+
+def regenerator() -> Regenerator:
+    return container().regenerator
 
 
 def meter() -> Meter:

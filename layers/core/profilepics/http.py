@@ -30,7 +30,7 @@ from profilepics.errors import (
     UnsupportedContentType,
     ValidationFailed,
 )
-from profilepics.formats import ImageFormat
+from profilepics.formats import UPLOAD_FORMATS
 from profilepics.models import Problem
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ IMAGE_BODY = {
     "description": "The image as the raw body, or a multipart form with a `file` field. "
     "The format is decided by the content, never by the name or the header.",
     "content": {
-        **{f.content_type: {"schema": BINARY} for f in ImageFormat},
+        **{f.content_type: {"schema": BINARY} for f in UPLOAD_FORMATS},
         "application/octet-stream": {"schema": BINARY},
         "multipart/form-data": {
             "schema": {"type": "object", "properties": {"file": BINARY}, "required": ["file"]}

@@ -30,6 +30,7 @@ class Metric(StrEnum):
     PROCESSING_TIME = "ProcessingTime"  # making and storing the variants (ms)
     UPLOAD_TO_READY = "UploadToReady"  # from the stored original to its variants recorded (ms)
     EVENTS_FAILED = "EventsFailed"  # by function, and kind: retry (raised) or permanent
+    ON_DEMAND_TIME = "OnDemandTime"  # making a variant on first request (ms), by format
 
 
 UNITS = {
@@ -39,6 +40,7 @@ UNITS = {
     Metric.PROCESSING_TIME: "Milliseconds",
     Metric.UPLOAD_TO_READY: "Milliseconds",
     Metric.EVENTS_FAILED: "Count",
+    Metric.ON_DEMAND_TIME: "Milliseconds",
 }
 
 

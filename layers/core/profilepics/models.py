@@ -13,10 +13,11 @@ from pydantic import (
     EmailStr,
     Field,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
-from profilepics.formats import ImageFormat
+from profilepics.formats import UPLOAD_FORMATS, Variant
 
 USER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
@@ -85,6 +86,8 @@ class Picture(_Model):
     bytes: int
     frames: int = 1
     status: PictureStatus = PictureStatus.PROCESSING
+    # Variant id ("256.avif", formats.Variant.id) -> key: the configured ones and those made on
+    # request, whose ids on_demand lists.
     variants: dict[str, str] = Field(default_factory=dict)
     # The square the variants show; None (pictures from before crops): the centred square.
     crop: Crop | None = None
@@ -93,18 +96,47 @@ class Picture(_Model):
     crop_revision: int = 0
     # ThumbHash of the variants (base64, unpadded): painted until the image loads.
     placeholder: str | None = None
+    on_demand: list[str] = Field(default_factory=list)
+    # Keys a regeneration replaced: URLs handed out before may still point at them, so the
+    # sweep deletes them only once those have expired (retired_at + the URLs' life).
+    retired: list[str] = Field(default_factory=list)
+    retired_at: datetime | None = None
+    # Bumped by every change of the variants, so writers that read the same picture can't
+    # both add to it (ProfileTable.swap_picture).
+    revision: int = 0
     error: str | None = None
     uploaded_at: datetime
+
+    @field_validator("variants", mode="before")
+    @classmethod
+    def _with_formats(cls, value: object) -> object:
+        # Written before variants had formats, when every one was WebP: "256" is "256.webp".
+        if isinstance(value, dict):
+            return {(k if "." in k else f"{k}.webp"): v for k, v in value.items()}
+        return value
+
+    def stills(self) -> dict[Variant, str]:
+        """The stored still variants and their keys (configured and made on request)."""
+        found = {}
+        for variant_id, key in self.variants.items():
+            variant = Variant.parse(variant_id)
+            if variant is not None and not variant.animated:
+                found[variant] = key
+        return found
 
 
 class UploadState(StrEnum):
     PENDING = "pending"
+    PROCESSING = "processing"
     DONE = "done"
     FAILED = "failed"
 
 
 class DirectUpload(_Model):
-    """The last direct (presigned POST) upload of a profile and how it ended."""
+    """The last direct (presigned POST) upload of a profile and how it ended.
+
+    `processing` is a claim: one delivery of its bucket event holds it from claimed_at on.
+    """
 
     id: str
     key: str
@@ -112,6 +144,7 @@ class DirectUpload(_Model):
     error_code: str | None = None
     crop: Crop | None = None
     created_at: datetime
+    claimed_at: datetime | None = None
 
 
 class Profile(_Model):
@@ -139,7 +172,8 @@ class PicturePublic(_Model):
     error: str | None = Field(None, examples=[None])
     url: str = Field(description="Presigned GET of the cleaned original", examples=[_SIGNED])
     variants: dict[str, str] = Field(
-        description="Presigned GETs by size; the original until they are ready",
+        description="Presigned GETs by size in the default format; the original until they are "
+        "ready",
         examples=[_VARIANTS],
     )
     crop: Crop | None = Field(
@@ -150,6 +184,12 @@ class PicturePublic(_Model):
         description="ThumbHash of the picture (base64, unpadded), to paint until it loads; "
         "null until the variants are ready",
         examples=["1QcSHQRnh493V4dIh4eXh1h4kJUI"],
+    )
+    sources: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="Every stored variant by format, then size: what a <picture>'s sources "
+        "and their srcset are made of (empty until the variants are ready)",
+        examples=[{"avif": _VARIANTS, "webp": _VARIANTS}],
     )
 
 
@@ -186,11 +226,16 @@ class PictureURL(_Model):
     url: str = Field(examples=[_SIGNED])
     expires_at: datetime | None = Field(description="null for the default picture, which lasts")
     is_default: bool = Field(examples=[False])
-    size: str = Field(examples=["256"])
+    size: str = Field(
+        description="The size served: the one asked for, or the nearest stored one once the "
+        "picture has all the on-demand sizes it may have",
+        examples=["256"],
+    )
+    format: str | None = Field(None, description="The served image's format", examples=["avif"])
     status: PictureStatus | None = None
 
 
-CONTENT_TYPES = [f.content_type for f in ImageFormat]
+CONTENT_TYPES = [f.content_type for f in UPLOAD_FORMATS]
 
 
 def _image_type(value: str) -> str:

@@ -8,21 +8,33 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from profilepics import keys
+from profilepics.accept import negotiate
 from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.crop import check_shape, check_within
 from profilepics.crop import default as default_crop
-from profilepics.errors import Conflict, FileTooLarge, ProblemError
+from profilepics.errors import Conflict, FileTooLarge, ProblemError, ValidationFailed
+from profilepics.formats import (
+    ANIMATED,
+    ANIMATED_FORMAT,
+    ORIGINAL,
+    VARIANT_FORMATS,
+    ImageFormat,
+    Variant,
+)
 from profilepics.metrics import Meter, Metric, NullMeter, stopwatch
 from profilepics.models import (
     Crop,
     DirectUpload,
     Picture,
     PicturePublic,
+    PictureStatus,
     PictureURL,
+    Profile,
     UploadPolicy,
     UploadRequest,
 )
+from profilepics.on_demand import OnDemand, Superseded
 from profilepics.ports import ObjectStore, ProfileTable
 from profilepics.presenter import Presenter
 from profilepics.profile_use_cases import require_profile, shown_profile
@@ -36,6 +48,16 @@ WRITE_ATTEMPTS = 8
 UPLOAD_POLICY_LIFETIME = timedelta(minutes=10)
 
 
+def holds(profile: Profile, claim: DirectUpload) -> bool:
+    """Whether the profile's direct upload is still exactly this claim."""
+    upload = profile.upload
+    return upload is not None and (upload.id, upload.state, upload.claimed_at) == (
+        claim.id,
+        claim.state,
+        claim.claimed_at,
+    )
+
+
 class Pictures:
     def __init__(
         self,
@@ -44,6 +66,7 @@ class Pictures:
         presenter: Presenter,
         settings: Settings,
         clock: Clock,
+        on_demand: OnDemand,
         meter: Meter | None = None,
         recent: RecentProfiles | None = None,
     ) -> None:
@@ -53,23 +76,11 @@ class Pictures:
         self._presenter = presenter
         self._settings = settings
         self._clock = clock
+        self._on_demand = on_demand
         self._meter = meter or NullMeter()
 
     def limits(self) -> ImageLimits:
-        from profilepics.images import ImageLimits
-
-        s = self._settings
-        return ImageLimits(
-            max_bytes=s.max_bytes,
-            max_pixels=s.max_pixels,
-            max_frames=s.max_frames,
-            max_total_pixels=s.max_total_pixels,
-            max_animation_frame_pixels=s.max_animation_frame_pixels,
-            cpu_seconds=s.image_cpu_seconds,
-            min_width=s.min_dimension,
-            min_height=s.min_dimension,
-            allowed_formats=frozenset(s.allowed_formats),
-        )
+        return image_limits(self._settings)
 
     def upload(
         self, user_id: str, data: bytes, crop: Crop | None = None
@@ -94,8 +105,16 @@ class Pictures:
                 self._meter.record(Metric.VALIDATION_TIME, elapsed(), path=path)
 
     def replace(
-        self, user_id: str, clean: CleanImage, crop: Crop | None = None
+        self,
+        user_id: str,
+        clean: CleanImage,
+        crop: Crop | None = None,
+        claim: DirectUpload | None = None,
     ) -> tuple[Picture, bool]:
+        """Store clean as the user's picture, its variants showing crop (else the default
+        square); True when it is the first. Publishing a claimed direct upload, the profile
+        write also marks it done, or raises Conflict once the claim is no longer the profile's
+        upload (another delivery took it over)."""
         if crop is not None:
             check_within(crop, clean.width, clean.height)
         picture_id = uuid.uuid4().hex
@@ -113,7 +132,7 @@ class Pictures:
         )
         self._store.put(picture.key, clean.data, clean.content_type, keys.IMMUTABLE)
         try:
-            previous = self._point_profile_at(user_id, picture)
+            previous = self._point_profile_at(user_id, picture, claim)
         except BaseException:
             self._remove_unreferenced(picture)
             raise
@@ -136,7 +155,9 @@ class Pictures:
         except ProblemError as exc:
             log.warning("left picture %s for the sweep: %s", picture.id, exc.code)
 
-    def _point_profile_at(self, user_id: str, picture: Picture | None) -> Picture | None:
+    def _point_profile_at(
+        self, user_id: str, picture: Picture | None, claim: DirectUpload | None = None
+    ) -> Picture | None:
         """Swap the profile's picture with a conditional write; returns the one replaced."""
         for _ in range(WRITE_ATTEMPTS):
             profile = require_profile(self._table, user_id)
@@ -144,8 +165,12 @@ class Pictures:
                 # An earlier attempt landed though its answer was lost: never hand back our
                 # own picture for deletion; what it replaced is left for the sweep.
                 return None
+            if claim is not None and not holds(profile, claim):
+                raise Conflict("The direct upload is no longer this delivery's to publish")
             try:
-                self._table.set_picture(user_id, picture, profile.version, self._clock())
+                self._table.set_picture(
+                    user_id, picture, profile.version, self._clock(), claim=claim
+                )
             except Conflict:
                 continue
             return profile.picture
@@ -165,8 +190,78 @@ class Pictures:
         if previous is not None:
             self.discard(user_id, previous)
 
-    def url(self, user_id: str, size: str, *, fresh: bool = False) -> PictureURL:
-        return self._presenter.picture_url(shown_profile(self._recent, user_id, fresh), size)
+    def url(
+        self,
+        user_id: str,
+        size: int | str = ORIGINAL,
+        fmt: ImageFormat | None = None,
+        accept: str | None = None,
+        *,
+        fresh: bool = False,
+    ) -> PictureURL:
+        """The URL serving size (an edge in pixels, "original" or "animated") in fmt, or the
+        format accept prefers when given, else the default; a size or format not stored yet
+        is made now, within the guard. The profile may be a moment old unless fresh."""
+        size = self._checked(size, fmt)
+        profile = shown_profile(self._recent, user_id, fresh)
+        kept = not fresh
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                # A kept copy may lack a size made a moment ago: never make one from it.
+                found = self._url(profile, size, fmt, accept, make=not kept)
+            except Superseded:
+                found = None  # replaced or deleted meanwhile: serve what is there now
+            if found is not None:
+                return found
+            profile, kept = require_profile(self._table, user_id), False
+        raise Conflict("The picture kept changing; try again")
+
+    def _checked(self, size: int | str, fmt: ImageFormat | None) -> int | str:
+        s = self._settings
+        if isinstance(size, str) and size.isascii() and size.isdigit():
+            size = int(size)
+        if isinstance(size, int):
+            if not s.min_variant_size <= size <= s.max_variant_size:
+                raise ValidationFailed(
+                    f"size must be {ORIGINAL}, {ANIMATED} or {s.min_variant_size}.."
+                    f"{s.max_variant_size}"
+                )
+            if fmt is not None and fmt not in VARIANT_FORMATS:
+                raise ValidationFailed(f"format must be one of {', '.join(VARIANT_FORMATS)}")
+        elif size == ORIGINAL and fmt is not None:
+            raise ValidationFailed("format applies to sizes; the original is served as stored")
+        elif size == ANIMATED and fmt not in (None, ANIMATED_FORMAT):
+            raise ValidationFailed(f"the animated thumbnail is {ANIMATED_FORMAT}")
+        elif size not in (ORIGINAL, ANIMATED):
+            raise ValidationFailed(f"size must be {ORIGINAL}, {ANIMATED} or a number of pixels")
+        return size
+
+    def _url(
+        self,
+        profile: Profile,
+        size: int | str,
+        fmt: ImageFormat | None,
+        accept: str | None,
+        *,
+        make: bool,
+    ) -> PictureURL | None:
+        presenter = self._presenter
+        if profile.picture is None:
+            return presenter.default_url(profile, str(size))
+        picture = presenter.effective(profile.picture)
+        if not isinstance(size, int) or picture.status is not PictureStatus.READY:
+            # The original, or the animated variant, as the `variants` map has them.
+            key, served = presenter.key(picture, str(size))
+            return presenter.signed(picture, key, str(size), served)
+        if fmt is None:
+            offered = self._settings.negotiated_formats
+            fmt = negotiate(accept, offered) if accept is not None else None
+        wanted = Variant(size, fmt or self._settings.default_format)
+        if not make and not self._on_demand.stored(picture, wanted):
+            return None
+        picture, variant = self._on_demand.serve(profile.user_id, picture, wanted)
+        key = picture.variants[variant.id]
+        return presenter.signed(picture, key, variant.name, variant.format.value)
 
     def start_direct_upload(
         self, user_id: str, request: UploadRequest | None = None
@@ -199,3 +294,20 @@ class Pictures:
             return "public, max-age=300"
         remaining = int((picture.expires_at - self._clock()).total_seconds())
         return f"private, max-age={max(remaining, 0)}"
+
+
+def image_limits(s: Settings) -> ImageLimits:
+    """What one picture's decode may cost, from the settings (upload and variants alike)."""
+    from profilepics.images import ImageLimits
+
+    return ImageLimits(
+        max_bytes=s.max_bytes,
+        max_pixels=s.max_pixels,
+        max_frames=s.max_frames,
+        max_total_pixels=s.max_total_pixels,
+        max_animation_frame_pixels=s.max_animation_frame_pixels,
+        cpu_seconds=s.image_cpu_seconds,
+        min_width=s.min_dimension,
+        min_height=s.min_dimension,
+        allowed_formats=frozenset(s.allowed_formats),
+    )

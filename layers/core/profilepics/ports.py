@@ -35,8 +35,11 @@ class ObjectStore(Protocol):
         """Every key under prefix, at any depth; none is not an error."""
         ...
 
-    def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
-        """Every key under prefix with its last-modified time (timezone-aware), page by page."""
+    def list_objects(
+        self, prefix: str, start_after: str | None = None
+    ) -> Iterator[tuple[str, datetime]]:
+        """Every key under prefix (after start_after, when given) with its last-modified time
+        (timezone-aware), in key order, fetched page by page as the caller iterates."""
         ...
 
     def presign_get(self, key: str, expires_seconds: int, signed_at: datetime) -> str:
@@ -79,6 +82,11 @@ class ProfileTable(Protocol):
         as written a moment ago (DynamoDB: usually within a second), for half the cost."""
         ...
 
+    def get_many(self, user_ids: Iterable[str]) -> dict[str, Profile]:
+        """The profiles of these ids that exist, by id (strongly consistent reads): any number
+        of ids, repeats allowed; a missing one is simply absent."""
+        ...
+
     def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
         """A page of at most limit profiles and an opaque cursor for the next, None at the end.
 
@@ -92,10 +100,21 @@ class ProfileTable(Protocol):
         ...
 
     def set_picture(
-        self, user_id: str, picture: Picture | None, expected_version: int, now: datetime
+        self,
+        user_id: str,
+        picture: Picture | None,
+        expected_version: int,
+        now: datetime,
+        *,
+        claim: DirectUpload | None = None,
     ) -> None:
         """Replace (None: remove) the picture and bump the version iff the profile exists and
-        still has expected_version; else raise Conflict."""
+        still has expected_version; else raise Conflict.
+
+        Given the claim of a direct upload (state processing), the same write also marks that
+        upload done, and happens only while the profile's upload is still exactly that claim
+        (see swap_upload): a direct upload is published at most once.
+        """
         ...
 
     def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
@@ -105,12 +124,27 @@ class ProfileTable(Protocol):
         """
         ...
 
+    def swap_picture(
+        self, user_id: str, picture: Picture, expected_revision: int, now: datetime
+    ) -> None:
+        """Record picture iff the current picture has its id and is still at expected_revision;
+        else raise Conflict. The caller sets picture.revision (expected_revision + 1), so two
+        writers that read the same picture can't both succeed."""
+        ...
+
     def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
         """Record a new direct upload, replacing any earlier one; UserNotFound if no profile."""
         ...
 
-    def finish_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
-        """Record how a direct upload ended iff it is still the latest; else raise Conflict."""
+    def swap_upload(
+        self, user_id: str, expected: DirectUpload, new: DirectUpload, now: datetime
+    ) -> None:
+        """Record new as the profile's direct upload iff the stored one is still expected: the
+        same id, state and claimed_at; else raise Conflict (a missing profile included).
+
+        A compare-and-swap: of any number of concurrent swaps from one stored upload, exactly
+        one succeeds. It claims a pending upload, takes over or releases a claim, and ends one.
+        """
         ...
 
     def ping(self) -> None:

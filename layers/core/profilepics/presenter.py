@@ -7,8 +7,7 @@ from datetime import timedelta
 from profilepics import request_url
 from profilepics.clock import Clock
 from profilepics.config import Settings
-from profilepics.errors import ValidationFailed
-from profilepics.formats import ORIGINAL
+from profilepics.formats import ANIMATED, ORIGINAL, VARIANT_FORMATS, ImageFormat
 from profilepics.models import (
     Picture,
     PicturePublic,
@@ -27,16 +26,16 @@ class Presenter:
         self._signer = signer
         self._clock = clock
         self._deadline = timedelta(seconds=settings.processing_deadline_seconds)
-
-    @property
-    def sizes(self) -> list[str]:
-        # The animated variant of a still original is its original.
-        return [ORIGINAL, *(variant.name for variant in self._settings.variants)]
+        # The `variants` map's format for each size: the default one, else the most widely
+        # shown one stored (a picture made under other settings may lack the default).
+        default = settings.default_format
+        self._preferred = (default, *(f for f in reversed(VARIANT_FORMATS) if f != default))
 
     def variant_names(self, picture: Picture | None) -> list[str]:
-        """The variants a response lists: the animated one only for an animated picture."""
+        """The sizes a `variants` map lists: the animated one only for an animated picture."""
+        names = [str(size) for size in self._settings.thumbnail_sizes]
         animated = picture is not None and picture.frames > 1
-        return [v.name for v in self._settings.variants if animated or not v.animated]
+        return [*names, ANIMATED] if animated and self._settings.animated_thumbnail_size else names
 
     def effective(self, picture: Picture) -> Picture:
         """The picture as clients see it: a run that never finished counts as failed."""
@@ -48,30 +47,36 @@ class Presenter:
             )
         return picture
 
-    def picture_url(self, profile: Profile, size: str) -> PictureURL:
-        if size not in self.sizes:
-            raise ValidationFailed(f"size must be one of {', '.join(self.sizes)}")
-        if profile.picture is None:
-            url = default_picture_url(
-                self._api_base_url(), profile.user_id, profile.display_name, size
-            )
-            return PictureURL(url=url, expires_at=None, is_default=True, size=size)
-        picture = self.effective(profile.picture)
-        url, expires_at = self._signer.sign(self._key(picture, size))
+    def default_url(self, profile: Profile, size: str) -> PictureURL:
+        url = default_picture_url(self._api_base_url(), profile.user_id, profile.display_name, size)
+        return PictureURL(url=url, expires_at=None, is_default=True, size=size, format="png")
+
+    def signed(self, picture: Picture, key: str, size: str, fmt: str) -> PictureURL:
+        url, expires_at = self._signer.sign(key)
         return PictureURL(
-            url=url, expires_at=expires_at, is_default=False, size=size, status=picture.status
+            url=url,
+            expires_at=expires_at,
+            is_default=False,
+            size=size,
+            format=fmt,
+            status=picture.status,
         )
 
     def _api_base_url(self) -> str:
         """The configured base URL, else the one the request came in on (see request_url)."""
         return self._settings.api_base_url or request_url.current() or ""
 
-    @staticmethod
-    def _key(picture: Picture, size: str) -> str:
-        """A variant once it is ready; until then, and for sizes never made, the original."""
+    def key(self, picture: Picture, size: str) -> tuple[str, str]:
+        """(key, format) serving size in the `variants` map: a variant once the picture is
+        ready, in the preferred format stored; until then, and for sizes never made, the
+        original."""
         if size != ORIGINAL and picture.status is PictureStatus.READY:
-            return picture.variants.get(size, picture.key)
-        return picture.key
+            formats = (ImageFormat.WEBP,) if size == ANIMATED else self._preferred
+            for fmt in formats:
+                key = picture.variants.get(f"{size}.{fmt.value}")
+                if key is not None:
+                    return key, fmt.value
+        return picture.key, picture.format
 
     def profile(self, profile: Profile) -> ProfilePublic:
         """The public view: what anyone may read, so never the e-mail address."""
@@ -79,8 +84,8 @@ class Presenter:
         if public is not None:
             url, variants = public.url, public.variants
         else:
-            url = self.picture_url(profile, ORIGINAL).url
-            variants = {s: self.picture_url(profile, s).url for s in self.variant_names(None)}
+            url = self.default_url(profile, ORIGINAL).url
+            variants = {s: self.default_url(profile, s).url for s in self.variant_names(None)}
         # The public models name the stored fields they show; the rest (version, keys) stays in.
         added = {"profile_picture_url": url, "profile_picture_variants": variants}
         return ProfilePublic.model_validate({**dict(profile), **added, "picture": public})
@@ -94,7 +99,18 @@ class Presenter:
     def picture(self, stored: Picture) -> PicturePublic:
         picture = self.effective(stored)
         variants = {
-            s: self._signer.sign(self._key(picture, s))[0] for s in self.variant_names(picture)
+            s: self._signer.sign(self.key(picture, s)[0])[0] for s in self.variant_names(picture)
         }
         url = self._signer.sign(picture.key)[0]
-        return PicturePublic.model_validate({**dict(picture), "url": url, "variants": variants})
+        shown = {"url": url, "variants": variants, "sources": self._sources(picture)}
+        return PicturePublic.model_validate({**dict(picture), **shown})
+
+    def _sources(self, picture: Picture) -> dict[str, dict[str, str]]:
+        """Every stored still variant's URL by format, then size (smallest first): a srcset."""
+        if picture.status is not PictureStatus.READY:
+            return {}
+        sources: dict[str, dict[str, str]] = {}
+        for variant, key in sorted(picture.stills().items()):
+            by_size = sources.setdefault(variant.format.value, {})
+            by_size[variant.name] = self._signer.sign(key)[0]
+        return {fmt.value: sources[fmt.value] for fmt in VARIANT_FORMATS if fmt.value in sources}

@@ -5,18 +5,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from profilepics import keys
 from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.crop import check_within
-from profilepics.errors import Conflict, ImageCorrupt, ProblemError
-from profilepics.formats import Variant
+from profilepics.errors import Conflict, ProblemError
+from profilepics.formats import ImageFormat, Variant
 from profilepics.metrics import Meter, Metric, NullMeter, stopwatch
-from profilepics.models import Crop, DirectUpload, Picture, PictureStatus, UploadState
+from profilepics.models import DirectUpload, Picture, PictureStatus, UploadState
 from profilepics.pictures import Pictures
 from profilepics.ports import ObjectStore, ProfileTable
 
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 # An original is stored a few ms before the profile points at it, and its event can come in
 # between: wait that long in the function rather than fail into Lambda's minute-long retry.
 POINTER_WAITS = (0.05, 0.1, 0.2, 0.4)
+
+
+_ENDED = frozenset({UploadState.DONE, UploadState.FAILED})
 
 
 class Outcome(StrEnum):
@@ -34,6 +38,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     INGESTED = "ingested"
     REJECTED = "rejected"
+    DUPLICATE = "duplicate"  # another delivery of the same upload holds its claim
 
 
 @dataclass(frozen=True)
@@ -45,13 +50,15 @@ class Made:
 
 
 def placeholder_of(made: Mapping[Variant, bytes]) -> str | None:
-    """The ThumbHash of the smallest still variant: already square, cropped and small."""
+    """The ThumbHash of the smallest still variant: already square, cropped and small (not
+    the AVIF one when another format is at hand: AV1 is the slowest to decode)."""
     from profilepics import placeholder
 
     stills = [v for v in made if not v.animated]
     if not stills:
         return None
-    return placeholder.encode(made[min(stills, key=lambda v: v.size)])
+    smallest = min(stills, key=lambda v: (v.size, v.format is ImageFormat.AVIF))
+    return placeholder.encode(made[smallest])
 
 
 class Processing:
@@ -74,6 +81,7 @@ class Processing:
         self._waits = waits
         self._sleep = sleep
         self._meter = meter or NullMeter()
+        self._claim_lease = timedelta(seconds=settings.upload_claim_seconds)
 
     @contextmanager
     def _counting_failures(self, function: str) -> Iterator[None]:
@@ -138,44 +146,26 @@ class Processing:
         raise Conflict("The profile does not point at this picture (yet)")
 
     def _write_variants(self, picture: Picture, user_id: str) -> Made | None:
+        from profilepics.variants import derive
+
         data = self._store.get(picture.key)
         if data is None:
             return None
+        encodings = self._settings.encodings
+        made = derive(
+            data,
+            self._settings.variants,
+            frames=picture.frames,
+            encodings=encodings,
+            limits=self._pictures.limits(),
+            crop=picture.crop,
+        )
         written: dict[str, str] = {}
-        made = self._variants_of(data, picture.frames, picture.crop)
         for variant, blob in made.items():
-            key = keys.thumbnail(user_id, picture.id, variant)
+            key = keys.thumbnail(user_id, picture.id, variant, encodings[variant.format])
             self._store.put(key, blob, variant.format.content_type, keys.IMMUTABLE)
-            written[variant.name] = key
+            written[variant.id] = key
         return Made(written, placeholder_of(made))
-
-    def _variants_of(
-        self, data: bytes, frames: int, crop: Crop | None = None
-    ) -> dict[Variant, bytes]:
-        from profilepics.variants import make_animated_variant, make_variants
-
-        still = [v for v in self._settings.variants if not v.animated]
-        moving = [v for v in self._settings.variants if v.animated and frames > 1]
-        limits = self._pictures.limits()
-        made: dict[Variant, bytes] = {}
-        try:
-            # One decode for all sizes of a format: each size is made from the one above it.
-            for fmt in dict.fromkeys(v.format for v in still):
-                same = [v for v in still if v.format is fmt]
-                sizes = [v.size for v in same]
-                by_size = make_variants(data, sizes, limits=limits, fmt=fmt, crop=crop)
-                made.update({v: by_size[v.size] for v in same})
-            for v in moving:
-                blob = make_animated_variant(data, v.size, limits=limits, fmt=v.format, crop=crop)
-                if blob is not None:
-                    made[v] = blob
-        except (ProblemError, MemoryError):
-            raise
-        # Originals are clean when stored, so this is damage in the bucket; Pillow raises a
-        # wide, undocumented range of exceptions on bytes it cannot decode.
-        except Exception as exc:
-            raise ImageCorrupt("The stored original could not be decoded") from exc
-        return made
 
     def _record(
         self,
@@ -185,7 +175,12 @@ class Processing:
         variants: dict[str, str] | None = None,
         error: str | None = None,
     ) -> bool:
-        update = {"status": status, "error": error, "variants": variants or picture.variants}
+        update = {
+            "status": status,
+            "error": error,
+            "variants": variants or picture.variants,
+            "revision": picture.revision + 1,
+        }
         try:
             self._table.update_picture(user_id, picture.model_copy(update=update), self._clock())
         except Conflict:
@@ -197,7 +192,14 @@ class Processing:
         self._store.delete(list(self._store.list_keys(prefix)))
 
     def ingest(self, key: str) -> Outcome:
-        """Run a direct upload through the API upload's checks, then publish or reject it."""
+        """Run a direct upload through the API upload's checks, then publish or reject it.
+
+        Deliveries of one upload's event may overlap (a retry, a redrive, a duplicate): each
+        first claims the upload (pending -> processing, a conditional write), and only the
+        one that got the claim goes on, so the picture changes once and its thumbnails are
+        made once. A claim older than upload_claim_seconds outlived its holder (killed at
+        the function's timeout) and may be taken over.
+        """
         with self._counting_failures("ingest"):
             return self._ingest(key)
 
@@ -205,36 +207,73 @@ class Processing:
         ref = keys.parse_upload(key)
         profile = self._table.get(ref.user_id) if ref else None
         upload = profile.upload if profile else None
-        # One policy, one picture: a second POST with a used policy is dropped like a stray.
-        pending = upload is not None and upload.state is UploadState.PENDING
-        if ref is None or upload is None or upload.id != ref.object_id or not pending:
+        # One policy, one picture: a stray, a replaced or a finished upload's object is dropped.
+        if ref is None or upload is None or upload.id != ref.object_id or upload.state in _ENDED:
             self._store.delete([key])
             return Outcome.IGNORED
+        claimed = self._claim(ref.user_id, upload)
+        if claimed is None:
+            return Outcome.DUPLICATE
+        try:
+            return self._publish(ref.user_id, key, claimed)
+        except Conflict:
+            if self._release(ref.user_id, claimed):
+                raise  # still ours: the profile kept changing, so let the event come again
+            return Outcome.DUPLICATE  # another delivery took the claim over, or a newer upload
+        except BaseException:
+            with suppress(ProblemError):
+                self._release(ref.user_id, claimed)  # a later delivery may claim it at once
+            raise
+
+    def _claim(self, user_id: str, upload: DirectUpload) -> DirectUpload | None:
+        """The upload claimed by this delivery, or None when another one holds it."""
+        now = self._clock()
+        if upload.state is UploadState.PROCESSING and upload.claimed_at is not None:
+            if now - upload.claimed_at < self._claim_lease:
+                return None
+            log.warning("taking over upload %s, claimed at %s", upload.id, upload.claimed_at)
+        claimed = upload.model_copy(update={"state": UploadState.PROCESSING, "claimed_at": now})
+        try:
+            self._table.swap_upload(user_id, upload, claimed, now)
+        except Conflict:
+            return None  # another delivery claimed it between our read and our write
+        return claimed
+
+    def _release(self, user_id: str, claimed: DirectUpload) -> bool:
+        """Hand the claim back (processing -> pending); False when it was no longer ours."""
+        pending = claimed.model_copy(update={"state": UploadState.PENDING, "claimed_at": None})
+        try:
+            self._table.swap_upload(user_id, claimed, pending, self._clock())
+        except Conflict:
+            return False
+        return True
+
+    def _publish(self, user_id: str, key: str, claimed: DirectUpload) -> Outcome:
         data = self._store.get(key)
         if data is None:
-            return Outcome.IGNORED  # a redelivered event for an upload already handled
+            self._release(user_id, claimed)  # its object is gone: the healer expires it
+            return Outcome.IGNORED
         try:
             clean = self._pictures.validated(data, "direct")
-            if upload.crop is not None:
-                check_within(upload.crop, clean.width, clean.height)
+            if claimed.crop is not None:
+                check_within(claimed.crop, clean.width, clean.height)
         except ProblemError as exc:
-            self._finish(ref.user_id, upload, UploadState.FAILED, exc.code)
+            if exc.status >= 500:
+                raise
+            self._end(user_id, claimed, exc.code)
             self._store.delete([key])
             self._meter.record(Metric.UPLOADS, 1, outcome=exc.code, path="direct")
             return Outcome.REJECTED
-        _, first = self._pictures.replace(ref.user_id, clean, upload.crop)
-        self._finish(ref.user_id, upload, UploadState.DONE, None)
+        _, first = self._pictures.replace(user_id, clean, claimed.crop, claim=claimed)
         self._store.delete([key])
         self._meter.record(
             Metric.UPLOADS, 1, outcome="created" if first else "replaced", path="direct"
         )
         return Outcome.INGESTED
 
-    def _finish(
-        self, user_id: str, upload: DirectUpload, state: UploadState, code: str | None
-    ) -> None:
-        done = upload.model_copy(update={"state": state, "error_code": code})
+    def _end(self, user_id: str, claimed: DirectUpload, code: str) -> None:
+        failed = claimed.model_copy(update={"state": UploadState.FAILED, "error_code": code})
         try:
-            self._table.finish_upload(user_id, done, self._clock())
+            self._table.swap_upload(user_id, claimed, failed, self._clock())
         except Conflict:
-            log.info("upload %s was replaced before it finished", upload.id)
+            log.info("upload %s was replaced or taken over before it failed", claimed.id)

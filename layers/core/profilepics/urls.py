@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from profilepics.clock import Clock, utcnow
-from profilepics.defaults import SIZES as DEFAULT_SIZES
+from profilepics.defaults import MAX_SIZE, MIN_SIZE
 from profilepics.ports import ObjectStore
 
 
@@ -60,6 +60,6 @@ class UrlSigner:
 def default_picture_url(api_base_url: str, user_id: str, name: str, size: str) -> str:
     """The generated default picture for a user without one (initials on a colour)."""
     query = {"name": name, "seed": user_id}
-    if size.isdigit() and int(size) in DEFAULT_SIZES:
-        query["size"] = size  # other configured sizes get the default picture's default size
+    if size.isascii() and size.isdigit() and MIN_SIZE <= int(size) <= MAX_SIZE:
+        query["size"] = size  # the original and the animated size get the default's own
     return f"{api_base_url.rstrip('/')}/pictures/default?{urlencode(query)}"

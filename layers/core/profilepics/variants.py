@@ -1,5 +1,5 @@
-"""Square variants (thumbnails, WebP by default) of a cleaned original: of its crop, or its
-centred square. No I/O.
+"""Square variants (thumbnails in WebP, AVIF, JPEG or PNG) of a cleaned original (of its crop,
+or its centred square), or of a larger variant. No I/O.
 
 Inputs are originals that went through images.clean_image: upright, no EXIF, within limits.
 They are held to the limits again before decoding, all the same: settings change, and the
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,20 +18,31 @@ from PIL import Image
 
 from profilepics import gif
 from profilepics.crop import box, centre
-from profilepics.errors import ImageCorrupt
-from profilepics.formats import ANIMATABLE, STORED, THUMBNAIL_FORMAT, ImageFormat, sniff
+from profilepics.errors import ImageCorrupt, ProblemError
+from profilepics.formats import (
+    ANIMATABLE,
+    WEBP_METHOD,
+    Encoding,
+    ImageFormat,
+    Variant,
+    sniff,
+)
 from profilepics.frames import Budget
 from profilepics.images import ImageLimits, check_frames, declared_frames
 from profilepics.models import Crop
 
-_FORMATS = tuple(f.pillow_name for f in STORED)
+# Whatever is stored: cleaned originals (never HEIC: it is stored converted) and variants.
+_FORMATS = tuple(f.pillow_name for f in ImageFormat if f is not ImageFormat.HEIC)
 _ANIMATED_FORMATS = tuple(f.pillow_name for f in ANIMATABLE)
 _LANCZOS = Image.Resampling.LANCZOS
 # A box reduction down to 1.5x-3x the target, then LANCZOS: 51 dB PSNR against LANCZOS alone
 # (the JPEG draft path is 49 dB), and 2.5x faster on a 2000px PNG (see docs/benchmarks.md).
 _REDUCING_GAP = 1.5
-# libwebp's default: 0-2 skip rate-distortion tuning; 6 was ~3x slower for ~1% fewer bytes.
-_WEBP_METHOD = 4
+WEBP = Encoding(ImageFormat.WEBP, 80, method=WEBP_METHOD)
+# AVIF pictures this small are one AV1 tile: a second thread did nothing (spike 13), and on
+# Lambda below 1,769 MB there is less than one core to give it.
+_AVIF_THREADS = 1
+_NO_ALPHA = (ImageFormat.JPEG,)
 # An animated variant pays the decoder, a resize and the encoder once a frame (measured on a
 # 50-frame 420px GIF, docs/benchmarks.md): bilinear resizing is 2.4x faster than LANCZOS and,
 # softer, saves 16% of the bytes for 0.4 dB; libwebp's method 0 encodes 1.3x faster than 2;
@@ -46,42 +57,92 @@ _ANIMATION_FPS = 10
 _SHORTEST_SHOWN_MS, _SHOWN_INSTEAD_MS = 10, 100
 
 
+def derive(
+    data: bytes,
+    wanted: Sequence[Variant],
+    *,
+    frames: int,
+    encodings: Mapping[ImageFormat, Encoding],
+    limits: ImageLimits,
+    crop: Crop | None = None,
+) -> dict[Variant, bytes]:
+    """Every variant of wanted the source can have (an animated one only of an animation),
+    the still ones from one decode, each of crop (None: the source's centred square). The
+    source is a stored original or variant, so whatever Pillow raises on bytes it can't
+    decode is damage in the bucket: ImageCorrupt."""
+    still = [v for v in wanted if not v.animated]
+    try:
+        made = make_squares(
+            data,
+            sorted({v.size for v in still}),
+            limits=limits,
+            encodings=_of(still, encodings),
+            crop=crop,
+        )
+        made = {v: made[v] for v in still}
+        for v in wanted:
+            if v.animated and frames > 1:
+                blob = make_animated_variant(
+                    data, v.size, limits=limits, encoding=encodings[v.format], crop=crop
+                )
+                if blob is not None:
+                    made[v] = blob
+    except (ProblemError, MemoryError):
+        raise
+    except Exception as exc:
+        raise ImageCorrupt("The stored original could not be decoded") from exc
+    return made
+
+
+def _of(variants: Sequence[Variant], encodings: Mapping[ImageFormat, Encoding]) -> list[Encoding]:
+    return [encodings[fmt] for fmt in dict.fromkeys(v.format for v in variants)]
+
+
 def make_variants(
     data: bytes,
     sizes: Sequence[int],
     *,
     limits: ImageLimits,
-    quality: int = 80,
-    fmt: ImageFormat = THUMBNAIL_FORMAT,
+    encoding: Encoding = WEBP,
     crop: Crop | None = None,
 ) -> dict[int, bytes]:
-    """{size: encoded bytes}, each square and never larger than the crop (by default the
-    original's centred square)."""
-    if not sizes:
+    """{size: encoded bytes} in one format, each exactly size x size."""
+    made = make_squares(data, sizes, limits=limits, encodings=[encoding], crop=crop)
+    return {variant.size: blob for variant, blob in made.items()}
+
+
+def make_squares(
+    data: bytes,
+    sizes: Sequence[int],
+    *,
+    limits: ImageLimits,
+    encodings: Sequence[Encoding],
+    crop: Crop | None = None,
+) -> dict[Variant, bytes]:
+    """Each size in each encoding's format of crop (None: the centred square), exactly
+    size x size (enlarged when the crop is smaller: a layout asks for a size and gets it),
+    from one decode."""
+    if not sizes or not encodings:
         return {}
     with _opened(data, limits, frames=1) as (img, _):
         square = crop or centre(*img.size)
-        side = square.w
         full = img.size
-        largest = min(max(sizes), side)
+        largest = max(sizes)
         if img.format == "JPEG":
             # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: most of the speed-up. Ask for
             # the picture at the scale where the crop is still at least `largest`.
-            scale = largest / side
+            scale = largest / square.w
             img.draft("RGB", (math.ceil(full[0] * scale), math.ceil(full[1] * scale)))
         icc = _rgb_icc(img)
         previous = _square(_resizable(img), largest, square, img.size[0] / full[0])
-    variants: dict[int, bytes] = {}
-    encoded: dict[int, bytes] = {}
+    made: dict[Variant, bytes] = {}
     for size in sorted(set(sizes), reverse=True):
-        edge = min(size, side)
-        if edge not in encoded:
-            if previous.width != edge:
-                # Each size from the one above it: a short, cheap, still high-quality step.
-                previous = previous.resize((edge, edge), _LANCZOS)
-            encoded[edge] = _encode([previous], fmt, quality=quality, icc=icc)
-        variants[size] = encoded[edge]
-    return variants
+        if previous.width != size:
+            # Each size from the one above it: a short, cheap, still high-quality step.
+            previous = previous.resize((size, size), _LANCZOS)
+        for encoding in encodings:
+            made[Variant(size, encoding.format)] = _encode([previous], encoding, icc=icc)
+    return made
 
 
 def make_animated_variant(
@@ -89,8 +150,7 @@ def make_animated_variant(
     size: int,
     *,
     limits: ImageLimits,
-    quality: int = 80,
-    fmt: ImageFormat = THUMBNAIL_FORMAT,
+    encoding: Encoding = WEBP,
     crop: Crop | None = None,
 ) -> bytes | None:
     """An animated square of an animated original (its first max_frames), else None."""
@@ -109,7 +169,7 @@ def make_animated_variant(
                 frames, durations = _frames(img, count, edge, square, budget, None)
         # A GIF without a loop count plays once; WebP's 0 would mean forever.
         loop = int(img.info.get("loop", 1))
-    return _encode(frames, fmt, quality=quality, icc=icc, durations=durations, loop=loop)
+    return _encode(frames, encoding, icc=icc, durations=durations, loop=loop)
 
 
 class _Pace:
@@ -219,20 +279,40 @@ def _square(
 
 def _encode(
     frames: list[Image.Image],
-    fmt: ImageFormat,
+    encoding: Encoding,
     *,
-    quality: int,
     icc: bytes | None,
     durations: list[int] | None = None,
     loop: int = 0,
 ) -> bytes:
-    buffer = io.BytesIO()
-    options: dict[str, Any] = {"icc_profile": icc} if icc else {}
-    if fmt is ImageFormat.WEBP:
-        options["method"] = _WEBP_METHOD
+    fmt = encoding.format
+    if fmt in _NO_ALPHA:
+        frames = [_flattened(frame) for frame in frames]
+    for frame in frames:
+        # Savers fall back on info for what they are not given (AVIF and PNG on its ICC
+        # profile, PNG on a transparency): only what is passed explicitly goes in.
+        frame.info.clear()
+    # An empty profile, not a missing one: the AVIF saver would otherwise look in info.
+    options: dict[str, Any] = {"icc_profile": icc or b""}
+    if encoding.quality is not None:
+        options["quality"] = encoding.quality
+    if encoding.method is not None:
+        options["method"] = encoding.method
+    if encoding.speed is not None:
+        options.update(speed=encoding.speed, max_threads=_AVIF_THREADS)
     if len(frames) > 1:
         options.update(save_all=True, append_images=frames[1:], duration=durations, loop=loop)
         if fmt is ImageFormat.WEBP:
             options.update(_WEBP_ANIMATION)
-    frames[0].save(buffer, fmt.pillow_name, quality=quality, **options)
+    buffer = io.BytesIO()
+    frames[0].save(buffer, fmt.pillow_name, **options)
     return buffer.getvalue()
+
+
+def _flattened(img: Image.Image) -> Image.Image:
+    """img on white, for a format without alpha (a transparent corner stays light)."""
+    if img.mode not in ("RGBA", "LA"):
+        return img
+    base = Image.new(img.mode[:-1], img.size, "white")
+    base.paste(img, mask=img.getchannel("A"))
+    return base

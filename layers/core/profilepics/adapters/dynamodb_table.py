@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
@@ -15,13 +17,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from profilepics import cursor as cursor_codec
 from profilepics.config import Settings
 from profilepics.errors import BadRequest, Conflict, TableUnavailable, UserExists, UserNotFound
-from profilepics.models import DirectUpload, Picture, Profile
+from profilepics.models import DirectUpload, Picture, Profile, UploadState
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+_BATCH_GET = 100  # BatchGetItem's ceiling of keys per call
+_BATCH_ATTEMPTS = 5
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -36,6 +40,21 @@ def _plain(model: Picture | DirectUpload) -> dict[str, Any]:
 
 def _from_item(item: Mapping[str, Any]) -> Profile:
     return Profile.model_validate({k: _deserializer.deserialize(v) for k, v in item.items()})
+
+
+def _upload_is(upload: DirectUpload) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """A condition that the stored direct upload is still this one: id, state and claim."""
+    names = {"#u": "upload", "#uid": "id", "#ust": "state", "#ucl": "claimed_at"}
+    values: dict[str, Any] = {":uid": upload.id, ":ust": upload.state.value}
+    condition = "#u.#uid = :uid AND #u.#ust = :ust AND "
+    claimed_at = _plain(upload).get("claimed_at")
+    if claimed_at is None:
+        condition += "attribute_not_exists(#u.#ucl)"
+    else:
+        # The same serialiser wrote it, so equal instants are equal strings.
+        condition += "#u.#ucl = :ucl"
+        values[":ucl"] = claimed_at
+    return condition, names, values
 
 
 def _guard(call: Callable[[], T], conflict: type[Exception] = Conflict) -> T:
@@ -97,6 +116,29 @@ class DynamoDBTable:
         item = response.get("Item")
         return _from_item(item) if item else None
 
+    def get_many(self, user_ids: Iterable[str]) -> dict[str, Profile]:
+        found: dict[str, Profile] = {}
+        wanted = list(dict.fromkeys(user_ids))  # BatchGetItem refuses a repeated key
+        for start in range(0, len(wanted), _BATCH_GET):
+            keys = [_to_item({"user_id": u}) for u in wanted[start : start + _BATCH_GET]]
+            for item in self._batch_get({self._table: {"Keys": keys, "ConsistentRead": True}}):
+                profile = _from_item(item)
+                found[profile.user_id] = profile
+        return found
+
+    def _batch_get(self, request: dict[str, Any]) -> Iterator[Mapping[str, Any]]:
+        """The items of one BatchGetItem, asking again for the keys it left unprocessed (a
+        throttled or oversized answer), with backoff."""
+        for attempt in range(_BATCH_ATTEMPTS):
+            response = _guard(partial(self._client.batch_get_item, RequestItems=request))
+            yield from response.get("Responses", {}).get(self._table, [])
+            request = dict(response.get("UnprocessedKeys") or {})
+            if not request:
+                return
+            time.sleep(0.05 * 2**attempt)
+        log.warning("table left keys unprocessed %d times", _BATCH_ATTEMPTS)
+        raise TableUnavailable()
+
     def scan(self, limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
         args: dict[str, Any] = {"TableName": self._table, "Limit": limit}
         if cursor:
@@ -123,33 +165,61 @@ class DynamoDBTable:
         return _from_item(response["Attributes"])
 
     def set_picture(
-        self, user_id: str, picture: Picture | None, expected_version: int, now: datetime
+        self,
+        user_id: str,
+        picture: Picture | None,
+        expected_version: int,
+        now: datetime,
+        *,
+        claim: DirectUpload | None = None,
     ) -> None:
         values: dict[str, Any] = {":expected": expected_version, ":one": 1}
+        names: dict[str, str] = {}
         assignments = "version = version + :one"
+        condition = "version = :expected"
         if picture is not None:
             assignments += ", picture = :p"
             values[":p"] = _plain(picture)
+        if claim is not None:
+            done = claim.model_copy(update={"state": UploadState.DONE, "error_code": None})
+            assignments += ", #u = :done"
+            values[":done"] = _plain(done)
+            claimed, claim_names, claim_values = _upload_is(claim)
+            condition += f" AND {claimed}"
+            names |= claim_names
+            values |= claim_values
         remove = "picture" if picture is None else ""
-        self._update(user_id, assignments, "version = :expected", values, now, remove=remove)
+        self._update(
+            user_id, assignments, condition, values, now, remove=remove, names=names or None
+        )
 
     def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
-        self._set_if_current(user_id, "picture", picture, now)
+        values = {":v": _plain(picture), ":id": picture.id}
+        names = {"#p": "picture", "#id": "id"}
+        self._update(user_id, "#p = :v", "#p.#id = :id", values, now, names=names)
+
+    def swap_picture(
+        self, user_id: str, picture: Picture, expected_revision: int, now: datetime
+    ) -> None:
+        values = {":v": _plain(picture), ":id": picture.id, ":rev": expected_revision}
+        names = {"#p": "picture", "#id": "id", "#rev": "revision"}
+        condition = "#p.#id = :id AND #p.#rev = :rev"
+        if expected_revision == 0:  # pictures written before revisions had none
+            condition = "#p.#id = :id AND (#p.#rev = :rev OR attribute_not_exists(#p.#rev))"
+        self._update(user_id, "#p = :v", condition, values, now, names=names)
 
     def start_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
         values = {":u": _plain(upload)}
         condition = "attribute_exists(user_id)"
         self._update(user_id, "upload = :u", condition, values, now, conflict=UserNotFound)
 
-    def finish_upload(self, user_id: str, upload: DirectUpload, now: datetime) -> None:
-        self._set_if_current(user_id, "upload", upload, now)
-
-    def _set_if_current(
-        self, user_id: str, attribute: str, value: Picture | DirectUpload, now: datetime
+    def swap_upload(
+        self, user_id: str, expected: DirectUpload, new: DirectUpload, now: datetime
     ) -> None:
-        values = {":v": _plain(value), ":id": value.id}
-        names = {"#a": attribute, "#id": "id"}
-        self._update(user_id, "#a = :v", "#a.#id = :id", values, now, names=names)
+        condition, names, values = _upload_is(expected)
+        self._update(
+            user_id, "#u = :new", condition, {**values, ":new": _plain(new)}, now, names=names
+        )
 
     def _update(
         self,

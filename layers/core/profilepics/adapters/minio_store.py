@@ -16,6 +16,7 @@ from minio.deleteobjects import DeleteObject
 from minio.error import MinioException, S3Error
 from minio.helpers import BaseURL
 
+from profilepics import keys
 from profilepics.adapters.store_credentials import provider_for
 from profilepics.config import Settings
 from profilepics.errors import InternalError, StorageUnavailable
@@ -23,6 +24,7 @@ from profilepics.errors import InternalError, StorageUnavailable
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NotFound", "ResourceNotFound"})
+_PING_KEY = f"{keys.ORIGINALS}.ping"
 
 
 def minio_client(settings: Settings, endpoint: str | None = None, credentials: Any = None) -> Minio:
@@ -155,9 +157,13 @@ class MinioStore:
         )
         return iter(obj.object_name for obj in listed if obj.object_name)
 
-    def list_objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
+    def list_objects(
+        self, prefix: str, start_after: str | None = None
+    ) -> Iterator[tuple[str, datetime]]:
         # Page by page as the caller iterates, so a whole bucket is never held in memory.
-        listing = self._client.list_objects(self._bucket, prefix, recursive=True)
+        listing = self._client.list_objects(
+            self._bucket, prefix, recursive=True, start_after=start_after
+        )
         while (obj := guard("list", lambda: next(listing, None))) is not None:
             if obj.object_name and obj.last_modified:
                 yield obj.object_name, obj.last_modified
@@ -194,5 +200,14 @@ class MinioStore:
         return self._post_url, {"key": key, **declared, **fields}
 
     def ping(self) -> None:
-        if not guard("ping", lambda: self._client.bucket_exists(self._bucket)):
-            raise StorageUnavailable("The bucket does not exist")
+        # A GET of a key no picture has (every original lives in a user's folder), not a HEAD
+        # of the bucket: that needs rights on the whole bucket, which the app's identity may
+        # lack, and a HEAD's 404 cannot tell a missing bucket from a missing key.
+        def answers() -> None:
+            try:
+                self._client.get_object(self._bucket, _PING_KEY).close()
+            except S3Error as exc:
+                if exc.code not in _MISSING:  # NoSuchBucket, AccessDenied, ...
+                    raise
+
+        guard("ping", answers)

@@ -1,0 +1,290 @@
+"""Regeneration: the variants of every picture made under other settings (sizes, formats,
+quality) are made again under the current ones. A picture switches to its new set in one
+conditional write; the objects it leaves are retired, and the sweep deletes them once no URL
+handed out for them can still work. Pictures already current are skipped, so a run that
+stopped is resumed by running it again."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from profilepics import keys
+from profilepics.clock import Clock
+from profilepics.config import Settings
+from profilepics.errors import Conflict, ProblemError
+from profilepics.formats import Variant
+from profilepics.models import Picture, PictureStatus, Profile
+from profilepics.ports import ObjectStore, ProfileTable
+
+if TYPE_CHECKING:
+    from profilepics.images import ImageLimits
+
+log = logging.getLogger(__name__)
+WRITE_ATTEMPTS = 8
+_PAGE = 50
+
+
+class Outcome(StrEnum):
+    UP_TO_DATE = "up_to_date"
+    REGENERATED = "regenerated"
+    SKIPPED = "skipped"  # processing (its run uses the current settings) or failed
+    SUPERSEDED = "superseded"  # replaced or deleted meanwhile
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A picture's variant set under the current settings, and how it gets there."""
+
+    variants: dict[str, str]
+    on_demand: list[str]
+    missing: list[Variant]  # to make: not stored under their current key
+    retired: list[str]  # stored keys the new set no longer has
+
+
+@dataclass
+class RegenerateReport:
+    dry_run: bool
+    pictures: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    made: int = 0  # objects written (to write, on a dry run)
+    retired: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    complete: bool = True  # False: stopped early, to be resumed from next_cursor
+    next_cursor: str | None = None  # None: from the first page
+
+    def lines(self) -> list[str]:
+        verb = "to regenerate (dry run, nothing written)" if self.dry_run else "regenerated"
+        done = [
+            f"pictures: {self.pictures}; {verb}: {self.outcomes[Outcome.REGENERATED]}; up to "
+            f"date: {self.outcomes[Outcome.UP_TO_DATE]}; skipped (processing or failed): "
+            f"{self.outcomes[Outcome.SKIPPED]}; replaced meanwhile: "
+            f"{self.outcomes[Outcome.SUPERSEDED]}; failed: {self.outcomes[Outcome.FAILED]}",
+            f"variants {'to make' if self.dry_run else 'made'}: {self.made}; old objects "
+            f"{'to retire' if self.dry_run else 'retired'}: {self.retired} (the sweep deletes "
+            "them once the URLs handed out for them have expired)",
+        ]
+        if self.errors:
+            done.append("errors: " + ", ".join(f"{c} {n}" for c, n in sorted(self.errors.items())))
+        if not self.complete:
+            where = f"cursor {self.next_cursor}" if self.next_cursor else "the first page"
+            done.append(f"stopped early: run it again from {where} to resume")
+        return done
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "dry_run": self.dry_run,
+            "pictures": self.pictures,
+            "outcomes": dict(self.outcomes),
+            "made": self.made,
+            "retired": self.retired,
+            "errors": dict(self.errors),
+            "complete": self.complete,
+            "next_cursor": self.next_cursor,
+        }
+
+
+class Regenerator:
+    def __init__(
+        self,
+        store: ObjectStore,
+        table: ProfileTable,
+        settings: Settings,
+        clock: Clock,
+        limits: Callable[[], ImageLimits],
+    ) -> None:
+        self._store = store
+        self._table = table
+        self._settings = settings
+        self._clock = clock
+        self._limits = limits
+        self._url_life = timedelta(seconds=settings.url_expiry_seconds)
+
+    def plan(self, user_id: str, picture: Picture) -> Plan | None:
+        """The picture's set under the current settings; None when it already is that set."""
+        encodings = self._settings.encodings
+        wanted = [v for v in self._settings.variants if not v.animated or picture.frames > 1]
+        variants = {
+            v.id: keys.thumbnail(user_id, picture.id, v, encodings[v.format]) for v in wanted
+        }
+        on_demand = []
+        for variant_id in picture.on_demand:
+            variant, key = Variant.parse(variant_id), picture.variants.get(variant_id)
+            if variant is None or key is None or variant_id in variants:
+                continue
+            # Made on request under today's settings: kept; under others: made again on request.
+            if key == keys.thumbnail(user_id, picture.id, variant, encodings[variant.format]):
+                variants[variant_id] = key
+                on_demand.append(variant_id)
+        if variants == picture.variants and on_demand == picture.on_demand:
+            return None
+        stored = set(picture.variants.values())
+        return Plan(
+            variants=variants,
+            on_demand=on_demand,
+            missing=[v for v in wanted if variants[v.id] not in stored],
+            retired=sorted(stored - set(variants.values())),
+        )
+
+    def regenerate(self, user_id: str, picture: Picture, report: RegenerateReport) -> Outcome:
+        """Switch one picture to its current set; the counts go into report."""
+        written: dict[str, Variant] = {}
+        for _ in range(WRITE_ATTEMPTS):
+            if picture.status is not PictureStatus.READY:
+                return self._drop(written, picture, Outcome.SKIPPED)
+            plan = self.plan(user_id, picture)
+            if plan is None:  # another run switched it meanwhile, to the same keys
+                return self._drop(written, picture, Outcome.UP_TO_DATE)
+            if report.dry_run:
+                report.made += len(plan.missing)
+                report.retired += len(plan.retired)
+                return Outcome.REGENERATED
+            if not self._make(picture, plan, written):
+                fresh = self._current(user_id, picture.id)
+                if fresh is None:
+                    return self._drop(written, None, Outcome.SUPERSEDED)
+                raise Conflict("The picture's original is missing from the store")
+            now = self._clock()
+            kept = set(plan.variants.values())
+            due, waiting = self._retirements(picture, now)
+            retired = sorted((set(waiting) | set(plan.retired)) - kept)
+            updated = picture.model_copy(
+                update={
+                    "variants": plan.variants,
+                    "on_demand": plan.on_demand,
+                    "retired": retired,
+                    "retired_at": now if plan.retired else picture.retired_at,
+                    "revision": picture.revision + 1,
+                }
+            )
+            try:
+                self._table.swap_picture(user_id, updated, picture.revision, now)
+            except Conflict:
+                fresh = self._current(user_id, picture.id)
+                if fresh is None:
+                    return self._drop(written, None, Outcome.SUPERSEDED)
+                picture = fresh
+                continue
+            report.made += len(written)
+            report.retired += len(plan.retired)
+            self._delete([key for key in due if key not in kept])
+            return Outcome.REGENERATED
+        self._drop(written, picture, Outcome.FAILED)
+        raise Conflict("The picture kept changing; try again")
+
+    def _make(self, picture: Picture, plan: Plan, written: dict[str, Variant]) -> bool:
+        """Store the plan's missing variants (all from one decode); those the original can't
+        have (an animated one of a still) leave the plan. False when the original is gone."""
+        from profilepics.variants import derive
+
+        todo = [v for v in plan.missing if plan.variants[v.id] not in written]
+        if not todo:
+            return True
+        data = self._store.get(picture.key)
+        if data is None:
+            return False
+        encodings = self._settings.encodings
+        made = derive(
+            data,
+            todo,
+            frames=picture.frames,
+            encodings=encodings,
+            limits=self._limits(),
+            crop=picture.crop,
+        )
+        for variant in todo:
+            key = plan.variants[variant.id]
+            if variant not in made:
+                del plan.variants[variant.id]
+                continue
+            self._store.put(key, made[variant], variant.format.content_type, keys.IMMUTABLE)
+            written[key] = variant
+        return True
+
+    def _retirements(self, picture: Picture, now: datetime) -> tuple[list[str], list[str]]:
+        """(retired keys no URL can reach any more, those it still may)."""
+        if picture.retired_at is not None and picture.retired_at + self._url_life <= now:
+            return list(picture.retired), []
+        return [], list(picture.retired)
+
+    def _current(self, user_id: str, picture_id: str) -> Picture | None:
+        profile = self._table.get(user_id)
+        fresh = profile.picture if profile else None
+        return fresh if fresh is not None and fresh.id == picture_id else None
+
+    def _drop(
+        self, written: dict[str, Variant], picture: Picture | None, outcome: Outcome
+    ) -> Outcome:
+        """Delete what this run wrote that the picture does not record (the picture went, or
+        changed otherwise); keys are the same for the same settings, so a rival's are kept."""
+        recorded = set(picture.variants.values()) if picture is not None else set()
+        self._delete([key for key in written if key not in recorded])
+        written.clear()
+        return outcome
+
+    def _delete(self, keys_: list[str]) -> None:
+        if not keys_:
+            return
+        try:
+            self._store.delete(keys_)
+        except ProblemError as exc:
+            log.warning("left %d objects for the sweep: %s", len(keys_), exc.code)
+
+    def count(self) -> int:
+        """How many pictures a run will look at (for a progress bar)."""
+        return sum(1 for profile in self._profiles(None)[0] if profile.picture is not None)
+
+    def run(
+        self,
+        *,
+        dry_run: bool = False,
+        cursor: str | None = None,
+        progress: Callable[[Outcome], None] | None = None,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> RegenerateReport:
+        """Every picture from cursor on; stops early (with a cursor to resume) once stop()."""
+        report = RegenerateReport(dry_run=dry_run)
+        profiles, position = self._profiles(cursor)
+        for profile in profiles:
+            if stop():
+                report.complete, report.next_cursor = False, position()
+                break
+            if profile.picture is None:
+                continue
+            report.pictures += 1
+            outcome = self._one(profile, report)
+            report.outcomes[outcome] += 1
+            if progress is not None:
+                progress(outcome)
+        return report
+
+    def _one(self, profile: Profile, report: RegenerateReport) -> Outcome:
+        assert profile.picture is not None
+        try:
+            return self.regenerate(profile.user_id, profile.picture, report)
+        except ProblemError as exc:
+            log.warning("regenerating %s failed: %s", profile.user_id, exc.code)
+            report.errors[exc.code] += 1
+            return Outcome.FAILED
+
+    def _profiles(self, cursor: str | None) -> tuple[Iterator[Profile], Callable[[], str | None]]:
+        """Every profile from cursor on, and a function telling the cursor of the page being
+        read (a resumed run starts that page again: its finished pictures are up to date)."""
+        at: list[str | None] = [cursor]
+
+        def pages() -> Iterator[Profile]:
+            page_cursor = cursor
+            while True:
+                at[0] = page_cursor
+                page, page_cursor = self._table.scan(_PAGE, page_cursor)
+                yield from page
+                if page_cursor is None:
+                    return
+
+        return pages(), lambda: at[0]

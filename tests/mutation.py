@@ -1,0 +1,369 @@
+"""`make mutation`: mutmut over the core's decision-making modules, the score to docs/mutation.md.
+
+mutmut names a module by its path from where it runs (stripping only `src/`), and the core lives
+in layers/core: so the run happens in .mutation/, where src/profilepics and tests are links to
+the repository's, and the repository itself is on the path for `infra`. Each module is run
+against the unit tests that exercise it (all of tests/unit would add minutes of tooling tests
+that test no core decision: templates, compose files, packaging, worker processes).
+
+    python -m tests.mutation                 # every module below, then docs/mutation.md
+    python -m tests.mutation auth sweep      # some modules; the report keeps the others' rows
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.stackrun import SHARED_STACK, start_stack
+
+REPO = Path(__file__).resolve().parent.parent
+WORK = REPO / ".mutation"
+REPORT = REPO / "docs" / "mutation.md"
+RESULTS = REPO / "tests" / "mutation_results.json"
+TARGET = 0.85
+
+# Module (under layers/core/profilepics) -> the tests (pytest arguments) that decide it. The
+# DynamoDB adapter runs its contract tests on moto's in-process DynamoDB (and the fake), the
+# integration run on dynalite being deselected: a stack per mutant would take hours.
+U = "tests/unit/"
+MODULES: dict[str, list[str]] = {
+    "images": [U + "test_images.py"],
+    "auth": [U + "test_authorization.py"],
+    "urls": [U + "test_urls.py", U + "test_request_url.py"],
+    "bodies": [U + "test_bodies.py"],
+    "adapters/minio_store": [
+        U + "test_minio_store.py",
+        U + "test_presign_regions.py",
+        "tests/contract/test_object_store.py",
+    ],
+    "adapters/dynamodb_table": ["tests/contract/test_profile_table.py", "-m", "not integration"],
+    "pictures": [U + "test_pictures_service.py", U + "test_metrics.py"],
+    "processing": [U + "test_processing.py", U + "test_variants.py", U + "test_metrics.py"],
+    "sweep": [U + "test_sweep.py"],
+}
+
+# The store adapter's behaviour is its calls to a real S3 server: its contract tests run on one
+# stack started once for the whole run (not one per mutant), named to them by SHARED_STACK.
+NEEDS_STORE = {"adapters/minio_store"}
+
+# A surviving mutant that no test can kill: (module, the mutated line as mutmut shows it) ->
+# why the mutant behaves exactly as the original. Keyed by the line, not mutmut's number, so a
+# reason survives edits elsewhere in the module; a changed line shows up as a new survivor.
+_NEVER_READ = "never read before the parser's callbacks set it: a header's name always comes "
+_CASE = "the value is lower-cased before it is compared"
+EQUIVALENT: dict[tuple[str, str], str] = {
+    ("auth", 'return set(str(value or "XXXX").strip("[]").replace(",", " ").split())'): (
+        "a missing claim becomes the one word XXXX instead of none: a caller is admin by it only "
+        "if the admin scope or group is named XXXX"
+    ),
+    ("auth", 'return set(str(value or "").strip("XX[]XX").replace(",", " ").split())'): (
+        "also strips an X at either end of the whole claim: only a scope or group named with a "
+        "leading or trailing X, first or last in its claim, reads differently"
+    ),
+    ("bodies", 'content_type = headers.get("content-type", "APPLICATION/OCTET-STREAM")'): _CASE,
+    ("bodies", 'declared = headers.get("content-length", "XXXX")'): (
+        "a missing length and XXXX are both not digits: neither is compared with the limit"
+    ),
+    (
+        "bodies",
+        'data = base64.b64decode(body, validate=True) if is_base64 else body.encode("LATIN-1")',
+    ): "Python's codec names are case-insensitive",
+    (
+        "bodies",
+        'state: dict[str, object] = {"field": b"XXXX", "header": b"", "found": False, '
+        '"ended": False}',
+    ): "a part with no Content-Disposition is named neither b'' nor b'XXXX' is 'file'",
+    (
+        "bodies",
+        'state: dict[str, object] = {"field": b"", "XXheaderXX": b"", "found": False, '
+        '"ended": False}',
+    ): _NEVER_READ + "before its value",
+    (
+        "bodies",
+        'state: dict[str, object] = {"field": b"", "HEADER": b"", "found": False, "ended": False}',
+    ): _NEVER_READ + "before its value",
+    (
+        "bodies",
+        'state: dict[str, object] = {"field": b"", "header": b"XXXX", "found": False, '
+        '"ended": False}',
+    ): _NEVER_READ + "before its value",
+    ("bodies", 'state["field"] = disposition.get(b"name", None)'): (
+        "a disposition without a name is not the 'file' field either way"
+    ),
+    ("bodies", 'state["field"] = disposition.get(b"name", )'): (
+        "a disposition without a name is not the 'file' field either way"
+    ),
+    ("bodies", 'state["field"] = disposition.get(b"name", b"XXXX")'): (
+        "a disposition without a name is not the 'file' field either way"
+    ),
+    (
+        "sweep",
+        'by_prefix = ", ".join(f"{p.rstrip(\'XX/XX\')} {self.deleted[p]}" for p in SWEPT_PREFIXES)',
+    ): "no swept prefix ends in X: the same words are printed",
+    ("sweep", 'cursor: str | None = ""'): (
+        "every table (fake, DynamoDB adapter) starts a scan at the beginning for a falsy cursor"
+    ),
+    ("sweep", "self._delete(batch, None)"): "None is as falsy as the False it replaces",
+    ("images", "if fmt is ImageFormat.GIF and not gif.parse(data, 2).frames:"): (
+        "reading up to two frames instead of one finds a first frame exactly when one exists"
+    ),
+    **{
+        ("images", line): (
+            "a GIF's pixels weigh 1 whatever the format and data passed: _weight reads the "
+            "format for WebP and PNG, and the data for PNG only"
+        )
+        for line in (
+            "check_frames(canvas, 1, None, data, limits)",
+            "check_frames(canvas, 1, ImageFormat.GIF, None, limits)",
+            "check_frames(canvas, count, None, data, limits)",
+            "check_frames(canvas, count, ImageFormat.GIF, None, limits)",
+        )
+    },
+    ("images", "parsed = gif.parse(data, limits.max_frames + 2)"): (
+        "a GIF with more than max_frames frames is refused whether parsing stops at max + 1 "
+        "or max + 2; only the cost of the refusal changes"
+    ),
+    ("images", "check_frames(img.size, 1, None, data, limits)"): (
+        "the second check_frames, with the real format and the declared count, repeats every "
+        "pixel check with the right weight before anything is decoded"
+    ),
+    **{
+        ("images", line): (
+            "check_declared never sees a GIF (clean_image sends GIFs to _clean_gif first): "
+            "the data and the cap are read for GIFs only"
+        )
+        for line in (
+            "count = declared_frames(img, fmt, None, limits.max_frames + 1)",
+            "count = declared_frames(img, fmt, data, None)",
+            "count = declared_frames(img, fmt, data, limits.max_frames - 1)",
+            "count = declared_frames(img, fmt, data, limits.max_frames + 2)",
+        )
+    },
+    **{
+        ("images", line): (
+            "every Pillow plugin of an accepted format (PNG, WebP; JPEG and GIF return "
+            "earlier) defines n_frames, so the default is never used"
+        )
+        for line in (
+            'return int(getattr(img, "n_frames", None))',
+            'return int(getattr(img, "n_frames", ))',
+            'return int(getattr(img, "n_frames", 2))',
+        )
+    },
+    **{
+        ("images", line): (
+            "int(None) raises TypeError, which the except turns into 1, the default it replaces"
+        )
+        for line in (
+            "return int(img.getexif().get(ExifTags.Base.Orientation, None))",
+            "return int(img.getexif().get(ExifTags.Base.Orientation, ))",
+        )
+    },
+    ("urls", "return f\"{api_base_url.rstrip('XX/XX')}/pictures/default?{urlencode(query)}\""): (
+        "settings' api_base_url is a URL ending in a host, port or path segment: only one "
+        "ending in an X would lose it"
+    ),
+    ("urls", "cache_size: int = 4097,"): (
+        "one more cached signature changes memory, not any URL handed out"
+    ),
+    ("urls", "self._cache.popitem(last=None)"): (
+        "OrderedDict.popitem reads last for truth: None evicts the oldest as False does"
+    ),
+}
+
+STATUS = {1: "killed", 3: "killed", 0: "survived", 36: "timeout", -24: "timeout", 24: "timeout"}
+
+
+@dataclass
+class Score:
+    module: str
+    killed: int
+    total: int
+    survivors: list[tuple[str, str]]  # (mutant name, mutated line)
+    seconds: float
+
+    @property
+    def equivalent(self) -> int:
+        return sum((self.module, line) in EQUIVALENT for _, line in self.survivors)
+
+    @property
+    def rate(self) -> float:
+        """Killed among the mutants that are not equivalent (a timeout counts as killed)."""
+        judged = self.total - self.equivalent
+        return self.killed / judged if judged else 1.0
+
+
+def stage(module: str) -> None:
+    """A fresh .mutation/ that mutates one module against its own unit tests."""
+    shutil.rmtree(WORK, ignore_errors=True)
+    (WORK / "src").mkdir(parents=True)
+    (WORK / "src" / "profilepics").symlink_to(REPO / "layers" / "core" / "profilepics")
+    (WORK / "tests").symlink_to(REPO / "tests")
+    tests = MODULES[module]
+    (WORK / "pyproject.toml").write_text(
+        "[tool.mutmut]\n"
+        'source_paths = ["src/profilepics"]\n'
+        f'only_mutate = ["src/profilepics/{module}.py"]\n'
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        "use_git_change_detection = false\n"
+        "\n[tool.pytest.ini_options]\n"
+        f'pythonpath = [".", "src", "{REPO}"]\n'
+        'markers = ["integration: needs the real local stack", "e2e: drives the full stack"]\n'
+        "timeout = 120\n"
+    )
+
+
+def run(module: str) -> Score:
+    stage(module)
+    if module not in NEEDS_STORE:
+        return _run(module, {})
+    with start_stack(WORK / "stack") as stack:
+        return _run(module, {SHARED_STACK: str(stack.data_dir / "ready.json")})
+
+
+def _run(module: str, extra_env: dict[str, str]) -> Score:
+    began = time.monotonic()
+    env = {
+        **os.environ,
+        "PYTEST_DEBUG_TEMPROOT": str(WORK / "tmp"),
+        # The image fuzz tests reach every mutant of images.py: 25 examples, not 150, each.
+        "PROFILEPICS_FUZZ_EXAMPLES": "25",
+        **extra_env,
+    }
+    (WORK / "tmp").mkdir()
+    mutmut = Path(sys.executable).parent / "mutmut"
+    done = subprocess.run(
+        [str(mutmut), "run", "--max-children", str(os.cpu_count() or 2)],
+        cwd=WORK,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.monotonic() - began
+    meta = WORK / "mutants" / "src" / "profilepics" / f"{module}.py.meta"
+    if done.returncode != 0 or not meta.exists():
+        sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+        raise SystemExit(f"mutmut failed on {module}")
+    codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"]
+    # A timeout counts as killed (the mutant made the tests hang); "no tests" does not.
+    caught = {n for n, code in codes.items() if code is not None and code in STATUS}
+    caught = {n for n in caught if STATUS[codes[n] or 0] in ("killed", "timeout")}
+    source = meta.with_suffix("").read_text()
+    survivors = [(n, mutated_line(source, n)) for n in codes if n not in caught]
+    killed = len(caught)
+    return Score(module, killed, len(codes), sorted(survivors), seconds)
+
+
+def mutated_line(source: str, name: str) -> str:
+    """What the mutant changes: the first line it adds (or removes), from mutmut's own file."""
+    function = name.rsplit(".", 1)[1]
+    original = function.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
+    bodies = {
+        node.name: ast.get_source_segment(source, node) or ""
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.name in (function, original)
+    }
+    before = bodies.get(original, "").splitlines()[1:]
+    after = bodies.get(function, "").splitlines()[1:]
+    changed = [line for line in difflib.ndiff(before, after) if line[:2] in ("+ ", "- ")]
+    added = [line[2:] for line in changed if line.startswith("+ ")]
+    shown = added[0] if added else f"(removed) {changed[0][2:]}" if changed else "(no change)"
+    return re.sub(r"\s+", " ", shown.strip())
+
+
+def write_report(scores: dict[str, Score]) -> None:
+    lines = [
+        "# Mutation score",
+        "",
+        "`make mutation` runs [mutmut](https://pypi.org/project/mutmut/) 3 over the core's",
+        "decision-making modules, each against the tests that decide it (tests/mutation.py",
+        "lists them: the module's unit tests; for the DynamoDB adapter, its contract tests on",
+        'moto\'s in-process DynamoDB). `make mutation MODULES="auth sweep"` runs some; the',
+        "other rows are kept from their last run. This file is written by that run: a",
+        "surviving mutant is either killed by a new test or given the reason it is equivalent",
+        "in tests/mutation.py's EQUIVALENT, keyed by the mutated line, so the reason follows",
+        "the line when other code moves. A mutant that makes the tests time out counts as",
+        "killed; one no test reaches counts as survived.",
+        "",
+        f"Target: at least {TARGET:.0%} of the non-equivalent mutants killed in each module",
+        "(the command fails below it). Score = killed / (mutants - equivalent). `run` is the",
+        "module's wall time on the machine and load of that run (niced, both cores).",
+        "",
+        "| module | mutants | killed | equivalent | survived | score | run |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for module in MODULES:
+        if module not in scores:
+            lines.append(f"| {module} | not run yet | | | | | |")
+            continue
+        score = scores[module]
+        survived = len(score.survivors) - score.equivalent
+        lines.append(
+            f"| {module} | {score.total} | {score.killed} | {score.equivalent} | {survived} |"
+            f" {score.rate:.1%} | {score.seconds:.0f} s |"
+        )
+    lines += ["", "## Surviving mutants", ""]
+    for module in MODULES:
+        if module in scores:
+            for name, line in scores[module].survivors:
+                reason = EQUIVALENT.get((module, line), "**not yet killed**")
+                lines.append(f"- `{name}`: `{line}` — {reason}")
+    REPORT.write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str]) -> int:
+    modules = argv or list(MODULES)
+    unknown = [m for m in modules if m not in MODULES]
+    if unknown:
+        raise SystemExit(f"unknown modules: {unknown}; known: {list(MODULES)}")
+    # Each module's last run; equivalence is judged afresh from EQUIVALENT at every report.
+    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    scores = {
+        m: Score(m, v["killed"], v["total"], [tuple(x) for x in v["survivors"]], v["seconds"])
+        for m, v in saved.items()
+        if m in MODULES
+    }
+    for module in modules:
+        score = run(module)
+        scores[module] = score
+        RESULTS.write_text(
+            json.dumps(
+                {
+                    m: {
+                        "total": s.total,
+                        "killed": s.killed,
+                        "seconds": round(s.seconds),
+                        "survivors": s.survivors,
+                    }
+                    for m, s in scores.items()
+                },
+                indent=1,
+            )
+            + "\n"
+        )
+        write_report(scores)
+        sys.stdout.write(
+            f"{module}: {score.killed}/{score.total - score.equivalent} killed "
+            f"({score.rate:.1%}), {len(score.survivors) - score.equivalent} survived "
+            f"(+{score.equivalent} equivalent), {score.seconds:.0f} s\n"
+        )
+    write_report(scores)
+    shutil.rmtree(WORK, ignore_errors=True)
+    return 1 if any(s.rate < TARGET for s in scores.values()) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
