@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,7 +18,7 @@ from typing import Any
 
 from bench import before, inputs
 from bench.measure import Row, Sample, Target
-from bench.upload import ROOT, _env
+from bench.upload import run_child
 
 SECTION = "11 Animated variant"
 ROUNDS = 3
@@ -46,18 +45,9 @@ def _child(runs: int, source: Path) -> dict[str, Any]:
 
 
 def _once(tree: Path | None, source: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.animated", "--child", str(RUNS), str(source)],
-        env=_env(tree),
-        cwd=tree or ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    result: dict[str, Any] = run_child(
+        tree, ["-m", "bench.animated", "--child", str(RUNS), str(source)]
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"{done.args[:3]} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 

@@ -73,6 +73,23 @@ def _env(tree: Path | None) -> dict[str, str]:
     return env
 
 
+def run_child(tree: Path | None, args: list[str], stdin: str | None = None) -> Any:
+    """`python args` with tree's code (this tree's when None): its last line of output, JSON."""
+    done = subprocess.run(
+        [sys.executable, *args],
+        input=stdin,
+        env=_env(tree),
+        cwd=tree or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{done.args[:3]} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 # --- clean_image, a fresh interpreter per version and round --------------------------------
 
 
@@ -94,18 +111,8 @@ def _child(runs: int, sources: list[Path]) -> list[dict[str, Any]]:
 
 
 def _clean_all(tree: Path | None, sources: list[Path]) -> list[dict[str, Any]]:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.upload", "--child", str(RUNS), *map(str, sources)],
-        env=_env(tree),
-        cwd=tree or ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{done.args[:3]} failed:\n{done.stderr[-3000:]}")
-    result: list[dict[str, Any]] = json.loads(done.stdout.strip().splitlines()[-1])
+    args = ["-m", "bench.upload", "--child", str(RUNS), *map(str, sources)]
+    result: list[dict[str, Any]] = run_child(tree, args)
     return result
 
 
@@ -150,19 +157,7 @@ def _function_cpu(config: dict[str, Any], tree: Path | None, source: Path) -> li
         "body_file": str(source),
         "calls": FUNCTION_CALLS,
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.inprocess"],
-        input=json.dumps(request),
-        env=_env(tree),
-        cwd=tree or ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{done.args[:3]} failed:\n{done.stderr[-3000:]}")
-    cpu: list[float] = json.loads(done.stdout.strip().splitlines()[-1])["cpu_ms"]
+    cpu: list[float] = run_child(tree, ["-m", "bench.inprocess"], json.dumps(request))["cpu_ms"]
     return cpu
 
 

@@ -138,16 +138,12 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sweep(args: argparse.Namespace) -> int:
-    from profilepics.sweep import every
-
-    from infra.runner import heal_stuck, sweep_orphans
-
-    if args.grace_seconds < 0 or (args.max_seconds is not None and args.max_seconds < 0):
-        raise CliError("--grace-seconds and --max-seconds must not be negative", 2)
+def _answering_target(use_local: bool) -> tuple[Settings, str]:
+    """The settings of the store and table a maintenance command works on (the embedded
+    stack's with --local), once both answer; and the hint its errors end with."""
     settings = Settings()
-    hint = "" if args.local else " (for the embedded local stack, add --local)"
-    if args.local:
+    hint = "" if use_local else " (for the embedded local stack, add --local)"
+    if use_local:
         settings = local.stack_settings(settings, LocalSettings())
         require_local_stack(settings.s3_endpoint, settings.dynamodb_endpoint)
     else:
@@ -155,6 +151,17 @@ def _sweep(args: argparse.Namespace) -> int:
             {"the store": settings.s3_endpoint, "the table": settings.dynamodb_endpoint},
             "start it, or set PROFILEPICS_S3_ENDPOINT / PROFILEPICS_DYNAMODB_ENDPOINT" + hint,
         )
+    return settings, hint
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from profilepics.sweep import every
+
+    from infra.runner import heal_stuck, sweep_orphans
+
+    if args.grace_seconds < 0 or (args.max_seconds is not None and args.max_seconds < 0):
+        raise CliError("--grace-seconds and --max-seconds must not be negative", 2)
+    settings, hint = _answering_target(args.local)
     try:
         healed = heal_stuck(settings, args.dry_run)
         if args.dry_run:
@@ -179,16 +186,7 @@ def _regenerate(args: argparse.Namespace) -> int:
 
     from infra.progress import Progress
 
-    settings = Settings()
-    hint = "" if args.local else " (for the embedded local stack, add --local)"
-    if args.local:
-        settings = local.stack_settings(settings, LocalSettings())
-        require_local_stack(settings.s3_endpoint, settings.dynamodb_endpoint)
-    else:
-        require_answering(
-            {"the store": settings.s3_endpoint, "the table": settings.dynamodb_endpoint},
-            "start it, or set PROFILEPICS_S3_ENDPOINT / PROFILEPICS_DYNAMODB_ENDPOINT" + hint,
-        )
+    settings, hint = _answering_target(args.local)
     regenerator = build(settings).regenerator
     try:
         progress = Progress(regenerator.count(), "pictures")
