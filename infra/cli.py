@@ -138,6 +138,12 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_local(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--local", action="store_true", help="the embedded local stack (`profilepics up`)"
+    )
+
+
 def _answering_target(use_local: bool) -> tuple[Settings, str]:
     """The settings of the store and table a maintenance command works on (the embedded
     stack's with --local), once both answer; and the hint its errors end with."""
@@ -396,9 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start from the first object, not where the last sweep stopped",
     )
-    sweep.add_argument(
-        "--local", action="store_true", help="the embedded local stack (`profilepics up`)"
-    )
+    _add_local(sweep)
     sweep.set_defaults(run=_sweep)
 
     regenerate = _command(
@@ -414,9 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--local, the embedded stack's own: PROFILEPICS_DATA_DIR and its ports.",
     )
     regenerate.add_argument("--dry-run", action="store_true", help="count, write nothing")
-    regenerate.add_argument(
-        "--local", action="store_true", help="the embedded local stack (`profilepics up`)"
-    )
+    _add_local(regenerate)
     regenerate.set_defaults(run=_regenerate)
 
     events = _command(

@@ -72,16 +72,20 @@ def _presenter(api_base_url: str) -> Presenter:
     return deps.build(settings, store=FakeStore(), table=FakeTable()).presenter
 
 
-def test_default_picture_urls_are_absolute_when_api_base_url_is_empty() -> None:
-    presenter = _presenter(api_base_url="")
+def _ada() -> Profile:
     now = utcnow()
-    profile = Profile(
+    return Profile(
         user_id="ada",
         display_name="Ada Lovelace",
         email="ada@example.com",
         created_at=now,
         updated_at=now,
     )
+
+
+def test_default_picture_urls_are_absolute_when_api_base_url_is_empty() -> None:
+    presenter = _presenter(api_base_url="")
+    profile = _ada()
 
     with request_url.serving(_event()):
         public = presenter.profile(profile)
@@ -94,14 +98,7 @@ def test_default_picture_urls_are_absolute_when_api_base_url_is_empty() -> None:
 
 def test_a_configured_api_base_url_wins_over_the_request() -> None:
     presenter = _presenter(api_base_url="https://api.example.com")
-    now = utcnow()
-    profile = Profile(
-        user_id="ada",
-        display_name="Ada Lovelace",
-        email="ada@example.com",
-        created_at=now,
-        updated_at=now,
-    )
+    profile = _ada()
 
     with request_url.serving(_event()):
         url = presenter.default_url(profile, "128").url
