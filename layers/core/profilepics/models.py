@@ -91,9 +91,6 @@ class Picture(_Model):
     variants: dict[str, str] = Field(default_factory=dict)
     # The square the variants show; None (pictures from before crops): the centred square.
     crop: Crop | None = None
-    # Bumped by each re-crop and part of the variants' keys from 1 on, so a re-crop never
-    # writes over an object a URL handed out still points at.
-    crop_revision: int = 0
     # ThumbHash of the variants (base64, unpadded): painted until the image loads.
     placeholder: str | None = None
     on_demand: list[str] = Field(default_factory=list)
