@@ -186,6 +186,19 @@ class DeleteFailsOnce(MinioStore):
         super().delete(keys)
 
 
+class AnswerLostOnce(DynamoDBTable):
+    """The real table, except that the first picture write's answer is lost: the SDK sends the
+    same conditional write again, which the table refuses, as its condition no longer holds."""
+
+    lost = 1
+
+    def set_picture(self, *args: Any, **kwargs: Any) -> None:
+        super().set_picture(*args, **kwargs)
+        if self.lost:
+            self.lost -= 1
+            super().set_picture(*args, **kwargs)
+
+
 def pictures_on(stack: RunningStack, store: MinioStore, table: DynamoDBTable) -> Pictures:
     return build(stack.settings(), store=store, table=table).pictures
 
@@ -256,3 +269,33 @@ def test_failure_after_profile_write_leaves_an_orphan_that_the_sweep_removes(
     assert not old_keys & remaining
     current = current_picture(stack, user)
     assert current is not None and {current.key, *current.variants.values()} <= remaining
+
+
+def test_an_upload_whose_table_answer_was_lost_says_what_it_did_and_keeps_its_picture(
+    shared_stack: RunningStack,
+) -> None:
+    """First picture or replacement (201 or 200) as if the answer had come; the new picture
+    stays, and the one it replaced is the sweep's."""
+    stack, settings = shared_stack, shared_stack.settings()
+    fresh, replacing = new_user(stack.api), new_user(stack.api)
+    assert put_picture(stack.api, replacing, jpeg()).status_code == 201
+    settle(stack, [replacing])
+    old = current_picture(stack, replacing)
+    assert old is not None
+
+    outcomes = {}
+    for user in (fresh, replacing):
+        table = AnswerLostOnce(settings)
+        stored, first = pictures_on(stack, MinioStore(settings), table).upload(
+            user, jpeg(colour="teal")
+        )
+        assert table.lost == 0
+        current = current_picture(stack, user)
+        assert current is not None and current.id == stored.id
+        assert current.key in stored_keys(MinioStore(settings))
+        outcomes[user] = first
+
+    assert outcomes == {fresh: True, replacing: False}
+    assert old.key in unreferenced_objects(stack)
+    settle(stack, [fresh, replacing])
+    assert_invariants(stack)

@@ -179,14 +179,9 @@ def test_a_lost_race_is_retried_against_the_fresh_version(world: World) -> None:
     assert world.current() is not None
 
 
-def test_a_profile_write_whose_answer_was_lost_never_deletes_the_picture_it_stored(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Given a conditional write that lands but whose answer is lost (the SDK's retry then
-    fails its own condition), the upload must not hand its own picture to the discard."""
-    world.pictures.upload(USER, JPEG)
-    before = world.current()
-    assert before is not None
+def lose_the_first_answer(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The table's next conditional write lands but its answer is lost: the SDK's retry then
+    fails its own condition, a Conflict."""
     landed = world.table.set_picture
     answers = iter([Conflict()])
 
@@ -199,13 +194,38 @@ def test_a_profile_write_whose_answer_was_lost_never_deletes_the_picture_it_stor
 
     monkeypatch.setattr(world.table, "set_picture", lost_answer)
 
-    stored, _ = world.pictures.upload(USER, PNG)
 
+def test_a_replacement_whose_answer_was_lost_is_a_replacement_that_keeps_its_picture(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload must not hand its own picture to the discard, and it did replace one: not the
+    first picture (200, not 201)."""
+    world.pictures.upload(USER, JPEG)
+    before = world.current()
+    assert before is not None
+    lose_the_first_answer(world, monkeypatch)
+
+    stored, first = world.pictures.upload(USER, PNG)
+
+    assert first is False
     current = world.current()
     assert current is not None and current.id == stored.id
     assert world.store.exists(current.key)
     assert world.journal.actions("delete") == []  # what it replaced is left for the sweep
     assert world.store.exists(before.key)
+
+
+def test_a_first_picture_whose_answer_was_lost_is_still_the_first(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lose_the_first_answer(world, monkeypatch)
+
+    stored, first = world.pictures.upload(USER, JPEG)
+
+    assert first is True
+    current = world.current()
+    assert current is not None and current.id == stored.id
+    assert world.store.exists(current.key)
 
 
 def test_a_profile_that_keeps_changing_gives_conflict_and_no_orphan_object(

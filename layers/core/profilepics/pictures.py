@@ -132,7 +132,7 @@ class Pictures:
         )
         self._store.put(picture.key, clean.data, clean.content_type, keys.IMMUTABLE)
         try:
-            previous = self._point_profile_at(user_id, picture, claim)
+            previous, answered = self._point_profile_at(user_id, picture, claim)
         except BaseException:
             self._remove_unreferenced(picture)
             raise
@@ -144,7 +144,7 @@ class Pictures:
                 "replaced": previous.id if previous else None,
             },
         )
-        if previous is not None:
+        if previous is not None and answered:
             self.discard(user_id, previous)
         return picture, previous is None
 
@@ -157,23 +157,27 @@ class Pictures:
 
     def _point_profile_at(
         self, user_id: str, picture: Picture | None, claim: DirectUpload | None = None
-    ) -> Picture | None:
-        """Swap the profile's picture with a conditional write; returns the one replaced."""
+    ) -> tuple[Picture | None, bool]:
+        """Swap the profile's picture with a conditional write: the picture it replaced, and
+        False when the table's answer to the write that landed was lost."""
+        sent: Picture | None = None
         for _ in range(WRITE_ATTEMPTS):
             profile = require_profile(self._table, user_id)
             if picture is not None and profile.picture and profile.picture.id == picture.id:
-                # An earlier attempt landed though its answer was lost: never hand back our
-                # own picture for deletion; what it replaced is left for the sweep.
-                return None
+                # The last attempt landed though its answer was lost: it replaced what that
+                # attempt read (its condition held). Never hand back our own picture for
+                # deletion; the one replaced is left for the sweep.
+                return sent, False
             if claim is not None and not holds(profile, claim):
                 raise Conflict("The direct upload is no longer this delivery's to publish")
+            sent = profile.picture
             try:
                 self._table.set_picture(
                     user_id, picture, profile.version, self._clock(), claim=claim
                 )
             except Conflict:
                 continue
-            return profile.picture
+            return profile.picture, True
         raise Conflict("The profile kept changing; try again")
 
     def discard(self, user_id: str, picture: Picture) -> None:
@@ -186,7 +190,7 @@ class Pictures:
             log.warning("left picture %s for the sweep: %s", picture.id, exc.code)
 
     def delete(self, user_id: str) -> None:
-        previous = self._point_profile_at(user_id, None)
+        previous, _ = self._point_profile_at(user_id, None)
         if previous is not None:
             self.discard(user_id, previous)
 
