@@ -52,6 +52,8 @@ CASES = [
     ("https://s3.amazonaws.com", "ap-southeast-2", "pictures.example.com"),  # dots: path-style
     ("https://s3.eu-west-1.amazonaws.com", "eu-west-1", "profilepics"),
     ("https://s3.cn-north-1.amazonaws.com.cn", "cn-north-1", "profilepics"),
+    # China's global endpoint names no region: the SDK takes it from the settings, or refuses.
+    ("https://s3.amazonaws.com.cn", "cn-northwest-1", "profilepics"),
     ("https://s3.amazonaws.com", "us-east-1", "profilepics"),
 ]
 

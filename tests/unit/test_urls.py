@@ -134,3 +134,18 @@ def test_default_picture_url_carries_name_seed_and_size() -> None:
     url = default_picture_url("https://api.test/", "ada", "Ada & Co", "64")
     assert url == "https://api.test/pictures/default?name=Ada+%26+Co&seed=ada&size=64"
     assert "size" not in default_picture_url("https://api.test", "ada", "Ada", "original")
+
+
+@pytest.mark.parametrize(
+    ("size", "carried"),
+    [("16", True), ("1024", True), ("15", False), ("1025", False), ("٦٤", False)],
+)
+def test_a_default_picture_url_carries_only_a_size_the_default_can_draw(
+    size: str, carried: bool
+) -> None:
+    """The default draws 16 to 1024 pixels, both included; any other size, or digits that are
+    not ASCII, gets the default's own size rather than a URL it would refuse."""
+    url = default_picture_url("https://api.test", "ada", "Ada", size)
+
+    assert url.endswith(f"&size={size}") is carried
+    assert ("size=" in url) is carried
