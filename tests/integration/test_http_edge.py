@@ -7,7 +7,6 @@ that used to store a short upload, or one that used to answer in HTML or log a t
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 import requests
@@ -21,7 +20,7 @@ from tests.integration.rawhttp import (
     read_until_closed,
     reset,
 )
-from tests.stackrun import RunningStack, bearer
+from tests.stackrun import RunningStack, bearer, wait_for
 
 pytestmark = pytest.mark.integration
 MAX_BODY = 10 * 1024 * 1024
@@ -288,7 +287,14 @@ def test_clients_that_vanish_leave_no_traceback_in_the_log(
         reset(sock)
         # Connected, and gone without a byte.
         reset(connect(api))
-    time.sleep(2)  # the function calls above finish and meet their closed sockets
+    # The five whole uploads reach the function and finish, meeting their closed sockets: each
+    # then has its access line (written however the answer's send went).
+    answered = f"PUT /users/{user_id}/picture 20"
+    wait_for(
+        lambda: stack.log()[before:].count(answered) >= 5,
+        "the uploads of the vanished clients finish",
+        timeout=60,
+    )
 
     assert requests.get(f"{api}/health", timeout=10).status_code == 200
     log = stack.log()[before:]

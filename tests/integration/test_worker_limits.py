@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,14 +107,13 @@ def test_a_function_past_its_timeout_is_killed_and_its_late_write_never_lands(
 ) -> None:
     warm = served_by(sleeper)
     key = f"{LATE}{uuid.uuid4().hex}"
-    began = time.monotonic()
 
     response = call(sleeper, sleep=TIMEOUT + 2, write=key)
 
+    # Stopped at its timeout, not at the sleep's end: that would have answered 200.
     assert_problem(response, 500, "function_timeout")
-    assert time.monotonic() - began < TIMEOUT + 1.5
+    # Killed, and a dead process writes nothing: the write was to come 2 s after the timeout.
     wait_for(lambda: gone(warm["pid"]), "the timed-out worker is killed", timeout=5)
-    time.sleep(3)  # past the moment the write would have been made
     assert key not in sleeper.keys(LATE)
     fresh = served_by(sleeper)
     assert fresh["pid"] != warm["pid"] and fresh["served"] == 1

@@ -31,6 +31,11 @@ def raise_a_bug(body: Thing) -> Response[Thing]:
     raise RuntimeError(SECRET)
 
 
+@app.post("/value-bugs")
+def raise_a_value_bug(body: Thing) -> Response[Thing]:
+    raise ValueError(SECRET)  # not a multipart body Powertools could not read: still a bug
+
+
 def post(body: str, path: str = "/things") -> dict[str, Any]:
     event = {
         "version": "2.0",
@@ -72,19 +77,22 @@ def test_malformed_or_too_deep_json_is_a_422_problem(body: str) -> None:
     assert not body or body[:20] not in answer["body"]  # the input is not echoed back
 
 
+@pytest.mark.parametrize(
+    ("path", "error"), [("/bugs", "RuntimeError"), ("/value-bugs", "ValueError")]
+)
 def test_an_unhandled_error_is_a_500_logged_by_type_never_with_its_trace_or_message(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, path: str, error: str
 ) -> None:
     # An earlier test may have copied a function's powertools config onto the core's loggers,
     # which turns their propagation off: caplog listens at the root.
     monkeypatch.setattr(logging.getLogger("profilepics"), "propagate", True)
     with caplog.at_level(logging.DEBUG):
-        answer = post('{"name": "ada"}', "/bugs")
+        answer = post('{"name": "ada"}', path)
 
     assert answer["statusCode"] == 500
     assert json.loads(answer["body"])["code"] == "internal_error"
     assert SECRET not in answer["body"]
     (record,) = [r for r in caplog.records if r.name == "profilepics.http"]
-    assert record.getMessage() == "unhandled RuntimeError"
+    assert record.getMessage() == f"unhandled {error}"
     assert record.exc_info is None and record.exc_text is None and record.stack_info is None
     assert SECRET not in caplog.text and "Traceback" not in caplog.text

@@ -57,11 +57,15 @@ def test_an_unhandled_error_is_the_result_and_the_instance_stays_warm(
 
 
 def test_the_gateway_stops_waiting_but_the_function_runs_to_its_own_timeout(
-    pool: FunctionPool, caplog: pytest.LogCaptureFixture
+    pool: FunctionPool, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An integration timeout shorter than the function's: API Gateway answers at once, while
     Lambda lets the function go on until its own timeout stops it."""
     warm = ask(pool)
+    # An earlier test may have copied a function's powertools config onto the core's loggers,
+    # which turns their propagation off: caplog listens at the root.
+    for name in ("profilepics", "profilepics.invoker"):
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
 
     with caplog.at_level(logging.WARNING, logger="profilepics.invoker"):
         assert ask(pool, answer_within=0.3, sleep=10) == GATEWAY_TIMEOUT
