@@ -190,6 +190,15 @@ def test_a_presigned_get_serves_the_object_with_its_type_and_cache_control(
     assert subject.open_url(url) == (b"RIFF....WEBP", "image/webp", CACHE)
 
 
+def test_an_object_keeps_the_type_it_was_given_whatever_its_key_says(subject: Subject) -> None:
+    """The type given is stored, never guessed (SeaweedFS guesses one from a key's extension
+    when none is sent): a key with no extension, and one whose extension says otherwise."""
+    for key, content_type in (("plain", "image/avif"), ("a.png", "image/webp")):
+        subject.store.put(f"{subject.prefix}{key}", b"data", content_type, CACHE)
+        url = subject.store.presign_get(f"{subject.prefix}{key}", EXPIRY, utcnow())
+        assert subject.open_url(url) == (b"data", content_type, CACHE)
+
+
 def test_a_presigned_get_is_refused_once_changed_or_expired(subject: Subject) -> None:
     key, other = f"{subject.prefix}a.jpg", f"{subject.prefix}b.jpg"
     for stored in (key, other):
