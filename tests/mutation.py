@@ -52,7 +52,12 @@ MODULES: dict[str, list[str]] = {
         "tests/contract/test_object_store.py::"
         "test_a_listing_is_in_key_order_and_resumes_after_a_key_across_pages[minio]",
     ],
-    "adapters/dynamodb_table": ["tests/contract/test_profile_table.py", "-m", "not integration"],
+    "adapters/dynamodb_table": [
+        U + "test_dynamodb_table.py",
+        "tests/contract/test_profile_table.py",
+        "-m",
+        "not integration",
+    ],
     "pictures": [U + "test_pictures_service.py", U + "test_metrics.py"],
     "processing": [U + "test_processing.py", U + "test_variants.py", U + "test_metrics.py"],
     "sweep": [U + "test_sweep.py"],

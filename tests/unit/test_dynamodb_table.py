@@ -1,0 +1,202 @@
+"""The DynamoDB adapter's requests and error translation, offline: what it asks of the table
+(read consistency, the exact update expressions, no empty attributes), how its client is
+bounded, and which failures are the caller's (400), a conflict, or the table's (503)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+from profilepics.adapters.dynamodb_table import DynamoDBTable, _guard, dynamodb_client
+from profilepics.config import Settings
+from profilepics.errors import BadRequest, Conflict, TableUnavailable, UserNotFound
+from profilepics.models import DirectUpload, Picture
+from pydantic import SecretStr
+
+NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+SETTINGS = Settings(
+    dynamodb_endpoint="http://127.0.0.1:9",
+    dynamodb_access_key=SecretStr("unit-key"),
+    dynamodb_secret_key=SecretStr("unit-secret"),
+    dynamodb_timeout_seconds=3.5,
+)
+PICTURE = Picture(
+    id="0123456789abcdef0123456789abcdef",
+    key="originals/ada/0123456789abcdef0123456789abcdef.jpg",
+    format="jpeg",
+    content_type="image/jpeg",
+    width=40,
+    height=30,
+    bytes=1234,
+    uploaded_at=NOW,
+)
+
+
+class Recording:
+    """Stands in for the boto3 client: records each call, answers from `answers`."""
+
+    def __init__(self, **answers: dict[str, Any]) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self._answers = answers
+
+    def __getattr__(self, operation: str) -> Callable[..., dict[str, Any]]:
+        def call(**kwargs: Any) -> dict[str, Any]:
+            self.calls.append((operation, kwargs))
+            return self._answers.get(operation, {})
+
+        return call
+
+
+def recording(**answers: dict[str, Any]) -> tuple[DynamoDBTable, Recording]:
+    table = DynamoDBTable(SETTINGS)
+    client = Recording(**answers)
+    table._client = client  # type: ignore[assignment]
+    return table, client
+
+
+def test_a_profile_is_read_consistently_unless_asked_otherwise() -> None:
+    table, client = recording()
+
+    assert table.get("ada") is None
+    table.get("ada", consistent=False)
+
+    assert [kwargs["ConsistentRead"] for _, kwargs in client.calls] == [True, False]
+    assert client.calls[0][1]["Key"] == {"user_id": {"S": "ada"}}
+
+
+def test_a_scan_page_without_items_is_empty() -> None:
+    table, _ = recording(scan={"Count": 0})
+
+    assert table.scan(10, None) == ([], None)
+
+
+def test_an_update_sets_exactly_its_assignments_and_removes_nothing_else() -> None:
+    table, client = recording()
+    upload = DirectUpload(id="u1", key="uploads/ada/u1", created_at=NOW)
+
+    table.start_upload("ada", upload, NOW)
+    table.set_picture("ada", PICTURE, 3, NOW)
+    table.set_picture("ada", None, 4, NOW)
+
+    expressions = [kwargs["UpdateExpression"] for _, kwargs in client.calls]
+    assert expressions == [
+        "SET upload = :u, updated_at = :now",
+        "SET version = version + :one, picture = :p, updated_at = :now",
+        "SET version = version + :one, updated_at = :now REMOVE picture",
+    ]
+    assert all("ReturnValues" not in kwargs for _, kwargs in client.calls)
+
+
+def test_fields_are_updated_in_one_expression_that_returns_the_profile() -> None:
+    stored = {
+        "user_id": {"S": "ada"},
+        "display_name": {"S": "Countess"},
+        "email": {"S": "ada@example.com"},
+        "created_at": {"S": NOW.isoformat()},
+        "updated_at": {"S": NOW.isoformat()},
+    }
+    table, client = recording(update_item={"Attributes": stored})
+
+    updated = table.update_fields("ada", {"display_name": "Countess", "bio": "maths"}, NOW)
+
+    [(_, kwargs)] = client.calls
+    assert kwargs["UpdateExpression"] == "SET #f0 = :f0, #f1 = :f1, updated_at = :now"
+    assert kwargs["ExpressionAttributeNames"] == {"#f0": "display_name", "#f1": "bio"}
+    assert kwargs["ReturnValues"] == "ALL_NEW"
+    assert updated.display_name == "Countess"
+
+
+def test_a_picture_is_stored_without_empty_attributes() -> None:
+    """A field with no value is left out, not stored as NULL: nothing has to tell the two apart
+    when an item is read, filtered or compared in a condition."""
+    table, client = recording()
+
+    table.update_picture("ada", PICTURE, NOW)
+
+    [(_, kwargs)] = client.calls
+    stored = kwargs["ExpressionAttributeValues"][":v"]["M"]
+    assert "crop" not in stored and "placeholder" not in stored
+    assert not any("NULL" in value for value in stored.values())
+
+
+def client_error(code: str | None) -> ClientError:
+    answer: dict[str, Any] = {"Error": {"Code": code, "Message": "no"}} if code else {}
+    return ClientError(answer, "UpdateItem")  # type: ignore[arg-type]
+
+
+def raising(error: Exception) -> Callable[[], None]:
+    def call() -> None:
+        raise error
+
+    return call
+
+
+@pytest.mark.parametrize(
+    ("error", "expected", "logged"),
+    [
+        (client_error("ConditionalCheckFailedException"), Conflict, None),
+        (client_error("ValidationException"), BadRequest, None),
+        (client_error("ThrottlingException"), TableUnavailable, "table refused a request: "
+         "ThrottlingException"),
+        (client_error(None), TableUnavailable, "table refused a request: "),
+        (EndpointConnectionError(endpoint_url="http://127.0.0.1:9"), TableUnavailable,
+         "table unreachable: EndpointConnectionError"),
+    ],
+    ids=["conflict", "invalid", "refused", "no-code", "unreachable"],
+)  # fmt: skip
+def test_each_table_failure_is_translated_and_only_the_tables_own_are_logged(
+    caplog: pytest.LogCaptureFixture,
+    error: Exception,
+    expected: type[Exception],
+    logged: str | None,
+) -> None:
+    with caplog.at_level(logging.WARNING), pytest.raises(expected) as raised:
+        _guard(raising(error))
+
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert [r.getMessage() for r in caplog.records] == ([logged] if logged else [])
+
+
+def test_a_value_the_table_cannot_store_is_the_callers_400() -> None:
+    with pytest.raises(BadRequest) as raised:
+        _guard(raising(client_error("ValidationException")))
+
+    assert (raised.value.status, raised.value.code) == (400, "bad_request")
+    assert str(raised.value) == "The request has a value the table cannot store"
+
+
+def test_a_conflict_is_the_callers_own_kind() -> None:
+    with pytest.raises(UserNotFound):
+        _guard(raising(client_error("ConditionalCheckFailedException")), UserNotFound)
+
+
+def test_each_table_call_is_bounded_by_the_configured_timeout_and_attempts() -> None:
+    config: Any = dynamodb_client(SETTINGS, attempts=3).meta.config
+    default: Any = dynamodb_client(SETTINGS).meta.config
+
+    assert (config.connect_timeout, config.read_timeout) == (3.5, 3.5)
+    assert config.retries == {"total_max_attempts": 3, "mode": "standard"}
+    assert default.retries["total_max_attempts"] == 2
+
+
+def signing_keys(client: Any) -> Any:
+    """The credentials the client signs with (botocore keeps them on its signer)."""
+    return client._request_signer._credentials
+
+
+def test_the_client_signs_with_the_configured_keys_or_else_the_default_chain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "from-the-environment")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "environment-secret")
+    keyless = SETTINGS.model_copy(update={"dynamodb_access_key": None, "dynamodb_secret_key": None})
+
+    given = signing_keys(dynamodb_client(SETTINGS))
+    chained = signing_keys(dynamodb_client(keyless))
+
+    assert (given.access_key, given.secret_key) == ("unit-key", "unit-secret")
+    assert chained.access_key == "from-the-environment"
