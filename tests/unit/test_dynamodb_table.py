@@ -14,8 +14,10 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from profilepics.adapters.dynamodb_table import DynamoDBTable, _guard, dynamodb_client
 from profilepics.config import Settings
 from profilepics.errors import BadRequest, Conflict, TableUnavailable, UserNotFound
-from profilepics.models import DirectUpload, Picture
+from profilepics.models import DirectUpload
 from pydantic import SecretStr
+
+from tests.contract.test_profile_table import picture
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 SETTINGS = Settings(
@@ -24,16 +26,7 @@ SETTINGS = Settings(
     dynamodb_secret_key=SecretStr("unit-secret"),
     dynamodb_timeout_seconds=3.5,
 )
-PICTURE = Picture(
-    id="0123456789abcdef0123456789abcdef",
-    key="originals/ada/0123456789abcdef0123456789abcdef.jpg",
-    format="jpeg",
-    content_type="image/jpeg",
-    width=40,
-    height=30,
-    bytes=1234,
-    uploaded_at=NOW,
-)
+PICTURE = picture("ada")
 
 
 class Recording:

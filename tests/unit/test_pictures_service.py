@@ -195,37 +195,25 @@ def lose_the_first_answer(world: World, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(world.table, "set_picture", lost_answer)
 
 
-def test_a_replacement_whose_answer_was_lost_is_a_replacement_that_keeps_its_picture(
-    world: World, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("replacing", [True, False], ids=["replacement", "first"])
+def test_an_upload_whose_answer_was_lost_keeps_its_picture_and_says_what_it_did(
+    world: World, monkeypatch: pytest.MonkeyPatch, replacing: bool
 ) -> None:
-    """The upload must not hand its own picture to the discard, and it did replace one: not the
-    first picture (200, not 201)."""
-    world.pictures.upload(USER, JPEG)
+    """The upload must not hand its own picture to the discard, and answers as if the answer
+    had come: a replacement (200) when it replaced one, else the first picture (201)."""
+    if replacing:
+        world.pictures.upload(USER, JPEG)
     before = world.current()
-    assert before is not None
     lose_the_first_answer(world, monkeypatch)
 
     stored, first = world.pictures.upload(USER, PNG)
 
-    assert first is False
+    assert first is not replacing
     current = world.current()
     assert current is not None and current.id == stored.id
     assert world.store.exists(current.key)
     assert world.journal.actions("delete") == []  # what it replaced is left for the sweep
-    assert world.store.exists(before.key)
-
-
-def test_a_first_picture_whose_answer_was_lost_is_still_the_first(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    lose_the_first_answer(world, monkeypatch)
-
-    stored, first = world.pictures.upload(USER, JPEG)
-
-    assert first is True
-    current = world.current()
-    assert current is not None and current.id == stored.id
-    assert world.store.exists(current.key)
+    assert before is None or world.store.exists(before.key)
 
 
 def test_a_profile_that_keeps_changing_gives_conflict_and_no_orphan_object(
