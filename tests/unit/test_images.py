@@ -175,8 +175,11 @@ def test_animated_webp_over_the_frame_cap_is_image_too_large() -> None:
 
 def test_animation_over_frames_times_pixels_cap_is_image_too_large() -> None:
     data = gen.animation("GIF", 3, (20, 20))
-    with pytest.raises(ImageTooLarge):
+    with pytest.raises(ImageTooLarge) as refused:
         clean_image(data, ImageLimits(max_total_pixels=1_000))
+    assert str(refused.value) == (
+        "The animation has 3 frames of 400 pixels; the limit is 1,000 pixels in all."
+    )
     assert clean_image(data, ImageLimits(max_total_pixels=1_200)).frames == 3
 
 

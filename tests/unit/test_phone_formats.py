@@ -61,6 +61,7 @@ def test_every_orientation_comes_out_upright_as_jpeg_without_metadata(
     data = make(gen.marked(), orientation)
     clean = clean_image(data, LIMITS)
     assert (clean.format, clean.width, clean.height, clean.frames) == (ImageFormat.JPEG, 80, 40, 1)
+    assert clean.reencoded  # from its pixels: no container of it is kept
     img = gen.decode(clean.data)
     assert img.format == "JPEG"
     assert img.size == (80, 40)
