@@ -437,6 +437,9 @@ def test_a_declared_type_and_size_are_the_only_ones_the_policy_takes(world: Worl
 def test_nothing_declared_takes_any_file_up_to_the_limit_as_fields_are(world: World) -> None:
     policy = world.pictures.start_direct_upload(USER)
 
+    profile = world.table.profiles[USER]
+    assert profile.upload is not None and profile.upload.key == policy.key
+    assert profile.updated_at == profile.upload.created_at  # the profile changed then
     assert "Content-Type" not in policy.fields
     assert policy.max_bytes == Settings().max_bytes
     assert world.store.post_form(policy.fields, JPEG) is True
