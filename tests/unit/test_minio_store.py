@@ -158,7 +158,16 @@ def test_a_client_for_another_endpoint_takes_the_given_credentials() -> None:
     client = minio_client(ROTATED, "https://pictures.example.com", provider)
 
     assert client._provider is provider
-    assert minio_client(ROTATED)._provider is not provider  # else one of its own
+    own = minio_client(ROTATED)._provider  # else one of its own, as settings say
+    assert isinstance(own, SecretKeys) and own is not provider
+
+
+def test_urls_name_the_public_endpoint_not_the_stores_own() -> None:
+    store = MinioStore(OFFLINE.model_copy(update={"public_s3_endpoint": "https://pics.test"}))
+
+    url = store.presign_get(KEY, 600, datetime.now(UTC))
+
+    assert url.startswith(f"https://pics.test/{OFFLINE.bucket}/{KEY}?")
 
 
 def refusal(code: str) -> S3Error:
