@@ -23,7 +23,6 @@ pytestmark = pytest.mark.integration
 T = TypeVar("T")
 SIZES = (64, 128, 256, 512)
 ENDINGS = {"webp": "q80m4.webp", "avif": "q60s8.avif"}  # the default settings' encoders
-READY_WITHIN = 15.0
 FINAL_OUTCOMES = ("ready", "already_ready", "superseded", "failed")
 
 
@@ -122,7 +121,7 @@ def variant_keys(user_id: str, picture_id: str) -> list[str]:
     )
 
 
-def test_uploads_are_ready_within_15s_with_webp_and_avif_variants_of_exact_size(
+def test_uploads_become_ready_with_webp_and_avif_variants_of_exact_size(
     stack: RunningStack,
     api: str,
     http: requests.Session,
@@ -156,8 +155,8 @@ def test_uploads_are_ready_within_15s_with_webp_and_avif_variants_of_exact_size(
         assert avif.headers["Content-Type"] == "image/avif"
         assert Image.open(io.BytesIO(avif.content)).size == (size, size)
     assert stack.keys(f"thumbnails/{user_id}/") == variant_keys(user_id, picture["id"])
-    assert max(latencies) <= READY_WITHIN
-    # The figures, for a report or a junit file.
+    # How long it took is a figure, not a check (no timed assertions): for a report or a junit
+    # file. wait_status's bound only keeps a lost event from hanging the test.
     request.node.user_properties += [
         ("upload_to_ready_seconds", [round(s, 3) for s in sorted(latencies)]),
         ("variant_bytes_12mp", sizes),
