@@ -6,6 +6,7 @@ import io
 import json
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, cast
 
 import pytest
@@ -206,3 +207,51 @@ def test_emf_output_is_one_json_document_per_line(capsys: pytest.CaptureFixture[
         for line in out
     ]
     assert names == [m.value for m in Metric]
+
+
+def test_direct_uploads_record_their_path_and_a_replacement_is_counted_as_one(
+    world: World,
+) -> None:
+    first, second = jpeg(), jpeg()
+    world.processing.ingest(_direct_upload(world, first))
+    world.processing.ingest(_direct_upload(world, second))
+
+    assert world.meter.named("Uploads") == [
+        (1, {"outcome": "created", "path": "direct"}),
+        (1, {"outcome": "replaced", "path": "direct"}),
+    ]
+    assert world.meter.named("UploadBytes") == [
+        (len(first), {"path": "direct"}),
+        (len(second), {"path": "direct"}),
+    ]
+    assert [dims for _, dims in world.meter.named("ValidationTime")] == [{"path": "direct"}] * 2
+
+
+def test_an_ingest_that_raises_counts_a_failed_ingest_event_for_retry(world: World) -> None:
+    key = _direct_upload(world, jpeg())
+    world.store.fault = lambda op: StorageUnavailable() if op == "get" else None
+
+    with pytest.raises(StorageUnavailable):
+        world.processing.ingest(key)
+
+    assert world.meter.named("EventsFailed") == [(1, {"function": "ingest", "kind": "retry"})]
+
+
+def test_upload_to_ready_is_the_milliseconds_from_upload_to_ready_on_the_clock() -> None:
+    meter, store, table = FakeMeter(), FakeStore(), FakeTable()
+    start = utcnow()
+    now = [start]
+    parts = deps.build(
+        Settings(thumbnail_sizes=[64]), store=store, table=table, meter=meter, clock=lambda: now[0]
+    )
+    table.create(
+        Profile(
+            user_id=USER, display_name="Ada", email="a@example.com", created_at=start,
+            updated_at=start,
+        )
+    )  # fmt: skip
+    picture, _ = parts.pictures.replace(USER, parts.pictures.validated(jpeg(), "api"))
+    now[0] = start + timedelta(seconds=2.5)
+
+    assert parts.processing.make_thumbnails(picture.key) is Outcome.READY
+    assert meter.named("UploadToReady") == [(2500.0, {})]

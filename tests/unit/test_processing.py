@@ -102,7 +102,7 @@ def test_new_original_gets_four_square_sizes_in_webp_and_avif_and_ready_status(
         assert key == f"thumbnails/{USER}/{picture.id}/{size}.{ending}"
         img = gen.decode(world.store.objects[key])
         assert (img.format, img.size) == (pillow_name, (int(size), int(size)))
-        assert world.store.headers[key][0] == f"image/{fmt}"
+        assert world.store.headers[key] == (f"image/{fmt}", keys.IMMUTABLE)
 
 
 def test_duplicate_event_writes_nothing_more(world: World) -> None:
@@ -156,7 +156,7 @@ def test_event_that_beats_the_profile_write_waits_for_it(world: World) -> None:
 def test_event_whose_profile_write_never_lands_fails_to_be_retried(world: World) -> None:
     picture = stored_but_not_yet_current(world)
 
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict, match=r"^The profile does not point at this picture \(yet\)$"):
         world.processing.make_thumbnails(picture.key)
 
     assert world.pauses == list(POINTER_WAITS)
