@@ -191,8 +191,8 @@ def test_direct_uploads_are_counted_by_outcome_with_their_bytes(world: World) ->
     assert world.processing.ingest(_direct_upload(world, good)) is Outcome.INGESTED
     assert world.processing.ingest(_direct_upload(world, bad)) is Outcome.REJECTED
 
-    outcomes = [dims["outcome"] for _, dims in world.meter.named("Uploads")]
-    assert outcomes == ["created", "image_corrupt"]
+    outcomes = [(value, dims["outcome"]) for value, dims in world.meter.named("Uploads")]
+    assert outcomes == [(1, "created"), (1, "image_corrupt")]
     assert all(dims["path"] == "direct" for _, dims in world.meter.named("Uploads"))
     assert [value for value, _ in world.meter.named("UploadBytes")] == [len(good), len(bad)]
 

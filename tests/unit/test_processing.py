@@ -12,7 +12,7 @@ from profilepics import keys, placeholder
 from profilepics.clock import utcnow
 from profilepics.config import Settings
 from profilepics.deps import build
-from profilepics.errors import Conflict, StorageUnavailable
+from profilepics.errors import Conflict, InternalError, StorageUnavailable, TableUnavailable
 from profilepics.formats import ImageFormat, Variant
 from profilepics.images import clean_image
 from profilepics.models import (
@@ -26,7 +26,7 @@ from profilepics.models import (
 )
 from profilepics.processing import POINTER_WAITS, Outcome
 
-from tests.fakes import FakeStore, FakeTable
+from tests.fakes import FakeStore, FakeTable, failing
 from tests.unit import imagegen as gen
 from tests.unit.test_crop import quadrants
 
@@ -503,3 +503,125 @@ def test_a_rejected_upload_ends_failed_from_its_claim() -> None:
         f"{upload.id}:processing",
         f"{upload.id}:failed",
     ]
+
+
+@pytest.mark.parametrize(
+    ("crop", "outcome"),
+    [
+        (Crop(x=600, y=400, w=200, h=200), Outcome.INGESTED),  # the bottom-right corner
+        (Crop(x=0, y=500, w=200, h=200), Outcome.REJECTED),  # below the picture
+    ],
+)
+def test_a_direct_uploads_crop_is_checked_against_both_sides_and_recorded(
+    world: World, crop: Crop, outcome: Outcome
+) -> None:
+    world.pictures.start_direct_upload(USER, UploadRequest(crop=crop))
+    profile = world.table.get(USER)
+    assert profile is not None and profile.upload is not None
+    world.store.put(profile.upload.key, jpeg(800, 600), "image/jpeg", "")
+
+    assert world.processing.ingest(profile.upload.key) is outcome
+
+    after = world.table.get(USER)
+    assert after is not None and after.upload is not None
+    if outcome is Outcome.INGESTED:
+        assert after.picture is not None and after.picture.crop == crop
+    else:
+        assert after.upload.error_code == "invalid_crop"
+
+
+def test_a_delivery_holds_its_claim_stamped_while_it_publishes(world: World) -> None:
+    upload = landed_upload(world)
+    seen: list[DirectUpload | None] = []
+    world.table.before_set_picture = lambda user_id: seen.append(
+        world.table.profiles[user_id].upload
+    )
+    before = utcnow()
+
+    assert world.processing.ingest(upload.key) is Outcome.INGESTED
+
+    [held] = seen
+    assert held is not None and held.state is UploadState.PROCESSING
+    assert held.claimed_at is not None and held.claimed_at >= before
+
+
+def test_an_upload_whose_object_is_gone_after_its_claim_is_handed_back(world: World) -> None:
+    """Its object vanished between the event and the read: the upload goes back to pending
+    (the healer expires it), not left claimed."""
+    upload = landed_upload(world)
+
+    def object_gone(_user_id: str) -> None:
+        world.table.before_swap_upload = lambda _user_id: None
+        del world.store.objects[upload.key]
+
+    world.table.before_swap_upload = object_gone
+
+    assert world.processing.ingest(upload.key) is Outcome.IGNORED
+
+    profile = world.table.get(USER)
+    assert profile is not None and profile.upload is not None
+    assert (profile.upload.state, profile.upload.claimed_at) == (UploadState.PENDING, None)
+
+
+def test_each_recorded_status_is_a_new_revision_stamped_on_the_profile(world: World) -> None:
+    picture = world.upload(jpeg())
+    before = world.table.profiles[USER].updated_at
+
+    assert world.processing.make_thumbnails(picture.key) is Outcome.READY
+
+    assert world.picture().revision == picture.revision + 1
+    assert world.table.profiles[USER].updated_at >= before
+
+
+def test_a_rejected_or_released_upload_stamps_the_profile(world: World) -> None:
+    rejected = start_upload(world)
+    world.store.put(rejected.key, b"not an image", "image/jpeg", "")
+    assert world.processing.ingest(rejected.key) is Outcome.REJECTED
+    assert world.table.profiles[USER].updated_at >= rejected.created_at
+
+    released = landed_upload(world)
+    world.store.fault = lambda op: StorageUnavailable() if op == "get" else None
+    with pytest.raises(StorageUnavailable):
+        world.processing.ingest(released.key)
+    profile = world.table.profiles[USER]
+    assert profile.upload is not None and profile.upload.state is UploadState.PENDING
+    assert profile.updated_at >= released.created_at
+
+
+def test_a_release_that_fails_too_leaves_the_first_fault_to_be_retried(world: World) -> None:
+    """The store fails after the claim, and handing the claim back fails as well: the event
+    is retried for the store's fault (the claim's lease lets a later delivery take over)."""
+    upload = landed_upload(world)
+    world.store.fault = failing("get")
+
+    def table_down(_user_id: str) -> None:
+        world.table.fault = failing("swap_upload", error=TableUnavailable)
+
+    def after_the_claim(_user_id: str) -> None:
+        world.table.before_swap_upload = table_down
+
+    world.table.before_swap_upload = after_the_claim
+
+    with pytest.raises(StorageUnavailable):
+        world.processing.ingest(upload.key)
+
+
+def test_events_for_keys_or_users_that_are_not_there_are_ignored(world: World) -> None:
+    nobody_upload = keys.upload("nobody", uuid.uuid4().hex)
+    nobody_original = keys.original("nobody", uuid.uuid4().hex, "jpg")
+
+    assert world.processing.ingest(f"{keys.ORIGINALS}not-an-upload") is Outcome.IGNORED
+    assert world.processing.ingest(nobody_upload) is Outcome.IGNORED
+    assert world.processing.make_thumbnails(nobody_original) is Outcome.SUPERSEDED
+
+
+def test_a_bug_while_making_variants_fails_the_picture_and_is_raised_for_retry(
+    world: World,
+) -> None:
+    picture = world.upload(jpeg())
+    world.store.fault = failing("get", error=InternalError)
+
+    with pytest.raises(InternalError):
+        world.processing.make_thumbnails(picture.key)
+
+    assert world.picture().status is PictureStatus.FAILED
