@@ -58,7 +58,12 @@ MODULES: dict[str, list[str]] = {
         "-m",
         "not integration",
     ],
-    "pictures": [U + "test_pictures_service.py", U + "test_metrics.py"],
+    "pictures": [
+        U + "test_pictures_service.py",
+        U + "test_metrics.py",
+        U + "test_on_demand.py",
+        U + "test_recent.py",
+    ],
     "processing": [U + "test_processing.py", U + "test_variants.py", U + "test_metrics.py"],
     "sweep": [U + "test_sweep.py"],
 }
