@@ -63,6 +63,7 @@ MODULES: dict[str, list[str]] = {
         U + "test_metrics.py",
         U + "test_on_demand.py",
         U + "test_recent.py",
+        U + "test_processing.py",  # publishing a direct upload: replace() with its claim
     ],
     "processing": [U + "test_processing.py", U + "test_variants.py", U + "test_metrics.py"],
     "sweep": [U + "test_sweep.py"],

@@ -357,25 +357,37 @@ def test_size_is_the_original_while_processing_then_its_variant(world: World) ->
     assert (served.size, served.format) == ("64", "webp")
 
 
+SIZES = "size must be original, animated or 16..1024"
+
+
 @pytest.mark.parametrize(
-    ("size", "fmt"),
+    ("size", "fmt", "detail"),
     [
-        ("2048", None),
-        ("15", None),
-        ("0", None),
-        ("-5", None),
-        ("big", None),
-        ("original", ImageFormat.WEBP),
-        ("animated", ImageFormat.AVIF),
-        (64, ImageFormat.GIF),
+        ("2048", None, SIZES),
+        ("1025", None, SIZES),
+        ("15", None, SIZES),
+        ("0", None, SIZES),
+        ("-5", None, "size must be original, animated or a number of pixels"),
+        ("big", None, "size must be original, animated or a number of pixels"),
+        ("original", ImageFormat.WEBP, "format applies to sizes; the original is served as stored"),
+        ("animated", ImageFormat.AVIF, "the animated thumbnail is webp"),
+        (64, ImageFormat.GIF, "format must be one of avif, webp, jpeg, png"),
     ],
 )
 def test_size_out_of_bounds_or_a_format_it_cannot_have_is_validation_failed(
-    world: World, size: str | int, fmt: ImageFormat | None
+    world: World, size: str | int, fmt: ImageFormat | None, detail: str
 ) -> None:
     world.pictures.upload(USER, JPEG)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed) as refused:
         world.pictures.url(USER, size, fmt)
+    assert str(refused.value) == detail
+
+
+@pytest.mark.parametrize("size", ["16", "1024"])
+def test_the_variant_size_bounds_are_sizes_that_are_served(world: World, size: str) -> None:
+    world.pictures.upload(USER, JPEG)
+
+    assert world.pictures.url(USER, size).size == size
 
 
 def test_processing_that_never_finished_reads_as_failed(world: World) -> None:
