@@ -8,7 +8,6 @@ figures are the work itself; an upload also sends the file over the network, a P
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -18,7 +17,7 @@ from profilepics.metrics import NullMeter
 from profilepics.models import Crop, Profile
 
 from bench import inputs
-from bench.measure import Row, Sample, Target, interleaved, ratio
+from bench.measure import Row, Target, interleaved, process_cpu, ratio
 from tests.fakes import FakeStore, FakeTable
 
 SECTION = "16 Re-crop"
@@ -67,7 +66,7 @@ def run(repeat: int = 5) -> tuple[list[Row], list[Target]]:
     }
     samples = interleaved(calls, repeat)
     # Process CPU time too: the steadier figure on a shared machine.
-    cpu = {name: _cpu(call, min(repeat, 5)) for name, call in calls.items()}
+    cpu = {name: process_cpu(call, min(repeat, 5)) for name, call in calls.items()}
     (recrop, upload), (recrop_cpu, upload_cpu) = samples.values(), cpu.values()
     notes = [
         f"CPU {recrop_cpu.median:.0f} ms; {ratio(recrop_cpu, upload_cpu):.2f}× the upload's "
@@ -79,12 +78,3 @@ def run(repeat: int = 5) -> tuple[list[Row], list[Target]]:
         for (name, sample), note in zip(samples.items(), notes, strict=True)
     ]
     return rows, []
-
-
-def _cpu(call: Callable[[], object], repeat: int) -> Sample:
-    values = []
-    for _ in range(repeat):
-        began = time.process_time()
-        call()
-        values.append((time.process_time() - began) * 1e3)
-    return Sample.of(values, "ms")
