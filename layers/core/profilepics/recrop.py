@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from profilepics.crop import check_shape, check_within
 from profilepics.errors import Conflict, PictureNotFound
-from profilepics.models import Crop, PicturePublic
+from profilepics.models import Crop, PicturePublic, PictureStatus
 from profilepics.ports import ProfileTable
 from profilepics.presenter import Presenter
 from profilepics.profile_use_cases import require_profile
@@ -32,8 +32,6 @@ class Recrops:
         if current is None:
             raise Conflict("The picture was replaced or deleted meanwhile; crop the new one.")
         if outcome is Outcome.SKIPPED:
-            raise Conflict(
-                f"The picture is {current.status}: only a ready picture's variants are made "
-                "again; crop it once it is ready."
-            )
+            why = "failed" if current.status is PictureStatus.FAILED else "are still being made"
+            raise Conflict(f"The picture's variants {why}; only a ready picture is re-cropped.")
         return self._presenter.picture(current)
