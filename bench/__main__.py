@@ -23,6 +23,7 @@ from bench import (
     memory,
     phone,
     readpath,
+    recrop,
     report,
     sizes,
     spool,
@@ -148,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         targets,
     )
     _step("15 phone photos", lambda: phone.run(3), rows, targets)
+    _step("16 re-crop", lambda: recrop.run(args.repeat), rows, targets)
     # By section number; stable, so each section keeps its own order.
     rows.sort(key=lambda row: _number(row.section))
     targets.sort(key=lambda target: _number(target.section))
