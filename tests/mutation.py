@@ -197,6 +197,17 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "OrderedDict.popitem reads last for truth: None evicts the oldest as False does"
     ),
     **{
+        ("adapters/dynamodb_table", line): (
+            "DynamoDB's expression keywords (AND, OR) are not case-sensitive (its reserved "
+            "words list says so; moto evaluates them alike): the same condition"
+        )
+        for line in (
+            'condition = "#u.#uid = :uid and #u.#ust = :ust and "',
+            'condition = "#p.#id = :id and #p.#rev = :rev"',
+            'condition = "#p.#id = :id and (#p.#rev = :rev or attribute_not_exists(#p.#rev))"',
+        )
+    },
+    **{
         ("adapters/minio_store", line): (
             "minio's BaseURL.build reads the method only to force path style for a PUT with "
             "no object (CreateBucket): any other method builds the same URL"
