@@ -4,6 +4,8 @@ streams: owners read by key a page at a time, memory bounded, resumable where it
 from __future__ import annotations
 
 import json
+import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -392,3 +394,61 @@ def test_an_orphan_stamped_exactly_at_the_cutoff_is_old_enough_to_delete(
 
     assert deleted == [at_cutoff] and report.too_young == 1
     assert at_cutoff not in store.objects and after in store.objects
+
+
+def test_a_reports_lines_say_what_was_done_and_where_it_resumed_and_stopped() -> None:
+    deleted = Counter({keys.ORIGINALS: 2, keys.UPLOADS: 1})
+    dry = SweepReport(dry_run=True, checked=9, referenced=4, too_young=2, owners_read=3,
+                      deleted=deleted, seconds=3.0, resumed_after="originals/ada/x.jpg",
+                      stopped_after="uploads/zed/y")  # fmt: skip
+    done = SweepReport(dry_run=False, checked=9, deleted=Counter({keys.THUMBNAILS: 5}))
+
+    assert dry.lines() == [
+        "objects checked: 9 in 3.0 s (3/s), their owners' profiles read: 3"
+        " (resumed after originals/ada/x.jpg)",
+        "objects kept: 4 referenced, 2 younger than the grace",
+        "orphans found (dry run, none deleted): 3 (originals 2, thumbnails 0, uploads 1)",
+        "stopped after uploads/zed/y: the next sweep resumes there",
+    ]
+    assert dry.progress() == "sweep: 9 objects checked (3/s), 3 orphans, at uploads/zed/y"
+    assert done.lines()[0] == "objects checked: 9 in 0.0 s (0/s), their owners' profiles read: 0"
+    assert done.lines()[2] == "orphans deleted: 5 (originals 0, thumbnails 5, uploads 0)"
+    assert done.progress() == "sweep: 9 objects checked (0/s), 5 orphans"
+
+
+def test_a_saved_position_is_private_json_and_an_unreadable_one_is_logged(
+    store: FakeStore, table: FakeTable, caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(logging.getLogger("profilepics"), "propagate", True)
+    sweeper(store, table).run(timedelta(0), until=lambda: True)
+    assert store.headers[keys.SWEEP_CHECKPOINT] == ("application/json", "no-store")
+
+    store.put(keys.SWEEP_CHECKPOINT, b"not json", "application/json", "no-store")
+    with caplog.at_level(logging.WARNING):
+        sweeper(store, table).run(timedelta(0))
+
+    assert [r.getMessage() for r in caplog.records] == [
+        "the sweep's checkpoint is unreadable: starting from the beginning"
+    ]
+
+
+def test_retired_variants_are_kept_while_their_urls_may_work_and_swept_after(
+    store: FakeStore, table: FakeTable
+) -> None:
+    """A regeneration retires the old set: URLs handed out for it last url_expiry_seconds, so
+    it stays until retired_at plus that, and goes at that moment."""
+    current = table.profiles["ada"].picture
+    assert current is not None
+    old = f"{keys.thumbnail_prefix('ada', ID)}32.old.webp"  # a set made under older settings
+    put(store, old)
+    life = timedelta(seconds=Settings().url_expiry_seconds)
+
+    def retired(at: datetime) -> list[str]:
+        table.profiles["ada"] = table.profiles["ada"].model_copy(
+            update={"picture": current.model_copy(update={"retired": [old], "retired_at": at})}
+        )
+        return orphans_of(store, table, dry_run=True)
+
+    assert retired(NOW - life + timedelta(seconds=1)) == []
+    assert retired(NOW - life) == [old]
