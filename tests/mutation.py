@@ -196,6 +196,10 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("urls", "self._cache.popitem(last=None)"): (
         "OrderedDict.popitem reads last for truth: None evicts the oldest as False does"
     ),
+    ("pictures", 'sent: Picture | None = ""'): (
+        "only read once an earlier attempt set it: the attempt that finds its own write landed "
+        "is never the first (a new picture's id is in no profile yet)"
+    ),
     **{
         ("adapters/dynamodb_table", line): (
             "DynamoDB's expression keywords (AND, OR) are not case-sensitive (its reserved "

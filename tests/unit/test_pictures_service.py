@@ -16,6 +16,7 @@ from profilepics.errors import (
     Conflict,
     FileTooLarge,
     ImageCorrupt,
+    InvalidCrop,
     StorageUnavailable,
     TableUnavailable,
     UnsupportedMediaType,
@@ -23,7 +24,15 @@ from profilepics.errors import (
     ValidationFailed,
 )
 from profilepics.formats import ImageFormat, Variant
-from profilepics.models import Picture, PictureStatus, PictureURL, Profile, UploadRequest
+from profilepics.models import (
+    Crop,
+    DirectUpload,
+    Picture,
+    PictureStatus,
+    PictureURL,
+    Profile,
+    UploadRequest,
+)
 from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
 from pydantic import ValidationError as PydanticValidationError
@@ -372,6 +381,7 @@ SIZES = "size must be original, animated or 16..1024"
         ("original", ImageFormat.WEBP, "format applies to sizes; the original is served as stored"),
         ("animated", ImageFormat.AVIF, "the animated thumbnail is webp"),
         (64, ImageFormat.GIF, "format must be one of avif, webp, jpeg, png"),
+        ("big", ImageFormat.AVIF, "size must be original, animated or a number of pixels"),
     ],
 )
 def test_size_out_of_bounds_or_a_format_it_cannot_have_is_validation_failed(
@@ -602,3 +612,27 @@ def test_a_direct_upload_is_recorded_pending_under_its_own_key_and_takes_any_siz
     assert upload.created_at is not None and policy.expires_at > upload.created_at
     assert policy.fields["min"] == "1"
     assert world.store.post_form(policy.fields, b"x") is True
+
+
+def test_an_uploads_crop_is_recorded_and_a_crop_of_the_wrong_shape_refused_before_decoding(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored, _ = world.pictures.upload(USER, JPEG, Crop(x=0, y=0, w=30, h=30))  # not the default
+    assert stored.crop == Crop(x=0, y=0, w=30, h=30)
+
+    monkeypatch.setattr(world.pictures, "validated", lambda *_: pytest.fail("decoded"))
+    with pytest.raises(InvalidCrop):
+        world.pictures.upload(USER, JPEG, Crop(x=0, y=0, w=30, h=20))
+
+
+def test_publishing_a_direct_upload_that_is_no_longer_the_profiles_is_a_conflict(
+    world: World,
+) -> None:
+    stale = DirectUpload(id="gone", key=keys.upload(USER, "gone"), created_at=utcnow())
+    clean = world.pictures.validated(JPEG, "direct")
+
+    with pytest.raises(Conflict) as refused:
+        world.pictures.replace(USER, clean, claim=stale)
+
+    assert refused.value.detail == "The direct upload is no longer this delivery's to publish"
+    assert world.current() is None and world.originals() == []
