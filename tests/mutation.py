@@ -125,12 +125,15 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ),
     (
         "sweep",
-        'by_prefix = ", ".join(f"{p.rstrip(\'XX/XX\')} {self.deleted[p]}" for p in SWEPT_PREFIXES)',
+        'by_prefix = ", ".join(f"{p.rstrip(\'XX/XX\')} {self.deleted[p]}" for p in keys.PICTURES)',
     ): "no swept prefix ends in X: the same words are printed",
     ("sweep", 'cursor: str | None = ""'): (
         "every table (fake, DynamoDB adapter) starts a scan at the beginning for a falsy cursor"
     ),
     ("sweep", "self._delete(batch, None)"): "None is as falsy as the False it replaces",
+    ("sweep", "self._cache.popitem(last=None)"): (
+        "OrderedDict.popitem reads last for truth: None evicts the oldest as False does"
+    ),
     ("images", "if fmt is ImageFormat.GIF and not gif.parse(data, 2).frames:"): (
         "reading up to two frames instead of one finds a first frame exactly when one exists"
     ),

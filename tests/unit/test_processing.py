@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -441,12 +442,20 @@ def test_a_delivery_finding_a_live_claim_stops_and_leaves_the_object_to_its_hold
     assert profile is not None and profile.upload == claim
 
 
-def test_a_claim_older_than_its_lease_is_taken_over_and_published_once(world: World) -> None:
+def test_a_claim_older_than_its_lease_is_taken_over_and_published_once(
+    world: World, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Its holder was killed at the function's timeout: the next delivery finishes the job."""
+    monkeypatch.setattr(logging.getLogger("profilepics"), "propagate", True)
     upload = landed_upload(world)
-    claimed_at(world, upload, timedelta(seconds=world.settings.upload_claim_seconds + 1))
+    old = claimed_at(world, upload, timedelta(seconds=world.settings.upload_claim_seconds + 1))
 
-    assert world.processing.ingest(upload.key) is Outcome.INGESTED
+    with caplog.at_level(logging.WARNING, logger="profilepics.processing"):
+        assert world.processing.ingest(upload.key) is Outcome.INGESTED
+
+    assert [r.getMessage() for r in caplog.records] == [
+        f"taking over upload {upload.id}, claimed at {old.claimed_at}"
+    ]
     assert world.processing.ingest(upload.key) is Outcome.IGNORED
 
     profile = world.table.get(USER)
