@@ -199,6 +199,20 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("urls", "self._cache.popitem(last=None)"): (
         "OrderedDict.popitem reads last for truth: None evicts the oldest as False does"
     ),
+    **{
+        ("images", line): (
+            "draft() only chooses how much of a JPEG's DCT the check decodes, and its pixels "
+            "are thrown away (other formats' plugins ignore it): the verdict is the same, only "
+            "its cost changes"
+        )
+        for line in (
+            "if fmt is not ImageFormat.JPEG:",
+            "img.draft(None, (1, 1))",
+            "img.draft(img.mode, None)",
+            "img.draft(img.mode, (2, 1))",
+            "img.draft(img.mode, (1, 2))",
+        )
+    },
     ("pictures", 'sent: Picture | None = ""'): (
         "only read once an earlier attempt set it: the attempt that finds its own write landed "
         "is never the first (a new picture's id is in no profile yet)"
