@@ -22,12 +22,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench import before, inputs
 from bench.http_load import Endpoint, Load, ensure_wrk, load_once, warm_up
 from bench.measure import Row, Sample, Target
-from tests.stackrun import RunningStack, _descendants
+
+if TYPE_CHECKING:
+    # Not at import: a child (`--child`) runs with another tree's infra on its path, which
+    # tests/stackrun.py need not match.
+    from tests.stackrun import RunningStack
 
 SECTION = "10 Upload path"
 ROOT = Path(__file__).resolve().parent.parent
@@ -255,6 +259,8 @@ def uploads_per_second(
     pairs = [(endpoint.path.replace("{user_id}", u), tokens[u]) for u in users]
     warm_up(stack.api, endpoint, pairs)
     _settled(stack, users, time.monotonic() + 60)
+    from tests.stackrun import _descendants
+
     pids = [stack.process.pid, *_descendants(stack.process.pid)]
     cpu, began = _cpu_seconds(pids), time.monotonic()
     load = load_once(ensure_wrk(), stack.api, endpoint, pairs, SECONDS)
