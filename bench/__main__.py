@@ -73,7 +73,9 @@ def _with_stack(tree: Path, baseline: str) -> Results:
         rows = validation.in_process(child_config(stack), users[0])
         ready(stack, users[2])
         read_users = (as_written_before_issue_12(stack, users[1]), users[2])
-        sized_rows, sized_targets = sizes.read_path(child_config(stack), read_users, baseline)
+        sized_rows, sized_targets = sizes.read_path(
+            child_config(stack), read_users, baseline, rounds=3
+        )
         tokens = {u: token(u) for u in users}
         load_rows, targets = http_load.run(stack.api, users, tokens, picture)
         edge_rows, edge_targets = http_edges.run(stack.env, users, tokens, picture)

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 SECTION = "10 Upload path"
 ROOT = Path(__file__).resolve().parent.parent
-ROUNDS = 3
+ROUNDS = 2
 RUNS = 2
 UPLOADERS = 4
 SECONDS = 6
