@@ -23,6 +23,7 @@ from bench import (
     memory,
     phone,
     readpath,
+    recrop,
     report,
     sizes,
     spool,
@@ -117,7 +118,8 @@ def _main_sections(
 
 def _more(args: argparse.Namespace, rows: list[Row], targets: list[Target]) -> None:
     """What `make bench-more` runs: the sections that take minutes (a `sam build`, a fresh
-    interpreter per hostile input, seven rounds of every encoder, filling a bucket, HEIC)."""
+    interpreter per hostile input, seven rounds of every encoder, filling a bucket, HEIC, 12 MP
+    re-crops), and the issues' sections that issue 15's before/after does not need."""
     _step("8 Lambda layer", lambda: layer.run(7), rows, targets)
     repeat = 1  # a fresh process per run: slow, and CPU time varies little
     _step("9 hostile uploads", lambda: hostile.run(args.baseline, repeat), rows, targets)
@@ -129,6 +131,7 @@ def _more(args: argparse.Namespace, rows: list[Row], targets: list[Target]) -> N
         targets,
     )
     _step("15 phone photos", lambda: phone.run(3), rows, targets)
+    _step("16 re-crop", lambda: recrop.run(5), rows, targets)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--more",
         action="store_true",
-        help="the long sections instead (8, 9, 13's encoders, 14, 15): `make bench-more`",
+        help="the long sections instead (8, 9, 13's encoders, 14, 15, 16): `make bench-more`",
     )
     parser.add_argument(
         "--sweep-objects",

@@ -5,7 +5,6 @@ does (decode, then JPEG q90), side by side; the crop's and the placeholder's cos
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Callable
 from functools import partial
 
@@ -17,7 +16,7 @@ from profilepics.images import ImageLimits, clean_image
 from profilepics.variants import make_variants
 
 from bench import inputs
-from bench.measure import Row, Sample, Target, interleaved, ratio
+from bench.measure import Row, Target, interleaved, process_cpu, ratio
 
 SECTION = "15 Phone photos"
 SIZE = (4032, 3024)  # an iPhone's 12 MP
@@ -54,16 +53,6 @@ def _decode(data: bytes, fmt: str, draft: bool = False) -> Callable[[], object]:
             return img.size
 
     return run
-
-
-def _cpu(call: Callable[[], object], repeat: int) -> Sample:
-    """CPU time of the process (every thread): decoders that spread out are not flattered."""
-    values = []
-    for _ in range(repeat):
-        began = time.process_time()
-        call()
-        values.append((time.process_time() - began) * 1e3)
-    return Sample.of(values, "ms")
 
 
 def run(repeat: int = 5) -> tuple[list[Row], list[Target]]:
@@ -108,7 +97,7 @@ def run(repeat: int = 5) -> tuple[list[Row], list[Target]]:
         )
         jpeg_name = None if jpeg_name is not None and "draft" in jpeg_name else jpeg_name
         for name, sample in samples.items():
-            spent = _cpu(calls[name], min(repeat, 3))
+            spent = process_cpu(calls[name], min(repeat, 3))
             note = f"CPU {spent.median:.0f} ms"
             if jpeg_name and name != jpeg_name and case != "12 MP photo: variants":
                 note += f"; {ratio(sample, samples[jpeg_name]):.1f}× the JPEG's wall time"
@@ -116,7 +105,7 @@ def run(repeat: int = 5) -> tuple[list[Row], list[Target]]:
                 note += f"; {ratio(sample, first):.2f}× the centred set"
             rows.append(Row(SECTION, case, name, sample, note))
     heic_clean = next(n for n in cleans if n.startswith("clean HEIC"))
-    cpu = _cpu(cleans[heic_clean], 3).median
+    cpu = process_cpu(cleans[heic_clean], 3).median
     targets.append(
         Target(
             SECTION,

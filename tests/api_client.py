@@ -49,8 +49,12 @@ def new_user(api: str, prefix: str = "u", name: str = "Fault Tester") -> str:
     return create_user(api, prefix=prefix, name=name)["user_id"]
 
 
-def profile(api: str, user_id: str, http: requests.Session | None = None) -> dict[str, Any]:
-    response = (http or requests).get(f"{api}/users/{user_id}", timeout=TIMEOUT)
+def profile(
+    api: str, user_id: str, http: requests.Session | None = None, *, fresh: bool = False
+) -> dict[str, Any]:
+    """The profile; fresh: as last written, not as an instance read it a moment ago."""
+    headers = {"Cache-Control": "no-cache"} if fresh else {}
+    response = (http or requests).get(f"{api}/users/{user_id}", headers=headers, timeout=TIMEOUT)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body

@@ -1,4 +1,4 @@
-"""Picture writes: upload or replace, delete, and presigned direct-upload policies."""
+"""Picture writes: upload or replace, re-crop, delete, and presigned direct-upload policies."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from profilepics.http import (
     responses,
 )
 from profilepics.metrics import counting_uploads
-from profilepics.models import PicturePublic, UploadPolicy, UploadRequest
+from profilepics.models import PicturePublic, PictureUpdate, UploadPolicy, UploadRequest
 from profilepics.observability import function_logger
 from profilepics.routes import Body, Query, Response, Routes
 
@@ -96,6 +96,28 @@ def put_picture(
     )
     picture, first = deps.pictures().upload(user_id, data, square)
     return json_response(picture, 201 if first else 200)
+
+
+@app.patch(
+    "/users/<user_id>/picture",
+    summary="Re-crop the picture: variants of another square, no new upload",
+    description="The variants of the new square are made from the stored original; the picture "
+    "switches to them and the square in one conditional write, and the old ones are retired "
+    "(the sweep deletes them once the URLs handed out for them have expired). Only a ready "
+    "picture (else 409); the same square again changes nothing.",
+    responses=responses(
+        {200: PicturePublic},
+        (e.UserNotFound, e.PictureNotFound, e.InvalidCrop, e.Conflict, e.ValidationFailed)
+        + OWNER_ERRORS
+        + DATA_ERRORS,
+    ),
+    tags=[PICTURES],
+)
+def recrop_picture(
+    user_id: str, body: Annotated[PictureUpdate, Body(description="The new square")]
+) -> Response[PicturePublic]:
+    deps.authorizer().require_owner(app.current_event.raw_event, user_id)
+    return json_response(deps.recrops().recrop(user_id, body.crop), 200)
 
 
 @app.delete(

@@ -91,9 +91,12 @@ async function tokenFor(userId) {
   return state.tokens[userId];
 }
 
-async function api(method, path, { json, asUser } = {}) {
+// fresh: what was last written, not a profile an instance read a moment ago (after our own
+// writes: a re-crop keeps the picture's id, so a copy from before it looks current).
+async function api(method, path, { json, asUser, fresh } = {}) {
   const headers = {};
   if (asUser) headers.Authorization = `Bearer ${await tokenFor(asUser)}`;
+  if (fresh) headers["Cache-Control"] = "no-cache";
   if (json !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
     method,
@@ -237,7 +240,7 @@ async function remove() {
 }
 
 async function refresh() {
-  render(await api("GET", userPath(state.profile.user_id)));
+  render(await api("GET", userPath(state.profile.user_id), { fresh: true }));
 }
 
 // Polls the profile until `until` holds for it; a newer watch ends an older one.
@@ -245,7 +248,7 @@ async function watch(until) {
   const mine = ++state.watch;
   const deadline = Date.now() + WATCH_MS;
   while (mine === state.watch && Date.now() < deadline) {
-    const profile = await api("GET", userPath(state.profile.user_id));
+    const profile = await api("GET", userPath(state.profile.user_id), { fresh: true });
     render(profile);
     if (until(profile)) return profile;
     await sleep(POLL_MS);
@@ -260,6 +263,12 @@ function avatarSize() {
   return sizes.find((size) => size >= needed) || sizes[sizes.length - 1];
 }
 
+// A re-crop keeps the picture's id: its square tells the variants' sets apart.
+function cropKey(picture) {
+  const crop = picture?.crop;
+  return crop ? `${crop.x},${crop.y},${crop.w},${crop.h}` : "";
+}
+
 function render(profile) {
   state.profile = profile;
   const picture = profile.picture;
@@ -268,7 +277,9 @@ function render(profile) {
   $("who").textContent = `${name} (${profile.user_id})`;
   // The redirect URL, as an <img src> would use it. v= changes with the picture and its
   // status, so the thumbnail replaces the original once it is ready.
-  const version = picture ? `${picture.id}-${picture.status}` : `default-${profile.updated_at}`;
+  const version = picture
+    ? `${picture.id}-${picture.status}-${cropKey(picture)}`
+    : `default-${profile.updated_at}`;
   const query = `size=${avatarSize()}&redirect=true&v=${encodeURIComponent(version)}`;
   const src = `${userPath(profile.user_id)}/picture?${query}`;
   renderSources(picture); // first, so a ready picture never loads the <img>'s own src
@@ -320,7 +331,7 @@ async function paintPlaceholder(element, hash) {
 // with the picture.
 function renderSources(picture) {
   const ready = picture?.status === "ready" && picture.sources;
-  const key = ready ? picture.id : "none";
+  const key = ready ? `${picture.id}:${cropKey(picture)}` : "none";
   const box = $("avatar-picture");
   if (box.dataset.key === key) return;
   box.dataset.key = key;
@@ -363,7 +374,7 @@ function renderThumbnails(picture, name) {
       : picture.status === "failed"
         ? "The thumbnails could not be made."
         : "Being made …";
-  const key = picture ? `${picture.id}:${picture.status}` : "none";
+  const key = picture ? `${picture.id}:${picture.status}:${cropKey(picture)}` : "none";
   if (box.dataset.key === key) return;
   box.dataset.key = key;
   box.replaceChildren();
@@ -542,9 +553,12 @@ async function saveCrop() {
   $("save-crop").disabled = true;
   status("Saving the crop: making the new thumbnails …");
   try {
-    await api("PATCH", `${userPath(userId)}/picture`, { json: { crop }, asUser: userId });
+    const picture = await api("PATCH", `${userPath(userId)}/picture`, {
+      json: { crop },
+      asUser: userId,
+    });
     closeCropper();
-    await refresh();
+    render({ ...state.profile, picture }); // the answer is exact; a read may be a moment old
     status("Crop saved; the thumbnails show the new square.");
   } catch (error) {
     fail(error.message);

@@ -120,3 +120,63 @@ def test_a_heic_the_browser_cannot_show_is_uploaded_without_a_crop_box(
     picture = profile(api, user_id)["picture"]
     assert (picture["format"], picture["width"], picture["height"]) == ("jpeg", 160, 80)
     assert picture["crop"] == {"x": 40, "y": 0, "w": 80, "h": 80}
+
+
+def test_adjust_crop_recrops_the_stored_picture_by_patch_and_the_page_shows_the_new_square(
+    page: Page, stack: RunningStack, api: str, user: dict[str, str], shoot: Shoot
+) -> None:
+    user_id = user["user_id"]
+    open_profile(page, api, user_id)
+    expect(page.locator("#adjust-crop")).to_be_disabled()  # no picture yet
+    choose(page, "quadrants.png", "image/png", gen.encode(quadrants(600), "PNG"))
+    page.click("#upload")  # the whole square, as chosen
+    expect(page.locator("#message")).to_have_text(
+        "Uploaded; the thumbnails are ready.", timeout=WATCH_MS
+    )
+    originals = stack.keys(f"originals/{user_id}/")
+
+    # Cancel changes nothing.
+    page.click("#adjust-crop")
+    expect(page.locator("#cropper")).to_be_visible()
+    page.click("#cancel-crop")
+    expect(page.locator("#cropper")).to_be_hidden()
+
+    page.click("#adjust-crop")
+    expect(page.locator("#cropper")).to_be_visible()
+    expect(page.locator("#recrop-buttons")).to_be_visible()
+    expect(page.locator("#crop-box")).to_be_focused()
+    expect(page.locator("#crop-readout")).to_have_text(
+        "Square 600×600 at (0, 0) of the 600×600 picture."  # the picture's current square
+    )
+    box = page.locator("#crop-box")
+    for _ in range(8):  # + zooms in by a tenth: 600 / 1.1^8 = 280
+        box.press("+")
+    for _ in range(5):
+        box.press("Shift+ArrowRight")
+        box.press("Shift+ArrowUp")
+    expect(page.locator("#crop-readout")).to_have_text(
+        "Square 280×280 at (320, 0) of the 600×600 picture."
+    )
+    assert serious(axe_violations(page, api)) == []
+    with page.expect_request(lambda r: r.method == "PATCH") as sent:
+        page.click("#save-crop")
+    assert sent.value.post_data_json == {"crop": {"x": 320, "y": 0, "w": 280, "h": 280}}
+    expect(page.locator("#message")).to_have_text(
+        "Crop saved; the thumbnails show the new square.", timeout=WATCH_MS
+    )
+    expect(page.locator("#cropper")).to_be_hidden()
+
+    picture = profile(api, user_id, fresh=True)["picture"]
+    assert picture["crop"] == {"x": 320, "y": 0, "w": 280, "h": 280}
+    assert stack.keys(f"originals/{user_id}/") == originals  # no new upload
+    img = Image.open(io.BytesIO(requests.get(picture["variants"]["256"], timeout=10).content))
+    for xy in ((3, 3), (252, 252), (128, 128)):
+        r, g, b = gen.pixel(img, xy)[:3]
+        assert g > 200 and r < 60 and b < 60, xy
+    # The page shows the new set: the thumbnails, the avatar's sources and the placeholder.
+    shown = page.get_attribute("#thumbnails img[data-size='256']", "src")
+    assert shown is not None and ".c1-" in shown.split("?")[0]
+    srcset = page.get_attribute("#avatar-picture source", "srcset")
+    assert srcset is not None and ".c1-" in srcset
+    expect(page.locator("#avatar")).to_have_attribute("data-placeholder", picture["placeholder"])
+    shoot("recropped")

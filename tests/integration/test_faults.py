@@ -98,9 +98,16 @@ def test_store_down_uploads_answer_503_storage_unavailable_and_nothing_is_lost(
     api = stack.api
     ada, bob = new_user(api), new_user(api)
     assert put_picture(api, ada, jpeg()).status_code == 201
+    settle(stack, [ada])  # ready, so that a re-crop goes to the store
     before = requests.get(f"{api}/users/{ada}", timeout=10).json()["picture"]
     calls: dict[str, Call] = {
         "replace": lambda: put_picture(api, ada, jpeg(colour="red")),
+        "recrop": lambda: requests.patch(
+            f"{api}/users/{ada}/picture",
+            json={"crop": {"x": 0, "y": 0, "w": 32, "h": 32}},
+            headers=bearer(ada),
+            timeout=30,
+        ),
         "first upload": lambda: put_picture(api, bob, jpeg(colour="blue")),
         "url of a picture": lambda: requests.get(f"{api}/users/{ada}/picture", timeout=30),
         "url of a default": lambda: requests.get(f"{api}/users/{bob}/picture", timeout=30),
@@ -109,7 +116,7 @@ def test_store_down_uploads_answer_503_storage_unavailable_and_nothing_is_lost(
     hung, crashed = hung_then_crashed(stack, "seaweedfs", calls, ada)
 
     for results in (hung, crashed):
-        assert_own_problem(results, ["replace", "first upload"], "storage_unavailable")
+        assert_own_problem(results, ["replace", "first upload", "recrop"], "storage_unavailable")
         # Presigning is local computation: the URL is handed out; the store serves it later.
         url, _ = results["url of a picture"]
         assert url.status_code == 200
@@ -126,6 +133,7 @@ def test_store_down_uploads_answer_503_storage_unavailable_and_nothing_is_lost(
     stack = own_stack.restart()
     after = requests.get(f"{stack.api}/users/{ada}", timeout=10).json()
     assert after["picture"]["id"] == before["id"]
+    assert after["picture"]["crop"] == before["crop"]
     assert requests.get(f"{stack.api}/users/{bob}", timeout=10).json()["picture"] is None
     assert_invariants(stack)
 

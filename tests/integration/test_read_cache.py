@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 from tests.api_client import create_user, jpeg, put_picture
-from tests.stackrun import RunningStack, bearer, start_stack
+from tests.stackrun import RunningStack, bearer, start_stack, wait_for
 
 FRESH = {"Cache-Control": "no-cache"}
 
@@ -82,3 +83,39 @@ def test_a_user_not_found_is_never_kept(cached_api: str) -> None:
     assert missing.json()["code"] == "user_not_found"
     create_user(cached_api, user_id, name="Late")
     assert _name(cached_api, user_id) == "Late"
+
+
+def test_the_recroppers_answer_is_exact_while_readers_may_see_the_old_square_a_moment_longer(
+    cached_api: str,
+) -> None:
+    user_id = create_user(cached_api)["user_id"]
+    uploaded = put_picture(cached_api, user_id, jpeg(96, 64))
+    assert uploaded.status_code == 201, uploaded.text
+
+    def ready() -> dict[str, Any] | None:  # read fresh: the thumbnails run in the background
+        got = requests.get(f"{cached_api}/users/{user_id}", headers=FRESH, timeout=10).json()
+        return got["picture"] if got["picture"]["status"] == "ready" else None
+
+    old = wait_for(ready, "the thumbnails")
+    assert old["crop"] == {"x": 16, "y": 0, "w": 64, "h": 64}
+
+    square = {"x": 0, "y": 0, "w": 64, "h": 64}
+    recropped = requests.patch(
+        f"{cached_api}/users/{user_id}/picture",
+        json={"crop": square},
+        headers=bearer(user_id),
+        timeout=30,
+    )
+    assert recropped.status_code == 200, recropped.text
+    mine = recropped.json()
+    assert mine["crop"] == square  # the writer's own answer is exact: the new square's URLs
+    assert all(".c1-" in url.split("?")[0] for url in mine["variants"].values())
+
+    # The copy the instance read before: the old square, whose objects still serve.
+    seen = requests.get(f"{cached_api}/users/{user_id}", timeout=10).json()["picture"]
+    assert seen["crop"] == old["crop"]
+    assert requests.get(seen["variants"]["64"], timeout=10).status_code == 200
+    fresh = requests.get(f"{cached_api}/users/{user_id}", headers=FRESH, timeout=10).json()
+    assert fresh["picture"]["crop"] == square
+    again = requests.get(f"{cached_api}/users/{user_id}", timeout=10).json()["picture"]
+    assert again["crop"] == square  # the fresh read refreshed the copy

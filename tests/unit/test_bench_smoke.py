@@ -42,6 +42,7 @@ MODULES = [
     "bench.layer",
     "bench.memory",
     "bench.phone",
+    "bench.recrop",
     "bench.report",
     "bench.naive_sweep",
     "bench.sizes",

@@ -74,7 +74,7 @@ class World:
 def expected(parts: Container, user_id: str, picture: Picture) -> dict[str, str]:
     encodings = parts.settings.encodings
     return {
-        v.id: keys.thumbnail(user_id, picture.id, v, encodings[v.format])
+        v.id: keys.picture_variant(user_id, picture, v, encodings[v.format])
         for v in parts.settings.variants
         if not v.animated
     }

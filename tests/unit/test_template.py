@@ -47,6 +47,7 @@ ROUTES = {
     ("GET", "/admin/users/{user_id}"): ("ProfilesFunction", True),
     ("PUT", "/users/{user_id}/picture"): ("UploadFunction", True),
     ("DELETE", "/users/{user_id}/picture"): ("UploadFunction", True),
+    ("PATCH", "/users/{user_id}/picture"): ("UploadFunction", True),
     ("POST", "/users/{user_id}/picture/uploads"): ("UploadFunction", True),
     ("GET", "/users/{user_id}/picture"): ("GetUrlFunction", False),
     ("GET", "/pictures/default"): ("DefaultPictureFunction", False),
@@ -93,7 +94,7 @@ ACCESS = {
     "UploadFunction": {
         "dynamodb": {"GetItem", "UpdateItem"},
         "s3:GetObject": {"originals", "thumbnails"},
-        "s3:PutObject": {"originals", "uploads"},
+        "s3:PutObject": {"originals", "uploads", "thumbnails"},
         "s3:DeleteObject": {"originals", "thumbnails"},
     },
     "GetUrlFunction": {

@@ -24,6 +24,7 @@ from profilepics.presenter import Presenter
 from profilepics.processing import Processing
 from profilepics.profile_use_cases import Profiles
 from profilepics.recent import RecentProfiles
+from profilepics.recrop import Recrops
 from profilepics.regenerate import Regenerator
 from profilepics.sweep import Sweeper
 from profilepics.urls import UrlSigner
@@ -44,6 +45,7 @@ class Container:
     sweeper: Sweeper
     healer: Healer
     regenerator: Regenerator
+    recrops: Recrops
     authorizer: Authorizer
     meter: Meter
 
@@ -74,6 +76,7 @@ def build(
     on_demand = OnDemand(store, table, settings, clock, partial(image_limits, settings), meter)
     recent = RecentProfiles(table, settings.read_cache_seconds)
     pictures = Pictures(store, table, presenter, settings, clock, on_demand, meter, recent)
+    regenerator = Regenerator(store, table, settings, clock, partial(image_limits, settings))
     return Container(
         settings=settings,
         store=store,
@@ -85,7 +88,8 @@ def build(
         processing=Processing(store, table, pictures, settings, clock, sleep=sleep, meter=meter),
         sweeper=Sweeper(store, table, clock, timedelta(seconds=settings.url_expiry_seconds)),
         healer=Healer(store, table, UPLOAD_POLICY_LIFETIME, clock),
-        regenerator=Regenerator(store, table, settings, clock, partial(image_limits, settings)),
+        regenerator=regenerator,
+        recrops=Recrops(table, regenerator, presenter),
         authorizer=Authorizer(settings),
         meter=meter,
     )
@@ -119,6 +123,10 @@ def sweeper() -> Sweeper:
 
 def regenerator() -> Regenerator:
     return container().regenerator
+
+
+def recrops() -> Recrops:
+    return container().recrops
 
 
 def meter() -> Meter:

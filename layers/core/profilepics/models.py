@@ -91,6 +91,8 @@ class Picture(_Model):
     variants: dict[str, str] = Field(default_factory=dict)
     # The square the variants show; None (pictures from before crops): the centred square.
     crop: Crop | None = None
+    # "" as uploaded; after a re-crop its tag (keys.next_crop_tag), in the variants' keys.
+    crop_tag: str = ""
     # ThumbHash of the variants (base64, unpadded): painted until the image loads.
     placeholder: str | None = None
     on_demand: list[str] = Field(default_factory=list)

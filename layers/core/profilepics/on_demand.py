@@ -57,8 +57,8 @@ class OnDemand:
                 target = self._admitted(picture, wanted)
                 if target.id in picture.variants:
                     return picture, target
-                key = keys.thumbnail(
-                    user_id, picture.id, target, self._settings.encodings[target.format]
+                key = keys.picture_variant(
+                    user_id, picture, target, self._settings.encodings[target.format]
                 )
                 if key not in made:
                     self._put(key, target, self._make(picture, target))

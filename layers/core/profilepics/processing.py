@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,7 +15,6 @@ from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.crop import check_within
 from profilepics.errors import Conflict, ProblemError
-from profilepics.formats import ImageFormat, Variant
 from profilepics.metrics import Meter, Metric, NullMeter, stopwatch
 from profilepics.models import DirectUpload, Picture, PictureStatus, UploadState
 from profilepics.pictures import Pictures
@@ -47,18 +46,6 @@ class Made:
 
     keys: dict[str, str]
     placeholder: str | None
-
-
-def placeholder_of(made: Mapping[Variant, bytes]) -> str | None:
-    """The ThumbHash of the smallest still variant: already square, cropped and small (not
-    the AVIF one when another format is at hand: AV1 is the slowest to decode)."""
-    from profilepics import placeholder
-
-    stills = [v for v in made if not v.animated]
-    if not stills:
-        return None
-    smallest = min(stills, key=lambda v: (v.size, v.format is ImageFormat.AVIF))
-    return placeholder.encode(made[smallest])
 
 
 class Processing:
@@ -162,10 +149,12 @@ class Processing:
         )
         written: dict[str, str] = {}
         for variant, blob in made.items():
-            key = keys.thumbnail(user_id, picture.id, variant, encodings[variant.format])
+            key = keys.picture_variant(user_id, picture, variant, encodings[variant.format])
             self._store.put(key, blob, variant.format.content_type, keys.IMMUTABLE)
             written[variant.id] = key
-        return Made(written, placeholder_of(made))
+        from profilepics import placeholder
+
+        return Made(written, placeholder.of_variants(made))
 
     def _record(
         self,

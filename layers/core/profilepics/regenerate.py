@@ -19,7 +19,7 @@ from profilepics.clock import Clock
 from profilepics.config import Settings
 from profilepics.errors import Conflict, ProblemError
 from profilepics.formats import Variant
-from profilepics.models import Picture, PictureStatus, Profile
+from profilepics.models import Crop, Picture, PictureStatus, Profile
 from profilepics.ports import ObjectStore, ProfileTable
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ class Regenerator:
         encodings = self._settings.encodings
         wanted = [v for v in self._settings.variants if not v.animated or picture.frames > 1]
         variants = {
-            v.id: keys.thumbnail(user_id, picture.id, v, encodings[v.format]) for v in wanted
+            v.id: keys.picture_variant(user_id, picture, v, encodings[v.format]) for v in wanted
         }
         on_demand = []
         for variant_id in picture.on_demand:
@@ -119,7 +119,7 @@ class Regenerator:
             if variant is None or key is None or variant_id in variants:
                 continue
             # Made on request under today's settings: kept; under others: made again on request.
-            if key == keys.thumbnail(user_id, picture.id, variant, encodings[variant.format]):
+            if key == keys.picture_variant(user_id, picture, variant, encodings[variant.format]):
                 variants[variant_id] = key
                 on_demand.append(variant_id)
         if variants == picture.variants and on_demand == picture.on_demand:
@@ -134,22 +134,53 @@ class Regenerator:
 
     def regenerate(self, user_id: str, picture: Picture, report: RegenerateReport) -> Outcome:
         """Switch one picture to its current set; the counts go into report."""
+        return self._switch(user_id, picture, report)[0]
+
+    def recrop(self, user_id: str, picture: Picture, crop: Crop) -> tuple[Outcome, Picture | None]:
+        """Switch the picture to variants of crop, made from its original, in the same one
+        conditional write as the crop itself; the old set is retired as a regeneration's is.
+        The same crop again changes nothing. Returns what happened and the picture as it now
+        is (None once it was replaced or deleted)."""
+
+        def recropped(current: Picture) -> Picture:
+            if current.crop == crop:
+                return current
+            tag = keys.next_crop_tag(current.crop_tag)
+            return current.model_copy(update={"crop": crop, "crop_tag": tag})
+
+        return self._switch(user_id, picture, RegenerateReport(dry_run=False), recropped)
+
+    def _switch(
+        self,
+        user_id: str,
+        picture: Picture,
+        report: RegenerateReport,
+        change: Callable[[Picture], Picture] | None = None,
+    ) -> tuple[Outcome, Picture | None]:
+        """Switch one picture to its current set, changed by change (a re-crop) first: the
+        change is applied to the picture as read, again after every rival write, and lands in
+        the same conditional write as the set it needs."""
         written: dict[str, Variant] = {}
+        placeholder: str | None = None
         for _ in range(WRITE_ATTEMPTS):
+            if change is not None:
+                picture = change(picture)
             if picture.status is not PictureStatus.READY:
-                return self._drop(written, picture, Outcome.SKIPPED)
+                return self._drop(written, picture, Outcome.SKIPPED), picture
             plan = self.plan(user_id, picture)
             if plan is None:  # another run switched it meanwhile, to the same keys
-                return self._drop(written, picture, Outcome.UP_TO_DATE)
+                return self._drop(written, picture, Outcome.UP_TO_DATE), picture
             if report.dry_run:
                 report.made += len(plan.missing)
                 report.retired += len(plan.retired)
-                return Outcome.REGENERATED
-            if not self._make(picture, plan, written):
+                return Outcome.REGENERATED, picture
+            made = self._make(picture, plan, written)
+            if made is None:
                 fresh = self._current(user_id, picture.id)
                 if fresh is None:
-                    return self._drop(written, None, Outcome.SUPERSEDED)
+                    return self._drop(written, None, Outcome.SUPERSEDED), None
                 raise Conflict("The picture's original is missing from the store")
+            placeholder = made or placeholder
             now = self._clock()
             kept = set(plan.variants.values())
             due, waiting = self._retirements(picture, now)
@@ -160,6 +191,7 @@ class Regenerator:
                     "on_demand": plan.on_demand,
                     "retired": retired,
                     "retired_at": now if plan.retired else picture.retired_at,
+                    "placeholder": placeholder or picture.placeholder,
                     "revision": picture.revision + 1,
                 }
             )
@@ -168,27 +200,31 @@ class Regenerator:
             except Conflict:
                 fresh = self._current(user_id, picture.id)
                 if fresh is None:
-                    return self._drop(written, None, Outcome.SUPERSEDED)
+                    return self._drop(written, None, Outcome.SUPERSEDED), None
                 picture = fresh
                 continue
             report.made += len(written)
             report.retired += len(plan.retired)
-            self._delete([key for key in due if key not in kept])
-            return Outcome.REGENERATED
+            # What an earlier attempt made for a set a rival write overtook: never recorded.
+            unrecorded = [key for key in written if key not in kept and key not in retired]
+            self._delete([key for key in due if key not in kept] + unrecorded)
+            return Outcome.REGENERATED, updated
         self._drop(written, picture, Outcome.FAILED)
         raise Conflict("The picture kept changing; try again")
 
-    def _make(self, picture: Picture, plan: Plan, written: dict[str, Variant]) -> bool:
+    def _make(self, picture: Picture, plan: Plan, written: dict[str, Variant]) -> str | None:
         """Store the plan's missing variants (all from one decode); those the original can't
-        have (an animated one of a still) leave the plan. False when the original is gone."""
+        have (an animated one of a still) leave the plan. None when the original is gone, else
+        the placeholder of what was made when that includes the smallest size ("" if not)."""
+        from profilepics import placeholder
         from profilepics.variants import derive
 
         todo = [v for v in plan.missing if plan.variants[v.id] not in written]
         if not todo:
-            return True
+            return ""
         data = self._store.get(picture.key)
         if data is None:
-            return False
+            return None
         encodings = self._settings.encodings
         made = derive(
             data,
@@ -205,7 +241,11 @@ class Regenerator:
                 continue
             self._store.put(key, made[variant], variant.format.content_type, keys.IMMUTABLE)
             written[key] = variant
-        return True
+        # The placeholder is of the smallest still size: made again when that size was.
+        stills = [v for v in map(Variant.parse, plan.variants) if v and not v.animated]
+        if stills and min(v.size for v in stills) in {v.size for v in made if not v.animated}:
+            return placeholder.of_variants(made) or ""
+        return ""
 
     def _retirements(self, picture: Picture, now: datetime) -> tuple[list[str], list[str]]:
         """(retired keys no URL can reach any more, those it still may)."""

@@ -198,11 +198,14 @@ class Sweeper:
 class References:
     """The keys one profile refers to and its current picture's thumbnail folder (all the
     sweep keeps of a profile), less the keys a regeneration retired from that folder that no
-    URL handed out can reach any more."""
+    URL handed out can reach any more, and those of another square than the picture's that it
+    never recorded (a re-crop that failed mid-way)."""
 
     keys: frozenset[str] = frozenset()
     folder: str | None = None
     expired: frozenset[str] = frozenset()
+    crop_tag: str = ""
+    retired: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, profile: Profile | None, now: datetime, url_life: timedelta) -> References:
@@ -210,9 +213,10 @@ class References:
             return NOTHING
         found: set[str] = set()
         expired: set[str] = set()
-        folder = None
+        folder, crop_tag, retired = None, "", frozenset[str]()
         picture = profile.picture
         if picture is not None:
+            crop_tag, retired = picture.crop_tag, frozenset(picture.retired)
             found.update((picture.key, *picture.variants.values()))
             # A variant made but not yet recorded, or an extra one, is in this folder too.
             folder = keys.thumbnail_prefix(profile.user_id, picture.id)
@@ -221,12 +225,14 @@ class References:
                 expired.update(picture.retired)  # no URL handed out for them works any more
         if profile.upload is not None and profile.upload.state in _UNFINISHED:
             found.add(profile.upload.key)  # a direct upload its event has yet to publish
-        return cls(frozenset(found), folder, frozenset(expired - found))
+        return cls(frozenset(found), folder, frozenset(expired - found), crop_tag, retired)
 
     def cover(self, key: str) -> bool:
         if key in self.keys:
             return True
-        return key not in self.expired and key.rsplit("/", 1)[0] + "/" == self.folder
+        if key in self.expired or key.rsplit("/", 1)[0] + "/" != self.folder:
+            return False
+        return key in self.retired or keys.crop_tag_of(key) == self.crop_tag
 
 
 NOTHING = References()

@@ -1,0 +1,247 @@
+"""Re-crop on in-memory fakes: one conditional write for the square and its variants, the old
+set retired, rival writes, refusals, and a store fault mid-way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from profilepics import keys
+from profilepics.errors import (
+    Conflict,
+    InvalidCrop,
+    PictureNotFound,
+    StorageUnavailable,
+    UserNotFound,
+)
+from profilepics.images import clean_image
+from profilepics.models import Crop, Picture
+
+from tests.fakes import Fault
+from tests.unit import imagegen as gen
+from tests.unit.test_regenerator import NEW, World, expected
+
+# The World's pictures are 600x400 photos.
+LEFT = Crop(x=0, y=0, w=300, h=300)
+RIGHT = Crop(x=300, y=100, w=300, h=300)
+
+
+def thumbnails(world: World) -> set[str]:
+    return {key for key in world.store.objects if key.startswith(keys.THUMBNAILS)}
+
+
+def accounted_for(world: World, picture: Picture) -> None:
+    """Every variant the picture names is stored, and every stored one is current or retired."""
+    named = set(picture.variants.values())
+    assert named <= world.store.objects.keys()
+    assert thumbnails(world) <= named | set(picture.retired)
+
+
+def test_a_recrop_switches_square_and_variants_in_one_write_and_retires_the_old_set() -> None:
+    world = World(users=1)
+    before = world.picture()
+    parts = world.under()
+    puts, _, swaps = world.writes()
+
+    shown = parts.recrops.recrop("u0", RIGHT)
+
+    after = world.picture()
+    assert (shown.crop, after.crop, after.revision) == (RIGHT, RIGHT, before.revision + 1)
+    assert world.writes()[2] == swaps + 1  # one conditional write
+    assert after.crop_tag.startswith("c1-")
+    assert after.variants == expected(parts, "u0", after)
+    assert all(f".{after.crop_tag}." in key for key in after.variants.values())
+    assert world.writes()[0] == puts + len(after.variants)  # the original is not written again
+    assert set(after.retired) == set(before.variants.values())
+    assert after.retired_at == world.clock.now
+    assert after.placeholder and after.placeholder != before.placeholder
+    accounted_for(world, after)
+    # The answer is the picture as written: its URLs are of the new set.
+    assert after.variants["256.webp"].split("/")[-1] in shown.variants["256"]
+
+
+def test_the_variants_show_the_new_square() -> None:
+    world = World(users=1)
+    parts = world.under()
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (600, 400), gen.RED)
+    ImageDraw.Draw(img).rectangle((300, 100, 600, 400), fill=gen.GREEN)
+    clean = clean_image(gen.encode(img, "PNG"), parts.pictures.limits())
+    picture, _ = parts.pictures.replace("u0", clean, LEFT)
+    parts.processing.make_thumbnails(picture.key)
+
+    parts.recrops.recrop("u0", RIGHT)
+
+    shown = gen.decode(world.store.objects[world.picture().variants["256.webp"]])
+    for xy in ((3, 3), (252, 252), (128, 128)):
+        r, g, b = gen.pixel(shown, xy)[:3]
+        assert g > 200 and r < 60 and b < 60, xy
+
+
+def test_the_same_square_again_writes_nothing() -> None:
+    world = World(users=1)
+    parts = world.under()
+    parts.recrops.recrop("u0", RIGHT)
+    before, writes = world.picture(), world.writes()
+
+    assert parts.recrops.recrop("u0", RIGHT).crop == RIGHT
+    assert (world.picture(), world.writes()) == (before, writes)
+
+
+def test_a_second_recrop_retires_the_first_and_never_reuses_a_key() -> None:
+    world = World(users=1)
+    parts = world.under()
+    parts.recrops.recrop("u0", RIGHT)
+    first = world.picture()
+
+    parts.recrops.recrop("u0", LEFT)
+
+    second = world.picture()
+    assert second.crop_tag.startswith("c2-")
+    assert not set(first.variants.values()) & set(second.variants.values())
+    assert set(first.variants.values()) <= set(second.retired)
+    accounted_for(world, second)
+
+
+@pytest.mark.parametrize(
+    "crop",
+    [
+        Crop(x=400, y=0, w=300, h=300),  # reaches outside the 600x400 picture
+        Crop(x=0, y=200, w=300, h=300),
+        Crop(x=0, y=0, w=300, h=250),  # not square
+        Crop(x=0, y=0, w=0, h=0),  # empty
+        Crop(x=-1, y=0, w=10, h=10),
+    ],
+)
+def test_a_bad_square_is_refused_and_changes_nothing(crop: Crop) -> None:
+    world = World(users=1)
+    before, writes = world.picture(), world.writes()
+    with pytest.raises(InvalidCrop):
+        world.under().recrops.recrop("u0", crop)
+    assert (world.picture(), world.writes()) == (before, writes)
+
+
+def test_no_picture_or_no_user_is_a_404() -> None:
+    world = World(users=1)
+    parts = world.under()
+    parts.pictures.delete("u0")
+    with pytest.raises(PictureNotFound):
+        parts.recrops.recrop("u0", LEFT)
+    with pytest.raises(UserNotFound):
+        parts.recrops.recrop("nobody", LEFT)
+
+
+def test_a_picture_still_processing_is_not_recropped() -> None:
+    world = World(users=1)
+    parts = world.under()
+    data = gen.encode(gen.photo(400, 400), "JPEG")
+    parts.pictures.replace("u0", clean_image(data, parts.pictures.limits()))
+    before, writes = world.picture(), world.writes()
+    with pytest.raises(Conflict):
+        parts.recrops.recrop("u0", Crop(x=0, y=0, w=100, h=100))
+    assert (world.picture(), world.writes()) == (before, writes)
+
+
+def rival_once(world: World, act: Callable[[], object]) -> None:
+    """act runs once, just before the next conditional picture write lands."""
+
+    def rival(_user_id: str) -> None:
+        world.table.before_swap_picture = lambda _user_id: None
+        act()
+
+    world.table.before_swap_picture = rival
+
+
+def test_a_size_made_on_request_meanwhile_is_retired_and_the_square_applied_again() -> None:
+    world = World(users=1)
+    parts = world.under()
+    rival_once(world, lambda: parts.pictures.url("u0", 100))
+
+    parts.recrops.recrop("u0", LEFT)
+
+    after = world.picture()
+    assert after.crop == LEFT and after.variants == expected(parts, "u0", after)
+    made_meanwhile = next(k for k in world.store.objects if "/100." in k)
+    assert made_meanwhile in after.retired  # of the old square, and its URL may be out there
+    accounted_for(world, after)
+
+
+def test_two_recrops_at_once_both_land_in_turn_and_leave_nothing_unrecorded() -> None:
+    world = World(users=1)
+    parts = world.under()
+    rival_once(world, lambda: parts.recrops.recrop("u0", RIGHT))
+
+    shown = parts.recrops.recrop("u0", LEFT)  # overtaken by RIGHT, then applied over it
+
+    after = world.picture()
+    assert (shown.crop, after.crop) == (LEFT, LEFT)
+    assert after.crop_tag.startswith("c2-")
+    accounted_for(world, after)
+    # The overtaken attempt's objects were never recorded: deleted, not left for the sweep.
+    assert len(thumbnails(world)) == len(after.variants) + len(after.retired)
+
+
+def test_a_picture_replaced_meanwhile_is_a_conflict_and_keeps_nothing_made_for_it() -> None:
+    world = World(users=1)
+    old = world.picture()
+    parts = world.under()
+    clean = clean_image(gen.encode(gen.photo(300, 200), "PNG"), parts.pictures.limits())
+    rival_once(world, lambda: parts.pictures.replace("u0", clean))
+
+    with pytest.raises(Conflict):
+        parts.recrops.recrop("u0", LEFT)
+
+    assert world.picture().id != old.id
+    assert not any(old.id in key for key in world.store.objects)
+
+
+def fails_after(puts: int) -> Fault:
+    """The store takes puts writes, then is unreachable."""
+    done = [0]
+
+    def fault(operation: str) -> Exception | None:
+        if operation != "put":
+            return None
+        done[0] += 1
+        return StorageUnavailable() if done[0] > puts else None
+
+    return fault
+
+
+def test_a_store_fault_mid_way_is_a_503_the_picture_unchanged_and_the_sweep_clears_the_rest() -> (
+    None
+):
+    world = World(users=1)
+    before = world.picture()
+    parts = world.under()
+    world.store.fault = fails_after(2)
+
+    with pytest.raises(StorageUnavailable):
+        parts.recrops.recrop("u0", LEFT)
+
+    assert world.picture() == before
+    stray = thumbnails(world) - set(before.variants.values())
+    assert len(stray) == 2  # written before the fault; nothing names them
+    world.store.fault = lambda _operation: None
+    world.clock.now += timedelta(days=1)
+    parts.sweeper.run(timedelta(hours=1))
+    assert thumbnails(world) == set(before.variants.values())
+
+    parts.recrops.recrop("u0", LEFT)  # once the store is back, it simply works
+    assert world.picture().crop == LEFT
+
+
+def test_a_regeneration_after_a_recrop_keeps_the_square_and_its_tag() -> None:
+    world = World(users=1)
+    world.under().recrops.recrop("u0", LEFT)
+    recropped = world.picture()
+    new = world.under(**NEW)
+
+    assert new.regenerator.run().outcomes == {"regenerated": 1}
+
+    after = world.picture()
+    assert (after.crop, after.crop_tag) == (LEFT, recropped.crop_tag)
+    assert after.variants == expected(new, "u0", after)
+    assert new.regenerator.run().outcomes == {"up_to_date": 1}
