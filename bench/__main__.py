@@ -85,6 +85,12 @@ def _with_stack(tree: Path, baseline: str) -> Results:
         config = {**child_config(stack), "user": users[0]}
         fn_rows, fn_targets = upload.function_cpu(config, tree, uploaded, Path(tmp))
         puts = {"this tree": upload.uploads_per_second(stack, users, tokens, uploaded["2 MB JPEG"])}
+    # Before issue 12 an upload made four WebP variants; today's default adds four AVIF ones.
+    with running_stack(env={"PROFILEPICS_THUMBNAIL_FORMATS": "webp"}) as stack:
+        users = seed_users(stack, USERS, seed)
+        puts[upload.WEBP_ONLY] = upload.uploads_per_second(
+            stack, users, tokens, uploaded["2 MB JPEG"]
+        )
     with running_stack(tree) as stack:
         users = seed_users(stack, USERS, seed)
         reads_before = readpath.measure_before(stack, users, tokens[users[0]])

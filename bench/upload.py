@@ -43,6 +43,8 @@ FUNCTION_CALLS = 4
 # Goals: the upload function's CPU against before's, by input; uploads a second.
 CPU_GOALS = {"2 MB JPEG": 0.5, "4 MB RGBA PNG": 0.3, "50-frame GIF": 0.25}
 UPLOADS_GOAL = 2.0
+# This tree with the variants an upload made before issue 12 (WebP only): like for like.
+WEBP_ONLY = "this tree, WebP variants only"
 
 
 def _turned(jpeg: bytes) -> bytes:
@@ -289,14 +291,15 @@ def http_rows(
             )
         )
     targets: list[Target] = []
-    if set(results) == {"before", "this tree"}:
-        ratio = results["this tree"][1] / results["before"][1]
+    for label, told in (("this tree", ""), (WEBP_ONLY, ", the same four WebP variants")):
+        if label not in results or "before" not in results:
+            continue
+        ratio = results[label][1] / results["before"][1]
         targets.append(
             Target(
                 SECTION,
-                f"uploads/s with {UPLOADERS} uploaders ≥ {UPLOADS_GOAL:.0f}× before",
-                f"{ratio:.2f}× ({results['this tree'][1]:.1f} "
-                f"against {results['before'][1]:.1f}/s)",
+                f"uploads/s with {UPLOADERS} uploaders ≥ {UPLOADS_GOAL:.0f}× before{told}",
+                f"{ratio:.2f}× ({results[label][1]:.1f} against {results['before'][1]:.1f}/s)",
                 ratio >= UPLOADS_GOAL,
             )
         )
