@@ -16,8 +16,8 @@ SWAGGER_UI := infra/web/node_modules/swagger-ui-dist/swagger-ui-bundle.js
 AXE := tests/e2e/node_modules/axe-core/axe.min.js
 FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: setup setup-run test-tools run test unit lint fmt typecheck bench bench-first-run mutation \
-	requirements openapi build clean
+.PHONY: setup setup-run test-tools run test unit lint fmt typecheck bench bench-first-run bench-more \
+	mutation requirements openapi build clean
 
 setup-run: $(RUN_STAMP) $(DYNALITE) $(SWAGGER_UI)
 
@@ -120,6 +120,13 @@ bench: setup $(SHARP)
 	  $(UV) pip install -q --python $(BIN)/python -e '.[dev,local,bench]'
 	$(BIN)/python -m pytest -q -m bench tests/bench_extra
 	$(BIN)/python -m bench
+
+# The long sections (8 layer, 9 hostile, 13's encoders, 14 sweep, 15 phone, 16 re-crop), kept out of
+# `make bench` so it stays within minutes; they write a part of docs/benchmarks.md of their own.
+bench-more: setup
+	@$(STEP) "installing the benchmarks' extras (libvips, X-Ray SDK)" \
+	  $(UV) pip install -q --python $(BIN)/python -e '.[dev,local,bench]'
+	$(BIN)/python -m bench --more
 
 # mutmut over the core's decision-making modules against their unit tests; the score per
 # module goes to docs/mutation.md (MODULES=auth sweep for some). Niced: it takes both cores.

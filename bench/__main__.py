@@ -74,7 +74,9 @@ def _with_stack(tree: Path, baseline: str) -> Results:
         rows = validation.in_process(child_config(stack), users[0])
         ready(stack, users[2])
         read_users = (as_written_before_issue_12(stack, users[1]), users[2])
-        sized_rows, sized_targets = sizes.read_path(child_config(stack), read_users, baseline)
+        sized_rows, sized_targets = sizes.read_path(
+            child_config(stack), read_users, baseline, rounds=3
+        )
         tokens = {u: token(u) for u in users}
         load_rows, targets = http_load.run(stack.api, users, tokens, picture)
         edge_rows, edge_targets = http_edges.run(stack.env, users, tokens, picture)
@@ -83,6 +85,12 @@ def _with_stack(tree: Path, baseline: str) -> Results:
         config = {**child_config(stack), "user": users[0]}
         fn_rows, fn_targets = upload.function_cpu(config, tree, uploaded, Path(tmp))
         puts = {"this tree": upload.uploads_per_second(stack, users, tokens, uploaded["2 MB JPEG"])}
+    # Before issue 12 an upload made four WebP variants; today's default adds four AVIF ones.
+    with running_stack(env={"PROFILEPICS_THUMBNAIL_FORMATS": "webp"}) as stack:
+        users = seed_users(stack, USERS, seed)
+        puts[upload.WEBP_ONLY] = upload.uploads_per_second(
+            stack, users, tokens, uploaded["2 MB JPEG"]
+        )
     with running_stack(tree) as stack:
         users = seed_users(stack, USERS, seed)
         reads_before = readpath.measure_before(stack, users, tokens[users[0]])
@@ -94,10 +102,59 @@ def _with_stack(tree: Path, baseline: str) -> Results:
     return rows, targets
 
 
+def _main_sections(
+    args: argparse.Namespace, tree: Path, rows: list[Row], targets: list[Target]
+) -> None:
+    """What `make bench` runs: issue 15's before/after figures and the quick sections."""
+    _step("1 variants", lambda: variants.run(args.repeat), rows, targets)
+    _step("2 peak memory", memory.run, rows, targets)
+    _step("3 validation and presigning", validation.offline, rows, targets)
+    _step("4 cold start", lambda: coldstart.run(args.repeat, tree), rows, targets)
+    baseline = args.baseline or "main"
+    _step(
+        "stack sections: 3, 5, 6, 10, 12, 13",
+        lambda: _with_stack(tree, baseline),
+        rows,
+        targets,
+    )
+    _step("10 upload path, offline", lambda: (upload.offline(tree), []), rows, targets)
+    _step("11 animated variant", lambda: animated.run(tree), rows, targets)
+    _step("7 event spool", lambda: spool.run(args.repeat), rows, targets)
+
+
+def _more(args: argparse.Namespace, rows: list[Row], targets: list[Target]) -> None:
+    """What `make bench-more` runs: the sections that take minutes (a `sam build`, a fresh
+    interpreter per hostile input, seven rounds of every encoder, filling a bucket, HEIC, 12 MP
+    re-crops), and the issues' sections that issue 15's before/after does not need."""
+    _step("8 Lambda layer", lambda: layer.run(7), rows, targets)
+    repeat = 1  # a fresh process per run: slow, and CPU time varies little
+    _step("9 hostile uploads", lambda: hostile.run(args.baseline, repeat), rows, targets)
+    _step("13 sizes and formats", lambda: sizes.run(7), rows, targets)
+    _step(
+        f"14 sweep ({args.sweep_objects:,} objects)",
+        lambda: sweep.run(args.sweep_objects, 3),
+        rows,
+        targets,
+    )
+    _step("15 phone photos", lambda: phone.run(3), rows, targets)
+    _step("16 re-crop", lambda: recrop.run(5), rows, targets)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--no-docs", action="store_true", help="print only; leave the docs")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per measurement")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per measurement")
+    parser.add_argument(
+        "--more",
+        action="store_true",
+        help="the long sections instead (8, 9, 13's encoders, 14, 15, 16): `make bench-more`",
+    )
+    parser.add_argument(
+        "--sweep-objects",
+        type=int,
+        default=sweep.OBJECTS,
+        help="objects the sweep runs over (section 14, with --more; the docs quote 100,000)",
+    )
     parser.add_argument(
         "--baseline",
         help="a git ref whose core also runs the hostile uploads (section 9) and the read path "
@@ -105,12 +162,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--before", default=before.BEFORE, help="the git ref issue 15's goals compare with"
-    )
-    parser.add_argument(
-        "--sweep-objects",
-        type=int,
-        default=sweep.OBJECTS,
-        help="objects the sweep runs over (section 14; the docs quote 100,000)",
     )
     args = parser.parse_args(argv)
 
@@ -123,33 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     rows: list[Row] = []
     targets: list[Target] = []
-    with before.tree_at(args.before) as tree:
-        _step("1 variants", lambda: variants.run(args.repeat), rows, targets)
-        _step("2 peak memory", memory.run, rows, targets)
-        _step("3 validation and presigning", validation.offline, rows, targets)
-        _step("4 cold start", lambda: coldstart.run(args.repeat, tree), rows, targets)
-        baseline = args.baseline or "main"
-        _step(
-            "stack sections: 3, 5, 6, 10, 12, 13",
-            lambda: _with_stack(tree, baseline),
-            rows,
-            targets,
-        )
-        _step("10 upload path, offline", lambda: (upload.offline(tree), []), rows, targets)
-        _step("11 animated variant", lambda: animated.run(tree), rows, targets)
-        _step("7 event spool", lambda: spool.run(args.repeat), rows, targets)
-        _step("8 Lambda layer", lambda: layer.run(args.repeat), rows, targets)
-        repeat = 1  # a fresh process per run: slow, and CPU time varies little
-        _step("9 hostile uploads", lambda: hostile.run(args.baseline, repeat), rows, targets)
-        _step("13 sizes and formats", lambda: sizes.run(args.repeat), rows, targets)
-    _step(
-        f"14 sweep ({args.sweep_objects:,} objects)",
-        lambda: sweep.run(args.sweep_objects, 3),
-        rows,
-        targets,
-    )
-    _step("15 phone photos", lambda: phone.run(3), rows, targets)
-    _step("16 re-crop", lambda: recrop.run(args.repeat), rows, targets)
+    if args.more:
+        _more(args, rows, targets)
+    else:
+        with before.tree_at(args.before) as tree:
+            _main_sections(args, tree, rows, targets)
     # By section number; stable, so each section keeps its own order.
     rows.sort(key=lambda row: _number(row.section))
     targets.sort(key=lambda target: _number(target.section))
@@ -164,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nbench: {took:.0f} s in all")
     if not args.no_docs:
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        report.write_into(DOC, report.as_markdown(rows, targets, facts, took, when))
+        command, part = ("make bench-more", "more") if args.more else ("make bench", "results")
+        block = report.as_markdown(rows, targets, facts, took, when, command)
+        report.write_into(DOC, block, part)
         print(f"bench: results written to {DOC}")
     return 0
 

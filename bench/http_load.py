@@ -21,7 +21,7 @@ from bench.measure import Row, Sample, Target
 SECTION = "5 HTTP load"
 CONCURRENCY = 8
 THREADS = 2
-SECONDS = 5
+SECONDS = 3
 MAX_REQUESTS = {"GET": 60_000, "PUT": 2_000, "POST": 2_000}
 SCRIPT = Path(__file__).with_name("load.lua")
 

@@ -23,7 +23,7 @@ from infra.stack import free_port
 from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack
 
 SECTION = "12 Read path"
-SECONDS = 5
+SECONDS = 3
 MANY = 2_000
 SAME_GOAL = 0.8
 HOT_GOAL = 0.5

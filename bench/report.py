@@ -110,7 +110,12 @@ def as_text(rows: list[Row], targets: list[Target]) -> str:
 
 
 def as_markdown(
-    rows: list[Row], targets: list[Target], facts: dict[str, str], took: float, when: str
+    rows: list[Row],
+    targets: list[Target],
+    facts: dict[str, str],
+    took: float,
+    when: str,
+    command: str = "make bench",
 ) -> str:
     described = "\n".join(f"- **{k}**: {v}" for k, v in facts.items())
     results = markdown_table(HEADER, [cells(r) for r in rows])
@@ -118,15 +123,17 @@ def as_markdown(
         TARGET_HEADER, [[t.section, t.goal, t.measured, _verdict(t, True)] for t in targets]
     )
     return (
-        f"Measured by `make bench` on {when}, in {took:.0f} s.\n\n"
+        f"Measured by `{command}` on {when}, in {took:.0f} s.\n\n"
         f"### Machine\n\n{described}\n\n### Results\n\n{results}\n\n### Targets\n\n{goals}\n"
     )
 
 
-def write_into(doc: Path, block: str) -> None:
-    """Replace the generated part of doc (between the markers), keeping the prose around it."""
-    text = doc.read_text() if doc.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
-    if BEGIN not in text or END not in text:
-        text = f"{text.rstrip()}\n\n{BEGIN}\n{END}\n"
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
-    doc.write_text(pattern.sub(lambda _: f"{BEGIN}\n{block}\n{END}", text, count=1))
+def write_into(doc: Path, block: str, name: str = "results") -> None:
+    """Replace one generated part of doc (between its markers: `make bench` writes "results",
+    `make bench-more` "more"), keeping the prose and the other part around it."""
+    begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    text = doc.read_text() if doc.exists() else f"# Benchmarks\n\n{begin}\n{end}\n"
+    if begin not in text or end not in text:
+        text = f"{text.rstrip()}\n\n{begin}\n{end}\n"
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
+    doc.write_text(pattern.sub(lambda _: f"{begin}\n{block}\n{end}", text, count=1))

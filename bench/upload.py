@@ -22,16 +22,20 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench import before, inputs
 from bench.http_load import Endpoint, Load, ensure_wrk, load_once, warm_up
 from bench.measure import Row, Sample, Target
-from tests.stackrun import RunningStack, _descendants
+
+if TYPE_CHECKING:
+    # Not at import: a child (`--child`) runs with another tree's infra on its path, which
+    # tests/stackrun.py need not match.
+    from tests.stackrun import RunningStack
 
 SECTION = "10 Upload path"
 ROOT = Path(__file__).resolve().parent.parent
-ROUNDS = 3
+ROUNDS = 2
 RUNS = 2
 UPLOADERS = 4
 SECONDS = 6
@@ -39,6 +43,8 @@ FUNCTION_CALLS = 4
 # Goals: the upload function's CPU against before's, by input; uploads a second.
 CPU_GOALS = {"2 MB JPEG": 0.5, "4 MB RGBA PNG": 0.3, "50-frame GIF": 0.25}
 UPLOADS_GOAL = 2.0
+# This tree with the variants an upload made before issue 12 (WebP only): like for like.
+WEBP_ONLY = "this tree, WebP variants only"
 
 
 def _turned(jpeg: bytes) -> bytes:
@@ -255,6 +261,8 @@ def uploads_per_second(
     pairs = [(endpoint.path.replace("{user_id}", u), tokens[u]) for u in users]
     warm_up(stack.api, endpoint, pairs)
     _settled(stack, users, time.monotonic() + 60)
+    from tests.stackrun import _descendants
+
     pids = [stack.process.pid, *_descendants(stack.process.pid)]
     cpu, began = _cpu_seconds(pids), time.monotonic()
     load = load_once(ensure_wrk(), stack.api, endpoint, pairs, SECONDS)
@@ -283,14 +291,15 @@ def http_rows(
             )
         )
     targets: list[Target] = []
-    if set(results) == {"before", "this tree"}:
-        ratio = results["this tree"][1] / results["before"][1]
+    for label, told in (("this tree", ""), (WEBP_ONLY, ", the same four WebP variants")):
+        if label not in results or "before" not in results:
+            continue
+        ratio = results[label][1] / results["before"][1]
         targets.append(
             Target(
                 SECTION,
-                f"uploads/s with {UPLOADERS} uploaders ≥ {UPLOADS_GOAL:.0f}× before",
-                f"{ratio:.2f}× ({results['this tree'][1]:.1f} "
-                f"against {results['before'][1]:.1f}/s)",
+                f"uploads/s with {UPLOADERS} uploaders ≥ {UPLOADS_GOAL:.0f}× before{told}",
+                f"{ratio:.2f}× ({results[label][1]:.1f} against {results['before'][1]:.1f}/s)",
                 ratio >= UPLOADS_GOAL,
             )
         )

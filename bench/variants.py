@@ -145,7 +145,7 @@ def _case(
     else:
         ready[SHARP] = partial(_sharp, sharp, path)
         sharp.timings.clear()
-    samples = interleaved(ready, repeat, fewer={"make_naive_variants": 3})
+    samples = interleaved(ready, repeat, fewer={"make_naive_variants": 2})
     if sharp is not None:
         # Timed inside node, around the whole set; the first call was the untimed one.
         samples[SHARP] = Sample.of(sharp.timings[1:], "ms")

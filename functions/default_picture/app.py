@@ -1,20 +1,24 @@
 """The default picture: a PNG of initials on a colour from the user id, cacheable by ETag."""
 
-from typing import Any
+from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseHeader
+from typing import TYPE_CHECKING, Any
+
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import defaults
 from profilepics.errors import ValidationFailed
-from profilepics.http import BINARY, PICTURES, make_resolver, query_parameters, responses
+from profilepics.http import BINARY, PICTURES, query_parameters, responses
 from profilepics.observability import function_logger
+from profilepics.routes import Response, Routes
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseHeader
 
 SERVICE = "default_picture"
 logger = function_logger(SERVICE)
 # A PNG body is not JSON: validation would try to serialise it, so the query is parsed here.
-app = make_resolver(enable_validation=False)
+app = Routes(enable_validation=False)
 CACHE_CONTROL = "public, max-age=86400"
 CACHE_HEADERS: dict[str, OpenAPIResponseHeader] = {
     "ETag": {"schema": {"type": "string"}},

@@ -1,27 +1,30 @@
 """Picture retrieval: a signed URL for a size and format, as JSON or a redirect for <img src>."""
 
-from typing import Annotated, Any, Literal
+from __future__ import annotations
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
-from aws_lambda_powertools.event_handler.openapi.types import (
-    OpenAPIResponse,
-    OpenAPIResponseHeader,
-)
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
 from profilepics import errors as e
 from profilepics.config import get_settings
 from profilepics.formats import ImageFormat, VariantFormat
-from profilepics.http import DATA_ERRORS, PICTURES, make_resolver, responses, wants_fresh
+from profilepics.http import DATA_ERRORS, PICTURES, responses, wants_fresh
 from profilepics.models import PictureURL
 from profilepics.observability import function_logger
+from profilepics.routes import Query, Response, Routes
 from pydantic import Field
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import (
+        OpenAPIResponse,
+        OpenAPIResponseHeader,
+    )
 
 SERVICE = "get_url"
 logger = function_logger(SERVICE)
-app = make_resolver()
+app = Routes()
 # The deployment's bounds (the defaults in openapi.json); settings are read once per process.
 _SETTINGS = get_settings()
 Edge = Annotated[

@@ -4,10 +4,10 @@ Public reads leave the e-mail address out; its owner reads it at GET /me, an adm
 GET /admin/users/{user_id}.
 """
 
+from __future__ import annotations
+
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
@@ -18,7 +18,6 @@ from profilepics.http import (
     OWNER_ERRORS,
     PROFILES,
     json_response,
-    make_resolver,
     responses,
     wants_fresh,
 )
@@ -30,10 +29,11 @@ from profilepics.models import (
     ProfileUpdate,
 )
 from profilepics.observability import function_logger
+from profilepics.routes import Query, Response, Routes
 
 SERVICE = "profiles"
 logger = function_logger(SERVICE)
-app = make_resolver()
+app = Routes()
 
 
 @app.post(

@@ -1,9 +1,9 @@
 """Picture writes: upload or replace, re-crop, delete, and presigned direct-upload policies."""
 
+from __future__ import annotations
+
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
@@ -16,19 +16,19 @@ from profilepics.http import (
     OWNER_ERRORS,
     PICTURES,
     json_response,
-    make_resolver,
     responses,
 )
 from profilepics.metrics import counting_uploads
 from profilepics.models import PicturePublic, PictureUpdate, UploadPolicy, UploadRequest
 from profilepics.observability import function_logger
+from profilepics.routes import Body, Query, Response, Routes
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.models import Example
 
 SERVICE = "upload"
 logger = function_logger(SERVICE)
-app = make_resolver()
+app = Routes()
 DIRECT_UPLOAD = """For large files: the client posts the file straight to the store.
 
 1. Call this with the file's `content_type` and `size` (both optional; declared, the policy
@@ -50,10 +50,6 @@ EXAMPLES = {
     },
     "nothing": {"summary": "nothing declared (any size up to the limit)", "value": {}},
 }
-DECLARED = Body(
-    description="Optional: what the file will be, so the policy takes exactly that",
-    openapi_examples=cast("dict[str, Example]", EXAMPLES),
-)
 IMAGE_ERRORS = (
     e.UnsupportedMediaType,
     e.ImageCorrupt,
@@ -151,7 +147,15 @@ def delete_picture(user_id: str) -> Response[None]:
     tags=[PICTURES],
 )
 def start_direct_upload(
-    user_id: str, body: Annotated[UploadRequest | None, DECLARED] = None
+    user_id: str,
+    body: Annotated[
+        UploadRequest | None,
+        Body(
+            description="Optional: what the file will be, so the policy takes exactly that",
+            # Quoted: Example is imported for type checkers only.
+            openapi_examples=cast("dict[str, Example]", EXAMPLES),  # noqa: UP037
+        ),
+    ] = None,
 ) -> Response[UploadPolicy]:
     deps.authorizer().require_owner(app.current_event.raw_event, user_id)
     return json_response(deps.pictures().start_direct_upload(user_id, body), 201)

@@ -7,6 +7,7 @@ import random
 import struct
 import zlib
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from PIL import ExifTags, Image, ImageCms, ImageDraw
@@ -89,6 +90,7 @@ def oriented(upright: Image.Image, orientation: int, fmt: str = "JPEG", **option
     return encode(stored, fmt, exif=exif_bytes(orientation), **options)
 
 
+@cache  # the profile carries its creation time: made twice, a second apart, they differ
 def srgb_icc() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 

@@ -1,4 +1,5 @@
-"""Read-only functions start without Pillow or the SDKs: they load on first use, if ever."""
+"""Read-only functions start without Pillow or the SDKs, and HTTP functions without Powertools'
+event handler: they load on first use, if ever."""
 
 from __future__ import annotations
 
@@ -18,29 +19,10 @@ PROBE = (
 )
 
 
-@pytest.mark.parametrize("function", ["get_url", "profiles"])
-def test_importing_a_read_only_function_loads_neither_pillow_nor_the_sdks(function: str) -> None:
+def _last_line(function: str, probe: str) -> str:
+    """The last line probe prints, run as the function runs: its folder and the layer alone."""
     path = os.pathsep.join([str(REPO / "functions" / function), str(REPO / "layers" / "core")])
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": path, "AWS_REGION": "us-east-1"}
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        env=env,
-        cwd=REPO / "functions" / function,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
-
-
-@pytest.mark.parametrize("function", sorted(p.parent.name for p in REPO.glob("functions/*/app.py")))
-def test_no_function_loads_pydantic_settings(function: str) -> None:
-    """Reading a dozen variables is config.py's own work: pydantic-settings cost ~85 ms of CPU
-    on every cold start (bench section 4)."""
-    path = os.pathsep.join([str(REPO / "functions" / function), str(REPO / "layers" / "core")])
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": path, "AWS_REGION": "us-east-1"}
-    probe = "import sys\nimport app\nprint('pydantic_settings' in sys.modules)\n"
     done = subprocess.run(
         [sys.executable, "-c", probe],
         env=env,
@@ -50,4 +32,39 @@ def test_no_function_loads_pydantic_settings(function: str) -> None:
         timeout=60,
         check=True,
     )
-    assert done.stdout.strip().splitlines()[-1] == "False"
+    return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("function", ["get_url", "profiles"])
+def test_importing_a_read_only_function_loads_neither_pillow_nor_the_sdks(function: str) -> None:
+    assert json.loads(_last_line(function, PROBE)) == []
+
+
+@pytest.mark.parametrize("function", sorted(p.parent.name for p in REPO.glob("functions/*/app.py")))
+def test_no_function_loads_pydantic_settings(function: str) -> None:
+    """Reading a dozen variables is config.py's own work: pydantic-settings cost ~85 ms of CPU
+    on every cold start (bench section 4)."""
+    probe = "import sys\nimport app\nprint('pydantic_settings' in sys.modules)\n"
+    assert _last_line(function, probe) == "False"
+
+
+HTTP_FUNCTIONS = ["default_picture", "get_url", "profiles", "upload"]
+RESOLVER_PROBE = (
+    "import json, sys\n"
+    "import app\n"
+    "before = 'aws_lambda_powertools.event_handler' in sys.modules\n"
+    "paths = sorted(app.app.get_openapi_schema().paths or {})\n"
+    "after = 'aws_lambda_powertools.event_handler' in sys.modules\n"
+    "print(json.dumps([before, after, paths]))\n"
+)
+
+
+@pytest.mark.parametrize("function", HTTP_FUNCTIONS)
+def test_an_http_function_builds_its_resolver_when_first_needed(function: str) -> None:
+    """Powertools' event handler (~60-80 ms of CPU, bench section 4) loads with the first
+    request or the OpenAPI document, and the routes declared at import are all in it."""
+    loaded_at_import, loaded_after, paths = json.loads(_last_line(function, RESOLVER_PROBE))
+    assert not loaded_at_import
+    assert loaded_after
+    declared = (REPO / "functions" / function / "app.py").read_text(encoding="utf-8")
+    assert paths and all(f'"{p.replace("{", "<").replace("}", ">")}"' in declared for p in paths)

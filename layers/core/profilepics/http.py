@@ -9,12 +9,6 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ValidationError
 
 from profilepics import request_url
@@ -32,9 +26,12 @@ from profilepics.errors import (
 )
 from profilepics.formats import UPLOAD_FORMATS
 from profilepics.models import Problem
+from profilepics.routes import Response
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 # Bodies powertools would parse into a dict for a JSON route: no route of ours takes them there.
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -152,6 +149,13 @@ def _json_only(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> 
 
 def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
     """A resolver with every error mapped to problem+json, and each request's own base URL."""
+    # Powertools' event handler loads on the first request (routes.py says why).
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from aws_lambda_powertools.event_handler.openapi.exceptions import (
+        RequestUnsupportedContentType,
+        RequestValidationError,
+    )
+
     app = APIGatewayHttpResolver(
         enable_validation=enable_validation, json_body_deserializer=json_body
     )
