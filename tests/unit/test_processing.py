@@ -184,10 +184,12 @@ def test_late_event_of_a_replaced_picture_leaves_no_variants(world: World) -> No
 class ReplacedDuringTheRun(FakeTable):
     """A table where another upload replaces the picture just before the run records it."""
 
-    def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
+    def swap_picture(
+        self, user_id: str, picture: Picture, expected_revision: int, now: datetime
+    ) -> None:
         newer = picture.model_copy(update={"id": uuid.uuid4().hex})
         self.profiles[user_id] = self.profiles[user_id].model_copy(update={"picture": newer})
-        super().update_picture(user_id, picture, now)
+        super().swap_picture(user_id, picture, expected_revision, now)
 
 
 def test_replacement_during_the_run_deletes_the_variants_it_made() -> None:

@@ -3,6 +3,7 @@ set retired, rival writes, refusals, and a store fault mid-way."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -16,11 +17,11 @@ from profilepics.errors import (
     UserNotFound,
 )
 from profilepics.images import clean_image
-from profilepics.models import Crop, Picture
+from profilepics.models import Crop, Picture, Profile
 
 from tests.fakes import Fault
 from tests.unit import imagegen as gen
-from tests.unit.test_regenerator import NEW, World, expected
+from tests.unit.test_regenerator import NEW, T0, World, expected
 
 # The World's pictures are 600x400 photos.
 LEFT = Crop(x=0, y=0, w=300, h=300)
@@ -245,3 +246,45 @@ def test_a_regeneration_after_a_recrop_keeps_the_square_and_its_tag() -> None:
     assert (after.crop, after.crop_tag) == (LEFT, recropped.crop_tag)
     assert after.variants == expected(new, "u0", after)
     assert new.regenerator.run().outcomes == {"up_to_date": 1}
+
+
+def _a_duplicate_delivery_finishing_last(fail: bool) -> tuple[World, Picture, Picture]:
+    """Two deliveries of one original's event: the second has read the picture (processing)
+    and is reading the original when the first makes it ready and its owner re-crops it.
+    Returns the world, the PATCH's answer as stored, and the picture once the second ends."""
+    world = World(users=0)
+    parts = world.under()
+    world.table.create(
+        Profile(user_id="u0", display_name="u0", email="u0@x.org", created_at=T0, updated_at=T0)
+    )
+    clean = clean_image(gen.encode(gen.photo(600, 400), "JPEG"), parts.pictures.limits())
+    picture, _ = parts.pictures.replace("u0", clean)
+    recropped: list[Picture] = []
+
+    def meanwhile(operation: str) -> Exception | None:
+        if operation != "get" or recropped:
+            return None
+        world.store.fault = lambda _operation: None
+        assert parts.processing.make_thumbnails(picture.key) == "ready"  # the first delivery
+        parts.recrops.recrop("u0", RIGHT)
+        recropped.append(world.picture())
+        return StorageUnavailable("the store went away") if fail else None
+
+    world.store.fault = meanwhile
+    with contextlib.suppress(StorageUnavailable):
+        parts.processing.make_thumbnails(picture.key)  # the second delivery
+    return world, recropped[0], world.picture()
+
+
+@pytest.mark.parametrize("fail", [False, True], ids=["ready", "failing"])
+def test_a_duplicate_thumbnails_run_finishing_last_keeps_a_recrop_made_meanwhile(
+    fail: bool,
+) -> None:
+    world, recropped, after = _a_duplicate_delivery_finishing_last(fail)
+
+    assert after == recropped  # neither its stale copy nor a FAILED over a ready picture
+    accounted_for(world, after)
+    # The sweep, past its grace and within the URLs' life, keeps every key a URL may name.
+    world.clock.now += timedelta(minutes=20)
+    world.under().sweeper.run()
+    assert set(after.variants.values()) | set(after.retired) <= world.store.objects.keys()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 # An original is stored a few ms before the profile points at it, and its event can come in
 # between: wait that long in the function rather than fail into Lambda's minute-long retry.
 POINTER_WAITS = (0.05, 0.1, 0.2, 0.4)
+# A processing picture changed by another write meanwhile: apply ours to it again, this often.
+RECORD_ATTEMPTS = 3
 
 
 _ENDED = frozenset({UploadState.DONE, UploadState.FAILED})
@@ -101,15 +103,20 @@ class Processing:
                 variants = self._write_variants(picture, ref.user_id)
             self._meter.record(Metric.PROCESSING_TIME, elapsed())
         except ProblemError as exc:
-            self._record(ref.user_id, picture, PictureStatus.FAILED, error=exc.code)
+            self._record(ref.user_id, picture, {"status": PictureStatus.FAILED, "error": exc.code})
             if exc.status >= 500:
                 raise  # a store or table fault: let the event be delivered again
             return Outcome.FAILED
         if variants is None:
             return Outcome.SUPERSEDED
-        ready = picture.model_copy(update={"placeholder": variants.placeholder})
-        if not self._record(ref.user_id, ready, PictureStatus.READY, variants=variants.keys):
-            self._store.delete(variants.keys.values())
+        ready = {
+            "status": PictureStatus.READY,
+            "error": None,
+            "variants": variants.keys,
+            "placeholder": variants.placeholder,
+        }
+        if not self._record(ref.user_id, picture, ready):
+            self._drop_unrecorded(ref.user_id, picture.id, variants.keys.values())
             return Outcome.SUPERSEDED
         waited = (self._clock() - picture.uploaded_at).total_seconds() * 1e3
         self._meter.record(Metric.UPLOAD_TO_READY, waited)
@@ -156,25 +163,38 @@ class Processing:
 
         return Made(written, placeholder.of_variants(made))
 
-    def _record(
-        self,
-        user_id: str,
-        picture: Picture,
-        status: PictureStatus,
-        variants: dict[str, str] | None = None,
-        error: str | None = None,
-    ) -> bool:
-        update = {
-            "status": status,
-            "error": error,
-            "variants": variants or picture.variants,
-            "revision": picture.revision + 1,
-        }
-        try:
-            self._table.update_picture(user_id, picture.model_copy(update=update), self._clock())
-        except Conflict:
-            return False
-        return True
+    def _record(self, user_id: str, picture: Picture, changes: Mapping[str, object]) -> bool:
+        """Apply changes to the picture iff it is still this one and still processing, in a
+        write conditional on the revision read: a duplicate delivery that read the picture
+        before another run made it ready (and its owner re-cropped it) must not write its
+        stale copy over theirs. False when the picture moved on."""
+        for _ in range(RECORD_ATTEMPTS):
+            update = {**changes, "revision": picture.revision + 1}
+            try:
+                self._table.swap_picture(
+                    user_id, picture.model_copy(update=update), picture.revision, self._clock()
+                )
+            except Conflict:
+                current = self._picture(user_id, picture.id)
+                if current is None or current.status is not PictureStatus.PROCESSING:
+                    return False
+                picture = current  # still processing, changed otherwise: apply ours to it
+                continue
+            return True
+        return False
+
+    def _picture(self, user_id: str, picture_id: str) -> Picture | None:
+        """The profile's current picture if it is still picture_id."""
+        profile = self._table.get(user_id)
+        current = profile.picture if profile else None
+        return current if current is not None and current.id == picture_id else None
+
+    def _drop_unrecorded(self, user_id: str, picture_id: str, written: Iterable[str]) -> None:
+        """Delete what a run wrote that the picture does not record or retire: variant keys are
+        the same for every run of one picture, so a rival's (or a re-crop's retired) are kept."""
+        current = self._picture(user_id, picture_id)
+        kept = set(current.variants.values()) | set(current.retired) if current else set()
+        self._store.delete([key for key in written if key not in kept])
 
     def _drop_late_variants(self, user_id: str, picture_id: str) -> None:
         prefix = keys.thumbnail_prefix(user_id, picture_id)
