@@ -150,3 +150,10 @@ class ProfileTable(Protocol):
     def ping(self) -> None:
         """Raise TableUnavailable unless the table answers."""
         ...
+
+
+def current_picture(table: ProfileTable, user_id: str, picture_id: str) -> Picture | None:
+    """The user's picture as last written, if it is still picture_id (else None)."""
+    profile = table.get(user_id)
+    picture = profile.picture if profile else None
+    return picture if picture is not None and picture.id == picture_id else None

@@ -18,7 +18,7 @@ from profilepics.errors import Conflict, ProblemError
 from profilepics.metrics import Meter, Metric, NullMeter, stopwatch
 from profilepics.models import DirectUpload, Picture, PictureStatus, UploadState
 from profilepics.pictures import Pictures
-from profilepics.ports import ObjectStore, ProfileTable
+from profilepics.ports import ObjectStore, ProfileTable, current_picture
 
 log = logging.getLogger(__name__)
 # An original is stored a few ms before the profile points at it, and its event can come in
@@ -131,9 +131,8 @@ class Processing:
         for pause in (0.0, *self._waits):
             if pause:
                 self._sleep(pause)
-            profile = self._table.get(ref.user_id)
-            picture = profile.picture if profile else None
-            if picture is not None and picture.id == ref.object_id:
+            picture = current_picture(self._table, ref.user_id, ref.object_id)
+            if picture is not None:
                 return picture
             if not self._store.exists(key):
                 return None
@@ -175,7 +174,7 @@ class Processing:
                     user_id, picture.model_copy(update=update), picture.revision, self._clock()
                 )
             except Conflict:
-                current = self._picture(user_id, picture.id)
+                current = current_picture(self._table, user_id, picture.id)
                 if current is None or current.status is not PictureStatus.PROCESSING:
                     return False
                 picture = current  # still processing, changed otherwise: apply ours to it
@@ -183,16 +182,10 @@ class Processing:
             return True
         return False
 
-    def _picture(self, user_id: str, picture_id: str) -> Picture | None:
-        """The profile's current picture if it is still picture_id."""
-        profile = self._table.get(user_id)
-        current = profile.picture if profile else None
-        return current if current is not None and current.id == picture_id else None
-
     def _drop_unrecorded(self, user_id: str, picture_id: str, written: Iterable[str]) -> None:
         """Delete what a run wrote that the picture does not record or retire: variant keys are
         the same for every run of one picture, so a rival's (or a re-crop's retired) are kept."""
-        current = self._picture(user_id, picture_id)
+        current = current_picture(self._table, user_id, picture_id)
         kept = set(current.variants.values()) | set(current.retired) if current else set()
         self._store.delete([key for key in written if key not in kept])
 

@@ -20,7 +20,7 @@ from profilepics.config import Settings
 from profilepics.errors import Conflict, ProblemError
 from profilepics.formats import Variant
 from profilepics.models import Crop, Picture, PictureStatus, Profile
-from profilepics.ports import ObjectStore, ProfileTable
+from profilepics.ports import ObjectStore, ProfileTable, current_picture
 
 if TYPE_CHECKING:
     from profilepics.images import ImageLimits
@@ -176,7 +176,7 @@ class Regenerator:
                 return Outcome.REGENERATED, picture
             made = self._make(picture, plan, written)
             if made is None:
-                fresh = self._current(user_id, picture.id)
+                fresh = current_picture(self._table, user_id, picture.id)
                 if fresh is None:
                     return self._drop(written, None, Outcome.SUPERSEDED), None
                 raise Conflict("The picture's original is missing from the store")
@@ -198,7 +198,7 @@ class Regenerator:
             try:
                 self._table.swap_picture(user_id, updated, picture.revision, now)
             except Conflict:
-                fresh = self._current(user_id, picture.id)
+                fresh = current_picture(self._table, user_id, picture.id)
                 if fresh is None:
                     return self._drop(written, None, Outcome.SUPERSEDED), None
                 picture = fresh
@@ -252,11 +252,6 @@ class Regenerator:
         if picture.retired_at is not None and picture.retired_at + self._url_life <= now:
             return list(picture.retired), []
         return [], list(picture.retired)
-
-    def _current(self, user_id: str, picture_id: str) -> Picture | None:
-        profile = self._table.get(user_id)
-        fresh = profile.picture if profile else None
-        return fresh if fresh is not None and fresh.id == picture_id else None
 
     def _drop(
         self, written: dict[str, Variant], picture: Picture | None, outcome: Outcome
