@@ -10,7 +10,7 @@ from profilepics import defaults
 from profilepics.errors import ValidationFailed
 from profilepics.http import BINARY, PICTURES, query_parameters, responses
 from profilepics.observability import function_logger
-from profilepics.routes import Response, Routes
+from profilepics.routes import Later, Response, Routes
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseHeader
@@ -49,7 +49,9 @@ IF_NONE_MATCH = {
             304: {"description": "The client's copy (If-None-Match) is current", "content": {}},
         },
     ),
-    openapi_extensions={"parameters": [*query_parameters(defaults.DefaultQuery), IF_NONE_MATCH]},
+    openapi_extensions=Later(
+        lambda: {"parameters": [*query_parameters(defaults.DefaultQuery), IF_NONE_MATCH]}
+    ),
     tags=[PICTURES],
 )
 def default_picture() -> Response[bytes]:

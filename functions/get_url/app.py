@@ -8,13 +8,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
 from profilepics import errors as e
-from profilepics.config import get_settings
 from profilepics.formats import ImageFormat, VariantFormat
 from profilepics.http import DATA_ERRORS, PICTURES, responses, wants_fresh
 from profilepics.models import PictureURL
 from profilepics.observability import function_logger
 from profilepics.routes import Query, Response, Routes
-from pydantic import Field
+from pydantic_core import core_schema
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import (
@@ -25,11 +24,24 @@ if TYPE_CHECKING:
 SERVICE = "get_url"
 logger = function_logger(SERVICE)
 app = Routes()
-# The deployment's bounds (the defaults in openapi.json); settings are read once per process.
-_SETTINGS = get_settings()
-Edge = Annotated[
-    int, Field(ge=_SETTINGS.min_variant_size, le=_SETTINGS.max_variant_size, title="Pixels")
-]
+
+
+class Edge(int):
+    """A square's edge in pixels, within the deployment's bounds (the defaults in openapi.json):
+    read from settings when the resolver is built, so that importing this validates none."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from profilepics.config import get_settings
+
+        bounds = get_settings()
+        return core_schema.int_schema(ge=bounds.min_variant_size, le=bounds.max_variant_size)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> Any:
+        return {**handler(schema), "title": "Pixels"}
+
+
 SERVED: dict[str, OpenAPIResponseHeader] = {
     "Picture-Size": {"description": "The size served", "schema": {"type": "string"}},
     "Picture-Format": {"description": "The format served", "schema": {"type": "string"}},

@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
 from profilepics.observability import function_logger
@@ -12,6 +11,5 @@ logger = function_logger("ingest")
 
 
 @logger.inject_lambda_context
-@event_source(data_class=S3Event)
-def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle_created(event, deps.processing().ingest, logger)

@@ -7,7 +7,6 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
 from profilepics.observability import function_logger
-from profilepics.sweep import every
 
 logger = function_logger("sweep")
 # Stop this long before the function's timeout: the next scheduled run resumes there.
@@ -16,6 +15,8 @@ STOP_BEFORE_MS = 30_000
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from profilepics.sweep import every  # with the sweeper it reports on, not at import
+
     parts = deps.container()
     deadline = timedelta(seconds=parts.settings.processing_deadline_seconds)
     healed = parts.healer.heal(parts.processing, deadline)

@@ -68,3 +68,64 @@ def test_an_http_function_builds_its_resolver_when_first_needed(function: str) -
     assert loaded_after
     declared = (REPO / "functions" / function / "app.py").read_text(encoding="utf-8")
     assert paths and all(f'"{p.replace("{", "<").replace("}", ">")}"' in declared for p in paths)
+
+
+FUNCTIONS = sorted(p.parent.name for p in REPO.glob("functions/*/app.py"))
+EVENT_FUNCTIONS = sorted(set(FUNCTIONS) - set(HTTP_FUNCTIONS))
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_no_function_validates_settings_or_builds_a_model_at_import(function: str) -> None:
+    """Building a pydantic validator loads its plugin loader and importlib.metadata with it
+    (~20 ms of a cold start, bench section 4): settings and models are built on first use."""
+    probe = (
+        "import json, sys\nimport app\n"
+        "print(json.dumps([m for m in ('pydantic.plugin._loader', 'importlib.metadata', "
+        "'pydantic.networks') if m in sys.modules]))\n"
+    )
+    assert json.loads(_last_line(function, probe)) == []
+
+
+@pytest.mark.parametrize("function", EVENT_FUNCTIONS)
+def test_an_event_function_imports_without_pydantic_or_the_use_cases(function: str) -> None:
+    """The bucket-event and scheduled functions load pydantic, the settings and the use cases
+    with their first event (deps.build), not at import."""
+    probe = (
+        "import json, sys\nimport app\n"
+        "print(json.dumps([m for m in ('pydantic', 'profilepics.config', 'profilepics.models', "
+        "'profilepics.processing', 'aws_lambda_powertools.utilities.data_classes') "
+        "if m in sys.modules]))\n"
+    )
+    assert json.loads(_last_line(function, probe)) == []
+
+
+def test_invalid_settings_fail_the_first_request_not_as_the_clients_fault() -> None:
+    """Settings are validated when the resolver is built, before a route runs: a bad one is
+    raised out of the invocation (as it was out of the import), never answered as a 4xx."""
+    probe = (
+        "import app\n"
+        "event = {'version': '2.0', 'routeKey': 'GET /users', 'rawPath': '/users', "
+        "'rawQueryString': '', 'headers': {'host': '127.0.0.1'}, "
+        "'requestContext': {'http': {'method': 'GET', 'path': '/users'}, 'stage': '$default'}, "
+        "'isBase64Encoded': False}\n"
+        "try:\n    app.app.resolve(event, None)\nexcept ValueError as error:\n"
+        "    print(type(error).__name__, 'url_window_seconds' in str(error))\n"
+        "else:\n    print('answered')\n"
+    )
+    path = os.pathsep.join([str(REPO / "functions" / "profiles"), str(REPO / "layers" / "core")])
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": path,
+        "AWS_REGION": "us-east-1",
+        "PROFILEPICS_URL_WINDOW_SECONDS": "7200",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env,
+        cwd=REPO / "functions" / "profiles",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip().splitlines()[-1] == "ValidationError True"

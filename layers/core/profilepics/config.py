@@ -51,7 +51,8 @@ class Settings(BaseModel):
     """How the service runs; validated once per process. Values passed in win over the
     environment's."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    # Built when first read (get_settings), not when this module is imported (bench section 4).
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, defer_build=True)
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**{**_from_environment(type(self), os.environ), **values})

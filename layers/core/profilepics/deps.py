@@ -11,23 +11,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache, partial
+from typing import TYPE_CHECKING
 
-from profilepics.auth import Authorizer
 from profilepics.clock import Clock, utcnow
-from profilepics.config import Settings, get_settings
-from profilepics.healing import Healer
 from profilepics.metrics import EmfMeter, Meter
-from profilepics.on_demand import OnDemand
-from profilepics.pictures import UPLOAD_POLICY_LIFETIME, Pictures, image_limits
-from profilepics.ports import ObjectStore, ProfileTable
-from profilepics.presenter import Presenter
-from profilepics.processing import Processing
-from profilepics.profile_use_cases import Profiles
-from profilepics.recent import RecentProfiles
-from profilepics.recrop import Recrops
-from profilepics.regenerate import Regenerator
-from profilepics.sweep import Sweeper
-from profilepics.urls import UrlSigner
+
+if TYPE_CHECKING:
+    from profilepics.auth import Authorizer
+    from profilepics.config import Settings
+    from profilepics.healing import Healer
+    from profilepics.pictures import Pictures
+    from profilepics.ports import ObjectStore, ProfileTable
+    from profilepics.presenter import Presenter
+    from profilepics.processing import Processing
+    from profilepics.profile_use_cases import Profiles
+    from profilepics.recrop import Recrops
+    from profilepics.regenerate import Regenerator
+    from profilepics.sweep import Sweeper
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,21 @@ def build(
     meter: Meter | None = None,
 ) -> Container:
     """The parts for settings; store, table, clock and meter default to the real ones."""
+    # Imported here, not at the top: a function's import would otherwise load every use case
+    # and pydantic with them (docs/benchmarks.md, section 4); the first request builds them.
+    from profilepics.auth import Authorizer
+    from profilepics.healing import Healer
+    from profilepics.on_demand import OnDemand
+    from profilepics.pictures import UPLOAD_POLICY_LIFETIME, Pictures, image_limits
+    from profilepics.presenter import Presenter
+    from profilepics.processing import Processing
+    from profilepics.profile_use_cases import Profiles
+    from profilepics.recent import RecentProfiles
+    from profilepics.recrop import Recrops
+    from profilepics.regenerate import Regenerator
+    from profilepics.sweep import Sweeper
+    from profilepics.urls import UrlSigner
+
     if store is None:
         # boto3 and minio cost ~90 ms each to import: a cold start loads them on first use.
         from profilepics.adapters.minio_store import MinioStore
@@ -98,6 +113,8 @@ def build(
 @lru_cache(maxsize=1)
 def container() -> Container:
     """This process's parts, from the environment's settings, built on first use."""
+    from profilepics.config import get_settings
+
     return build(get_settings())
 
 

@@ -151,6 +151,12 @@ def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
     """A resolver with every error mapped to problem+json, and each request's own base URL."""
     # Powertools' event handler loads on the first request (routes.py says why).
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+    from profilepics.config import get_settings
+
+    # Invalid settings fail here, before any request is dispatched, as they failed the import
+    # when it read them: raised inside a route, the errors below would answer for them.
+    get_settings()
     from aws_lambda_powertools.event_handler.openapi.exceptions import (
         RequestUnsupportedContentType,
         RequestValidationError,

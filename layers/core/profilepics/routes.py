@@ -51,6 +51,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 Recorded = tuple[str, str, dict[str, Any], Callable[..., Any]]
 
 
+class Later:
+    """A route option made when the resolver is built, for one that would build a model (a
+    validator, and pydantic's plugin loader with it) at import: `Later(lambda: ...)`."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
 class Routes:
     """A function's routes; `resolver` is Powertools' APIGatewayHttpResolver, made once."""
 
@@ -91,7 +99,8 @@ class Routes:
 
             resolver = make_resolver(self._validation)
             for method, rule, options, function in self._routes:
-                resolver.route(rule, method, **options)(function)
+                made = {k: v.make() if isinstance(v, Later) else v for k, v in options.items()}
+                resolver.route(rule, method, **made)(function)
             self._resolver = resolver
         return self._resolver
 
