@@ -6,14 +6,18 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from profilepics import defaults
 from profilepics.errors import ValidationFailed
 from profilepics.http import BINARY, PICTURES, query_parameters, responses
+from profilepics.lazy import module
 from profilepics.observability import function_logger
 from profilepics.routes import Later, Response, Routes
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseHeader
+    from profilepics import defaults
+
+else:
+    defaults = module("profilepics.defaults")  # with the first request: lazy.py says why
 
 SERVICE = "default_picture"
 logger = function_logger(SERVICE)
@@ -37,17 +41,19 @@ IF_NONE_MATCH = {
     summary="The generated default picture (initials on a colour)",
     description="The same name and seed always give the same picture, so it is cached by ETag.",
     operation_id="default_picture",
-    responses=responses(
-        {},
-        (ValidationFailed,),
-        {
-            200: {
-                "description": "A PNG of the name's initials on a colour from the seed",
-                "headers": CACHE_HEADERS,
-                "content": {"image/png": {"schema": BINARY}},
+    responses=Later(
+        lambda: responses(
+            {},
+            (ValidationFailed,),
+            {
+                200: {
+                    "description": "A PNG of the name's initials on a colour from the seed",
+                    "headers": CACHE_HEADERS,
+                    "content": {"image/png": {"schema": BINARY}},
+                },
+                304: {"description": "The client's copy (If-None-Match) is current", "content": {}},
             },
-            304: {"description": "The client's copy (If-None-Match) is current", "content": {}},
-        },
+        )
     ),
     openapi_extensions=Later(
         lambda: {"parameters": [*query_parameters(defaults.DefaultQuery), IF_NONE_MATCH]}

@@ -10,16 +10,18 @@ from profilepics import deps
 from profilepics import errors as e
 from profilepics.formats import ImageFormat, VariantFormat
 from profilepics.http import DATA_ERRORS, PICTURES, responses, wants_fresh
-from profilepics.models import PictureURL
+from profilepics.lazy import module
 from profilepics.observability import function_logger
-from profilepics.routes import Query, Response, Routes
-from pydantic_core import core_schema
+from profilepics.routes import Later, Query, Response, Routes
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import (
         OpenAPIResponse,
         OpenAPIResponseHeader,
     )
+    from profilepics import models
+else:
+    models = module("profilepics.models")  # with the first request: lazy.py says why
 
 SERVICE = "get_url"
 logger = function_logger(SERVICE)
@@ -33,6 +35,7 @@ class Edge(int):
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
         from profilepics.config import get_settings
+        from pydantic_core import core_schema
 
         bounds = get_settings()
         return core_schema.int_schema(ge=bounds.min_variant_size, le=bounds.max_variant_size)
@@ -68,8 +71,12 @@ REDIRECT: OpenAPIResponse = {
     "its `Picture-Size` header, say which). While the picture is processing, the original is "
     "served. A user without a picture gets the default picture's URL. The profile may be a "
     "second old; `Cache-Control: no-cache` reads the last write.",
-    responses=responses(
-        {200: PictureURL}, (e.UserNotFound, e.ValidationFailed, *DATA_ERRORS), {302: REDIRECT}
+    responses=Later(
+        lambda: responses(
+            {200: models.PictureURL},
+            (e.UserNotFound, e.ValidationFailed, *DATA_ERRORS),
+            {302: REDIRECT},
+        )
     ),
     tags=[PICTURES],
 )
@@ -84,7 +91,7 @@ def get_picture_url(
         Query(description="The variant's format; without it, redirects follow `Accept`"),
     ] = None,
     redirect: Annotated[bool, Query()] = False,
-) -> Response[PictureURL | None]:
+) -> Response[models.PictureURL | None]:
     deps.authorizer().require_reader(app.current_event.raw_event)
     negotiated = redirect and format is None
     accept = app.current_event.headers.get("accept", "") if negotiated else None

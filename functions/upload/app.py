@@ -9,7 +9,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from profilepics import deps
 from profilepics import errors as e
 from profilepics.bodies import read_image
-from profilepics.crop import parse as parse_crop
 from profilepics.http import (
     DATA_ERRORS,
     IMAGE_BODY,
@@ -18,13 +17,18 @@ from profilepics.http import (
     json_response,
     responses,
 )
+from profilepics.lazy import module
 from profilepics.metrics import counting_uploads
-from profilepics.models import PicturePublic, PictureUpdate, UploadPolicy, UploadRequest
 from profilepics.observability import function_logger
-from profilepics.routes import Body, Query, Response, Routes
+from profilepics.routes import Body, Later, Query, Response, Routes
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.models import Example
+    from profilepics import crop as crops
+    from profilepics import models
+else:
+    # With the first request: lazy.py says why.
+    crops, models = module("profilepics.crop"), module("profilepics.models")
 
 SERVICE = "upload"
 logger = function_logger(SERVICE)
@@ -65,12 +69,14 @@ IMAGE_ERRORS = (
     summary="Upload or replace the picture (201 for the first one)",
     description="Validated by its content, cleaned (orientation applied, metadata removed) and "
     "stored under a new key; thumbnails follow (`status` is `processing` until they are made).",
-    responses=responses(
-        {200: PicturePublic, 201: PicturePublic},
-        (e.EmptyFile, e.MalformedMultipart, e.UserNotFound, e.Conflict, e.FileTooLarge)
-        + (e.InvalidCrop, *IMAGE_ERRORS)
-        + OWNER_ERRORS
-        + DATA_ERRORS,
+    responses=Later(
+        lambda: responses(
+            {200: models.PicturePublic, 201: models.PicturePublic},
+            (e.EmptyFile, e.MalformedMultipart, e.UserNotFound, e.Conflict, e.FileTooLarge)
+            + (e.InvalidCrop, *IMAGE_ERRORS)
+            + OWNER_ERRORS
+            + DATA_ERRORS,
+        )
     ),
     openapi_extensions={"requestBody": IMAGE_BODY},
     tags=[PICTURES],
@@ -87,10 +93,10 @@ def put_picture(
             examples=["0,40,480,480"],
         ),
     ] = None,
-) -> Response[PicturePublic]:
+) -> Response[models.PicturePublic]:
     event = app.current_event
     deps.authorizer().require_owner(event.raw_event, user_id)
-    square = parse_crop(crop) if crop is not None else None
+    square = crops.parse(crop) if crop is not None else None
     data = read_image(
         event.headers, event.body, bool(event.is_base64_encoded), deps.settings().max_bytes
     )
@@ -105,17 +111,19 @@ def put_picture(
     "switches to them and the square in one conditional write, and the old ones are retired "
     "(the sweep deletes them once the URLs handed out for them have expired). Only a ready "
     "picture (else 409); the same square again changes nothing.",
-    responses=responses(
-        {200: PicturePublic},
-        (e.UserNotFound, e.PictureNotFound, e.InvalidCrop, e.Conflict, e.ValidationFailed)
-        + OWNER_ERRORS
-        + DATA_ERRORS,
+    responses=Later(
+        lambda: responses(
+            {200: models.PicturePublic},
+            (e.UserNotFound, e.PictureNotFound, e.InvalidCrop, e.Conflict, e.ValidationFailed)
+            + OWNER_ERRORS
+            + DATA_ERRORS,
+        )
     ),
     tags=[PICTURES],
 )
 def recrop_picture(
-    user_id: str, body: Annotated[PictureUpdate, Body(description="The new square")]
-) -> Response[PicturePublic]:
+    user_id: str, body: Annotated[models.PictureUpdate, Body(description="The new square")]
+) -> Response[models.PicturePublic]:
     deps.authorizer().require_owner(app.current_event.raw_event, user_id)
     return json_response(deps.recrops().recrop(user_id, body.crop), 200)
 
@@ -124,7 +132,7 @@ def recrop_picture(
     "/users/<user_id>/picture",
     summary="Delete the picture; the profile falls back to the default",
     description="The profile stops pointing at the picture first, then its objects are removed.",
-    responses=responses({204: None}, (e.UserNotFound, *OWNER_ERRORS, *DATA_ERRORS)),
+    responses=Later(lambda: responses({204: None}, (e.UserNotFound, *OWNER_ERRORS, *DATA_ERRORS))),
     tags=[PICTURES],
 )
 def delete_picture(user_id: str) -> Response[None]:
@@ -137,26 +145,28 @@ def delete_picture(user_id: str) -> Response[None]:
     "/users/<user_id>/picture/uploads",
     summary="Start a direct upload: a presigned POST policy for the store",
     description=DIRECT_UPLOAD,
-    responses=responses(
-        {201: UploadPolicy},
-        (e.UserNotFound, e.FileTooLarge, e.UnsupportedContentType, e.ValidationFailed)
-        + (e.InvalidCrop,)
-        + OWNER_ERRORS
-        + DATA_ERRORS,
+    responses=Later(
+        lambda: responses(
+            {201: models.UploadPolicy},
+            (e.UserNotFound, e.FileTooLarge, e.UnsupportedContentType, e.ValidationFailed)
+            + (e.InvalidCrop,)
+            + OWNER_ERRORS
+            + DATA_ERRORS,
+        )
     ),
     tags=[PICTURES],
 )
 def start_direct_upload(
     user_id: str,
     body: Annotated[
-        UploadRequest | None,
+        models.UploadRequest | None,
         Body(
             description="Optional: what the file will be, so the policy takes exactly that",
             # Quoted: Example is imported for type checkers only.
             openapi_examples=cast("dict[str, Example]", EXAMPLES),  # noqa: UP037
         ),
     ] = None,
-) -> Response[UploadPolicy]:
+) -> Response[models.UploadPolicy]:
     deps.authorizer().require_owner(app.current_event.raw_event, user_id)
     return json_response(deps.pictures().start_direct_upload(user_id, body), 201)
 

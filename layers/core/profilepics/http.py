@@ -9,8 +9,6 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
-
 from profilepics import request_url
 from profilepics.errors import (
     PROBLEM_JSON,
@@ -25,13 +23,13 @@ from profilepics.errors import (
     ValidationFailed,
 )
 from profilepics.formats import UPLOAD_FORMATS
-from profilepics.models import Problem
 from profilepics.routes import Response
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+    from pydantic import BaseModel
 
 # Bodies powertools would parse into a dict for a JSON route: no route of ours takes them there.
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -71,7 +69,7 @@ def problem(error: ProblemError) -> Response[str]:
     return Response(error.status, PROBLEM_JSON, json.dumps(error.body()), headers)
 
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 
 def json_response(
@@ -151,6 +149,7 @@ def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
     """A resolver with every error mapped to problem+json, and each request's own base URL."""
     # Powertools' event handler loads on the first request (routes.py says why).
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+    from pydantic import ValidationError
 
     from profilepics.config import get_settings
 
@@ -214,6 +213,8 @@ def responses(
 ) -> dict[int, OpenAPIResponse]:
     """A route's documented answers: its success statuses (with the body's model, or none),
     then each error status with the problem codes it may carry and an example of each."""
+    from profilepics.models import Problem  # when the resolver is built (lazy.py)
+
     documented: dict[int, OpenAPIResponse] = {
         status: {
             "description": HTTPStatus(status).phrase,
