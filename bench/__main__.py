@@ -7,7 +7,8 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,6 +48,14 @@ USERS = 16
 Results = tuple[list[Row], list[Target]]
 
 
+@contextmanager
+def _timed(name: str) -> Iterator[None]:
+    """How long a part of a section took, on stderr: where `make bench`'s minutes go."""
+    began = time.monotonic()
+    yield
+    print(f"bench:   {name}: {time.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
+
+
 def _step(name: str, run: Callable[[], Results], rows: list[Row], targets: list[Target]) -> None:
     began = time.monotonic()
     print(f"bench: {name} ...", file=sys.stderr, flush=True)
@@ -70,31 +79,43 @@ def _with_stack(tree: Path, baseline: str) -> Results:
     seed = inputs.jpeg_of_about(200_000)
     uploaded = upload.cases()
     with running_stack() as stack, tempfile.TemporaryDirectory() as tmp:
-        users = seed_users(stack, USERS, seed)
-        rows = validation.in_process(child_config(stack), users[0])
-        ready(stack, users[2])
-        read_users = (as_written_before_issue_12(stack, users[1]), users[2])
-        sized_rows, sized_targets = sizes.read_path(
-            child_config(stack), read_users, baseline, rounds=3
-        )
+        with _timed("seeding this tree's stack"):
+            users = seed_users(stack, USERS, seed)
+        with _timed("3 in-process handlers"):
+            rows = validation.in_process(child_config(stack), users[0])
+        with _timed("13 stored-size reads"):
+            ready(stack, users[2])
+            read_users = (as_written_before_issue_12(stack, users[1]), users[2])
+            sized_rows, sized_targets = sizes.read_path(
+                child_config(stack), read_users, baseline, rounds=3
+            )
         tokens = {u: token(u) for u in users}
-        load_rows, targets = http_load.run(stack.api, users, tokens, picture)
-        edge_rows, edge_targets = http_edges.run(stack.env, users, tokens, picture)
-        many = readpath.seed_many(stack, users[0])
-        reads = readpath.measure(stack, users, many, tokens[users[0]])
-        config = {**child_config(stack), "user": users[0]}
-        fn_rows, fn_targets = upload.function_cpu(config, tree, uploaded, Path(tmp))
-        puts = {"this tree": upload.uploads_per_second(stack, users, tokens, uploaded["2 MB JPEG"])}
+        with _timed("5 HTTP load"):
+            load_rows, targets = http_load.run(stack.api, users, tokens, picture)
+        with _timed("6 HTTP edge"):
+            edge_rows, edge_targets = http_edges.run(stack.env, users, tokens, picture)
+        with _timed("12 read path, this tree"):
+            many = readpath.seed_many(stack, users[0])
+            reads = readpath.measure(stack, users, many, tokens[users[0]])
+        with _timed("10 upload function CPU"):
+            config = {**child_config(stack), "user": users[0]}
+            fn_rows, fn_targets = upload.function_cpu(config, tree, uploaded, Path(tmp))
+        with _timed("10 uploads/s, this tree"):
+            puts = {
+                "this tree": upload.uploads_per_second(stack, users, tokens, uploaded["2 MB JPEG"])
+            }
     # Before issue 12 an upload made four WebP variants; today's default adds four AVIF ones.
-    with running_stack(env={"PROFILEPICS_THUMBNAIL_FORMATS": "webp"}) as stack:
-        users = seed_users(stack, USERS, seed)
-        puts[upload.WEBP_ONLY] = upload.uploads_per_second(
-            stack, users, tokens, uploaded["2 MB JPEG"]
-        )
-    with running_stack(tree) as stack:
-        users = seed_users(stack, USERS, seed)
-        reads_before = readpath.measure_before(stack, users, tokens[users[0]])
-        puts["before"] = upload.uploads_per_second(stack, users, tokens, uploaded["2 MB JPEG"])
+    with _timed("10 uploads/s, WebP only (a stack of its own)"):
+        with running_stack(env={"PROFILEPICS_THUMBNAIL_FORMATS": "webp"}) as stack:
+            users = seed_users(stack, USERS, seed)
+            puts[upload.WEBP_ONLY] = upload.uploads_per_second(
+                stack, users, tokens, uploaded["2 MB JPEG"]
+            )
+    with _timed("12 and 10 before (a stack of its own)"):
+        with running_stack(tree) as stack:
+            users = seed_users(stack, USERS, seed)
+            reads_before = readpath.measure_before(stack, users, tokens[users[0]])
+            puts["before"] = upload.uploads_per_second(stack, users, tokens, uploaded["2 MB JPEG"])
     read_rows, read_targets = readpath.rows(reads, reads_before)
     put_rows, put_targets = upload.http_rows(puts, uploaded["2 MB JPEG"])
     rows += load_rows + edge_rows + read_rows + fn_rows + put_rows + sized_rows
