@@ -115,6 +115,14 @@ def test_cold_start_probe_times_an_import_in_a_fresh_interpreter() -> None:
     assert heavy == []
 
 
+@pytest.mark.parametrize("function", coldstart.functions())
+def test_each_functions_first_call_probe_runs_as_the_function_would(function: str) -> None:
+    """An HTTP function's probe asserts its request was refused with a 4xx; an event
+    function's builds its parts: either failing would fail section 4."""
+    took, _ = coldstart.probe(coldstart.first_call(function), function)
+    assert took > 0
+
+
 def test_report_puts_rows_and_targets_between_the_markers_and_keeps_the_prose(
     tmp_path: Path,
 ) -> None:
