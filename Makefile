@@ -121,8 +121,9 @@ bench: setup $(SHARP)
 	$(BIN)/python -m pytest -q -m bench tests/bench_extra
 	$(BIN)/python -m bench
 
-# The long sections (8 layer, 9 hostile, 13's encoders, 14 sweep, 15 phone, 16 re-crop), kept out of
-# `make bench` so it stays within minutes; they write a part of docs/benchmarks.md of their own.
+# The long sections (8 layer, 9 hostile, 13, 14 sweep, 15 phone, 16 re-crop) and 5 and 6 (HTTP load
+# and edges), kept out of `make bench` so it stays within minutes; they write a part of
+# docs/benchmarks.md of their own.
 bench-more: setup
 	@$(STEP) "installing the benchmarks' extras (libvips, X-Ray SDK)" \
 	  $(UV) pip install -q --python $(BIN)/python -e '.[dev,local,bench]'

@@ -69,13 +69,12 @@ def _number(section: str) -> int:
     return int(section.split(" ", 1)[0])
 
 
-def _with_stack(tree: Path, baseline: str) -> Results:
-    """Sections that need a local stack: in-process handlers, HTTP load, edges, the read path,
-    the upload path and the read path of a stored size (before and after issue 12) on this
-    tree's stack; then the read and upload loads on tree's."""
+def _with_stack(tree: Path) -> Results:
+    """Sections that need a local stack: in-process handlers, the read path and the upload path
+    on this tree's stack; the uploads with WebP variants only on a stack of their own; then the
+    read and upload loads on tree's."""
     from tests.stackrun import token
 
-    picture = inputs.jpeg_of_about(1_000_000)
     seed = inputs.jpeg_of_about(200_000)
     uploaded = upload.cases()
     with running_stack() as stack, tempfile.TemporaryDirectory() as tmp:
@@ -83,17 +82,7 @@ def _with_stack(tree: Path, baseline: str) -> Results:
             users = seed_users(stack, USERS, seed)
         with _timed("3 in-process handlers"):
             rows = validation.in_process(child_config(stack), users[0])
-        with _timed("13 stored-size reads"):
-            ready(stack, users[2])
-            read_users = (as_written_before_issue_12(stack, users[1]), users[2])
-            sized_rows, sized_targets = sizes.read_path(
-                child_config(stack), read_users, baseline, rounds=3
-            )
         tokens = {u: token(u) for u in users}
-        with _timed("5 HTTP load"):
-            load_rows, targets = http_load.run(stack.api, users, tokens, picture)
-        with _timed("6 HTTP edge"):
-            edge_rows, edge_targets = http_edges.run(stack.env, users, tokens, picture)
         with _timed("12 read path, this tree"):
             many = readpath.seed_many(stack, users[0])
             reads = readpath.measure(stack, users, many, tokens[users[0]])
@@ -118,9 +107,29 @@ def _with_stack(tree: Path, baseline: str) -> Results:
             puts["before"] = upload.uploads_per_second(stack, users, tokens, uploaded["2 MB JPEG"])
     read_rows, read_targets = readpath.rows(reads, reads_before)
     put_rows, put_targets = upload.http_rows(puts, uploaded["2 MB JPEG"])
-    rows += load_rows + edge_rows + read_rows + fn_rows + put_rows + sized_rows
-    targets += edge_targets + read_targets + fn_targets + put_targets + sized_targets
+    rows += read_rows + fn_rows + put_rows
+    targets = read_targets + fn_targets + put_targets
     return rows, targets
+
+
+def _more_stack(baseline: str) -> Results:
+    """The stack sections with no before/after of issue 15's, on a stack of their own: HTTP
+    load (5) and edges (6), and the read path of a stored size before and after issue 12 (13)."""
+    from tests.stackrun import token
+
+    picture = inputs.jpeg_of_about(1_000_000)
+    with running_stack() as stack:
+        users = seed_users(stack, USERS, inputs.jpeg_of_about(200_000))
+        with _timed("13 stored-size reads"):
+            ready(stack, users[2])
+            read_users = (as_written_before_issue_12(stack, users[1]), users[2])
+            rows, targets = sizes.read_path(child_config(stack), read_users, baseline, rounds=3)
+        tokens = {u: token(u) for u in users}
+        with _timed("5 HTTP load"):
+            load_rows, load_targets = http_load.run(stack.api, users, tokens, picture)
+        with _timed("6 HTTP edge"):
+            edge_rows, edge_targets = http_edges.run(stack.env, users, tokens, picture)
+    return rows + load_rows + edge_rows, targets + load_targets + edge_targets
 
 
 def _main_sections(
@@ -131,10 +140,9 @@ def _main_sections(
     _step("2 peak memory", memory.run, rows, targets)
     _step("3 validation and presigning", validation.offline, rows, targets)
     _step("4 cold start", lambda: coldstart.run(args.repeat, tree), rows, targets)
-    baseline = args.baseline or "main"
     _step(
-        "stack sections: 3, 5, 6, 10, 12, 13",
-        lambda: _with_stack(tree, baseline),
+        "stack sections: 3, 10, 12",
+        lambda: _with_stack(tree),
         rows,
         targets,
     )
@@ -146,7 +154,12 @@ def _main_sections(
 def _more(args: argparse.Namespace, rows: list[Row], targets: list[Target]) -> None:
     """What `make bench-more` runs: the sections that take minutes (a `sam build`, a fresh
     interpreter per hostile input, seven rounds of every encoder, filling a bucket, HEIC, 12 MP
-    re-crops), and the issues' sections that issue 15's before/after does not need."""
+    re-crops), and the stack sections with no before/after of issue 15's (HTTP load and edges,
+    13's stored-size reads) on a stack of their own."""
+    baseline = args.baseline or "main"
+    _step(
+        "stack sections: 5, 6, 13's stored-size reads", lambda: _more_stack(baseline), rows, targets
+    )
     _step("8 Lambda layer", lambda: layer.run(7), rows, targets)
     repeat = 1  # a fresh process per run: slow, and CPU time varies little
     _step("9 hostile uploads", lambda: hostile.run(args.baseline, repeat), rows, targets)
@@ -168,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--more",
         action="store_true",
-        help="the long sections instead (8, 9, 13's encoders, 14, 15, 16): `make bench-more`",
+        help="the long sections instead (5, 6, 8, 9, 13, 14, 15, 16): `make bench-more`",
     )
     parser.add_argument(
         "--sweep-objects",

@@ -104,8 +104,9 @@ def run(repeat: int = 5) -> tuple[list[Row], list[Target]]:
     makers = approaches()
     sharp = peers.Sharp() if peers.available() else None
     try:
+        made = cases()
         with tempfile.TemporaryDirectory() as tmp:
-            for index, (case, data) in enumerate(cases().items()):
+            for index, (case, data) in enumerate(made.items()):
                 path = Path(tmp) / f"case-{index}"
                 path.write_bytes(data)
                 got_rows, got_targets = _case(case, data, path, makers, sharp, repeat)
@@ -114,7 +115,7 @@ def run(repeat: int = 5) -> tuple[list[Row], list[Target]]:
             if sharp is not None:
                 sharp.close()
                 sharp = None
-            rows += peaks(Path(tmp) / "case-0", next(iter(cases())))
+            rows += peaks(Path(tmp) / "case-0", next(iter(made)))
     finally:
         if sharp is not None:
             sharp.close()
