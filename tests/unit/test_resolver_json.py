@@ -61,11 +61,20 @@ def test_a_valid_body_is_created() -> None:
         "[" * 1000 + "]" * 1000,  # API Gateway passes it; json.loads raised RecursionError
         '{"a":' * 5000 + "1" + "}" * 5000,
         "[" * 200_000,
+        '{"name": "ada", "n": ' + "9" * 4301 + "}",  # json.loads raised a bare ValueError
         '{"name": "ada"',
         "{not json",
         "",
     ],
-    ids=["arrays-1000-deep", "objects-5000-deep", "unclosed-200k", "truncated", "bare", "none"],
+    ids=[
+        "arrays-1000-deep",
+        "objects-5000-deep",
+        "unclosed-200k",
+        "integer-4301-digits",
+        "truncated",
+        "bare",
+        "none",
+    ],
 )
 def test_malformed_or_too_deep_json_is_a_422_problem(body: str) -> None:
     answer = post(body)

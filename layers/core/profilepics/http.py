@@ -124,12 +124,18 @@ def json_body(text: str) -> Any:
     """json.loads for request bodies: JSON nested deeper than the parser can go is malformed too.
 
     The stdlib parser recurses per level and raises RecursionError (not a JSONDecodeError) at about
-    1,000 levels; powertools answers a JSONDecodeError as the 422 of any other malformed body.
+    1,000 levels, and a bare ValueError for an integer of more than 4,300 digits (Python's limit
+    on converting them); powertools answers a JSONDecodeError as the 422 of any other malformed
+    body, and a bare ValueError as a bug.
     """
     try:
         return json.loads(text)
     except RecursionError:
         raise json.JSONDecodeError("JSON nested too deeply", text, 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        raise json.JSONDecodeError("JSON number too long", text, 0) from None
 
 
 def _within_request_url(
