@@ -10,7 +10,7 @@ from profilepics.config import Settings
 from profilepics.deps import Container, build
 from profilepics.formats import ImageFormat, Variant
 from profilepics.images import clean_image
-from profilepics.models import Picture, PictureStatus, Profile
+from profilepics.models import Crop, Picture, PictureStatus, Profile
 from profilepics.regenerate import Outcome, RegenerateReport
 
 from tests.fakes import FakeStore, FakeTable, Journal, failing
@@ -204,6 +204,28 @@ def test_a_picture_replaced_during_the_run_leaves_none_of_the_objects_made_for_i
 
     assert report.outcomes == {Outcome.SUPERSEDED: 1}
     assert not any(old.id in key for key in world.store.objects)
+
+
+def test_a_set_a_rival_run_recorded_and_a_re_crop_then_retired_keeps_its_objects() -> None:
+    # Two runs make the same new set; the other records it first (URLs are handed out for it),
+    # then the owner re-crops, retiring it. This run's write loses and it finds the picture
+    # up to date: the keys it made are that retired set, which must serve until its URLs expire.
+    world = World(users=1)
+    new = world.under(**NEW)
+    recorded: list[str] = []
+
+    def rival_then_recrop(_user_id: str) -> None:
+        world.table.before_swap_picture = lambda _user_id: None
+        new.regenerator.run()
+        recorded.extend(world.picture().variants.values())
+        new.recrops.recrop("u0", Crop(x=0, y=0, w=400, h=400))
+
+    world.table.before_swap_picture = rival_then_recrop
+    report = new.regenerator.run()
+
+    assert report.outcomes == {Outcome.UP_TO_DATE: 1}
+    assert recorded and set(recorded) <= set(world.picture().retired)
+    assert [key for key in recorded if key not in world.store.objects] == []
 
 
 def test_retired_objects_go_once_no_url_can_reach_them() -> None:

@@ -82,8 +82,9 @@ class OnDemand:
             raise Conflict("The picture kept changing; try again")
         finally:
             # What another writer's change left out (the guard filled meanwhile, or the
-            # picture went): never recorded, so nothing points at it.
-            self._drop(made - set(picture.variants.values()))
+            # picture went): never recorded, so nothing points at it. A key a rival recorded
+            # and a re-crop or regeneration then retired is the sweep's, once its URLs expire.
+            self._drop(made - set(picture.variants.values()) - set(picture.retired))
 
     def stored(self, picture: Picture, wanted: Variant) -> bool:
         """Whether serve would find what serves wanted already recorded on the picture."""

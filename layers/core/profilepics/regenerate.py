@@ -257,8 +257,9 @@ class Regenerator:
         self, written: dict[str, Variant], picture: Picture | None, outcome: Outcome
     ) -> Outcome:
         """Delete what this run wrote that the picture does not record (the picture went, or
-        changed otherwise); keys are the same for the same settings, so a rival's are kept."""
-        recorded = set(picture.variants.values()) if picture is not None else set()
+        changed otherwise); keys are the same for the same settings, so a rival's are kept,
+        and so are those a rival recorded that were retired since (URLs may point at them)."""
+        recorded = set(picture.variants.values()) | set(picture.retired) if picture else set()
         self._delete([key for key in written if key not in recorded])
         written.clear()
         return outcome
