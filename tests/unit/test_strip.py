@@ -160,6 +160,18 @@ def test_webp_with_a_pad_byte_that_is_not_zero_is_re_encoded(data: bytes) -> Non
     assert gen.decode(clean.data).size == gen.decode(data).size
 
 
+def test_animated_webp_whose_anim_chunk_is_not_six_bytes_is_re_encoded() -> None:
+    # Found by mutation: an ANIM chunk of 164 bytes (libwebp reads its first six) was dropped
+    # as unknown, and the stripped file, animated without ANIM, no longer decoded: the upload
+    # was accepted and its thumbnails run failed image_corrupt.
+    data = (DATA / "webp_anim_chunk_oversized.webp").read_bytes()
+
+    clean = clean_image(data, LIMITS)
+
+    assert clean.reencoded
+    assert meta.frames_rgba(clean.data)
+
+
 def test_jpeg_with_bytes_between_its_segments_is_re_encoded_without_them() -> None:
     plain = gen.encode(PHOTO, "JPEG")
     after_jfif = 4 + struct.unpack(">H", plain[4:6])[0]
