@@ -11,7 +11,7 @@ from profilepics.deps import Container, build
 from profilepics.formats import ImageFormat, Variant
 from profilepics.images import clean_image
 from profilepics.models import Crop, Picture, PictureStatus, Profile
-from profilepics.regenerate import Outcome, RegenerateReport
+from profilepics.regenerate_report import Outcome, RegenerateReport
 
 from tests.fakes import FakeStore, FakeTable, Journal, failing
 from tests.unit import imagegen as gen
