@@ -222,6 +222,36 @@ def test_a_size_a_rival_recorded_and_a_re_crop_then_retired_keeps_serving_the_ri
     assert key in world.picture().retired
 
 
+def test_a_size_whose_key_a_regeneration_retired_is_made_under_a_key_of_its_own(
+    world: World,
+) -> None:
+    # 100 was made on request, then a regeneration under other settings retired its key, whose
+    # URLs have since expired, and the settings changed back. The sweep may be deleting that
+    # key this moment, so it is never written again.
+    world.url(100)
+    made = world.picture()
+    old_key = made.variants["100.webp"]
+    variants = {k: v for k, v in made.variants.items() if k != "100.webp"}
+    retired = made.model_copy(
+        update={
+            "variants": variants,
+            "on_demand": [],
+            "retired": [old_key],
+            "retired_at": utcnow(),
+            "revision": made.revision + 1,
+        }
+    )
+    world.table.swap_picture(USER, retired, made.revision, utcnow())
+    del world.store.objects[old_key]  # as the sweep deletes it
+
+    key = world.served(world.url(100))[0]
+
+    picture = world.picture()
+    assert key != old_key and picture.variants["100.webp"] == key
+    assert old_key not in world.store.objects and old_key in picture.retired
+    assert key.startswith(old_key.rsplit(".", 1)[0] + ".r") and key.endswith(".webp")
+
+
 def test_a_picture_that_keeps_changing_is_conflict_and_leaves_no_object(world: World) -> None:
     def bump(_user_id: str) -> None:
         current = world.picture()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -262,7 +263,29 @@ def test_a_later_regeneration_deletes_retired_objects_that_are_due_and_never_a_c
     assert picture.variants == expected(back, "u0", picture)
     assert all(key in world.store.objects for key in picture.variants.values())
     assert not set(picture.variants.values()) & set(picture.retired)
-    assert set(retired_first) & set(picture.variants.values())  # reused, so kept
+    # A retired key is never written again (the sweep may be deleting it): a fresh tag.
+    assert picture.crop_tag and not set(retired_first) & set(picture.variants.values())
+    assert not any(key in world.store.objects for key in retired_first)  # they were due
+
+
+def test_a_set_made_again_while_the_sweep_judges_its_retired_keys_loses_no_object() -> None:
+    world = World(users=1)
+    world.under(**NEW).regenerator.run()  # the first set is retired at T0
+    world.clock.now = T0 + timedelta(hours=2)  # its URLs have expired
+    back = world.under()  # the settings change is undone
+    read = world.table.get_many
+
+    def then_regenerate(user_ids: Iterable[str]) -> dict[str, Profile]:
+        found = read(user_ids)  # the sweep has listed the old objects and read their owner
+        world.table.get_many = read  # type: ignore[method-assign]
+        back.regenerator.run()  # makes the set again and records it
+        return found
+
+    world.table.get_many = then_regenerate  # type: ignore[method-assign]
+    back.sweeper.run(timedelta(0))
+
+    picture = world.picture()
+    assert [k for k in picture.variants.values() if k not in world.store.objects] == []
 
 
 def test_a_run_told_to_stop_gives_a_cursor_that_resumes_it() -> None:
