@@ -13,7 +13,9 @@ import importlib.util
 import logging
 import math
 import os
+import queue
 import resource
+import select
 import signal
 import sys
 import threading
@@ -143,6 +145,9 @@ class Worker:
         )
         self.process.start()
         child.close()
+        # One poller for the worker's life: Connection.poll builds a selector on every call.
+        self._poller = select.poll()
+        self._poller.register(self._conn.fileno(), select.POLLIN)
         self._memory_limit = function.memory * 1024 * 1024
         self._init_seconds = INIT_SECONDS + function.timeout
         self.ready = False
@@ -188,7 +193,7 @@ class Worker:
             if remaining <= 0:
                 return TIMED_OUT
             try:
-                if self._conn.poll(min(remaining, WATCH_INTERVAL)):
+                if self._poller.poll(min(remaining, WATCH_INTERVAL) * 1000):
                     message: tuple[Any, ...] = self._conn.recv()
                     return message
             except (EOFError, OSError):
@@ -217,13 +222,18 @@ class Worker:
 
 
 class FunctionPool:
-    """Up to `instances` warm instances of one function; a dead or stopped one is replaced."""
+    """Up to `instances` warm instances of one function; a dead or stopped one is replaced.
+
+    The free instances wait in one queue (C-level, so handing one over is a single lock
+    hand-off): a slot whose instance is not started yet waits there as None.
+    """
 
     def __init__(self, function: Function, environment: Mapping[str, str], instances: int) -> None:
         self.function = function
         self._environment = dict(environment)
-        self._slots = threading.BoundedSemaphore(instances)
-        self._idle: list[Worker] = []
+        self._free: queue.SimpleQueue[Worker | None] = queue.SimpleQueue()
+        for _ in range(instances):
+            self._free.put(None)
         self._lock = threading.Lock()
         self._closed = False
 
@@ -231,9 +241,10 @@ class FunctionPool:
         """Run one invocation. With `answer_within`, give up waiting after that many seconds
         (API Gateway's integration timeout); the worker still runs until its own timeout."""
         answer_by = math.inf if answer_within is None else time.monotonic() + answer_within
-        if not self._slots.acquire(timeout=answer_within):
+        try:
+            worker = self._checkout(self._free.get(timeout=answer_within))
+        except queue.Empty:
             return Outcome(error=GATEWAY_TIMEOUT)
-        worker = self._checkout()
         stop_at = math.inf
         try:
             error = worker.start(event, answer_by)
@@ -259,30 +270,32 @@ class FunctionPool:
             log.warning("%s failed after its caller gave up: %s", self.function.name, outcome.error)
         self._release(worker)
 
-    def _checkout(self) -> Worker:
-        with self._lock:
-            while self._idle:
-                worker = self._idle.pop()
-                if worker.process.is_alive():
-                    return worker
-                log.warning("%s: worker %s had died; replacing it", self.function.name, worker.pid)
-                worker.kill()
+    def _checkout(self, worker: Worker | None) -> Worker:
+        if worker is not None:
+            if worker.process.is_alive():
+                return worker
+            log.warning("%s: worker %s had died; replacing it", self.function.name, worker.pid)
+            worker.kill()
         return Worker(self.function, self._environment)
 
     def _release(self, worker: Worker) -> None:
         with self._lock:
-            if worker.healthy and not self._closed:
-                self._idle.append(worker)
+            if self._closed:
+                worker.kill()
+            elif worker.healthy:
+                self._free.put(worker)
             else:
                 worker.kill()
-                if not self._closed:
-                    # A fresh instance warms up now, so the next request doesn't pay for it.
-                    self._idle.append(Worker(self.function, self._environment))
-        self._slots.release()
+                # A fresh instance warms up now, so the next request doesn't pay for it.
+                self._free.put(Worker(self.function, self._environment))
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            idle, self._idle = self._idle, []
-        for worker in idle:
-            worker.kill()
+        while True:
+            try:
+                worker = self._free.get_nowait()
+            except queue.Empty:
+                return
+            if worker is not None:
+                worker.kill()
