@@ -217,7 +217,8 @@ def alone(rounds: int, against: str | None, env: dict[str, str]) -> dict[str, li
             for name, load in [*now.items(), *((f"{against}: {k}", v) for k, v in was.items())]:
                 found.setdefault(name, []).append(load.per_second)
             for target in rows(now, was)[1]:
-                found.setdefault(target.goal, []).append(float(target.measured.split("×")[0]))
+                figure = target.measured.split()[0].rstrip("×")  # "0.42× (…)", "3 errors"
+                found.setdefault(target.goal, []).append(float(figure))
     return found
 
 

@@ -224,16 +224,18 @@ class Worker:
 class FunctionPool:
     """Up to `instances` warm instances of one function; a dead or stopped one is replaced.
 
-    The free instances wait in one queue (C-level, so handing one over is a single lock
-    hand-off): a slot whose instance is not started yet waits there as None.
+    A caller takes a slot from a queue (C-level: handing a freed slot to a waiting caller is one
+    lock hand-off), then the instance used last, as Lambda reuses a warm one; a new instance
+    starts only when every started one is busy.
     """
 
     def __init__(self, function: Function, environment: Mapping[str, str], instances: int) -> None:
         self.function = function
         self._environment = dict(environment)
-        self._free: queue.SimpleQueue[Worker | None] = queue.SimpleQueue()
+        self._slots: queue.SimpleQueue[None] = queue.SimpleQueue()
         for _ in range(instances):
-            self._free.put(None)
+            self._slots.put(None)
+        self._idle: list[Worker] = []
         self._lock = threading.Lock()
         self._closed = False
 
@@ -242,9 +244,10 @@ class FunctionPool:
         (API Gateway's integration timeout); the worker still runs until its own timeout."""
         answer_by = math.inf if answer_within is None else time.monotonic() + answer_within
         try:
-            worker = self._checkout(self._free.get(timeout=answer_within))
+            self._slots.get(timeout=answer_within)
         except queue.Empty:
             return Outcome(error=GATEWAY_TIMEOUT)
+        worker = self._checkout()
         stop_at = math.inf
         try:
             error = worker.start(event, answer_by)
@@ -270,32 +273,30 @@ class FunctionPool:
             log.warning("%s failed after its caller gave up: %s", self.function.name, outcome.error)
         self._release(worker)
 
-    def _checkout(self, worker: Worker | None) -> Worker:
-        if worker is not None:
-            if worker.process.is_alive():
-                return worker
-            log.warning("%s: worker %s had died; replacing it", self.function.name, worker.pid)
-            worker.kill()
+    def _checkout(self) -> Worker:
+        with self._lock:
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.process.is_alive():
+                    return worker
+                log.warning("%s: worker %s had died; replacing it", self.function.name, worker.pid)
+                worker.kill()
         return Worker(self.function, self._environment)
 
     def _release(self, worker: Worker) -> None:
         with self._lock:
-            if self._closed:
-                worker.kill()
-            elif worker.healthy:
-                self._free.put(worker)
+            if worker.healthy and not self._closed:
+                self._idle.append(worker)
             else:
                 worker.kill()
-                # A fresh instance warms up now, so the next request doesn't pay for it.
-                self._free.put(Worker(self.function, self._environment))
+                if not self._closed:
+                    # A fresh instance warms up now, so the next request doesn't pay for it.
+                    self._idle.append(Worker(self.function, self._environment))
+        self._slots.put(None)
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-        while True:
-            try:
-                worker = self._free.get_nowait()
-            except queue.Empty:
-                return
-            if worker is not None:
-                worker.kill()
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.kill()
