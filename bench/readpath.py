@@ -194,7 +194,7 @@ def _ratio(goal: str, load: Load, against: float, wanted: float) -> Target:
 def alone(rounds: int, against: str | None, env: dict[str, str]) -> dict[str, list[float]]:
     """Section 12 by itself, `rounds` times over (with `against`, that ref's stack in turn):
     each load's req/s in every round, and each goal's ratio in every round."""
-    from bench import before, inputs
+    from bench import before, inputs, report
     from bench.stack import running_stack, seed_users
     from tests.stackrun import token
 
@@ -216,7 +216,10 @@ def alone(rounds: int, against: str | None, env: dict[str, str]) -> dict[str, li
             was = measure_before(other, users, key) if other else {}
             for name, load in [*now.items(), *((f"{against}: {k}", v) for k, v in was.items())]:
                 found.setdefault(name, []).append(load.per_second)
-            for target in rows(now, was)[1]:
+            found_rows, found_targets = rows(now, was)
+            # Each round's rows as docs/benchmarks.md shows them, to copy from the median round.
+            print(report.as_markdown_rows(found_rows, found_targets), file=sys.stderr)
+            for target in found_targets:
                 figure = target.measured.split()[0].rstrip("×")  # "0.42× (…)", "3 errors"
                 found.setdefault(target.goal, []).append(float(figure))
     return found
