@@ -7,6 +7,7 @@ import os
 import struct
 import weakref
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageDraw, ImageFile, ImageOps
 from PIL.PngImagePlugin import PngInfo
-from profilepics import jpegscan
+from profilepics import gif, jpegscan
 from profilepics.errors import (
     EmptyFile,
     FileTooLarge,
@@ -634,6 +635,40 @@ def test_gif_frame_below_lzws_floor_is_image_truncated(monkeypatch: pytest.Monke
     _forbid_decoding(monkeypatch)
     with pytest.raises(ImageTruncated, match="GIF frame 0"):
         clean_image(bytes(data), LIMITS)
+
+
+def _gif_with_second_frame(change: Callable[[gif.Frame], tuple[bytes, bytes]]) -> bytes:
+    """A 3-frame GIF whose second frame's bytes change(frame) names are replaced (their
+    second occurrence where every frame has them)."""
+    frames = [gen.photo(90, 40).crop((index * 15, 0, index * 15 + 60, 40)) for index in range(3)]
+    data = gen.encode(frames[0], "GIF", save_all=True, append_images=frames[1:], optimize=False)
+    was, now = change(gif.parse(data, 3).frames[1])
+    at = data.index(was, data.index(was) + 1) if data.count(was) == 3 else data.index(was)
+    return data[:at] + now + data[at + len(was) :]
+
+
+def _cut_lzw(frame: gif.Frame) -> tuple[bytes, bytes]:
+    return frame.blocks, frame.blocks[: len(frame.blocks) // 2] + b"\0"
+
+
+def _garbled_lzw(frame: gif.Frame) -> tuple[bytes, bytes]:
+    middle = len(frame.blocks) // 2
+    return frame.blocks, frame.blocks[:middle] + b"\xff" * 8 + frame.blocks[middle + 8 :]
+
+
+def _no_width(frame: gif.Frame) -> tuple[bytes, bytes]:
+    place = struct.pack("<HHHH", frame.left, frame.top, frame.width, frame.height)
+    return b"," + place, b"," + struct.pack("<HHHH", frame.left, frame.top, 0, frame.height)
+
+
+@pytest.mark.parametrize("change", [_cut_lzw, _garbled_lzw, _no_width])
+def test_gif_frame_whose_pixels_do_not_decode_is_image_corrupt(
+    change: Callable[[gif.Frame], tuple[bytes, bytes]],
+) -> None:
+    """Each frame's LZW data is decoded to its last pixel (Pillow's GIF decoder, fed the
+    frame's own sub-blocks), whichever frame it is."""
+    with pytest.raises(ImageCorrupt):
+        clean_image(_gif_with_second_frame(change), LIMITS)
 
 
 def test_lossy_webp_below_its_floor_is_image_truncated(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -148,10 +148,13 @@ def _alone(frame: Frame, palette: bytes | None) -> bytes:
 
 
 def _check_decodes(frame: Frame, palette: bytes | None) -> None:
-    with Image.open(io.BytesIO(_alone(frame, palette)), formats=["GIF"]) as img:
-        img.load()
-        if img.size != (frame.width, frame.height) or img.mode not in ("P", "L"):
-            raise ImageCorrupt("A GIF frame does not decode to its own size")
+    """Every pixel of the frame decodes from its LZW data: Pillow's GIF decoder, fed the
+    sub-blocks as they are (opening each frame as a GIF of its own cost ~10% more)."""
+    if not frame.width or not frame.height:
+        raise ImageCorrupt("A GIF frame has no pixels")
+    size, mode = (frame.width, frame.height), "P" if palette else "L"
+    # Raises ValueError when the data runs out before the last pixel, or is not LZW.
+    Image.frombytes(mode, size, frame.blocks, "gif", frame.code_size, frame.interlaced, -1)
 
 
 def write(gif: Gif, before_each: Callable[[], None]) -> bytes:
