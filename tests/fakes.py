@@ -276,13 +276,6 @@ class FakeTable:
             )
         self.profiles[user_id] = profile.model_copy(update=update)
 
-    def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
-        self._check("update_picture", user_id)
-        profile = self._existing(user_id)
-        if profile.picture is None or profile.picture.id != picture.id:
-            raise Conflict()
-        self.profiles[user_id] = profile.model_copy(update={"picture": picture, "updated_at": now})
-
     def swap_picture(
         self, user_id: str, picture: Picture, expected_revision: int, now: datetime
     ) -> None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from profilepics.errors import BadRequest, Conflict, TableUnavailable, UserExists, UserNotFound
-from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
+from profilepics.models import DirectUpload, Picture, Profile, UploadState
 from profilepics.ports import ProfileTable
 
 from tests.fakes import FakeTable, unreachable
@@ -195,29 +195,6 @@ def test_set_picture_of_a_missing_profile_is_a_conflict_and_creates_none(
     with pytest.raises(Conflict):
         subject.table.set_picture(missing, picture(missing), expected_version=0, now=LATER)
     assert subject.table.get(missing) is None
-
-
-def test_update_picture_only_while_it_is_current_and_keeps_the_version(subject: Subject) -> None:
-    user_id = subject.profile().user_id
-    with pytest.raises(Conflict):  # no picture at all yet
-        subject.table.update_picture(user_id, picture(user_id), LATER)
-    subject.table.set_picture(user_id, picture(user_id), expected_version=0, now=CREATED)
-    ready = picture(user_id).model_copy(
-        update={
-            "status": PictureStatus.READY,
-            "variants": {"64.webp": f"thumbnails/{user_id}/a/64.webp"},
-        }
-    )
-
-    subject.table.update_picture(user_id, ready, LATER)
-
-    stored = subject.current(user_id)
-    assert (stored.picture, stored.version, stored.updated_at) == (ready, 1, LATER)
-    with pytest.raises(Conflict):
-        subject.table.update_picture(user_id, picture(user_id, "c" * 32), LATER)
-    with pytest.raises(Conflict):
-        subject.table.update_picture(f"{subject.tag}-nobody", ready, LATER)
-    assert subject.current(user_id) == stored
 
 
 def claimed(pending: DirectUpload, at: datetime = LATER) -> DirectUpload:

@@ -192,7 +192,7 @@ def test_the_sweep_re_drives_a_picture_a_store_fault_left_failed(
             "uploaded_at": datetime.now(UTC) - timedelta(seconds=30),
         }
     )
-    table.update_picture(user_id, failed, datetime.now(UTC))
+    table.swap_picture(user_id, failed, failed.revision, datetime.now(UTC))
 
     done = subprocess.run(
         [sys.executable, "-m", "infra.cli", "sweep", "--local"],

@@ -197,7 +197,8 @@ def test_a_picture_still_processing_is_a_409_and_unchanged(
     processing = ready.model_copy(
         update={"status": PictureStatus.PROCESSING, "revision": ready.revision + 1}
     )
-    table.update_picture(user_id, processing, datetime.now(UTC))  # as a thumbnails run left it
+    # as a thumbnails run left it
+    table.swap_picture(user_id, processing, ready.revision, datetime.now(UTC))
 
     answer = patch(http, api, user_id, {"crop": RED_HALF})
 

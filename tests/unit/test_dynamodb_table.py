@@ -108,7 +108,7 @@ def test_a_picture_is_stored_without_empty_attributes() -> None:
     when an item is read, filtered or compared in a condition."""
     table, client = recording()
 
-    table.update_picture("ada", PICTURE, NOW)
+    table.swap_picture("ada", PICTURE, PICTURE.revision, NOW)
 
     [(_, kwargs)] = client.calls
     stored = kwargs["ExpressionAttributeValues"][":v"]["M"]

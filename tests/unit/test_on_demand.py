@@ -216,9 +216,8 @@ def test_a_picture_that_keeps_changing_is_conflict_and_leaves_no_object(world: W
 
 def test_while_processing_any_size_or_format_is_the_original(world: World) -> None:
     picture = world.picture()
-    world.table.update_picture(
-        USER, picture.model_copy(update={"status": PictureStatus.PROCESSING}), utcnow()
-    )
+    processing = picture.model_copy(update={"status": PictureStatus.PROCESSING})
+    world.table.swap_picture(USER, processing, picture.revision, utcnow())
     writes = world.writes()
     for url in (world.url(100), world.url(256, AVIF), world.url(64, accept="image/avif")):
         assert world.original in url.url and url.status is PictureStatus.PROCESSING

@@ -137,7 +137,7 @@ def test_replacement_removes_the_previous_pictures_thumbnails_too(world: World) 
     ready = old.model_copy(
         update={"status": PictureStatus.READY, "variants": recorded, "on_demand": ["100.avif"]}
     )
-    world.table.update_picture(USER, ready, utcnow())
+    world.table.swap_picture(USER, ready, ready.revision, utcnow())
 
     world.pictures.upload(USER, JPEG)
 
@@ -392,7 +392,7 @@ def test_size_is_the_original_while_processing_then_its_variant(world: World) ->
     ready = picture.model_copy(
         update={"status": PictureStatus.READY, "variants": {Variant(64).id: thumb}}
     )
-    world.table.update_picture(USER, ready, utcnow())
+    world.table.swap_picture(USER, ready, ready.revision, utcnow())
     served = world.pictures.url(USER, "64")
     assert f"/{thumb}?" in served.url
     assert (served.size, served.format) == ("64", "webp")
@@ -437,7 +437,7 @@ def test_processing_that_never_finished_reads_as_failed(world: World) -> None:
     picture = world.current()
     assert picture is not None
     stale = picture.model_copy(update={"uploaded_at": utcnow() - timedelta(hours=1)})
-    world.table.update_picture(USER, stale, utcnow())
+    world.table.swap_picture(USER, stale, stale.revision, utcnow())
 
     assert world.pictures.url(USER, "original").status is PictureStatus.FAILED
 

@@ -267,7 +267,7 @@ def test_picture_processing_past_the_deadline_reads_as_failed_timeout() -> None:
     world = World(processing_deadline_seconds=30)
     picture = world.upload(jpeg())
     stale = picture.model_copy(update={"uploaded_at": utcnow() - timedelta(seconds=31)})
-    world.table.update_picture(USER, stale, utcnow())
+    world.table.swap_picture(USER, stale, stale.revision, utcnow())
 
     public = world.presenter.picture(world.picture())
     assert (public.status, public.error) == ("failed", "processing_timeout")

@@ -11,7 +11,7 @@ from profilepics.deps import Container, build
 from profilepics.formats import ImageFormat, Variant
 from profilepics.images import clean_image
 from profilepics.models import Picture, PictureStatus, Profile
-from profilepics.regenerate import Outcome, RegenerateReport
+from profilepics.regenerate_report import Outcome, RegenerateReport
 
 from tests.fakes import FakeStore, FakeTable, Journal, failing
 from tests.unit import imagegen as gen
@@ -161,7 +161,7 @@ def test_processing_and_failed_pictures_are_skipped() -> None:
     statuses = (PictureStatus.PROCESSING, PictureStatus.FAILED)
     for user_id, status in zip(world.users, statuses, strict=True):
         stuck = world.picture(user_id).model_copy(update={"status": status})
-        world.table.update_picture(user_id, stuck, T0)
+        world.table.swap_picture(user_id, stuck, stuck.revision, T0)
     writes = world.writes()
 
     report = world.under(**NEW).regenerator.run()
@@ -322,7 +322,7 @@ def test_the_sweep_never_deletes_a_retired_key_a_picture_uses_again() -> None:
     picture = world.picture()
     reused = picture.variants["64.webp"]
     again = picture.model_copy(update={"retired": [reused], "retired_at": T0, "revision": 9})
-    world.table.update_picture("u0", again, T0)
+    world.table.swap_picture("u0", again, picture.revision, T0)
     world.clock.now = T0 + timedelta(days=1)
 
     world.old.sweeper.run(timedelta(0))

@@ -117,13 +117,6 @@ class ProfileTable(Protocol):
         """
         ...
 
-    def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
-        """Record new state of the picture iff it is still the current one; else raise Conflict.
-
-        The version stays: this is the same picture, not a replacement.
-        """
-        ...
-
     def swap_picture(
         self, user_id: str, picture: Picture, expected_revision: int, now: datetime
     ) -> None:

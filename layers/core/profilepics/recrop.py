@@ -12,7 +12,8 @@ from profilepics.models import Crop, PicturePublic, PictureStatus
 from profilepics.ports import ProfileTable
 from profilepics.presenter import Presenter
 from profilepics.profile_use_cases import require_profile
-from profilepics.regenerate import Outcome, Regenerator
+from profilepics.regenerate import Regenerator
+from profilepics.regenerate_report import Outcome
 
 
 class Recrops:

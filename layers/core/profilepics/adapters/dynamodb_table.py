@@ -193,11 +193,6 @@ class DynamoDBTable:
             user_id, assignments, condition, values, now, remove=remove, names=names or None
         )
 
-    def update_picture(self, user_id: str, picture: Picture, now: datetime) -> None:
-        values = {":v": _plain(picture), ":id": picture.id}
-        names = {"#p": "picture", "#id": "id"}
-        self._update(user_id, "#p = :v", "#p.#id = :id", values, now, names=names)
-
     def swap_picture(
         self, user_id: str, picture: Picture, expected_revision: int, now: datetime
     ) -> None:
