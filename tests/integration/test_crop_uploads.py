@@ -127,9 +127,16 @@ def test_a_direct_upload_whose_crop_misses_the_picture_fails_invalid_crop_leavin
 
 
 @pytest.mark.parametrize(
-    "crop", [{"x": 0, "y": 0, "w": 0, "h": 0}, {"x": 0, "y": 0, "w": 300, "h": 100}]
+    "crop",
+    [
+        {"x": 0, "y": 0, "w": 0, "h": 0},
+        {"x": 0, "y": 0, "w": 300, "h": 100},
+        # 42 digits: more than DynamoDB's Number holds, and boto3 raised a 500 on writing it
+        {"x": 0, "y": 0, "w": 10**41 + 1, "h": 10**41 + 1},
+    ],
+    ids=["empty", "oblong", "past-any-picture"],
 )
-def test_a_direct_upload_with_an_empty_or_oblong_crop_is_refused_before_any_policy(
+def test_a_direct_upload_with_an_empty_oblong_or_boundless_crop_is_refused_before_any_policy(
     api: str, http: requests.Session, user: dict[str, str], crop: dict[str, int]
 ) -> None:
     user_id = user["user_id"]

@@ -100,6 +100,36 @@ def test_malformed_json_is_a_422_validation_problem(api: str) -> None:
     assert response.json()["code"] == "validation_error"
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        # Without a Content-Type the body reaches the function base64-encoded, as API Gateway
+        # sends it, and powertools decoded it as UTF-8 unguarded.
+        (b'{"display_name": "\xff"}', None),
+        # Over Python's 4,300-digit limit json.loads raises a bare ValueError.
+        (b'{"display_name": "A", "n": ' + b"9" * 4301 + b"}", "application/json"),
+    ],
+    ids=["not-utf8-untyped", "integer-4301-digits"],
+)
+def test_a_body_python_cannot_read_as_json_is_a_422_problem_not_a_500(
+    api: str, user: dict[str, str], body: bytes, content_type: str | None
+) -> None:
+    headers = bearer(user["user_id"])
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    url = f"{api}/users/{user['user_id']}"
+
+    for response in (
+        requests.patch(url, data=body, headers=headers, timeout=10),
+        requests.post(f"{url}/picture/uploads", data=body, headers=headers, timeout=10),
+    ):
+        assert response.status_code == 422, response.text
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert response.json()["code"] == "validation_error"
+    unchanged = requests.get(url, headers={"Cache-Control": "no-cache"}, timeout=10).json()
+    assert (unchanged["display_name"], unchanged["upload"]) == (user["display_name"], None)
+
+
 @pytest.mark.parametrize("depth", [1000, 100_000])
 def test_json_nested_too_deep_is_a_422_problem_for_create_and_update(
     api: str, user: dict[str, str], depth: int

@@ -48,6 +48,22 @@ def test_a_crop_that_is_not_a_square_inside_the_picture_is_invalid_crop(
         crop.check_within(given, 100, 50)
 
 
+@pytest.mark.parametrize(
+    "given",
+    [
+        Crop(x=0, y=0, w=10**41 + 1, h=10**41 + 1),  # DynamoDB's Number can't hold it: was a 500
+        Crop(x=10**41 + 1, y=0, w=5, h=5),
+        Crop(x=0, y=2**31 - 1, w=1, h=1),  # no format declares a side past 2**31 - 1
+    ],
+    ids=["side-42-digits", "x-42-digits", "past-any-picture"],
+)
+def test_a_crop_past_any_pictures_side_is_invalid_crop_before_any_picture_is_read(
+    given: Crop,
+) -> None:
+    with pytest.raises(InvalidCrop, match="outside any picture"):
+        crop.check_shape(given)
+
+
 def test_a_crop_within_a_pixel_of_square_and_touching_the_edges_is_fine() -> None:
     crop.check_within(Crop(x=50, y=0, w=50, h=50), 100, 50)
     crop.check_within(Crop(x=0, y=0, w=50, h=49), 100, 50)

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from profilepics.adapters.dynamodb_table import DynamoDBTable, _guard, dynamodb_client
 from profilepics.config import Settings
 from profilepics.errors import BadRequest, Conflict, TableUnavailable, UserNotFound
-from profilepics.models import DirectUpload
+from profilepics.models import Crop, DirectUpload
 from pydantic import SecretStr
 
 from tests.contract.test_profile_table import picture
@@ -160,6 +160,18 @@ def test_a_value_the_table_cannot_store_is_the_callers_400() -> None:
 
     assert (raised.value.status, raised.value.code) == (400, "bad_request")
     assert str(raised.value) == "The request has a value the table cannot store"
+
+
+@pytest.mark.parametrize("number", [10**41 + 1, 10**126], ids=["42-digits", "past-10**125"])
+def test_a_number_the_table_cannot_hold_is_the_callers_400_and_sends_nothing(number: int) -> None:
+    table, client = recording()
+    crop = Crop(x=0, y=0, w=number, h=number)
+    upload = DirectUpload(id="u1", key="uploads/ada/u1", crop=crop, created_at=NOW)
+
+    with pytest.raises(BadRequest, match="cannot store"):  # boto3's serialiser raised decimal's
+        table.start_upload("ada", upload, NOW)
+
+    assert client.calls == []
 
 
 def test_a_conflict_is_the_callers_own_kind() -> None:

@@ -8,6 +8,7 @@ import struct
 import weakref
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -390,6 +391,18 @@ def test_static_webp_with_alpha_stays_webp_with_alpha() -> None:
     clean = clean_image(gen.encode(img, "WEBP", lossless=True), LIMITS)
     out = gen.decode(clean.data)
     assert (clean.format, clean.frames, out.mode) == (ImageFormat.WEBP, 1, "RGBA")
+
+
+def test_a_gif_whose_frames_colour_table_runs_past_the_end_is_refused() -> None:
+    # Found by mutation: the frame's local table (64 colours declared) ran past the end. The
+    # frame was checked as a GIF of its own with the short table as a global one (whose size
+    # field said 32 colours, so Pillow read the rest as blocks, and decoded), then written as
+    # a local table: the upload was accepted and the stored GIF no longer decoded.
+    data = (Path(__file__).parent / "data" / "gif_local_table_cut.gif").read_bytes()
+
+    with pytest.raises(ProblemError) as refused:
+        clean_image(data, LIMITS)
+    assert refused.value.status < 500
 
 
 # --- nothing but typed errors, whatever the bytes ----------------------------------------

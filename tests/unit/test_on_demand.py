@@ -13,7 +13,7 @@ from profilepics.deps import build
 from profilepics.errors import Conflict
 from profilepics.formats import ImageFormat, Variant
 from profilepics.images import clean_image
-from profilepics.models import Picture, PictureStatus, PictureURL, Profile
+from profilepics.models import Crop, Picture, PictureStatus, PictureURL, Profile
 
 from tests.fakes import FakeStore, FakeTable
 from tests.unit import imagegen as gen
@@ -30,6 +30,7 @@ class World:
         self.store, self.table = FakeStore(), FakeTable()
         parts = build(self.settings, store=self.store, table=self.table)
         self.pictures, self.processing = parts.pictures, parts.processing
+        self.recrops = parts.recrops
         now = utcnow()
         self.table.create(
             Profile(
@@ -198,6 +199,57 @@ def test_a_picture_replaced_while_its_size_is_made_leaves_no_object_behind(
     assert new.id != old.id and new.status is PictureStatus.PROCESSING
     assert (url.size, url.format) == ("100", "jpeg") and new.key in url.url  # as while processing
     assert not any(old.id in k for k in world.store.objects)
+
+
+def test_a_size_a_rival_recorded_and_a_re_crop_then_retired_keeps_serving_the_rivals_url(
+    world: World,
+) -> None:
+    # While this request makes 100, another makes and records the same key (handing out its
+    # URL), then the owner re-crops, retiring it. This request's write loses; the key it made
+    # is the retired one, which must serve the URL handed out until the sweep's time.
+    handed_out: list[PictureURL] = []
+
+    def rival_then_recrop() -> None:
+        handed_out.append(world.url(100))
+        world.recrops.recrop(USER, Crop(x=0, y=0, w=700, h=700))
+
+    rival(world, rival_then_recrop)
+
+    world.url(100)
+
+    (url,) = handed_out
+    key = world.served(url)[0]  # KeyError once the object was deleted
+    assert key in world.picture().retired
+
+
+def test_a_size_whose_key_a_regeneration_retired_is_made_under_a_key_of_its_own(
+    world: World,
+) -> None:
+    # 100 was made on request, then a regeneration under other settings retired its key, whose
+    # URLs have since expired, and the settings changed back. The sweep may be deleting that
+    # key this moment, so it is never written again.
+    world.url(100)
+    made = world.picture()
+    old_key = made.variants["100.webp"]
+    variants = {k: v for k, v in made.variants.items() if k != "100.webp"}
+    retired = made.model_copy(
+        update={
+            "variants": variants,
+            "on_demand": [],
+            "retired": [old_key],
+            "retired_at": utcnow(),
+            "revision": made.revision + 1,
+        }
+    )
+    world.table.swap_picture(USER, retired, made.revision, utcnow())
+    del world.store.objects[old_key]  # as the sweep deletes it
+
+    key = world.served(world.url(100))[0]
+
+    picture = world.picture()
+    assert key != old_key and picture.variants["100.webp"] == key
+    assert old_key not in world.store.objects and old_key in picture.retired
+    assert key.startswith(old_key.rsplit(".", 1)[0] + ".r") and key.endswith(".webp")
 
 
 def test_a_picture_that_keeps_changing_is_conflict_and_leaves_no_object(world: World) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from profilepics.config import Settings
 from profilepics.deps import Container, build
 from profilepics.formats import ImageFormat, Variant
 from profilepics.images import clean_image
-from profilepics.models import Picture, PictureStatus, Profile
+from profilepics.models import Crop, Picture, PictureStatus, Profile
 from profilepics.regenerate_report import Outcome, RegenerateReport
 
 from tests.fakes import FakeStore, FakeTable, Journal, failing
@@ -206,6 +207,28 @@ def test_a_picture_replaced_during_the_run_leaves_none_of_the_objects_made_for_i
     assert not any(old.id in key for key in world.store.objects)
 
 
+def test_a_set_a_rival_run_recorded_and_a_re_crop_then_retired_keeps_its_objects() -> None:
+    # Two runs make the same new set; the other records it first (URLs are handed out for it),
+    # then the owner re-crops, retiring it. This run's write loses and it finds the picture
+    # up to date: the keys it made are that retired set, which must serve until its URLs expire.
+    world = World(users=1)
+    new = world.under(**NEW)
+    recorded: list[str] = []
+
+    def rival_then_recrop(_user_id: str) -> None:
+        world.table.before_swap_picture = lambda _user_id: None
+        new.regenerator.run()
+        recorded.extend(world.picture().variants.values())
+        new.recrops.recrop("u0", Crop(x=0, y=0, w=400, h=400))
+
+    world.table.before_swap_picture = rival_then_recrop
+    report = new.regenerator.run()
+
+    assert report.outcomes == {Outcome.UP_TO_DATE: 1}
+    assert recorded and set(recorded) <= set(world.picture().retired)
+    assert [key for key in recorded if key not in world.store.objects] == []
+
+
 def test_retired_objects_go_once_no_url_can_reach_them() -> None:
     world = World(users=1)
     new = world.under(**NEW)
@@ -240,7 +263,29 @@ def test_a_later_regeneration_deletes_retired_objects_that_are_due_and_never_a_c
     assert picture.variants == expected(back, "u0", picture)
     assert all(key in world.store.objects for key in picture.variants.values())
     assert not set(picture.variants.values()) & set(picture.retired)
-    assert set(retired_first) & set(picture.variants.values())  # reused, so kept
+    # A retired key is never written again (the sweep may be deleting it): a fresh tag.
+    assert picture.crop_tag and not set(retired_first) & set(picture.variants.values())
+    assert not any(key in world.store.objects for key in retired_first)  # they were due
+
+
+def test_a_set_made_again_while_the_sweep_judges_its_retired_keys_loses_no_object() -> None:
+    world = World(users=1)
+    world.under(**NEW).regenerator.run()  # the first set is retired at T0
+    world.clock.now = T0 + timedelta(hours=2)  # its URLs have expired
+    back = world.under()  # the settings change is undone
+    read = world.table.get_many
+
+    def then_regenerate(user_ids: Iterable[str]) -> dict[str, Profile]:
+        found = read(user_ids)  # the sweep has listed the old objects and read their owner
+        world.table.get_many = read  # type: ignore[method-assign]
+        back.regenerator.run()  # makes the set again and records it
+        return found
+
+    world.table.get_many = then_regenerate  # type: ignore[method-assign]
+    back.sweeper.run(timedelta(0))
+
+    picture = world.picture()
+    assert [k for k in picture.variants.values() if k not in world.store.objects] == []
 
 
 def test_a_run_told_to_stop_gives_a_cursor_that_resumes_it() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from typing import Any
@@ -61,11 +62,20 @@ def test_a_valid_body_is_created() -> None:
         "[" * 1000 + "]" * 1000,  # API Gateway passes it; json.loads raised RecursionError
         '{"a":' * 5000 + "1" + "}" * 5000,
         "[" * 200_000,
+        '{"name": "ada", "n": ' + "9" * 4301 + "}",  # json.loads raised a bare ValueError
         '{"name": "ada"',
         "{not json",
         "",
     ],
-    ids=["arrays-1000-deep", "objects-5000-deep", "unclosed-200k", "truncated", "bare", "none"],
+    ids=[
+        "arrays-1000-deep",
+        "objects-5000-deep",
+        "unclosed-200k",
+        "integer-4301-digits",
+        "truncated",
+        "bare",
+        "none",
+    ],
 )
 def test_malformed_or_too_deep_json_is_a_422_problem(body: str) -> None:
     answer = post(body)
@@ -75,6 +85,37 @@ def test_malformed_or_too_deep_json_is_a_422_problem(body: str) -> None:
     problem = json.loads(answer["body"])
     assert problem["code"] == "validation_error"
     assert not body or body[:20] not in answer["body"]  # the input is not echoed back
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({}, 422, "validation_error"),
+        ({"content-type": "application/json"}, 422, "validation_error"),
+        ({"content-type": "application/octet-stream"}, 415, "unsupported_content_type"),
+    ],
+    ids=["no-type", "json", "binary-type"],
+)
+def test_a_binary_body_that_is_not_utf8_is_a_4xx_problem(
+    headers: dict[str, str], status: int, code: str
+) -> None:
+    # API Gateway (and the local invoker) base64-encode a body without a text Content-Type;
+    # powertools decoded it as UTF-8 for the JSON route, and its UnicodeDecodeError was a 500.
+    event = {
+        "version": "2.0",
+        "routeKey": "POST /things",
+        "rawPath": "/things",
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {"http": {"method": "POST", "path": "/things"}, "stage": "$default"},
+        "body": base64.b64encode(b'{"name": "\xff"}').decode(),
+        "isBase64Encoded": True,
+    }
+    answer = app.resolve(event, None)  # type: ignore[arg-type]
+
+    assert answer["statusCode"] == status
+    assert answer["headers"]["Content-Type"] == "application/problem+json"
+    assert json.loads(answer["body"])["code"] == code
 
 
 @pytest.mark.parametrize(

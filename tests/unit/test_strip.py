@@ -7,6 +7,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +21,7 @@ from tests.unit import imagegen as gen
 from tests.unit import metagen as meta
 
 LIMITS = ImageLimits()
+DATA = Path(__file__).parent / "data"
 PHOTO = gen.photo(96, 64)
 TURNED, UPRIGHT = 6, 1
 
@@ -128,6 +130,46 @@ def test_png_whose_stream_holds_more_than_its_rows_is_re_encoded_without_them() 
     rows = zlib.decompress(_idat(gen.encode(PHOTO, "PNG"))) + meta.NEEDLE * 4
     clean = clean_image(_png_with_idat(zlib.compress(rows)), LIMITS)
     assert clean.reencoded and meta.NEEDLE not in clean.data
+
+
+def _odd_webp_with_pad(pad: int) -> bytes:
+    for width in range(40, 80):
+        data = gen.encode(gen.photo(width, 30).convert("RGBA"), "WEBP", lossless=True)
+        (length,) = struct.unpack("<I", data[16:20])
+        if data[12:16] == b"VP8L" and length & 1 and len(data) == 21 + length:
+            return data[:-1] + bytes([pad])
+    raise AssertionError("no odd-sized lossless WebP made")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # Found by mutating a lossless WebP: its VP8L bitstream runs past its declared length
+        # into the chunk's pad byte (0x92), which libwebp decodes with. Stripped with the pad
+        # written as zero, the stored original failed to decode: the upload was accepted and
+        # its thumbnails run failed image_corrupt.
+        (DATA / "webp_vp8l_into_its_pad.webp").read_bytes(),
+        _odd_webp_with_pad(0xFF),
+    ],
+    ids=["stream-into-its-pad", "pad-not-zero"],
+)
+def test_webp_with_a_pad_byte_that_is_not_zero_is_re_encoded(data: bytes) -> None:
+    clean = clean_image(data, LIMITS)
+
+    assert clean.reencoded
+    assert gen.decode(clean.data).size == gen.decode(data).size
+
+
+def test_animated_webp_whose_anim_chunk_is_not_six_bytes_is_re_encoded() -> None:
+    # Found by mutation: an ANIM chunk of 164 bytes (libwebp reads its first six) was dropped
+    # as unknown, and the stripped file, animated without ANIM, no longer decoded: the upload
+    # was accepted and its thumbnails run failed image_corrupt.
+    data = (DATA / "webp_anim_chunk_oversized.webp").read_bytes()
+
+    clean = clean_image(data, LIMITS)
+
+    assert clean.reencoded
+    assert meta.frames_rgba(clean.data)
 
 
 def test_jpeg_with_bytes_between_its_segments_is_re_encoded_without_them() -> None:

@@ -14,6 +14,9 @@ from profilepics.errors import InvalidCrop
 from profilepics.models import Crop
 
 NORTH_BIAS = 0.1
+# No format taken here declares a side over 2**31 - 1 pixels (PNG's own ceiling; the rest are
+# smaller): a crop reaching past it is outside every picture, whatever the picture is.
+MAX_SIDE = 2**31 - 1
 _QUERY = re.compile(r"\d{1,6}(,\d{1,6}){3}")
 
 
@@ -31,6 +34,8 @@ def check_shape(crop: Crop) -> None:
         raise InvalidCrop(f"The crop is empty ({crop.w}x{crop.h}).")
     if crop.x < 0 or crop.y < 0:
         raise InvalidCrop(f"The crop starts outside the picture, at ({crop.x}, {crop.y}).")
+    if max(crop.x + crop.w, crop.y + crop.h) > MAX_SIDE:
+        raise InvalidCrop(f"The crop reaches outside any picture (past {MAX_SIDE} pixels).")
     if abs(crop.w - crop.h) > 1:
         raise InvalidCrop(
             f"The crop is {crop.w}x{crop.h}; the variants are square, so it must be too "

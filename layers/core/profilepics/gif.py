@@ -107,7 +107,9 @@ def parse(data: bytes, cap: int) -> Gif:
         if data[pos] == 0x2C and pos + 10 <= len(data):
             left, top, w, h, flags = struct.unpack("<HHHHB", data[pos + 1 : pos + 10])
             local, pos = _table(data, pos + 10, flags)
-            code_size = data[pos] if pos < len(data) else 0
+            if pos >= len(data):
+                break  # its colour table runs to the end, or past it: no image data
+            code_size = data[pos]
             blocks, carried, pos = _image_data(data, pos + 1)
             interlaced = bool(flags & 0x40)
             frame = Frame(left, top, w, h, interlaced, local, code_size, blocks, carried, *control)

@@ -3,6 +3,7 @@ the pieces each route's documentation (on its decorator) is made of."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -124,12 +125,31 @@ def json_body(text: str) -> Any:
     """json.loads for request bodies: JSON nested deeper than the parser can go is malformed too.
 
     The stdlib parser recurses per level and raises RecursionError (not a JSONDecodeError) at about
-    1,000 levels; powertools answers a JSONDecodeError as the 422 of any other malformed body.
+    1,000 levels, and a bare ValueError for an integer of more than 4,300 digits (Python's limit
+    on converting them); powertools answers a JSONDecodeError as the 422 of any other malformed
+    body, and a bare ValueError as a bug.
     """
     try:
         return json.loads(text)
     except RecursionError:
         raise json.JSONDecodeError("JSON nested too deeply", text, 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        raise json.JSONDecodeError("JSON number too long", text, 0) from None
+
+
+def _undecodable_body(app: APIGatewayHttpResolver) -> bool:
+    """A base64 body (API Gateway sends one for a request without a text Content-Type) that is
+    not UTF-8: powertools decodes it as text for a JSON route and raises UnicodeDecodeError."""
+    event = app.current_event
+    if not event.is_base64_encoded or not event.body:
+        return False
+    try:
+        base64.b64decode(event.body).decode("utf-8")
+    except ValueError:  # binascii.Error and UnicodeDecodeError both are
+        return True
+    return False
 
 
 def _within_request_url(
@@ -191,10 +211,14 @@ def make_resolver(enable_validation: bool = True) -> APIGatewayHttpResolver:
     @app.exception_handler(ValueError)
     def _unreadable(exc: ValueError) -> Response[str]:
         # Powertools' body parsing raises a bare ValueError for a multipart body it can't read
-        # (no boundary, say); any other ValueError is still a bug.
+        # (no boundary, say), and a UnicodeDecodeError for a binary body that is not UTF-8;
+        # any other ValueError is still a bug.
         content_type = app.current_event.headers.get("content-type", "")
         if content_type.lower().startswith("multipart/form-data"):
             return problem(MalformedMultipart("The multipart body could not be parsed"))
+        if _undecodable_body(app):
+            error = {"loc": ("body",), "msg": "The body is not UTF-8 text", "type": "json_invalid"}
+            return problem(_invalid_request([error]))
         log.error("unhandled %s", type(exc).__name__)
         return problem(ProblemError())
 

@@ -41,9 +41,9 @@ def thumbnail_prefix(user_id: str, picture_id: str) -> str:
 
 
 def next_crop_tag(previous: str) -> str:
-    """The tag of a re-crop's variants: "c{n}-" (its n-th re-crop) and a random suffix, so
-    two re-crops that read the same picture at once never write the same key, and no re-crop
-    writes a key an earlier one retired."""
+    """The tag of a re-crop's variants (or of a set made again under settings changed back):
+    "c{n}-" (its n-th) and a random suffix, so two re-crops that read the same picture at once
+    never write the same key, and no re-crop writes a key an earlier one retired."""
     count = int(previous[1:].split("-")[0]) if previous else 0
     return f"c{count + 1}-{secrets.token_hex(4)}"
 
@@ -67,6 +67,13 @@ def thumbnail(
 def picture_variant(user_id: str, picture: Picture, variant: Variant, encoding: Encoding) -> str:
     """Where variant of picture's current square, made with encoding, is stored."""
     return thumbnail(user_id, picture.id, variant, encoding, picture.crop_tag)
+
+
+def renewed(key: str) -> str:
+    """key under a name of its own (a random tag before the extension): what a writer stores
+    instead of a key once retired, which the sweep may be deleting as it is written."""
+    stem, extension = key.rsplit(".", 1)
+    return f"{stem}.r{secrets.token_hex(4)}.{extension}"
 
 
 def upload(user_id: str, upload_id: str) -> str:

@@ -52,6 +52,7 @@ class OnDemand:
         wanted itself, or past the guard the nearest stored size. Raises Superseded when the
         picture went away meanwhile, Conflict when it kept changing."""
         made: set[str] = set()
+        renewed: dict[str, str] = {}
         try:
             for _ in range(WRITE_ATTEMPTS):
                 target = self._admitted(picture, wanted)
@@ -60,6 +61,10 @@ class OnDemand:
                 key = keys.picture_variant(
                     user_id, picture, target, self._settings.encodings[target.format]
                 )
+                if key in picture.retired:
+                    # Settings changed back since a regeneration retired this key, and the
+                    # sweep may be deleting it this moment: it is never written again.
+                    key = renewed.setdefault(key, keys.renewed(key))
                 if key not in made:
                     self._put(key, target, self._make(picture, target))
                     made.add(key)
@@ -67,8 +72,6 @@ class OnDemand:
                     update={
                         "variants": {**picture.variants, target.id: key},
                         "on_demand": [*picture.on_demand, target.id],
-                        # Settings changed back since a regeneration retired this key.
-                        "retired": [k for k in picture.retired if k != key],
                         "revision": picture.revision + 1,
                     }
                 )
@@ -82,8 +85,9 @@ class OnDemand:
             raise Conflict("The picture kept changing; try again")
         finally:
             # What another writer's change left out (the guard filled meanwhile, or the
-            # picture went): never recorded, so nothing points at it.
-            self._drop(made - set(picture.variants.values()))
+            # picture went): never recorded, so nothing points at it. A key a rival recorded
+            # and a re-crop or regeneration then retired is the sweep's, once its URLs expire.
+            self._drop(made - set(picture.variants.values()) - set(picture.retired))
 
     def stored(self, picture: Picture, wanted: Variant) -> bool:
         """Whether serve would find what serves wanted already recorded on the picture."""

@@ -117,6 +117,16 @@ class Regenerator:
             if picture.status is not PictureStatus.READY:
                 return self._drop(written, picture, Outcome.SKIPPED), picture
             plan = self.plan(user_id, picture)
+            if plan is not None and any(
+                plan.variants[v.id] in picture.retired for v in plan.missing
+            ):
+                # Settings changed back: the set's keys were retired, and the sweep may be
+                # deleting them this moment. A retired key is never written again, so the set
+                # is made anew under a fresh tag, as a re-crop's is.
+                picture = picture.model_copy(
+                    update={"crop_tag": keys.next_crop_tag(picture.crop_tag)}
+                )
+                plan = self.plan(user_id, picture)
             if plan is None:  # another run switched it meanwhile, to the same keys
                 return self._drop(written, picture, Outcome.UP_TO_DATE), picture
             if report.dry_run:
@@ -206,8 +216,9 @@ class Regenerator:
         self, written: dict[str, Variant], picture: Picture | None, outcome: Outcome
     ) -> Outcome:
         """Delete what this run wrote that the picture does not record (the picture went, or
-        changed otherwise); keys are the same for the same settings, so a rival's are kept."""
-        recorded = set(picture.variants.values()) if picture is not None else set()
+        changed otherwise); keys are the same for the same settings, so a rival's are kept,
+        and so are those a rival recorded that were retired since (URLs may point at them)."""
+        recorded = set(picture.variants.values()) | set(picture.retired) if picture else set()
         self._delete([key for key in written if key not in recorded])
         written.clear()
         return outcome

@@ -216,13 +216,16 @@ def _riff_chunk(kind: bytes, body: bytes) -> bytes:
 
 
 def _riff_chunks(data: bytes, pos: int, end: int) -> Iterator[tuple[bytes, bytes] | None]:
-    """Each chunk's type and body; None where a length runs past end."""
+    """Each chunk's type and body; None where a length runs past end, or a pad byte is not 0:
+    libwebp hands a chunk's pad to its decoder, and a bitstream that runs on into it decodes
+    (measured: a mutated lossless WebP), so the pad written as 0 would not."""
     while pos < end:
         if pos + 8 > end:
             yield None
             return
         (length,) = struct.unpack("<I", data[pos + 4 : pos + 8])
-        if pos + 8 + length > end:
+        pad = data[pos + 8 + length : pos + 9 + length] if length & 1 else b""
+        if pos + 8 + length > end or pad.strip(b"\x00"):
             yield None
             return
         yield data[pos : pos + 4], data[pos + 8 : pos + 8 + length]
@@ -261,12 +264,15 @@ def webp(data: bytes, icc: bytes | None) -> bytes | None:
     out = [_riff_chunk(b"VP8X", bytes([flags, 0, 0, 0]) + body[4:10])]
     if icc:
         out.append(_riff_chunk(b"ICCP", icc))
-    images = 0
+    images, animated = 0, False
     for chunk in chunks[1:]:
         assert chunk is not None
         kind, body = chunk
-        if kind == b"ANIM" and len(body) == 6:
+        if kind == b"ANIM":
+            if len(body) != 6 or animated:
+                return None  # libwebp reads the first six bytes of a longer one
             out.append(_riff_chunk(kind, body))
+            animated = True
         elif kind == b"ANMF":
             frame = _frame(body)
             if frame is None:
@@ -276,7 +282,9 @@ def webp(data: bytes, icc: bytes | None) -> bytes | None:
         elif kind in _FRAME_CHUNKS:
             out.append(_riff_chunk(kind, body))
             images += kind != b"ALPH"
-    return _riff(b"".join(out)) if images else None
+    if not images or animated != bool(flags & _VP8X_ANIMATION):
+        return None  # an animation libwebp reads needs its ANIM chunk
+    return _riff(b"".join(out))
 
 
 def _riff(body: bytes) -> bytes:

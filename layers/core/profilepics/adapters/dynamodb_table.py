@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
+from decimal import DecimalException
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,7 +32,11 @@ _deserializer = TypeDeserializer()
 
 
 def _to_item(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+    try:
+        return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+    except DecimalException:
+        # A number of more than 38 digits, or past 10**125: DynamoDB's Number can't hold it.
+        raise BadRequest("The request has a value the table cannot store") from None
 
 
 def _plain(model: Picture | DirectUpload) -> dict[str, Any]:
