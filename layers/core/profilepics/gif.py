@@ -2,8 +2,8 @@
 
 Pillow composites every frame onto the whole canvas before handing it out, and its GIF writer
 quantises composited RGB frames back to palettes: a 2,339-byte GIF of a hundred 1x1 frames on
-a 1000x1000 canvas took 4.7 s. Here each frame's own rectangle is decoded by Pillow as a GIF
-of its own (which checks its LZW data), then the frame is written again with its own LZW data,
+a 1000x1000 canvas took 4.7 s. Here each frame's own rectangle is decoded by Pillow's GIF
+decoder (which checks its LZW data), then the frame is written again with its own LZW data,
 byte for byte: its place, delay, disposal, clear colour, palette and pixels stay as they were,
 and nothing else reaches the output (no comments, no application or plain-text blocks but the
 loop count). Encoding the indices again bought nothing but cost more than the decode
