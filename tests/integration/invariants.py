@@ -88,6 +88,19 @@ def sweep(stack: RunningStack, *args: str) -> str:
     return done.stdout
 
 
+def doomed(stack: RunningStack, wanted: set[str], within: float = 10) -> tuple[set[str], str]:
+    """The keys a dry-run sweep with no grace would delete, and its output: asked again until
+    they include wanted or within seconds have passed, as S3 reports last-modified in whole
+    seconds and an object written this second can look younger than the sweep's cutoff."""
+    deadline = time.monotonic() + within
+    while True:
+        report = sweep(stack, "--grace-seconds", "0", "--dry-run")
+        found = {line.split()[-1] for line in report.splitlines() if "would delete" in line}
+        if wanted <= found or time.monotonic() > deadline:
+            return found, report
+        time.sleep(0.5)
+
+
 def assert_invariants(stack: RunningStack) -> str:
     """Both invariants, the second after a sweep with no grace; returns the sweep's output."""
     assert dangling_references(stack) == []

@@ -4,7 +4,6 @@ conditional write, the old ones retired (never orphaned), precise refusals, and 
 from __future__ import annotations
 
 import io
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +20,7 @@ from profilepics.errors import StorageUnavailable
 from profilepics.models import Crop, Picture, PictureStatus
 
 from tests.api_client import accepted, put_picture
-from tests.integration.invariants import settle, sweep
+from tests.integration.invariants import doomed, settle
 from tests.integration.test_crop_uploads import QUADRANTS, check_green_variants
 from tests.integration.test_thumbnails import wait_status
 from tests.stackrun import RunningStack, bearer
@@ -286,17 +285,10 @@ def test_a_store_fault_mid_way_is_a_503_the_picture_stays_whole_and_the_sweep_cl
     folder = set(stack.keys(f"thumbnails/{user_id}/{picture_id}/"))
     stray = folder - set(before.variants.values())
     assert len(stray) == 2  # written before the fault, named by nothing
-    # The sweep (a dry run here: the stack is shared) deletes exactly those once past its grace
-    # (0 s, plus the second S3's last-modified may round away: asked again until they are).
-    deadline = time.monotonic() + 10
-    while True:
-        report = sweep(stack, "--grace-seconds", "0", "--dry-run")
-        doomed = {line.split()[-1] for line in report.splitlines() if "would delete" in line}
-        if stray <= doomed or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    assert stray <= doomed, report
-    assert not doomed & (set(before.variants.values()) | {before.key})
+    # The sweep (a dry run here: the stack is shared) deletes exactly those once past its grace.
+    would_delete, report = doomed(stack, stray)
+    assert stray <= would_delete, report
+    assert not would_delete & (set(before.variants.values()) | {before.key})
 
     # Once the store is back, the same request simply works.
     assert accepted(patch(http, api, user_id, {"crop": RED_HALF}))["crop"] == RED_HALF
