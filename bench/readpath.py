@@ -6,15 +6,20 @@ This tree's stack runs as deployed (each instance keeps a profile read for displ
 `read_cache_seconds`); the tree before it reads the table strongly consistently every time.
 Loads: 16 users in turn (the HTTP section's load), one hot user read by every client, and
 2,000 users with no two reads of one (every read misses the per-instance cache).
+
+`python -m bench.readpath --rounds 3 [--against main] [--env PROFILEPICS_INSTANCES=3]` runs this
+section alone, round after round, and prints each figure's median and every round's value.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import statistics
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from bench.http_load import Endpoint, Load, ensure_wrk, load_once, warm_up
@@ -184,3 +189,53 @@ def _ratio(goal: str, load: Load, against: float, wanted: float) -> Target:
     share = load.per_second / against
     measured = f"{share:.2f}× ({load.per_second:.0f} against {against:.0f} req/s)"
     return Target(SECTION, goal, measured, share >= wanted)
+
+
+def alone(rounds: int, against: str | None, env: dict[str, str]) -> dict[str, list[float]]:
+    """Section 12 by itself, `rounds` times over (with `against`, that ref's stack in turn):
+    each load's req/s in every round, and each goal's ratio in every round."""
+    from bench import before, inputs, report
+    from bench.stack import running_stack, seed_users
+    from tests.stackrun import token
+
+    seed = inputs.jpeg_of_about(200_000)
+    found: dict[str, list[float]] = {}
+    with ExitStack() as stacks:
+        stack = stacks.enter_context(running_stack(env=env))
+        users = seed_users(stack, 16, seed)
+        many, key = seed_many(stack, users[0]), token(users[0], ttl=3600)
+        other = None
+        if against:
+            tree = stacks.enter_context(before.tree_at(against))
+            # As deployed, like this tree's: its display cache on (bench/stack.py).
+            cache = {"PROFILEPICS_READ_CACHE_SECONDS": stack.env["PROFILEPICS_READ_CACHE_SECONDS"]}
+            other = stacks.enter_context(running_stack(tree, cache))
+            seed_users(other, 16, seed)
+        for _ in range(rounds):
+            now = measure(stack, users, many, key)
+            was = measure_before(other, users, key) if other else {}
+            for name, load in [*now.items(), *((f"{against}: {k}", v) for k, v in was.items())]:
+                found.setdefault(name, []).append(load.per_second)
+            found_rows, found_targets = rows(now, was)
+            # Each round's rows as docs/benchmarks.md shows them, to copy from the median round.
+            print(report.as_markdown_rows(found_rows, found_targets), file=sys.stderr)
+            for target in found_targets:
+                figure = target.measured.split()[0].rstrip("×")  # "0.42× (…)", "3 errors"
+                found.setdefault(target.goal, []).append(float(figure))
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.readpath", description=alone.__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--against", help="a git ref whose stack is measured in turn (main, …)")
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for this stack")
+    args = parser.parse_args()
+    env = dict(pair.split("=", 1) for pair in args.env)
+    for name, values in alone(args.rounds, args.against, env).items():
+        shown = ", ".join(f"{value:,.2f}" if value < 10 else f"{value:,.0f}" for value in values)
+        print(f"{name}: median {statistics.median(values):,.2f} ({shown})")
+
+
+if __name__ == "__main__":
+    main()

@@ -109,6 +109,15 @@ def as_text(rows: list[Row], targets: list[Target]) -> str:
     return f"{results}\n\nTargets\n{goals}"
 
 
+def as_markdown_rows(rows: list[Row], targets: list[Target]) -> str:
+    """The rows and targets as the lines of docs/benchmarks.md's two tables."""
+    results = markdown_table(HEADER, [cells(r) for r in rows])
+    goals = markdown_table(
+        TARGET_HEADER, [[t.section, t.goal, t.measured, _verdict(t, True)] for t in targets]
+    )
+    return f"{results}\n\n{goals}\n"
+
+
 def as_markdown(
     rows: list[Row],
     targets: list[Target],
@@ -118,13 +127,10 @@ def as_markdown(
     command: str = "make bench",
 ) -> str:
     described = "\n".join(f"- **{k}**: {v}" for k, v in facts.items())
-    results = markdown_table(HEADER, [cells(r) for r in rows])
-    goals = markdown_table(
-        TARGET_HEADER, [[t.section, t.goal, t.measured, _verdict(t, True)] for t in targets]
-    )
+    results, goals = as_markdown_rows(rows, targets).split("\n\n")
     return (
         f"Measured by `{command}` on {when}, in {took:.0f} s.\n\n"
-        f"### Machine\n\n{described}\n\n### Results\n\n{results}\n\n### Targets\n\n{goals}\n"
+        f"### Machine\n\n{described}\n\n### Results\n\n{results}\n\n### Targets\n\n{goals}"
     )
 
 

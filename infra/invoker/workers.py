@@ -13,7 +13,9 @@ import importlib.util
 import logging
 import math
 import os
+import queue
 import resource
+import select
 import signal
 import sys
 import threading
@@ -143,6 +145,9 @@ class Worker:
         )
         self.process.start()
         child.close()
+        # One poller for the worker's life: Connection.poll builds a selector on every call.
+        self._poller = select.poll()
+        self._poller.register(self._conn.fileno(), select.POLLIN)
         self._memory_limit = function.memory * 1024 * 1024
         self._init_seconds = INIT_SECONDS + function.timeout
         self.ready = False
@@ -188,7 +193,7 @@ class Worker:
             if remaining <= 0:
                 return TIMED_OUT
             try:
-                if self._conn.poll(min(remaining, WATCH_INTERVAL)):
+                if self._poller.poll(min(remaining, WATCH_INTERVAL) * 1000):
                     message: tuple[Any, ...] = self._conn.recv()
                     return message
             except (EOFError, OSError):
@@ -217,12 +222,19 @@ class Worker:
 
 
 class FunctionPool:
-    """Up to `instances` warm instances of one function; a dead or stopped one is replaced."""
+    """Up to `instances` warm instances of one function; a dead or stopped one is replaced.
+
+    A caller takes a slot from a queue (C-level: handing a freed slot to a waiting caller is one
+    lock hand-off), then the instance used last, as Lambda reuses a warm one; a new instance
+    starts only when every started one is busy.
+    """
 
     def __init__(self, function: Function, environment: Mapping[str, str], instances: int) -> None:
         self.function = function
         self._environment = dict(environment)
-        self._slots = threading.BoundedSemaphore(instances)
+        self._slots: queue.SimpleQueue[None] = queue.SimpleQueue()
+        for _ in range(instances):
+            self._slots.put(None)
         self._idle: list[Worker] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -231,7 +243,9 @@ class FunctionPool:
         """Run one invocation. With `answer_within`, give up waiting after that many seconds
         (API Gateway's integration timeout); the worker still runs until its own timeout."""
         answer_by = math.inf if answer_within is None else time.monotonic() + answer_within
-        if not self._slots.acquire(timeout=answer_within):
+        try:
+            self._slots.get(timeout=answer_within)
+        except queue.Empty:
             return Outcome(error=GATEWAY_TIMEOUT)
         worker = self._checkout()
         stop_at = math.inf
@@ -278,7 +292,7 @@ class FunctionPool:
                 if not self._closed:
                     # A fresh instance warms up now, so the next request doesn't pay for it.
                     self._idle.append(Worker(self.function, self._environment))
-        self._slots.release()
+        self._slots.put(None)
 
     def close(self) -> None:
         with self._lock:

@@ -116,11 +116,17 @@ def put(client: Minio, key: str, data: bytes, content_type: str = "image/jpeg") 
 
 
 def create_table(stack: LocalStack, name: str) -> None:
-    stack.table.client().create_table(
+    client = stack.table.client()
+    client.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
+    )
+    # dynalite turns the table ACTIVE a tick after CreateTable answers (DESIGN: under load a
+    # put right after it failed with ResourceNotFoundException), as the bootstrap waits too.
+    client.get_waiter("table_exists").wait(
+        TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
     )
 
 

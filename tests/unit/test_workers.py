@@ -100,6 +100,15 @@ def test_a_caller_that_finds_every_instance_busy_gets_the_gateway_timeout(
     assert "pid" in ask(pool)
 
 
+def test_one_caller_after_another_reuses_the_warm_instance_and_starts_no_other() -> None:
+    pool = FunctionPool(sleeper(), ENVIRONMENT, instances=3)
+    try:
+        pids = {ask(pool)["pid"] for _ in range(4)}
+        assert len(pids) == 1  # a second instance would have paid a cold start for nothing
+    finally:
+        pool.close()
+
+
 def test_a_module_that_fails_to_import_fails_each_invocation_cleanly(tmp_path: Path) -> None:
     (tmp_path / "handler.py").write_text("raise RuntimeError('broken at import')\n")
     broken = FunctionPool(sleeper(code_dir=tmp_path), ENVIRONMENT, instances=1)
