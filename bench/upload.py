@@ -313,9 +313,40 @@ def offline(tree: Path) -> list[Row]:
         return cleaning(tree, cases(), Path(tmp)) + png_levels()
 
 
+def on_stacks(tree: Path, users: int = 16) -> tuple[list[Row], list[Target]]:
+    """This section's stack rows alone, as `make bench` measures them beside the others: the
+    upload function's CPU on this tree's stack, then uploads a second on each version's."""
+    from bench.stack import child_config, running_stack, seed_users
+    from tests.stackrun import token
+
+    named, seed = cases(), inputs.jpeg_of_about(200_000)
+    picture = named["2 MB JPEG"]
+    puts: dict[str, tuple[Load, float, float]] = {}
+    with running_stack() as stack, tempfile.TemporaryDirectory() as tmp:
+        seeded = seed_users(stack, users, seed)
+        tokens = {u: token(u) for u in seeded}
+        config = {**child_config(stack), "user": seeded[0]}
+        rows, targets = function_cpu(config, tree, named, Path(tmp))
+        puts["this tree"] = uploads_per_second(stack, seeded, tokens, picture)
+    for label, code, env in (
+        (WEBP_ONLY, None, {"PROFILEPICS_THUMBNAIL_FORMATS": "webp"}),
+        ("before", tree, None),
+    ):
+        with running_stack(code, env) as stack:
+            puts[label] = uploads_per_second(stack, seed_users(stack, users, seed), tokens, picture)
+    put_rows, put_targets = http_rows(puts, picture)
+    return rows + put_rows, targets + put_targets
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.upload", description=__doc__)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--stack",
+        action="store_true",
+        help="the stack rows instead (upload-function CPU, uploads/s): three local stacks",
+    )
+    parser.add_argument("--before", default=before.BEFORE, help="the ref to compare with")
     args = parser.parse_args(argv)
     if args.child:
         runs, *files = args.child
@@ -323,9 +354,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from bench import report
 
-    with before.tree_at(before.BEFORE) as tree:
-        rows = offline(tree)
-    print(report.as_text(rows, []))
+    load = os.getloadavg()[0]
+    with before.tree_at(args.before) as tree:
+        rows, targets = on_stacks(tree) if args.stack else (offline(tree), [])
+    print(report.as_text(rows, targets))
+    print(f"load average (1 min), start → end: {load:.1f} → {os.getloadavg()[0]:.1f}")
     return 0
 
 

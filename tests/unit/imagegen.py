@@ -296,6 +296,34 @@ def png_rows_cut(width: int = 400, height: int = 600, rows: int = 10) -> bytes:
     )
 
 
+def png_of_rows(
+    img: Image.Image,
+    *,
+    filters: dict[int, int] | None = None,
+    split: bytes = b"",
+    after: bytes = b"",
+) -> bytes:
+    """An RGB PNG of img's pixels, every row filtered None unless filters gives it another
+    type; split: a chunk between two runs of IDAT; after: chunks between the pixels and IEND."""
+    rgb = img.convert("RGB")
+    row, chosen = rgb.width * 3, filters or {}
+    pixels = rgb.tobytes()
+    raw = b"".join(
+        bytes([chosen.get(y, 0)]) + pixels[y * row : (y + 1) * row] for y in range(rgb.height)
+    )
+    ihdr = struct.pack(">IIBBBBB", rgb.width, rgb.height, 8, 2, 0, 0, 0)
+    stream = zlib.compress(raw)
+    idat = _png_chunk(b"IDAT", stream)
+    if split:
+        idat = _png_chunk(b"IDAT", stream[:20]) + split + _png_chunk(b"IDAT", stream[20:])
+    end = _png_chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + idat + after + end
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return _png_chunk(kind, body)
+
+
 def jpeg_cut(data: bytes, keep: float = 0.5) -> bytes:
     """A JPEG cut short, with the end-of-image marker put back so it looks whole."""
     return data[: int(len(data) * keep)] + b"\xff\xd9"

@@ -58,9 +58,23 @@ def test_text_body_that_cannot_be_bytes_is_unsupported() -> None:
         read_image({"content-type": "image/jpeg"}, "snowman \u2603", False, MAX)
 
 
-def test_invalid_base64_is_unsupported() -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not base64 at all!",
+        "QUJD\n",
+        "QUJ",
+        "QU=D",
+        "QUJD===",
+        "Q\x00JD",
+        "\u00e9\u00e9\u00e9\u00e9",
+    ],
+)
+def test_invalid_base64_is_unsupported(body: str) -> None:
+    """Strictly base64, as API Gateway sends it: no whitespace, padding only at the end, and a
+    body that is not even ASCII is a 415 too, not a 500."""
     with pytest.raises(UnsupportedMediaType):
-        read_image({"content-type": "image/jpeg"}, "not base64 at all!", True, MAX)
+        read_image({"content-type": "image/jpeg"}, body, True, MAX)
 
 
 @pytest.mark.parametrize(

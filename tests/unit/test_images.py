@@ -7,6 +7,7 @@ import os
 import struct
 import weakref
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageDraw, ImageFile, ImageOps
 from PIL.PngImagePlugin import PngInfo
-from profilepics import jpegscan
+from profilepics import gif, jpegscan
 from profilepics.errors import (
     EmptyFile,
     FileTooLarge,
@@ -546,6 +547,60 @@ def test_png_whose_zlib_stream_ends_before_its_last_row_is_image_corrupt() -> No
     assert clean_image(gen.png_rows_cut(400, 600, rows=600), LIMITS).height == 600
 
 
+def test_png_still_is_inflated_once_and_stored_stripped_without_a_pillow_decode(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """check_png inflates every row (zlib's checksum too) and checks its filter type: all a
+    decode of a non-interlaced still would check, so Pillow does not decode it again."""
+    img = gen.photo(120, 80)
+    text = gen.png_chunk(b"tEXt", b"Comment\x00my home address")
+    data = gen.png_of_rows(img, filters={3: 4, 9: 1}, after=text)
+    _forbid_decoding(monkeypatch)
+
+    clean = clean_image(data, LIMITS)
+
+    monkeypatch.undo()
+    assert not clean.reencoded and b"my home address" not in clean.data
+    assert gen.decode(clean.data).tobytes() == gen.decode(data).tobytes()
+
+
+@pytest.mark.parametrize("kind", [5, 255])
+def test_png_row_with_a_filter_type_png_does_not_have_is_image_corrupt(kind: int) -> None:
+    """Pillow's decoder takes it (as if None); browsers refuse the picture."""
+    data = gen.png_of_rows(gen.photo(64, 48), filters={20: kind})
+    with pytest.raises(ImageCorrupt, match=f"filter type {kind}"):
+        clean_image(data, LIMITS)
+
+
+def test_png_whose_idat_run_is_broken_by_another_chunk_is_still_refused() -> None:
+    """Pillow reads the pixels up to the first chunk that is not IDAT: its decode, not the
+    inflate of every IDAT joined, decides such a file (as it did before)."""
+    text = gen.png_chunk(b"tEXt", b"a\x00b")
+    with pytest.raises(ImageCorrupt):
+        clean_image(gen.png_of_rows(gen.photo(64, 48), split=text), LIMITS)
+
+
+@pytest.mark.parametrize(
+    "late",
+    [
+        gen.png_chunk(b"eXIf", gen.exif_bytes(6)[6:]),
+        gen.png_chunk(
+            b"iTXt",
+            b"XML:com.adobe.xmp\x00\x00\x00\x00\x00<x:xmpmeta><rdf:Description "
+            b'tiff:Orientation="6"/></x:xmpmeta>',
+        ),
+    ],
+    ids=["eXIf", "XMP"],
+)
+def test_png_orientation_behind_the_pixels_still_turns_it(late: bytes) -> None:
+    """An orientation in a chunk after the IDAT reaches Pillow only through a decode: the
+    upload is decoded for it, turned upright and re-encoded without the chunk."""
+    data = gen.png_of_rows(gen.marked(80, 40), after=late)
+    clean = clean_image(data, LIMITS)
+    assert clean.reencoded and (clean.width, clean.height) == (40, 80)
+    assert_no_metadata(clean.data)
+
+
 def test_jpeg_at_its_floor_is_accepted_and_cut_below_it_is_image_truncated(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -593,6 +648,40 @@ def test_gif_frame_below_lzws_floor_is_image_truncated(monkeypatch: pytest.Monke
     _forbid_decoding(monkeypatch)
     with pytest.raises(ImageTruncated, match="GIF frame 0"):
         clean_image(bytes(data), LIMITS)
+
+
+def _gif_with_second_frame(change: Callable[[gif.Frame], tuple[bytes, bytes]]) -> bytes:
+    """A 3-frame GIF whose second frame's bytes change(frame) names are replaced (their
+    second occurrence where every frame has them)."""
+    frames = [gen.photo(90, 40).crop((index * 15, 0, index * 15 + 60, 40)) for index in range(3)]
+    data = gen.encode(frames[0], "GIF", save_all=True, append_images=frames[1:], optimize=False)
+    was, now = change(gif.parse(data, 3).frames[1])
+    at = data.index(was, data.index(was) + 1) if data.count(was) == 3 else data.index(was)
+    return data[:at] + now + data[at + len(was) :]
+
+
+def _cut_lzw(frame: gif.Frame) -> tuple[bytes, bytes]:
+    return frame.blocks, frame.blocks[: len(frame.blocks) // 2] + b"\0"
+
+
+def _garbled_lzw(frame: gif.Frame) -> tuple[bytes, bytes]:
+    middle = len(frame.blocks) // 2
+    return frame.blocks, frame.blocks[:middle] + b"\xff" * 8 + frame.blocks[middle + 8 :]
+
+
+def _no_width(frame: gif.Frame) -> tuple[bytes, bytes]:
+    place = struct.pack("<HHHH", frame.left, frame.top, frame.width, frame.height)
+    return b"," + place, b"," + struct.pack("<HHHH", frame.left, frame.top, 0, frame.height)
+
+
+@pytest.mark.parametrize("change", [_cut_lzw, _garbled_lzw, _no_width])
+def test_gif_frame_whose_pixels_do_not_decode_is_image_corrupt(
+    change: Callable[[gif.Frame], tuple[bytes, bytes]],
+) -> None:
+    """Each frame's LZW data is decoded to its last pixel (Pillow's GIF decoder, fed the
+    frame's own sub-blocks), whichever frame it is."""
+    with pytest.raises(ImageCorrupt):
+        clean_image(_gif_with_second_frame(change), LIMITS)
 
 
 def test_lossy_webp_below_its_floor_is_image_truncated(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -188,6 +188,38 @@ def test_a_lost_race_is_retried_against_the_fresh_version(world: World) -> None:
     assert world.current() is not None
 
 
+def test_an_upload_reads_the_profile_once_when_nothing_else_writes_it(world: World) -> None:
+    """The read that refuses an unknown user before decoding is the one the write is
+    conditional on: one GetItem an upload, not two (issue 15, the upload function's CPU)."""
+    world.pictures.upload(USER, JPEG)
+    world.table.reads.clear()
+
+    world.pictures.upload(USER, JPEG)
+
+    assert world.table.reads == ["consistent"]
+
+
+def test_a_profile_changed_while_the_upload_decoded_is_read_again_and_kept(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validated = world.pictures.validated
+
+    def renamed_meanwhile(data: bytes, path: str) -> Any:
+        clean = validated(data, path)
+        profile = world.table.profiles[USER]
+        renamed = profile.model_copy(update={"display_name": "Ada", "version": profile.version + 1})
+        world.table.profiles[USER] = renamed
+        return clean
+
+    monkeypatch.setattr(world.pictures, "validated", renamed_meanwhile)
+    public, first = world.pictures.upload(USER, JPEG)
+
+    stored = world.table.profiles[USER]
+    assert first is True and stored.display_name == "Ada"
+    assert stored.picture is not None and stored.picture.id == public.id
+    assert world.table.reads == ["consistent", "consistent"]
+
+
 def lose_the_first_answer(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """The table's next conditional write lands but its answer is lost: the SDK's retry then
     fails its own condition, a Conflict."""

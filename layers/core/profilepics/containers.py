@@ -41,6 +41,8 @@ def refuse(short: Shortfall) -> None:
 # --- PNG -----------------------------------------------------------------------------------
 
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_PNG_FILTERS = 4  # None, Sub, Up, Average, Paeth
+_PNG_METADATA = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
 # Adam7: (x offset, y offset, x step, y step) of each pass.
 _ADAM7 = (
     (0, 0, 8, 8),
@@ -63,6 +65,28 @@ class _PngStream:
     data: bytes
 
 
+@dataclass(frozen=True)
+class PngCheck:
+    """What check_png found. exact: every stream ends exactly at its last row, with nothing
+    behind it. inflated: besides, the file is a still whose one run of IDAT chunks has been
+    inflated in full (zlib's checksum included) and every row's filter type checked, which is
+    all Pillow's decode of it checks: decoding it again would check nothing more."""
+
+    exact: bool
+    inflated: bool = False
+    # A chunk that may carry EXIF or XMP comes after the pixels, where Pillow reads it only
+    # once it has decoded them (PngImageFile.getexif decodes first for that reason).
+    late_metadata: bool = False
+
+
+@dataclass(frozen=True)
+class _PngLayout:
+    ihdr: bytes
+    streams: list[_PngStream]
+    still: bool  # no animation, and its IDAT chunks one run: as Pillow's decoder reads them
+    late_metadata: bool
+
+
 def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
     pos = 8
     while pos + 8 <= len(data):
@@ -74,12 +98,17 @@ def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
         pos += 12 + length
 
 
-def _png_streams(data: bytes) -> tuple[bytes, list[_PngStream]]:
+def _png_streams(data: bytes) -> _PngLayout:
     """IHDR's body and every pixel stream, each with the frame size it must fill."""
     ihdr = b""
     idat: list[bytes] = []
     frames: list[tuple[int, int, list[bytes]]] = []
+    runs, previous, animated, late = 0, b"", False, False
     for kind, body in _png_chunks(data):
+        runs += kind == b"IDAT" and previous != b"IDAT"
+        previous = kind
+        animated = animated or kind == b"acTL"
+        late = late or bool(runs) and kind in _PNG_METADATA
         if kind == b"IHDR":
             ihdr = body
         elif kind == b"IDAT":
@@ -90,13 +119,18 @@ def _png_streams(data: bytes) -> tuple[bytes, list[_PngStream]]:
         elif kind == b"fdAT" and frames:
             frames[-1][2].append(body[4:])
     if len(ihdr) < 13:
-        return b"", []
+        return _PngLayout(b"", [], False, late)
     width, height = struct.unpack(">II", ihdr[:8])
     streams = [_PngStream("PNG image data", width, height, b"".join(idat))]
     for index, (w, h, parts) in enumerate(frames):
         if parts:  # the frame whose data is the IDAT has no fdAT of its own
             streams.append(_PngStream(f"PNG frame {index}", w, h, b"".join(parts)))
-    return ihdr, streams
+    return _PngLayout(ihdr, streams, runs == 1 and not animated and not frames, late)
+
+
+def _png_row_size(ihdr: bytes, width: int) -> int:
+    """Bytes of one filtered row of a picture that is not interlaced, its filter type first."""
+    return 1 + (width * ihdr[8] * _PNG_CHANNELS.get(ihdr[9], 4) + 7) // 8
 
 
 def _png_raw_size(ihdr: bytes, width: int, height: int) -> int:
@@ -121,22 +155,26 @@ def png_bytes_per_pixel(data: bytes) -> float:
     return ihdr[8] * _PNG_CHANNELS.get(ihdr[9], 4) / 8
 
 
-def check_png(data: bytes) -> bool:
-    """Refuse a PNG whose compressed pixels are below deflate's floor (ImageTruncated), or whose
-    complete zlib stream ends before its last row (ImageCorrupt: the decoder fills the rest).
-    True when every stream ends exactly at its last row, with nothing behind it."""
-    ihdr, streams = _png_streams(data)
+def check_png(data: bytes) -> PngCheck:
+    """Refuse a PNG whose compressed pixels are below deflate's floor (ImageTruncated), whose
+    complete zlib stream ends before its last row (ImageCorrupt: the decoder fills the rest),
+    or whose row has a filter type PNG does not have (ImageCorrupt: Pillow's decoder takes
+    it, browsers refuse it)."""
+    layout = _png_streams(data)
+    ihdr, streams = layout.ihdr, layout.streams
     for stream in streams:
         raw = _png_raw_size(ihdr, stream.width, stream.height)
         if len(stream.data) < raw // _DEFLATE_MAX_RATIO:
             refuse(Shortfall(stream.what, len(stream.data), raw // _DEFLATE_MAX_RATIO))
     exact = bool(streams)
+    rows = layout.still and ihdr[12] == 0  # Adam7's passes' rows have 7 sizes: left to Pillow
     for stream in streams:
-        end = _stream_end(stream.data, _png_raw_size(ihdr, stream.width, stream.height))
+        row = _png_row_size(ihdr, stream.width) if rows else 0
+        end = _stream_end(stream, _png_raw_size(ihdr, stream.width, stream.height), row)
         if end is _End.EARLY:
             raise ImageCorrupt(f"The {stream.what} ends before its last row; it is truncated.")
         exact = exact and end is _End.EXACT
-    return exact
+    return PngCheck(exact, exact and rows, layout.late_metadata)
 
 
 class _End(Enum):
@@ -149,10 +187,21 @@ _INFLATE_IN = 1 << 16  # compressed bytes fed at a time: a short tail to carry o
 _INFLATE_OUT = 1 << 20  # inflated bytes at most per call
 
 
-def _stream_end(data: bytes, rows_bytes: int) -> _End:
-    """How a zlib stream ends against the rows_bytes it should hold. Fed 64 KiB at a time and
+def _check_filters(what: str, rows: bytes, row: int, at: int) -> None:
+    """The filter type of each row that starts in rows, which begin at byte at of the rows."""
+    types = rows[-at % row :: row]
+    if types and max(types) > _PNG_FILTERS:
+        raise ImageCorrupt(
+            f"A row of the {what} has filter type {max(types)}; PNG has 0 to {_PNG_FILTERS}."
+        )
+
+
+def _stream_end(frame: _PngStream, rows_bytes: int, row: int) -> _End:
+    """How a frame's zlib stream ends against the rows_bytes it should hold; each row's filter
+    type checked on the way when row (the size of each) is given. Fed 64 KiB at a time and
     inflated 1 MiB at a time, never more than a byte past rows_bytes, so neither memory nor
     time exceeds the decode's own (and no megabytes of unconsumed input are copied over)."""
+    data = frame.data
     stream = zlib.decompressobj()
     view, total = memoryview(data), 0
     try:
@@ -160,7 +209,10 @@ def _stream_end(data: bytes, rows_bytes: int) -> _End:
             pending: bytes | memoryview = view[start : start + _INFLATE_IN]
             while pending and total <= rows_bytes:
                 limit = min(_INFLATE_OUT, rows_bytes + 1 - total)
-                total += len(stream.decompress(pending, limit))
+                rows = stream.decompress(pending, limit)
+                if row:
+                    _check_filters(frame.what, rows[: rows_bytes - total], row, total)
+                total += len(rows)
                 pending = stream.unconsumed_tail
             if stream.eof or total > rows_bytes:
                 break

@@ -93,18 +93,20 @@ def clean_image(data: bytes, limits: ImageLimits) -> CleanImage:
     source = jpegscan.for_decoding(data, layout) if layout else data
     with _image_problems(), Image.open(io.BytesIO(source), formats=[fmt.pillow_name]) as img:
         count = check_declared(img, fmt, data, limits)
-        exact = True
+        png = containers.PngCheck(exact=True)
         if layout is not None:
             jpegscan.check_floor(layout)
         elif fmt is ImageFormat.PNG:
-            exact = containers.check_png(data)
+            png = containers.check_png(data)
         elif fmt is ImageFormat.WEBP:
             containers.check_webp(data)
-        upright = _UPRIGHT.get(_orientation(img))
+        decoding = fmt is not ImageFormat.PNG or png.late_metadata
+        upright = _UPRIGHT.get(_orientation(img, decoding=decoding))
         width, height = img.size[::-1] if upright in _TURNS else img.size
         _check_minimum((width, height), limits)
         opened = Opened(img, count, upright, budget)
-        stripped = _stripped(opened, fmt, data, layout) if upright is None and exact else None
+        keep = upright is None and png.exact
+        stripped = _stripped(opened, fmt, data, layout, png.inflated) if keep else None
         if stripped is not None:
             return CleanImage(stripped, fmt, width, height, count)
         encoded = reencode(opened, fmt.pillow_name, data)
@@ -112,18 +114,23 @@ def clean_image(data: bytes, limits: ImageLimits) -> CleanImage:
 
 
 def _stripped(
-    opened: Opened, fmt: ImageFormat, data: bytes, layout: jpegscan.Layout | None
+    opened: Opened,
+    fmt: ImageFormat,
+    data: bytes,
+    layout: jpegscan.Layout | None,
+    inflated: bool = False,
 ) -> bytes | None:
-    """The upload without its metadata, once every frame has decoded; None if its container is
-    not one the stripper takes apart with confidence (it is re-encoded then)."""
+    """The upload without its metadata, once every frame has decoded (a PNG still that
+    check_png inflated in full is not decoded again: PngCheck); None if its container is not
+    one the stripper takes apart with confidence (it is re-encoded then)."""
     found = opened.img.info.get("icc_profile")
     icc = found if isinstance(found, bytes) else None
     if layout is not None:
         stripped = strip.jpeg(data, icc, dict(layout.scans))
     else:
         stripped = strip.png(data, icc) if fmt is ImageFormat.PNG else strip.webp(data, icc)
-    if stripped is None:
-        return None
+    if stripped is None or inflated:
+        return stripped
     img = opened.img
     if fmt is ImageFormat.JPEG:
         # libjpeg still decodes every coefficient of every scan at 1/8 scale, so the check is
@@ -276,8 +283,12 @@ def check_frames(
     _check_pixels(size, frames, limits, _weight(fmt, data))
 
 
-def _orientation(img: Image.Image) -> int:
+def _orientation(img: Image.Image, *, decoding: bool = True) -> int:
+    """The EXIF (or XMP) orientation. A PNG's getexif() decodes the whole picture first, for
+    an eXIf chunk behind the pixels; decoding=False reads only what the header had (the
+    caller knows no such chunk follows)."""
     try:
-        return int(img.getexif().get(ExifTags.Base.Orientation, 1))
+        exif = img.getexif() if decoding else Image.Image.getexif(img)
+        return int(exif.get(ExifTags.Base.Orientation, 1))
     except Exception:
         return 1  # an unreadable EXIF block is dropped anyway; the pixels are fine

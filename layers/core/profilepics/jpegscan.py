@@ -102,5 +102,5 @@ def for_decoding(data: bytes, layout: Layout) -> bytes:
     EOI before the first row comes out, so it would always look cut.
     """
     if layout.frame_type in _SEQUENTIAL_HUFFMAN and len(layout.scans) == 1:
-        return data[: layout.scans[0][1]] + _LOOKAHEAD_PADDING
+        return b"".join((memoryview(data)[: layout.scans[0][1]], _LOOKAHEAD_PADDING))
     return data

@@ -87,10 +87,10 @@ class Pictures:
     ) -> tuple[PicturePublic, bool]:
         """Validate, clean and store a picture (its variants showing crop, else the default
         square); True when it is the user's first."""
-        require_profile(self._table, user_id)
+        profile = require_profile(self._table, user_id)
         if crop is not None:
             check_shape(crop)  # before the work of decoding
-        picture, first = self.replace(user_id, self.validated(data, "api"), crop)
+        picture, first = self.replace(user_id, self.validated(data, "api"), crop, read=profile)
         return self._presenter.picture(picture), first
 
     def validated(self, data: bytes, path: str) -> CleanImage:
@@ -110,11 +110,13 @@ class Pictures:
         clean: CleanImage,
         crop: Crop | None = None,
         claim: DirectUpload | None = None,
+        read: Profile | None = None,
     ) -> tuple[Picture, bool]:
         """Store clean as the user's picture, its variants showing crop (else the default
         square); True when it is the first. Publishing a claimed direct upload, the profile
         write also marks it done, or raises Conflict once the claim is no longer the profile's
-        upload (another delivery took it over)."""
+        upload (another delivery took it over). read: the profile as just read, if it was
+        (the first write is conditional on its version, so a stale one costs a retry)."""
         if crop is not None:
             check_within(crop, clean.width, clean.height)
         picture_id = uuid.uuid4().hex
@@ -132,7 +134,7 @@ class Pictures:
         )
         self._store.put(picture.key, clean.data, clean.content_type, keys.IMMUTABLE)
         try:
-            previous, answered = self._point_profile_at(user_id, picture, claim)
+            previous, answered = self._point_profile_at(user_id, picture, claim, read)
         except BaseException:
             self._remove_unreferenced(picture)
             raise
@@ -156,13 +158,18 @@ class Pictures:
             log.warning("left picture %s for the sweep: %s", picture.id, exc.code)
 
     def _point_profile_at(
-        self, user_id: str, picture: Picture | None, claim: DirectUpload | None = None
+        self,
+        user_id: str,
+        picture: Picture | None,
+        claim: DirectUpload | None = None,
+        read: Profile | None = None,
     ) -> tuple[Picture | None, bool]:
         """Swap the profile's picture with a conditional write: the picture it replaced, and
-        False when the table's answer to the write that landed was lost."""
+        False when the table's answer to the write that landed was lost. read: the profile
+        to try first (one GetItem fewer); every retry reads it again."""
         sent: Picture | None = None
         for _ in range(WRITE_ATTEMPTS):
-            profile = require_profile(self._table, user_id)
+            profile, read = read or require_profile(self._table, user_id), None
             if picture is not None and profile.picture and profile.picture.id == picture.id:
                 # The last attempt landed though its answer was lost: it replaced what that
                 # attempt read (its condition held). Never hand back our own picture for
