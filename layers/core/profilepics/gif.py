@@ -140,23 +140,17 @@ def _table_bits(palette: bytes) -> int:
     return max(0, (len(palette) // 3).bit_length() - 2)
 
 
-def _alone(frame: Frame, palette: bytes | None) -> bytes:
-    """The frame as a GIF of its own, at (0, 0), so Pillow decodes no more than its pixels."""
-    flags = 0x80 | _table_bits(palette) if palette else 0
-    screen = struct.pack("<HHBBB", frame.width, frame.height, flags, 0, 0)
-    image = b"," + struct.pack("<HHHHB", 0, 0, frame.width, frame.height, frame.interlaced << 6)
-    data = bytes([frame.code_size]) + frame.blocks
-    return b"GIF89a" + screen + (palette or b"") + image + data + b";"
-
-
-def _check_decodes(frame: Frame, palette: bytes | None) -> None:
-    """Every pixel of the frame decodes from its LZW data: Pillow's GIF decoder, fed the
-    sub-blocks as they are (opening each frame as a GIF of its own cost ~10% more)."""
+def _decoded(frame: Frame, palette: bytes | None) -> Image.Image:
+    """The frame's own rectangle, every pixel decoded from its LZW data: Pillow's GIF decoder,
+    fed the sub-blocks as they are (opening each frame as a GIF of its own cost ~10% more)."""
     if not frame.width or not frame.height:
         raise ImageCorrupt("A GIF frame has no pixels")
     size, mode = (frame.width, frame.height), "P" if palette else "L"
     # Raises ValueError when the data runs out before the last pixel, or is not LZW.
-    Image.frombytes(mode, size, frame.blocks, "gif", frame.code_size, frame.interlaced, -1)
+    img = Image.frombytes(mode, size, frame.blocks, "gif", frame.code_size, frame.interlaced, -1)
+    if palette:
+        img.putpalette(palette)
+    return img
 
 
 def write(gif: Gif, before_each: Callable[[], None]) -> bytes:
@@ -170,7 +164,7 @@ def write(gif: Gif, before_each: Callable[[], None]) -> bytes:
         out.write(b"\x21\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", gif.loop) + b"\0")
     for frame in gif.frames:
         before_each()
-        _check_decodes(frame, frame.palette or gif.palette)
+        _decoded(frame, frame.palette or gif.palette)
         out.write(_frame(frame))
     out.write(b";")
     return out.getvalue()
@@ -204,11 +198,11 @@ def _covers(frame: Frame, canvas: tuple[int, int]) -> bool:
 
 def _colours(frame: Frame, palette: bytes | None, mode: str) -> Image.Image:
     """The frame's own rectangle in mode, or in RGBA when it has a clear colour."""
-    with Image.open(io.BytesIO(_alone(frame, palette)), formats=["GIF"]) as img:
-        if frame.transparent is None:
-            return img.convert(mode)
-        img.info["transparency"] = frame.transparent
-        return img.convert("RGBA")
+    img = _decoded(frame, palette)
+    if frame.transparent is None:
+        return img.convert(mode)
+    img.info["transparency"] = frame.transparent
+    return img.convert("RGBA")
 
 
 def shown(gif: Gif, wanted: list[bool], before_each: Callable[[], None]) -> Iterator[Image.Image]:
