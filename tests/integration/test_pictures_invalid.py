@@ -146,6 +146,18 @@ CASES: list[tuple[str, Send, int, str]] = [
     # Issue 11: few bytes that declare a lot of work, and truncation behind a valid end.
     *HOSTILE,
     (
+        "png-palette-without-PLTE",
+        raw(gen.png_palette_misplaced(after_pixels=False), "image/png"),
+        422,
+        "image_corrupt",
+    ),
+    (
+        "png-palette-PLTE-after-IDAT",
+        raw(gen.png_palette_misplaced(after_pixels=True), "image/png"),
+        422,
+        "image_corrupt",
+    ),
+    (
         "png-behind-jpeg-magic",
         raw(b"\xff\xd8\xff" + gen.encode(gen.marked(), "PNG")),
         422,

@@ -320,6 +320,23 @@ def png_of_rows(
     return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + idat + after + end
 
 
+def png_palette_misplaced(*, after_pixels: bool) -> bytes:
+    """A palette PNG whose PLTE is missing, or comes after the pixels (after_pixels): libpng
+    refuses both ("Missing PLTE before IDAT"), Chromium 156 paints them transparent, and
+    Pillow decodes either without a palette."""
+    indices = bytes(range(48)) * 32
+    raw = b"".join(b"\0" + indices[y * 48 : (y + 1) * 48] for y in range(32))
+    ihdr = struct.pack(">IIBBBBB", 48, 32, 8, 3, 0, 0, 0)
+    plte = _png_chunk(b"PLTE", bytes(range(144)))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", zlib.compress(raw))
+        + (plte if after_pixels else b"")
+        + _png_chunk(b"IEND", b"")
+    )
+
+
 def png_chunk(kind: bytes, body: bytes) -> bytes:
     return _png_chunk(kind, body)
 

@@ -572,6 +572,17 @@ def test_png_row_with_a_filter_type_png_does_not_have_is_image_corrupt(kind: int
         clean_image(data, LIMITS)
 
 
+@pytest.mark.parametrize("after_pixels", [False, True], ids=["no-PLTE", "PLTE-after-IDAT"])
+def test_palette_png_without_a_palette_before_its_pixels_is_image_corrupt(
+    after_pixels: bool,
+) -> None:
+    """Pillow decodes it without a palette and it was stored as sent; libpng refuses it,
+    Chromium paints it transparent, and the thumbnails function failed on it
+    (has_transparency_data asserts a palette)."""
+    with pytest.raises(ImageCorrupt, match="palette"):
+        clean_image(gen.png_palette_misplaced(after_pixels=after_pixels), LIMITS)
+
+
 def test_png_whose_idat_run_is_broken_by_another_chunk_is_still_refused() -> None:
     """Pillow reads the pixels up to the first chunk that is not IDAT: its decode, not the
     inflate of every IDAT joined, decides such a file (as it did before)."""

@@ -41,6 +41,7 @@ def refuse(short: Shortfall) -> None:
 # --- PNG -----------------------------------------------------------------------------------
 
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_PNG_PALETTE = 3  # the colour type whose samples index a PLTE
 _PNG_FILTERS = 4  # None, Sub, Up, Average, Paeth
 _PNG_METADATA = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
 # Adam7: (x offset, y offset, x step, y step) of each pass.
@@ -85,6 +86,7 @@ class _PngLayout:
     streams: list[_PngStream]
     still: bool  # no animation, and its IDAT chunks one run: as Pillow's decoder reads them
     late_metadata: bool
+    palette: bool  # a PLTE before the pixels, where PNG (and libpng) needs it
 
 
 def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -103,12 +105,13 @@ def _png_streams(data: bytes) -> _PngLayout:
     ihdr = b""
     idat: list[bytes] = []
     frames: list[tuple[int, int, list[bytes]]] = []
-    runs, previous, animated, late = 0, b"", False, False
+    runs, previous, animated, late, palette = 0, b"", False, False, False
     for kind, body in _png_chunks(data):
         runs += kind == b"IDAT" and previous != b"IDAT"
         previous = kind
         animated = animated or kind == b"acTL"
         late = late or bool(runs) and kind in _PNG_METADATA
+        palette = palette or not runs and kind == b"PLTE"
         if kind == b"IHDR":
             ihdr = body
         elif kind == b"IDAT":
@@ -119,13 +122,13 @@ def _png_streams(data: bytes) -> _PngLayout:
         elif kind == b"fdAT" and frames:
             frames[-1][2].append(body[4:])
     if len(ihdr) < 13:
-        return _PngLayout(b"", [], False, late)
+        return _PngLayout(b"", [], False, late, palette)
     width, height = struct.unpack(">II", ihdr[:8])
     streams = [_PngStream("PNG image data", width, height, b"".join(idat))]
     for index, (w, h, parts) in enumerate(frames):
         if parts:  # the frame whose data is the IDAT has no fdAT of its own
             streams.append(_PngStream(f"PNG frame {index}", w, h, b"".join(parts)))
-    return _PngLayout(ihdr, streams, runs == 1 and not animated and not frames, late)
+    return _PngLayout(ihdr, streams, runs == 1 and not animated and not frames, late, palette)
 
 
 def _png_row_size(ihdr: bytes, width: int) -> int:
@@ -158,10 +161,14 @@ def png_bytes_per_pixel(data: bytes) -> float:
 def check_png(data: bytes) -> PngCheck:
     """Refuse a PNG whose compressed pixels are below deflate's floor (ImageTruncated), whose
     complete zlib stream ends before its last row (ImageCorrupt: the decoder fills the rest),
-    or whose row has a filter type PNG does not have (ImageCorrupt: Pillow's decoder takes
-    it, browsers refuse it)."""
+    whose row has a filter type PNG does not have (ImageCorrupt: Pillow's decoder takes it,
+    browsers refuse it), or which is in palette colours with no palette before its pixels
+    (ImageCorrupt: Pillow decodes it without one, libpng refuses it, Chromium paints it
+    transparent, and the variants need a palette)."""
     layout = _png_streams(data)
     ihdr, streams = layout.ihdr, layout.streams
+    if ihdr and ihdr[9] == _PNG_PALETTE and not layout.palette:
+        raise ImageCorrupt("The PNG is in palette colours but has no palette before its pixels.")
     for stream in streams:
         raw = _png_raw_size(ihdr, stream.width, stream.height)
         if len(stream.data) < raw // _DEFLATE_MAX_RATIO:
