@@ -81,6 +81,12 @@ HOSTILE: list[tuple[str, Send, int, str]] = [
         "image_truncated",
     ),
     (
+        "jpeg-2000-scans-of-end-of-band-runs",
+        raw(gen.jpeg_eob_scans(2000)),
+        422,
+        "image_too_complex",
+    ),
+    (
         "png-below-deflates-floor",
         raw(gen.png_header_only(4000, 3000), "image/png"),
         422,

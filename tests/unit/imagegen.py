@@ -368,6 +368,26 @@ def jpeg_at_floor(width: int, height: int) -> bytes:
     )
 
 
+def jpeg_eob_scans(scans: int, *, refine: bool = True, width: int = 2048) -> bytes:
+    """A grey progressive JPEG with scans more AC scans behind its own, each a few bytes of
+    end-of-band runs over every block: each costs libjpeg a pass over all the blocks (a
+    refinement scan a look at every coefficient of each), whatever its size."""
+    base = encode(Image.new("L", (width, width), 128), "JPEG", progressive=True, quality=50)
+    end = base.rindex(b"\xff\xd9")
+
+    def segment(marker: int, body: bytes) -> bytes:
+        return bytes((0xFF, marker)) + struct.pack(">H", len(body) + 2) + body
+
+    # AC table 3: one code, "0", for symbol 0xE0: a run of 2**14 blocks, then 14 zero bits.
+    table = segment(0xC4, b"\x13" + bytes([1] + [0] * 15) + b"\xe0")
+    runs = (width // 8) ** 2 // 2**14
+    bits = "0" * 15 * runs
+    bits += "1" * (-len(bits) % 8)
+    coded = bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits), 8))
+    scan = segment(0xDA, bytes([1, 1, 0x03, 1, 63, 0x10 if refine else 0])) + coded
+    return base[:end] + table + scan * scans + base[end:]
+
+
 def heic(stored: Image.Image, *, exif: bytes | None = None, xmp: bytes | None = None) -> bytes:
     """stored as an iPhone writes it: the EXIF orientation becomes the container's irot/imir.
 

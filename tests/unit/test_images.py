@@ -652,6 +652,25 @@ def test_whole_progressive_jpeg_is_accepted() -> None:
     assert clean_image(data, LIMITS).width == 400
 
 
+@pytest.mark.parametrize("refine", [True, False], ids=["refinement", "first"])
+def test_jpeg_of_more_scans_than_any_encoder_writes_is_image_too_complex(
+    monkeypatch: pytest.MonkeyPatch, refine: bool
+) -> None:
+    """Each scan of end-of-band runs is a few bytes that cost libjpeg a pass over every block:
+    2,000 of them (52 KB) took 5 s of CPU to decode, past any budget, which is checked only
+    between frames. Refused from the markers, before decoding."""
+    _forbid_decoding(monkeypatch)
+    with pytest.raises(ImageTooComplex, match="scans"):
+        clean_image(gen.jpeg_eob_scans(2000, refine=refine), LIMITS)
+
+
+def test_jpeg_with_as_many_scans_as_allowed_is_accepted() -> None:
+    own = len(jpegscan.layout_of(gen.jpeg_eob_scans(0)).scans)
+    data = gen.jpeg_eob_scans(jpegscan.MAX_SCANS - own)
+    assert len(jpegscan.layout_of(data).scans) == jpegscan.MAX_SCANS
+    assert clean_image(data, LIMITS).width == 2048
+
+
 def test_gif_frame_below_lzws_floor_is_image_truncated(monkeypatch: pytest.MonkeyPatch) -> None:
     data = bytearray(gen.gif_sparse(1, 1000))
     at = data.index(b"\x2c")
