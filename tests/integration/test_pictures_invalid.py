@@ -152,6 +152,12 @@ CASES: list[tuple[str, Send, int, str]] = [
     # Issue 11: few bytes that declare a lot of work, and truncation behind a valid end.
     *HOSTILE,
     (
+        "png-compression-method-1",
+        raw(gen.png_of_rows(gen.photo(64, 48), compression=1), "image/png"),
+        422,
+        "image_corrupt",
+    ),
+    (
         "png-palette-without-PLTE",
         raw(gen.png_palette_misplaced(after_pixels=False), "image/png"),
         422,

@@ -302,16 +302,18 @@ def png_of_rows(
     filters: dict[int, int] | None = None,
     split: bytes = b"",
     after: bytes = b"",
+    compression: int = 0,
 ) -> bytes:
     """An RGB PNG of img's pixels, every row filtered None unless filters gives it another
-    type; split: a chunk between two runs of IDAT; after: chunks between the pixels and IEND."""
+    type; split: a chunk between two runs of IDAT; after: chunks between the pixels and IEND;
+    compression: IHDR's compression method (PNG has only 0, deflate)."""
     rgb = img.convert("RGB")
     row, chosen = rgb.width * 3, filters or {}
     pixels = rgb.tobytes()
     raw = b"".join(
         bytes([chosen.get(y, 0)]) + pixels[y * row : (y + 1) * row] for y in range(rgb.height)
     )
-    ihdr = struct.pack(">IIBBBBB", rgb.width, rgb.height, 8, 2, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", rgb.width, rgb.height, 8, 2, compression, 0, 0)
     stream = zlib.compress(raw)
     idat = _png_chunk(b"IDAT", stream)
     if split:

@@ -572,6 +572,13 @@ def test_png_row_with_a_filter_type_png_does_not_have_is_image_corrupt(kind: int
         clean_image(data, LIMITS)
 
 
+def test_png_of_a_compression_method_png_does_not_have_is_image_corrupt() -> None:
+    """Pillow ignores IHDR's compression method and the file was stored as sent; libpng
+    ("Unknown compression method in IHDR") and Chromium refuse to show it."""
+    with pytest.raises(ImageCorrupt, match="compression method 1"):
+        clean_image(gen.png_of_rows(gen.photo(64, 48), compression=1), LIMITS)
+
+
 @pytest.mark.parametrize("after_pixels", [False, True], ids=["no-PLTE", "PLTE-after-IDAT"])
 def test_palette_png_without_a_palette_before_its_pixels_is_image_corrupt(
     after_pixels: bool,

@@ -161,12 +161,15 @@ def png_bytes_per_pixel(data: bytes) -> float:
 def check_png(data: bytes) -> PngCheck:
     """Refuse a PNG whose compressed pixels are below deflate's floor (ImageTruncated), whose
     complete zlib stream ends before its last row (ImageCorrupt: the decoder fills the rest),
-    whose row has a filter type PNG does not have (ImageCorrupt: Pillow's decoder takes it,
-    browsers refuse it), or which is in palette colours with no palette before its pixels
-    (ImageCorrupt: Pillow decodes it without one, libpng refuses it, Chromium paints it
-    transparent, and the variants need a palette)."""
+    whose row has a filter type or whose header a compression method PNG does not have
+    (ImageCorrupt: Pillow's decoder takes either, browsers refuse both), or which is in
+    palette colours with no palette before its pixels (ImageCorrupt: Pillow decodes it
+    without one, libpng refuses it, Chromium paints it transparent, and the variants need a
+    palette)."""
     layout = _png_streams(data)
     ihdr, streams = layout.ihdr, layout.streams
+    if ihdr and ihdr[10] != 0:
+        raise ImageCorrupt(f"The PNG declares compression method {ihdr[10]}; PNG has only 0.")
     if ihdr and ihdr[9] == _PNG_PALETTE and not layout.palette:
         raise ImageCorrupt("The PNG is in palette colours but has no palette before its pixels.")
     for stream in streams:
