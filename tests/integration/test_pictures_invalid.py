@@ -152,6 +152,12 @@ CASES: list[tuple[str, Send, int, str]] = [
     # Issue 11: few bytes that declare a lot of work, and truncation behind a valid end.
     *HOSTILE,
     (
+        "apng-first-frame-half-the-canvas",
+        raw(gen.apng_frames(3, 100, whole=True, first=50), "image/png"),
+        422,
+        "image_corrupt",
+    ),
+    (
         "png-compression-method-1",
         raw(gen.png_of_rows(gen.photo(64, 48), compression=1), "image/png"),
         422,

@@ -254,19 +254,22 @@ def webp_solid(width: int, height: int, frames: int = 1) -> bytes:
     return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WEBP" + body
 
 
-def apng_frames(frames: int = 100, canvas: int = 1000, *, whole: bool = False) -> bytes:
+def apng_frames(
+    frames: int = 100, canvas: int = 1000, *, whole: bool = False, first: int | None = None
+) -> bytes:
     """An animated PNG: a blank canvas, then frames-1 frames that change one pixel each, or
-    (whole) that paint the whole canvas a new colour each."""
+    (whole) that paint the whole canvas a new colour each; first: the width the first frame's
+    fcTL declares for the IDAT's image (APNG requires the canvas's)."""
     ihdr = struct.pack(">IIBBBBB", canvas, canvas, 8, 2, 0, 0, 0)
     out = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
     out += _png_chunk(b"acTL", struct.pack(">II", frames, 0))
     sequence = 0
 
-    def control(size: int, at: int) -> bytes:
-        body = struct.pack(">IIIIIHHBB", sequence, size, size, at, at, 1, 10, 0, 0)
+    def control(size: int, at: int, width: int | None = None) -> bytes:
+        body = struct.pack(">IIIIIHHBB", sequence, width or size, size, at, at, 1, 10, 0, 0)
         return _png_chunk(b"fcTL", body)
 
-    out += control(canvas, 0)
+    out += control(canvas, 0, first)
     out += _png_chunk(b"IDAT", zlib.compress(bytes((1 + 3 * canvas) * canvas), 9))
     for index in range(1, frames):
         sequence += 1

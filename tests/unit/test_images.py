@@ -572,6 +572,14 @@ def test_png_row_with_a_filter_type_png_does_not_have_is_image_corrupt(kind: int
         clean_image(data, LIMITS)
 
 
+def test_apng_whose_first_frame_is_not_the_whole_canvas_is_image_corrupt() -> None:
+    """Its IDAT is the first frame, so APNG requires that frame to be the canvas: Pillow took
+    one of half the width and the file was stored as sent; Chromium refuses to show it."""
+    assert clean_image(gen.apng_frames(3, 100, whole=True, first=100), LIMITS).frames == 3
+    with pytest.raises(ImageCorrupt, match="first frame"):
+        clean_image(gen.apng_frames(3, 100, whole=True, first=50), LIMITS)
+
+
 def test_png_of_a_compression_method_png_does_not_have_is_image_corrupt() -> None:
     """Pillow ignores IHDR's compression method and the file was stored as sent; libpng
     ("Unknown compression method in IHDR") and Chromium refuse to show it."""

@@ -87,6 +87,7 @@ class _PngLayout:
     still: bool  # no animation, and its IDAT chunks one run: as Pillow's decoder reads them
     late_metadata: bool
     palette: bool  # a PLTE before the pixels, where PNG (and libpng) needs it
+    own_frame: bytes = b""  # the fcTL before the IDAT: the IDAT is the animation's first frame
 
 
 def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -105,7 +106,7 @@ def _png_streams(data: bytes) -> _PngLayout:
     ihdr = b""
     idat: list[bytes] = []
     frames: list[tuple[int, int, list[bytes]]] = []
-    runs, previous, animated, late, palette = 0, b"", False, False, False
+    runs, previous, animated, late, palette, own = 0, b"", False, False, False, b""
     for kind, body in _png_chunks(data):
         runs += kind == b"IDAT" and previous != b"IDAT"
         previous = kind
@@ -117,6 +118,7 @@ def _png_streams(data: bytes) -> _PngLayout:
         elif kind == b"IDAT":
             idat.append(body)
         elif kind == b"fcTL" and len(body) >= 12:
+            own = own or (b"" if runs else body)
             width, height = struct.unpack(">II", body[4:12])
             frames.append((width, height, []))
         elif kind == b"fdAT" and frames:
@@ -128,7 +130,8 @@ def _png_streams(data: bytes) -> _PngLayout:
     for index, (w, h, parts) in enumerate(frames):
         if parts:  # the frame whose data is the IDAT has no fdAT of its own
             streams.append(_PngStream(f"PNG frame {index}", w, h, b"".join(parts)))
-    return _PngLayout(ihdr, streams, runs == 1 and not animated and not frames, late, palette)
+    still = runs == 1 and not animated and not frames
+    return _PngLayout(ihdr, streams, still, late, palette, own)
 
 
 def _png_row_size(ihdr: bytes, width: int) -> int:
@@ -172,6 +175,7 @@ def check_png(data: bytes) -> PngCheck:
         raise ImageCorrupt(f"The PNG declares compression method {ihdr[10]}; PNG has only 0.")
     if ihdr and ihdr[9] == _PNG_PALETTE and not layout.palette:
         raise ImageCorrupt("The PNG is in palette colours but has no palette before its pixels.")
+    _check_own_frame(ihdr, layout.own_frame)
     for stream in streams:
         raw = _png_raw_size(ihdr, stream.width, stream.height)
         if len(stream.data) < raw // _DEFLATE_MAX_RATIO:
@@ -185,6 +189,19 @@ def check_png(data: bytes) -> PngCheck:
             raise ImageCorrupt(f"The {stream.what} ends before its last row; it is truncated.")
         exact = exact and end is _End.EXACT
     return PngCheck(exact, exact and rows, layout.late_metadata)
+
+
+def _check_own_frame(ihdr: bytes, fctl: bytes) -> None:
+    """The frame whose pixels are the IDAT must be the whole canvas (APNG): Pillow takes any,
+    Chromium refuses the file."""
+    if not ihdr or len(fctl) < 20:
+        return
+    width, height, x, y = struct.unpack(">IIII", fctl[4:20])
+    if (width, height, x, y) != (*struct.unpack(">II", ihdr[:8]), 0, 0):
+        raise ImageCorrupt(
+            f"The APNG's first frame is {width}x{height} at ({x},{y}); the frame its IDAT "
+            "holds must be the whole canvas."
+        )
 
 
 class _End(Enum):
