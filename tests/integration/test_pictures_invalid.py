@@ -151,6 +151,8 @@ CASES: list[tuple[str, Send, int, str]] = [
     ("truncated-jpeg", raw(JPEG[: len(JPEG) // 2]), 422, "image_corrupt"),
     # Issue 11: few bytes that declare a lot of work, and truncation behind a valid end.
     *HOSTILE,
+    ("gif-lzw-code-size-0", raw(gen.gif_lzw(0), "image/gif"), 422, "image_corrupt"),
+    ("gif-lzw-code-size-9", raw(gen.gif_lzw(9), "image/gif"), 422, "image_corrupt"),
     (
         "apng-first-frame-half-the-canvas",
         raw(gen.apng_frames(3, 100, whole=True, first=50), "image/png"),

@@ -185,6 +185,32 @@ def frame_count(img: Image.Image) -> int:
 # --- hostile inputs: few bytes that declare a lot of work -------------------------------
 
 
+def gif_lzw(code_size: int, size: int = 8) -> bytes:
+    """A size x size GIF whose LZW data starts at code_size (GIF has 2 to 8), every pixel a
+    clear code and a literal, so the codes stay code_size + 1 bits wide: well-formed LZW at
+    any size 1 to 12 that Pillow decodes."""
+    clear, width = 1 << code_size, code_size + 1
+    codes = [(clear, width)]
+    for index in range(size * size):
+        codes += [(index % clear, width), (clear, width)]
+    codes.append((clear + 1, width))
+    acc = bits = 0
+    packed = bytearray()
+    for code, length in codes:
+        acc |= code << bits
+        bits += length
+        while bits >= 8:
+            packed.append(acc & 0xFF)
+            acc, bits = acc >> 8, bits - 8
+    packed += bytes([acc]) if bits else b""
+    blocks = b"".join(
+        bytes([len(packed[i : i + 255])]) + packed[i : i + 255] for i in range(0, len(packed), 255)
+    )
+    screen = struct.pack("<HHBBB", size, size, 0xF7, 0, 0) + bytes(range(256)) * 3
+    image = b"\x2c" + struct.pack("<HHHHB", 0, 0, size, size, 0) + bytes([code_size])
+    return b"GIF89a" + screen + image + blocks + b"\0\x3b"
+
+
 def gif_sparse(frames: int = 100, canvas: int = 1000) -> bytes:
     """frames 1x1 frames on a canvas x canvas screen: 2,339 bytes for 100 on 1000x1000."""
     out = bytearray(b"GIF89a" + struct.pack("<HHBBB", canvas, canvas, 0x80, 0, 0))

@@ -686,6 +686,16 @@ def test_jpeg_with_as_many_scans_as_allowed_is_accepted() -> None:
     assert clean_image(data, LIMITS).width == 2048
 
 
+@pytest.mark.parametrize("code_size", [0, 1, 9, 12])
+def test_gif_frame_of_an_lzw_code_size_gif_does_not_have_is_image_corrupt(code_size: int) -> None:
+    """Pillow decodes LZW that starts at 0 to 12 bits, so these were stored; GIF has 2 to 8,
+    and Chromium decodes no other."""
+    assert clean_image(gen.gif_lzw(2), LIMITS).width == 8
+    assert clean_image(gen.gif_lzw(8), LIMITS).width == 8
+    with pytest.raises(ImageCorrupt, match=f"code size is {code_size};"):
+        clean_image(gen.gif_lzw(code_size), LIMITS)
+
+
 def test_gif_frame_below_lzws_floor_is_image_truncated(monkeypatch: pytest.MonkeyPatch) -> None:
     data = bytearray(gen.gif_sparse(1, 1000))
     at = data.index(b"\x2c")
