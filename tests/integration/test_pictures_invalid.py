@@ -154,6 +154,12 @@ CASES: list[tuple[str, Send, int, str]] = [
     ("gif-lzw-code-size-0", raw(gen.gif_lzw(0), "image/gif"), 422, "image_corrupt"),
     ("gif-lzw-code-size-9", raw(gen.gif_lzw(9), "image/gif"), 422, "image_corrupt"),
     (
+        "apng-frame-of-dispose-op-7",
+        raw(gen.apng_frames(3, 100, whole=True, ops=(7, 0)), "image/png"),
+        422,
+        "image_corrupt",
+    ),
+    (
         "apng-first-frame-half-the-canvas",
         raw(gen.apng_frames(3, 100, whole=True, first=50), "image/png"),
         422,

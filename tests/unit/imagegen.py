@@ -281,18 +281,26 @@ def webp_solid(width: int, height: int, frames: int = 1) -> bytes:
 
 
 def apng_frames(
-    frames: int = 100, canvas: int = 1000, *, whole: bool = False, first: int | None = None
+    frames: int = 100,
+    canvas: int = 1000,
+    *,
+    whole: bool = False,
+    first: int | None = None,
+    ops: tuple[int, int] = (0, 0),
 ) -> bytes:
     """An animated PNG: a blank canvas, then frames-1 frames that change one pixel each, or
     (whole) that paint the whole canvas a new colour each; first: the width the first frame's
-    fcTL declares for the IDAT's image (APNG requires the canvas's)."""
+    fcTL declares for the IDAT's image (APNG requires the canvas's); ops: the dispose and
+    blend ops of the frames after it (APNG has 0-2 and 0-1)."""
     ihdr = struct.pack(">IIBBBBB", canvas, canvas, 8, 2, 0, 0, 0)
     out = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
     out += _png_chunk(b"acTL", struct.pack(">II", frames, 0))
     sequence = 0
 
-    def control(size: int, at: int, width: int | None = None) -> bytes:
-        body = struct.pack(">IIIIIHHBB", sequence, width or size, size, at, at, 1, 10, 0, 0)
+    def control(
+        size: int, at: int, width: int | None = None, op: tuple[int, int] = (0, 0)
+    ) -> bytes:
+        body = struct.pack(">IIIIIHHBB", sequence, width or size, size, at, at, 1, 10, *op)
         return _png_chunk(b"fcTL", body)
 
     out += control(canvas, 0, first)
@@ -300,7 +308,7 @@ def apng_frames(
     for index in range(1, frames):
         sequence += 1
         size, at = (canvas, 0) if whole else (1, index % canvas)
-        out += control(size, at)
+        out += control(size, at, op=ops)
         sequence += 1
         row = b"\0" + bytes((index * 50 % 256, index % 256, 0)) * size
         out += _png_chunk(b"fdAT", struct.pack(">I", sequence) + zlib.compress(row * size, 9))

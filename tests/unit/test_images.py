@@ -580,6 +580,17 @@ def test_apng_whose_first_frame_is_not_the_whole_canvas_is_image_corrupt() -> No
         clean_image(gen.apng_frames(3, 100, whole=True, first=50), LIMITS)
 
 
+@pytest.mark.parametrize("ops", [(3, 0), (7, 0), (0, 2), (0, 9)])
+def test_apng_frame_of_a_dispose_or_blend_op_apng_does_not_have_is_image_corrupt(
+    ops: tuple[int, int],
+) -> None:
+    """Pillow took them and animated every frame; Chromium stops the animation at the first
+    such frame, so the stored picture and its animated variant showed different clips."""
+    assert clean_image(gen.apng_frames(3, 100, whole=True, ops=(2, 1)), LIMITS).frames == 3
+    with pytest.raises(ImageCorrupt, match="dispose op"):
+        clean_image(gen.apng_frames(3, 100, whole=True, ops=ops), LIMITS)
+
+
 def test_png_of_a_compression_method_png_does_not_have_is_image_corrupt() -> None:
     """Pillow ignores IHDR's compression method and the file was stored as sent; libpng
     ("Unknown compression method in IHDR") and Chromium refuse to show it."""

@@ -42,6 +42,9 @@ def refuse(short: Shortfall) -> None:
 
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
 _PNG_PALETTE = 3  # the colour type whose samples index a PLTE
+# APNG's dispose ops (none, background, previous) by its blend ops (source, over): Pillow takes
+# others, Chromium ends the animation at the frame that has one.
+_APNG_OPS = frozenset(bytes((dispose, blend)) for dispose in range(3) for blend in range(2))
 _PNG_FILTERS = 4  # None, Sub, Up, Average, Paeth
 _PNG_METADATA = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
 # Adam7: (x offset, y offset, x step, y step) of each pass.
@@ -88,6 +91,7 @@ class _PngLayout:
     late_metadata: bool
     palette: bool  # a PLTE before the pixels, where PNG (and libpng) needs it
     own_frame: bytes = b""  # the fcTL before the IDAT: the IDAT is the animation's first frame
+    bad_ops: bytes = b""  # the dispose and blend ops of the first fcTL whose APNG does not have
 
 
 def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -106,7 +110,7 @@ def _png_streams(data: bytes) -> _PngLayout:
     ihdr = b""
     idat: list[bytes] = []
     frames: list[tuple[int, int, list[bytes]]] = []
-    runs, previous, animated, late, palette, own = 0, b"", False, False, False, b""
+    runs, previous, animated, late, palette, own, ops = 0, b"", False, False, False, b"", b""
     for kind, body in _png_chunks(data):
         runs += kind == b"IDAT" and previous != b"IDAT"
         previous = kind
@@ -119,6 +123,7 @@ def _png_streams(data: bytes) -> _PngLayout:
             idat.append(body)
         elif kind == b"fcTL" and len(body) >= 12:
             own = own or (b"" if runs else body)
+            ops = ops or (b"" if body[24:26] in _APNG_OPS else body[24:26])
             width, height = struct.unpack(">II", body[4:12])
             frames.append((width, height, []))
         elif kind == b"fdAT" and frames:
@@ -131,7 +136,7 @@ def _png_streams(data: bytes) -> _PngLayout:
         if parts:  # the frame whose data is the IDAT has no fdAT of its own
             streams.append(_PngStream(f"PNG frame {index}", w, h, b"".join(parts)))
     still = runs == 1 and not animated and not frames
-    return _PngLayout(ihdr, streams, still, late, palette, own)
+    return _PngLayout(ihdr, streams, still, late, palette, own, ops)
 
 
 def _png_row_size(ihdr: bytes, width: int) -> int:
@@ -176,6 +181,11 @@ def check_png(data: bytes) -> PngCheck:
     if ihdr and ihdr[9] == _PNG_PALETTE and not layout.palette:
         raise ImageCorrupt("The PNG is in palette colours but has no palette before its pixels.")
     _check_own_frame(ihdr, layout.own_frame)
+    if len(layout.bad_ops) == 2:
+        dispose, blend = layout.bad_ops
+        raise ImageCorrupt(
+            f"An APNG frame has dispose op {dispose} and blend op {blend}; APNG has 0-2 and 0-1."
+        )
     for stream in streams:
         raw = _png_raw_size(ihdr, stream.width, stream.height)
         if len(stream.data) < raw // _DEFLATE_MAX_RATIO:
