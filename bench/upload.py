@@ -45,6 +45,8 @@ CPU_GOALS = {"2 MB JPEG": 0.5, "4 MB RGBA PNG": 0.3, "50-frame GIF": 0.25}
 UPLOADS_GOAL = 2.0
 # This tree with the variants an upload made before issue 12 (WebP only): like for like.
 WEBP_ONLY = "this tree, WebP variants only"
+# Settings measured beside the defaults with --levers (not in `make bench`: a stack each).
+LEVERS = {"this tree, AVIF speed 8": {"PROFILEPICS_AVIF_SPEED": "8"}}
 
 
 def _turned(jpeg: bytes) -> bytes:
@@ -313,9 +315,12 @@ def offline(tree: Path) -> list[Row]:
         return cleaning(tree, cases(), Path(tmp)) + png_levels()
 
 
-def on_stacks(tree: Path, users: int = 16) -> tuple[list[Row], list[Target]]:
+def on_stacks(
+    tree: Path, users: int = 16, levers: bool = False
+) -> tuple[list[Row], list[Target]]:
     """This section's stack rows alone, as `make bench` measures them beside the others: the
-    upload function's CPU on this tree's stack, then uploads a second on each version's."""
+    upload function's CPU on this tree's stack, then uploads a second on each version's (and
+    on this tree's with each of LEVERS' settings, if levers)."""
     from bench.stack import child_config, running_stack, seed_users
     from tests.stackrun import token
 
@@ -328,10 +333,13 @@ def on_stacks(tree: Path, users: int = 16) -> tuple[list[Row], list[Target]]:
         config = {**child_config(stack), "user": seeded[0]}
         rows, targets = function_cpu(config, tree, named, Path(tmp))
         puts["this tree"] = uploads_per_second(stack, seeded, tokens, picture)
-    for label, code, env in (
+    others: list[tuple[str, Path | None, dict[str, str] | None]] = [
         (WEBP_ONLY, None, {"PROFILEPICS_THUMBNAIL_FORMATS": "webp"}),
         ("before", tree, None),
-    ):
+    ]
+    if levers:
+        others[1:1] = [(label, None, env) for label, env in LEVERS.items()]
+    for label, code, env in others:
         with running_stack(code, env) as stack:
             puts[label] = uploads_per_second(stack, seed_users(stack, users, seed), tokens, picture)
     put_rows, put_targets = http_rows(puts, picture)
@@ -346,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the stack rows instead (upload-function CPU, uploads/s): three local stacks",
     )
+    parser.add_argument(
+        "--levers", action="store_true", help="with --stack: also this tree with LEVERS' settings"
+    )
     parser.add_argument("--before", default=before.BEFORE, help="the ref to compare with")
     args = parser.parse_args(argv)
     if args.child:
@@ -356,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
 
     load = os.getloadavg()[0]
     with before.tree_at(args.before) as tree:
-        rows, targets = on_stacks(tree) if args.stack else (offline(tree), [])
+        rows, targets = on_stacks(tree, levers=args.levers) if args.stack else (offline(tree), [])
     print(report.as_text(rows, targets))
     print(f"load average (1 min), start → end: {load:.1f} → {os.getloadavg()[0]:.1f}")
     return 0
