@@ -232,7 +232,7 @@ def test_the_sweep_keeps_on_demand_variants_and_deletes_those_of_gone_pictures(
     user_id = ready["user_id"]
     made = key_of(ask(http, api, user_id, size="150", format="avif").json()["url"], stack.bucket)
     # A variant a request made for a picture that was replaced before it could be recorded:
-    stray = f"thumbnails/{user_id}/{'f' * 32}/150.q60s10.avif"
+    stray = f"thumbnails/{user_id}/{'f' * 32}/150.q60s8.avif"
     data = stack.minio().get_object(stack.bucket, made).read()
     stack.minio().put_object(stack.bucket, stray, io.BytesIO(data), len(data), "image/avif")
 

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 T = TypeVar("T")
 SIZES = (64, 128, 256, 512)
-ENDINGS = {"webp": "q80m4.webp", "avif": "q60s10.avif"}  # the default settings' encoders
+ENDINGS = {"webp": "q80m4.webp", "avif": "q60s8.avif"}  # the default settings' encoders
 FINAL_OUTCOMES = ("ready", "already_ready", "superseded", "failed")
 
 

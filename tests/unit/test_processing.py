@@ -33,7 +33,7 @@ from tests.unit.test_crop import quadrants
 
 USER = "ada"
 SIZES = ["64", "128", "256", "512"]
-FORMATS = {"webp": ("WEBP", "q80m4.webp"), "avif": ("AVIF", "q60s10.avif")}
+FORMATS = {"webp": ("WEBP", "q80m4.webp"), "avif": ("AVIF", "q60s8.avif")}
 
 
 class World:

@@ -118,12 +118,10 @@ class Settings(BaseModel):
     # On-demand sizes one picture may have; past it the nearest stored size is served.
     max_extra_sizes: int = Field(16, ge=0)
     webp_quality: int = Field(80, ge=1, le=100)
-    # AVIF at speed 10 and quality 60: 61-71% of WebP q80's bytes on a photo at 64-512 for
-    # about its CPU (bench, section 13). Speed 8 took 4x the CPU (the upload's largest share)
-    # for 1-4% fewer bytes and 0.1-0.3 dB; on flat graphics and cut-outs it saved more (10-30%),
-    # but such pictures are small either way. libaom encodes speed 9 as 10.
+    # AVIF at speed 8 and quality 60: about 2/3 of WebP q80's bytes for 3x its CPU (bench,
+    # section 9); speed 6 costs 2.6x more CPU for at most 3% fewer bytes.
     avif_quality: int = Field(60, ge=1, le=100)
-    avif_speed: int = Field(10, ge=0, le=10)
+    avif_speed: int = Field(8, ge=0, le=10)
     jpeg_quality: int = Field(85, ge=1, le=100)
     animated_thumbnail_size: int | None = 256
 

@@ -57,7 +57,7 @@ def crop_tag_of(key: str) -> str:
 def thumbnail(
     user_id: str, picture_id: str, variant: Variant, encoding: Encoding, crop_tag: str = ""
 ) -> str:
-    """E.g. thumbnails/ada/<id>/256.q60s10.avif, or 256.c1-5d41402a.q60s10.avif after a re-crop:
+    """E.g. thumbnails/ada/<id>/256.q60s8.avif, or 256.c1-5d41402a.q60s8.avif after a re-crop:
     the encoder's settings and the square are in the name, so variants made under other
     settings or of another square never overwrite the ones URLs already point at."""
     tags = "".join(f".{tag}" for tag in (crop_tag, encoding.tag) if tag)
