@@ -34,6 +34,8 @@ MODULES = [
     "bench.__main__",
     "bench.coldstart",
     "bench.hostile",
+    "bench.edge_cpu",
+    "bench.edge_loop",
     "bench.edge_server",
     "bench.http_edges",
     "bench.http_load",
