@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from infra.ports import port_accepts as port_accepts  # re-exported for existing callers
+from infra.stack.reaper import Reaper
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,8 @@ _POLL_SECONDS = 0.05
 # Children run in their own session, so nothing ends them when this interpreter exits on an
 # unhandled error; this set lets an exit hook do it.
 _live: set[ManagedProcess] = set()
+# ...and this one ends them when it is killed, so no hook runs.
+_reaper = Reaper()
 
 
 class StackError(RuntimeError):
@@ -111,6 +114,7 @@ class ManagedProcess:
                 start_new_session=True,
             )
         _live.add(self)
+        _reaper.watch(self._popen.pid)
         log.debug("%s started, pid %s", self.name, self._popen.pid)
 
     def raise_if_exited(self) -> None:
@@ -154,6 +158,7 @@ class ManagedProcess:
                 popen.wait()
         self._popen = None
         _live.discard(self)
+        _reaper.forget(popen.pid)
 
     def log_tail(self, lines: int = 30) -> str:
         try:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 from PIL import Image
+from profilepics.config import TABLE_LAG_SECONDS
 
 from infra.local import REPO_ROOT
 from tests.api_client import accepted, create_user, profile, put_picture
@@ -26,8 +27,10 @@ from tests.stackrun import OwnStack, RunningStack
 pytestmark = pytest.mark.integration
 
 # The change: sizes, formats and quality all differ from the defaults the stack ran with. A
-# URL life of 2 s (window 1 s) for this operator's runs, so the retired objects fall due soon.
+# URL life of 2 s (window 1 s) and no read cache for this operator's runs, so the retired
+# objects fall due soon (their URLs' reach: 2 s plus the table's lag allowance).
 NEW = {
+    "PROFILEPICS_READ_CACHE_SECONDS": "0",
     "PROFILEPICS_THUMBNAIL_SIZES": "64,200",
     "PROFILEPICS_THUMBNAIL_FORMATS": "webp,jpeg",
     "PROFILEPICS_WEBP_QUALITY": "70",
@@ -150,7 +153,7 @@ def test_regenerate_converges_is_idempotent_and_breaks_nothing_while_it_runs(
     assert state(stack) == settled
 
     # The old objects go with the sweep, once no URL handed out for them can work.
-    time.sleep(2.5)
+    time.sleep(2 + TABLE_LAG_SECONDS + 0.5)
     done = subprocess.run(
         [sys.executable, "-m", "infra.cli", "sweep", "--local", "--grace-seconds", "0"],
         env={**stack.env, **NEW},

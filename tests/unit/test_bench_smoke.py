@@ -5,6 +5,7 @@ No timing is asserted here; `make bench` is where timings are read.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ MODULES = [
     "bench.edge_cpu",
     "bench.edge_loop",
     "bench.edge_server",
+    "bench.gifdecode",
     "bench.http_edges",
     "bench.http_load",
     "bench.legacy_edge",
@@ -220,3 +222,19 @@ def test_rows_sort_by_section_number_not_as_text() -> None:
         "10 Upload path",
         "13 Sizes & formats",
     ]
+
+
+def test_gif_decoders_are_timed_and_the_uploads_path_decodes_every_pixel() -> None:
+    from profilepics import gif
+
+    from bench import gifdecode
+
+    data = inputs.gif(3, 16)
+    samples = gifdecode.measure(1, data)
+    assert set(samples) == set(gifdecode._decoders())
+    assert all(sample.median >= 0 for sample in samples.values())
+    # A frame's LZW data cut short: only a decoder that reaches the last pixel notices.
+    frame = gif.parse(data, cap=3).frames[-1]
+    cut = dataclasses.replace(frame, blocks=frame.blocks[: len(frame.blocks) // 2] + b"\0")
+    with pytest.raises(ValueError):
+        gif._decoded(cut, frame.palette or gif.parse(data, cap=3).palette)

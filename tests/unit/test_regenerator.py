@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from profilepics import keys, regenerate
-from profilepics.config import Settings
+from profilepics.config import TABLE_LAG_SECONDS, Settings
 from profilepics.deps import Container, build
 from profilepics.formats import ImageFormat, Variant
 from profilepics.images import clean_image
@@ -235,11 +235,13 @@ def test_retired_objects_go_once_no_url_can_reach_them() -> None:
     new.regenerator.run()
     retired = world.picture().retired
 
-    world.clock.now = T0 + timedelta(seconds=3599)
+    # A URL signed from a profile read just before T0 (kept 1 s, 5 s of table lag) works until:
+    reach = timedelta(seconds=3600 + 1 + TABLE_LAG_SECONDS)
+    world.clock.now = T0 + reach - timedelta(seconds=1)
     new.sweeper.run(timedelta(0))
-    assert all(key in world.store.objects for key in retired)  # URLs signed at T0 still work
+    assert all(key in world.store.objects for key in retired)
 
-    world.clock.now = T0 + timedelta(seconds=3600)
+    world.clock.now = T0 + reach
     report = new.sweeper.run(timedelta(0))
     assert not any(key in world.store.objects for key in retired)
     assert report.deleted["thumbnails/"] == len(retired)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from profilepics import keys, sweep
-from profilepics.config import Settings
+from profilepics.config import TABLE_LAG_SECONDS, Settings
 from profilepics.deps import build
 from profilepics.formats import ImageFormat, Variant
 from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
@@ -436,13 +436,17 @@ def test_a_saved_position_is_private_json_and_an_unreadable_one_is_logged(
 def test_retired_variants_are_kept_while_their_urls_may_work_and_swept_after(
     store: FakeStore, table: FakeTable
 ) -> None:
-    """A regeneration retires the old set: URLs handed out for it last url_expiry_seconds, so
-    it stays until retired_at plus that, and goes at that moment."""
+    """A regeneration retires the old set: a URL for it may be signed from a profile read just
+    before (the read cache, the table's lag) and lasts url_expiry_seconds from then, so it
+    stays until retired_at plus all of that, and goes at that moment."""
     current = table.profiles["ada"].picture
     assert current is not None
     old = f"{keys.thumbnail_prefix('ada', ID)}32.old.webp"  # a set made under older settings
     put(store, old)
-    life = timedelta(seconds=Settings().url_expiry_seconds)
+    settings = Settings()
+    life = timedelta(
+        seconds=settings.url_expiry_seconds + settings.read_cache_seconds + TABLE_LAG_SECONDS
+    )
 
     def retired(at: datetime) -> list[str]:
         table.profiles["ada"] = table.profiles["ada"].model_copy(

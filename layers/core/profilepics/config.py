@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -23,6 +24,10 @@ from profilepics.formats import (
 
 ENV_PREFIX = "PROFILEPICS_"
 MAX_URL_EXPIRY_SECONDS = 7 * 24 * 3600  # SigV4's own ceiling
+# An eventually consistent read may show a profile this much after it changed (DynamoDB:
+# usually under a second), and instances' clocks differ by a little: a URL can be signed for
+# a key this long after the key was retired.
+TABLE_LAG_SECONDS = 5
 DEFAULT_SWEEP_GRACE_SECONDS = 15 * 60
 
 
@@ -210,6 +215,15 @@ class Settings(BaseModel):
     def negotiated_formats(self) -> tuple[ImageFormat, ...]:
         """What `Accept` chooses among, best first: the configured formats, and JPEG always."""
         return tuple(f for f in NEGOTIATED if f in self.thumbnail_formats or f is ImageFormat.JPEG)
+
+    @property
+    def url_reach(self) -> timedelta:
+        """How long after its retirement a URL for a key may still work: one signed from a
+        profile read just before the change, kept by the read cache, and behind the table's lag,
+        lives its whole expiry from then."""
+        return timedelta(
+            seconds=self.url_expiry_seconds + self.read_cache_seconds + TABLE_LAG_SECONDS
+        )
 
     @property
     def signing_endpoint(self) -> str:

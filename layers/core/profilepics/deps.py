@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING
 
@@ -101,7 +100,7 @@ def build(
         profiles=Profiles(table, recent, presenter, clock),
         pictures=pictures,
         processing=Processing(store, table, pictures, settings, clock, sleep=sleep, meter=meter),
-        sweeper=Sweeper(store, table, clock, timedelta(seconds=settings.url_expiry_seconds)),
+        sweeper=Sweeper(store, table, clock, settings.url_reach),
         healer=Healer(store, table, UPLOAD_POLICY_LIFETIME, clock),
         regenerator=regenerator,
         recrops=Recrops(table, regenerator, presenter),

@@ -125,7 +125,7 @@ class Picture(_Model):
     placeholder: str | None = None
     on_demand: list[str] = Field(default_factory=list)
     # Keys a regeneration replaced: URLs handed out before may still point at them, so the
-    # sweep deletes them only once those have expired (retired_at + the URLs' life).
+    # sweep deletes them only once those have expired (retired_at + Settings.url_reach).
     retired: list[str] = Field(default_factory=list)
     retired_at: datetime | None = None
     # Bumped by every change of the variants, so writers that read the same picture can't

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from profilepics import keys
@@ -53,7 +53,7 @@ class Regenerator:
         self._settings = settings
         self._clock = clock
         self._limits = limits
-        self._url_life = timedelta(seconds=settings.url_expiry_seconds)
+        self._url_life = settings.url_reach
 
     def plan(self, user_id: str, picture: Picture) -> Plan | None:
         """The picture's set under the current settings; None when it already is that set."""
