@@ -9,7 +9,7 @@ connection threads. It is a prototype, not an edge: it answers GET-sized request
 function's answer whenever its pipe is readable, and leaves out what the real edge adds on top
 (body ceilings while streaming, 408s and idle timeouts, lingering, the framing checks, the
 memory watch and the timeouts of workers). Requests with no function behind them (/health,
-pages) go through the invoker's own handle, synchronously.
+pages) are the invoker's own answers (Invoker.prepare), as with the threaded edge.
 """
 
 from __future__ import annotations
@@ -19,19 +19,15 @@ import socket
 import time
 from collections import deque
 from typing import Any
-from urllib.parse import urlsplit
 
 import h11
 
-from infra.invoker import events
 from infra.invoker.access_log import AccessLog
 from infra.invoker.edge import BACKLOG, MAX_HEAD, READ_SIZE, Connection, edge_problem
 from infra.invoker.gateway import answer_for
 from infra.invoker.replies import Reply, problem
 from infra.invoker.server import Invoker, to_reply
 from infra.invoker.workers import Worker
-
-Call = tuple[str, dict[str, Any]]  # a function's name and its event
 
 
 class _Client:
@@ -124,7 +120,7 @@ class LoopEdge:
         target = client.request.target.decode("ascii")
         headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in client.request.headers]
         body = b"".join(client.body)
-        routed = self._route(method, target, headers, body, client.ip)
+        routed = self._invoker.prepare(method, target, headers, body, client.ip)
         if isinstance(routed, Reply):
             self._answer(client, routed)
             return
@@ -139,28 +135,6 @@ class LoopEdge:
             self._start(worker, client, function, event)
         else:
             self._queued.setdefault(function, deque()).append((client, event))
-
-    def _route(
-        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, ip: str
-    ) -> Reply | Call:
-        """Invoker.handle up to the invocation: the same routes, claims and event."""
-        parts = urlsplit(target)
-        invoker = self._invoker
-        for route in invoker.template.routes:
-            params = route.match(method, parts.path)
-            if params is None:
-                continue
-            claims = None
-            if route.authorized and invoker._authenticate is not None:
-                try:
-                    claims = invoker._authenticate({k.lower(): v for k, v in headers})
-                except PermissionError as exc:
-                    return problem(401, "unauthorized", "Authentication required", str(exc))
-            event = events.http_event(
-                route, method, parts.path, parts.query, headers, body, params, ip, claims
-            )
-            return route.function, event
-        return invoker.handle(method, target, headers, body, ip)
 
     def _start(self, worker: Worker, client: _Client, function: str, event: dict[str, Any]) -> None:
         if not worker.ready:  # a new instance: its "ready" comes through the loop too
