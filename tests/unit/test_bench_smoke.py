@@ -37,6 +37,8 @@ MODULES = [
     "bench.__main__",
     "bench.coldstart",
     "bench.hostile",
+    "bench.edge_cpu",
+    "bench.edge_loop",
     "bench.edge_server",
     "bench.gifdecode",
     "bench.http_edges",
