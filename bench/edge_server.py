@@ -11,10 +11,12 @@ import logging
 import signal
 import sys
 import threading
+from http.server import ThreadingHTTPServer
 
 from profilepics.config import Settings
 
 from bench import legacy_edge
+from bench.edge_loop import LoopEdge
 from infra import local
 from infra.invoker.delivery import Ack
 from infra.invoker.edge import EdgeServer
@@ -23,7 +25,9 @@ from infra.invoker.template import load
 from infra.local import LocalSettings
 from infra.runner import build_invoker
 
-EDGES = ("http.server", "h11")
+EDGES = ("http.server", "h11", "h11-switch", "loop")
+# "h11-switch": the project's edge with the interpreter's switch interval 10x its default.
+# "loop": bench/edge_loop.py's prototype, one thread for every connection.
 
 
 def main(argv: list[str]) -> int:
@@ -40,11 +44,15 @@ def main(argv: list[str]) -> int:
     invoker = build_invoker(
         load(local.template_path()), service, cfg, secret, Pages(service), token, Ack.PERSIST
     )
-    server = (
-        EdgeServer(invoker.handle, cfg.host, port)
-        if edge == "h11"
-        else legacy_edge.serve(invoker, cfg.host, port)
-    )
+    server: EdgeServer | LoopEdge | ThreadingHTTPServer
+    if edge == "loop":
+        server = LoopEdge(invoker, cfg.host, port)
+    elif edge.startswith("h11"):
+        if edge == "h11-switch":
+            sys.setswitchinterval(10 * sys.getswitchinterval())
+        server = EdgeServer(invoker.handle, cfg.host, port)
+    else:
+        server = legacy_edge.serve(invoker, cfg.host, port)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     try:
         server.serve_forever()

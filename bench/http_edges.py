@@ -40,8 +40,9 @@ EDGE_ONLY = (
 
 
 @contextmanager
-def edge_process(edge: str, env: dict[str, str]) -> Iterator[str]:
-    """The stack's invoker behind edge, on a free port: its base URL once healthy."""
+def edge_process(edge: str, env: dict[str, str], pids: list[int] | None = None) -> Iterator[str]:
+    """The stack's invoker behind edge, on a free port: its base URL once healthy (its process
+    id added to pids, when given)."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.edge_server", edge, str(port)],
@@ -50,6 +51,8 @@ def edge_process(edge: str, env: dict[str, str]) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    if pids is not None:
+        pids.append(process.pid)
     api = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(api, process)

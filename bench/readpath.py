@@ -39,8 +39,9 @@ Pairs = list[tuple[str, str]]
 
 
 @contextmanager
-def baseline(stack: RunningStack, mode: str) -> Iterator[str]:
-    """One of bench/readbase.py's servers on this stack's table and store; its base URL."""
+def baseline(stack: RunningStack, mode: str, pids: list[int] | None = None) -> Iterator[str]:
+    """One of bench/readbase.py's servers on this stack's table and store; its base URL (its
+    process id added to pids, when given)."""
     port = free_port()
     config = {
         "s3_endpoint": stack.info["s3_endpoint"],
@@ -56,6 +57,8 @@ def baseline(stack: RunningStack, mode: str) -> Iterator[str]:
         stdout=subprocess.PIPE,
         text=True,
     )
+    if pids is not None:
+        pids.append(process.pid)
     try:
         assert process.stdin is not None and process.stdout is not None
         process.stdin.write(json.dumps(config))

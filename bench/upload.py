@@ -17,10 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +47,8 @@ CPU_GOALS = {"2 MB JPEG": 0.5, "4 MB RGBA PNG": 0.3, "50-frame GIF": 0.25}
 UPLOADS_GOAL = 2.0
 # This tree with the variants an upload made before issue 12 (WebP only): like for like.
 WEBP_ONLY = "this tree, WebP variants only"
+# Settings measured beside the defaults with --levers (not in `make bench`: a stack each).
+LEVERS = {"this tree, AVIF speed 10": {"PROFILEPICS_AVIF_SPEED": "10"}}
 
 
 def _turned(jpeg: bytes) -> bytes:
@@ -271,39 +275,45 @@ def uploads_per_second(
     return load, load.requests / took, spent / max(load.requests, 1) * 1e3
 
 
-def http_rows(
-    results: dict[str, tuple[Load, float, float]], picture: bytes
-) -> tuple[list[Row], list[Target]]:
+Uploads = tuple[Load, float, float]
+
+
+def http_rows(results: dict[str, list[Uploads]], picture: bytes) -> tuple[list[Row], list[Target]]:
+    """Each version's rows from its rounds (uploads_per_second's): the medians of its rates."""
     rows: list[Row] = []
     case = f"PUT {len(picture) / 1e6:.1f} MB JPEG, {UPLOADERS} uploaders"
-    for label, (load, sustained, cpu) in results.items():
+    rates: dict[str, Sample] = {}
+    for label, rounds in results.items():
+        rates[label] = Sample.of([sustained for _, sustained, _ in rounds], "/s")
+        uploads = sum(load.requests for load, _, _ in rounds)
+        errors = sum(load.errors for load, _, _ in rounds)
+        socket_errors = sum(load.socket_errors for load, _, _ in rounds)
+        put = statistics.median(load.per_second for load, _, _ in rounds)
+        cpu = statistics.median(spent for _, _, spent in rounds)
+        told = f"median of {len(rounds)} rounds; " if len(rounds) > 1 else ""
         note = (
-            f"{load.per_second:.1f}/s while wrk ran ({load.requests} uploads, {load.errors} "
-            f"non-2xx, {load.socket_errors} socket errors); the stack's CPU {cpu:.0f} ms an upload"
+            f"{told}{put:.1f}/s while wrk ran ({uploads} uploads, {errors} non-2xx, "
+            f"{socket_errors} socket errors); the stack's CPU {cpu:.0f} ms an upload"
         )
         rows.append(
-            Row(
-                SECTION,
-                case,
-                f"uploads/s with thumbnails done, {label}",
-                Sample.of([sustained], "/s"),
-                note,
-            )
+            Row(SECTION, case, f"uploads/s with thumbnails done, {label}", rates[label], note)
         )
     targets: list[Target] = []
     for label, told in (("this tree", ""), (WEBP_ONLY, ", the same four WebP variants")):
-        if label not in results or "before" not in results:
+        if label not in rates or "before" not in rates:
             continue
-        ratio = results[label][1] / results["before"][1]
+        ours, was = rates[label].median, rates["before"].median
         targets.append(
             Target(
                 SECTION,
                 f"uploads/s with {UPLOADERS} uploaders ≥ {UPLOADS_GOAL:.0f}× before{told}",
-                f"{ratio:.2f}× ({results[label][1]:.1f} against {results['before'][1]:.1f}/s)",
-                ratio >= UPLOADS_GOAL,
+                f"{ours / was:.2f}× ({ours:.1f} against {was:.1f}/s)",
+                ours / was >= UPLOADS_GOAL,
             )
         )
-    failures = sum(load.errors + load.socket_errors for load, _, _ in results.values())
+    failures = sum(
+        load.errors + load.socket_errors for rounds in results.values() for load, _, _ in rounds
+    )
     targets.append(Target(SECTION, "uploads: 0 errors", f"{failures} errors", failures == 0))
     return rows, targets
 
@@ -313,27 +323,37 @@ def offline(tree: Path) -> list[Row]:
         return cleaning(tree, cases(), Path(tmp)) + png_levels()
 
 
-def on_stacks(tree: Path, users: int = 16) -> tuple[list[Row], list[Target]]:
-    """This section's stack rows alone, as `make bench` measures them beside the others: the
-    upload function's CPU on this tree's stack, then uploads a second on each version's."""
+def on_stacks(
+    tree: Path, users: int = 16, levers: bool = False, rounds: int = 1
+) -> tuple[list[Row], list[Target]]:
+    """This section's stack rows alone: the upload function's CPU on this tree's stack, then
+    uploads a second on each version's stack (and on this tree's with each of LEVERS' settings,
+    if levers), every stack up at once and measured in turn, rounds times: a load that changes
+    meanwhile falls on every version alike."""
     from bench.stack import child_config, running_stack, seed_users
     from tests.stackrun import token
 
     named, seed = cases(), inputs.jpeg_of_about(200_000)
     picture = named["2 MB JPEG"]
-    puts: dict[str, tuple[Load, float, float]] = {}
-    with running_stack() as stack, tempfile.TemporaryDirectory() as tmp:
-        seeded = seed_users(stack, users, seed)
-        tokens = {u: token(u) for u in seeded}
-        config = {**child_config(stack), "user": seeded[0]}
-        rows, targets = function_cpu(config, tree, named, Path(tmp))
-        puts["this tree"] = uploads_per_second(stack, seeded, tokens, picture)
-    for label, code, env in (
+    versions: list[tuple[str, Path | None, dict[str, str] | None]] = [
+        ("this tree", None, None),
         (WEBP_ONLY, None, {"PROFILEPICS_THUMBNAIL_FORMATS": "webp"}),
+        *((label, None, env) for label, env in LEVERS.items() if levers),
         ("before", tree, None),
-    ):
-        with running_stack(code, env) as stack:
-            puts[label] = uploads_per_second(stack, seed_users(stack, users, seed), tokens, picture)
+    ]
+    with ExitStack() as up, tempfile.TemporaryDirectory() as tmp:
+        stacks = {
+            label: up.enter_context(running_stack(code, env)) for label, code, env in versions
+        }
+        seeded = {label: seed_users(stack, users, seed) for label, stack in stacks.items()}
+        ours = seeded["this tree"]
+        tokens = {u: token(u) for u in ours}
+        config = {**child_config(stacks["this tree"]), "user": ours[0]}
+        rows, targets = function_cpu(config, tree, named, Path(tmp))
+        puts: dict[str, list[Uploads]] = {label: [] for label in stacks}
+        for _ in range(rounds):
+            for label, stack in stacks.items():
+                puts[label].append(uploads_per_second(stack, seeded[label], tokens, picture))
     put_rows, put_targets = http_rows(puts, picture)
     return rows + put_rows, targets + put_targets
 
@@ -344,7 +364,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stack",
         action="store_true",
-        help="the stack rows instead (upload-function CPU, uploads/s): three local stacks",
+        help="the stack rows instead (upload-function CPU, uploads/s): a local stack a version",
+    )
+    parser.add_argument(
+        "--levers", action="store_true", help="with --stack: also this tree with LEVERS' settings"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="with --stack: the uploads/s rounds, interleaved"
     )
     parser.add_argument("--before", default=before.BEFORE, help="the ref to compare with")
     args = parser.parse_args(argv)
@@ -356,7 +382,10 @@ def main(argv: list[str] | None = None) -> int:
 
     load = os.getloadavg()[0]
     with before.tree_at(args.before) as tree:
-        rows, targets = on_stacks(tree) if args.stack else (offline(tree), [])
+        if args.stack:
+            rows, targets = on_stacks(tree, levers=args.levers, rounds=args.rounds)
+        else:
+            rows, targets = offline(tree), []
     print(report.as_text(rows, targets))
     print(f"load average (1 min), start → end: {load:.1f} → {os.getloadavg()[0]:.1f}")
     return 0

@@ -73,6 +73,20 @@ class Invoker:
     def handle(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, ip: str
     ) -> Reply:
+        prepared = self.prepare(method, target, headers, body, ip)
+        if isinstance(prepared, Reply):
+            return prepared
+        function, event = prepared
+        reply = self._call(function, event)
+        reply.function = function
+        # As API Gateway does: the id the functions log as their correlation id.
+        reply.headers.append(("Apigw-Requestid", event["requestContext"]["requestId"]))
+        return reply
+
+    def prepare(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, ip: str
+    ) -> Reply | tuple[str, dict[str, Any]]:
+        """The invoker's own answer to a request, or the function to invoke and its event."""
         parts = urlsplit(target)
         header_map = {k.lower(): v for k, v in headers}
         if parts.path == "/health" and method == "GET":
@@ -101,11 +115,7 @@ class Invoker:
             event = events.http_event(
                 route, method, parts.path, parts.query, headers, body, params, ip, claims
             )
-            reply = self._call(route.function, event)
-            reply.function = route.function
-            # As API Gateway does: the id the functions log as their correlation id.
-            reply.headers.append(("Apigw-Requestid", event["requestContext"]["requestId"]))
-            return reply
+            return route.function, event
         page = self._pages(parts.path, header_map) if self._pages and method == "GET" else None
         return page or problem(404, "not_found", "No such route")
 

@@ -24,8 +24,10 @@ from bench import (
     sizes,
     spool,
     sweepdata,
+    upload,
     variants,
 )
+from bench.http_load import Load
 from bench.measure import Row, Sample, Target, interleaved, per_call, timed
 from bench.naive_sweep import NaiveSweeper
 from tests.fakes import FakeStore, FakeTable
@@ -35,6 +37,8 @@ MODULES = [
     "bench.__main__",
     "bench.coldstart",
     "bench.hostile",
+    "bench.edge_cpu",
+    "bench.edge_loop",
     "bench.edge_server",
     "bench.gifdecode",
     "bench.http_edges",
@@ -200,14 +204,39 @@ def test_sizes_section_encodes_every_size_in_every_format_and_measures_quality(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(sizes, "sources", lambda: {"small": imagegen.photo(300, 200)})
+    cut_out = inputs.cut_out(300, 200)
+    monkeypatch.setattr(sizes, "speed_sources", lambda: {"cut-out": cut_out})
     rows, targets = sizes.encoding(1)
-    assert len(rows) == len(sizes.SIZES) * len(sizes.ENCODERS) + len(sizes.ENCODERS)
+    every, speeds = len(sizes.SIZES) * len(sizes.ENCODERS), len(sizes.SIZES) * len(sizes.SPEEDS)
+    assert len(rows) == every + speeds + len(sizes.ENCODERS)
     assert all(row.sample is not None and row.sample.median >= 0 for row in rows)
     png = next(r for r in rows if r.approach == "PNG" and "64" in r.case)
     assert "lossless" in png.note
     webp = next(r for r in rows if r.approach.startswith("WebP") and "512" in r.case)
     assert "100% of WebP's" in webp.note and "PSNR" in webp.note
+    on_alpha = [r for r in rows if "cut-out" in r.case]
+    assert {r.approach for r in on_alpha} == set(sizes.SPEEDS)
+    assert all("PSNR" in r.note and "inf" not in r.note for r in on_alpha)
     assert len(targets) == 2
+
+
+def test_the_upload_rates_of_interleaved_rounds_are_each_versions_medians() -> None:
+    def uploads(requests: int, rate: float, cpu: float) -> upload.Uploads:
+        load = Load(requests, 6.0, 0, 0, 1.0, 2.0, 0.5, 3.0, "wrk")
+        return load, rate, cpu
+
+    rounds = {
+        "this tree": [uploads(60, 9.0, 200), uploads(30, 4.0, 250), uploads(50, 8.0, 210)],
+        "before": [uploads(30, 4.0, 340), uploads(20, 3.0, 360), uploads(30, 5.0, 330)],
+    }
+    rows, targets = upload.http_rows(rounds, b"x" * 2_000_000)
+
+    ours = next(r for r in rows if r.approach.endswith("this tree"))
+    assert ours.sample is not None and ours.sample.median == 8.0
+    assert "median of 3 rounds" in ours.note and "140 uploads" in ours.note
+    assert "the stack's CPU 210 ms an upload" in ours.note
+    assert targets[0].measured.startswith("2.00×") and targets[0].met
+    assert targets[-1].met  # no errors
 
 
 def test_rows_sort_by_section_number_not_as_text() -> None:

@@ -30,13 +30,13 @@ class Clock:
 
 
 class World:
-    """Pictures made under the default settings; `under(...)` is the same store and table
-    with other settings (a deployment after a settings change)."""
+    """Pictures made under the default settings (or old's); `under(...)` is the same store and
+    table with other settings (a deployment after a settings change)."""
 
-    def __init__(self, users: int = 2) -> None:
+    def __init__(self, users: int = 2, **old: object) -> None:
         self.clock, journal = Clock(), Journal()
         self.store, self.table = FakeStore(journal, clock=self.clock), FakeTable(journal)
-        self.old = self.under()
+        self.old = self.under(**old)
         self.users = [f"u{i}" for i in range(users)]
         for user_id in self.users:
             self.table.create(
@@ -155,6 +155,26 @@ def test_only_what_changed_is_made_again_and_current_on_demand_variants_stay() -
     assert all("q50s8.avif" in v for k, v in after.variants.items() if k.endswith(".avif"))
     assert world.writes()[0] == puts + 4  # the four configured AVIF sizes, from one decode
     assert before.variants["100.avif"] in after.retired
+
+
+def test_avif_variants_made_at_another_speed_are_made_again_at_the_configured_one() -> None:
+    world = World(users=1, avif_speed=10)  # the speed issue 15 measured against the default 8
+    before = world.picture()
+    assert all("q60s10.avif" in v for k, v in before.variants.items() if k.endswith(".avif"))
+    current = world.under()
+    puts = world.writes()[0]
+
+    report = current.regenerator.run()
+
+    after = world.picture()
+    assert report.outcomes == {Outcome.REGENERATED: 1} and not report.errors
+    assert after.variants == expected(current, "u0", after)
+    assert all("q60s8.avif" in v for k, v in after.variants.items() if k.endswith(".avif"))
+    webp = {k: v for k, v in before.variants.items() if k.endswith(".webp")}
+    assert {k: v for k, v in after.variants.items() if k.endswith(".webp")} == webp
+    assert world.writes()[0] == puts + 4  # only the four AVIF sizes
+    assert set(after.retired) == {v for k, v in before.variants.items() if k.endswith(".avif")}
+    assert current.regenerator.run().outcomes == {Outcome.UP_TO_DATE: 1}
 
 
 def test_processing_and_failed_pictures_are_skipped() -> None:
