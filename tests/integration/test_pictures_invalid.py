@@ -81,6 +81,12 @@ HOSTILE: list[tuple[str, Send, int, str]] = [
         "image_truncated",
     ),
     (
+        "jpeg-2000-scans-of-end-of-band-runs",
+        raw(gen.jpeg_eob_scans(2000)),
+        422,
+        "image_too_complex",
+    ),
+    (
         "png-below-deflates-floor",
         raw(gen.png_header_only(4000, 3000), "image/png"),
         422,
@@ -145,6 +151,38 @@ CASES: list[tuple[str, Send, int, str]] = [
     ("truncated-jpeg", raw(JPEG[: len(JPEG) // 2]), 422, "image_corrupt"),
     # Issue 11: few bytes that declare a lot of work, and truncation behind a valid end.
     *HOSTILE,
+    ("gif-lzw-code-size-0", raw(gen.gif_lzw(0), "image/gif"), 422, "image_corrupt"),
+    ("gif-lzw-code-size-9", raw(gen.gif_lzw(9), "image/gif"), 422, "image_corrupt"),
+    (
+        "apng-frame-of-dispose-op-7",
+        raw(gen.apng_frames(3, 100, whole=True, ops=(7, 0)), "image/png"),
+        422,
+        "image_corrupt",
+    ),
+    (
+        "apng-first-frame-half-the-canvas",
+        raw(gen.apng_frames(3, 100, whole=True, first=50), "image/png"),
+        422,
+        "image_corrupt",
+    ),
+    (
+        "png-compression-method-1",
+        raw(gen.png_of_rows(gen.photo(64, 48), compression=1), "image/png"),
+        422,
+        "image_corrupt",
+    ),
+    (
+        "png-palette-without-PLTE",
+        raw(gen.png_palette_misplaced(after_pixels=False), "image/png"),
+        422,
+        "image_corrupt",
+    ),
+    (
+        "png-palette-PLTE-after-IDAT",
+        raw(gen.png_palette_misplaced(after_pixels=True), "image/png"),
+        422,
+        "image_corrupt",
+    ),
     (
         "png-behind-jpeg-magic",
         raw(b"\xff\xd8\xff" + gen.encode(gen.marked(), "PNG")),

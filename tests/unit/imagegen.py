@@ -185,6 +185,32 @@ def frame_count(img: Image.Image) -> int:
 # --- hostile inputs: few bytes that declare a lot of work -------------------------------
 
 
+def gif_lzw(code_size: int, size: int = 8) -> bytes:
+    """A size x size GIF whose LZW data starts at code_size (GIF has 2 to 8), every pixel a
+    clear code and a literal, so the codes stay code_size + 1 bits wide: well-formed LZW at
+    any size 1 to 12 that Pillow decodes."""
+    clear, width = 1 << code_size, code_size + 1
+    codes = [(clear, width)]
+    for index in range(size * size):
+        codes += [(index % clear, width), (clear, width)]
+    codes.append((clear + 1, width))
+    acc = bits = 0
+    packed = bytearray()
+    for code, length in codes:
+        acc |= code << bits
+        bits += length
+        while bits >= 8:
+            packed.append(acc & 0xFF)
+            acc, bits = acc >> 8, bits - 8
+    packed += bytes([acc]) if bits else b""
+    blocks = b"".join(
+        bytes([len(packed[i : i + 255])]) + packed[i : i + 255] for i in range(0, len(packed), 255)
+    )
+    screen = struct.pack("<HHBBB", size, size, 0xF7, 0, 0) + bytes(range(256)) * 3
+    image = b"\x2c" + struct.pack("<HHHHB", 0, 0, size, size, 0) + bytes([code_size])
+    return b"GIF89a" + screen + image + blocks + b"\0\x3b"
+
+
 def gif_sparse(frames: int = 100, canvas: int = 1000) -> bytes:
     """frames 1x1 frames on a canvas x canvas screen: 2,339 bytes for 100 on 1000x1000."""
     out = bytearray(b"GIF89a" + struct.pack("<HHBBB", canvas, canvas, 0x80, 0, 0))
@@ -254,24 +280,35 @@ def webp_solid(width: int, height: int, frames: int = 1) -> bytes:
     return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WEBP" + body
 
 
-def apng_frames(frames: int = 100, canvas: int = 1000, *, whole: bool = False) -> bytes:
+def apng_frames(
+    frames: int = 100,
+    canvas: int = 1000,
+    *,
+    whole: bool = False,
+    first: int | None = None,
+    ops: tuple[int, int] = (0, 0),
+) -> bytes:
     """An animated PNG: a blank canvas, then frames-1 frames that change one pixel each, or
-    (whole) that paint the whole canvas a new colour each."""
+    (whole) that paint the whole canvas a new colour each; first: the width the first frame's
+    fcTL declares for the IDAT's image (APNG requires the canvas's); ops: the dispose and
+    blend ops of the frames after it (APNG has 0-2 and 0-1)."""
     ihdr = struct.pack(">IIBBBBB", canvas, canvas, 8, 2, 0, 0, 0)
     out = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
     out += _png_chunk(b"acTL", struct.pack(">II", frames, 0))
     sequence = 0
 
-    def control(size: int, at: int) -> bytes:
-        body = struct.pack(">IIIIIHHBB", sequence, size, size, at, at, 1, 10, 0, 0)
+    def control(
+        size: int, at: int, width: int | None = None, op: tuple[int, int] = (0, 0)
+    ) -> bytes:
+        body = struct.pack(">IIIIIHHBB", sequence, width or size, size, at, at, 1, 10, *op)
         return _png_chunk(b"fcTL", body)
 
-    out += control(canvas, 0)
+    out += control(canvas, 0, first)
     out += _png_chunk(b"IDAT", zlib.compress(bytes((1 + 3 * canvas) * canvas), 9))
     for index in range(1, frames):
         sequence += 1
         size, at = (canvas, 0) if whole else (1, index % canvas)
-        out += control(size, at)
+        out += control(size, at, op=ops)
         sequence += 1
         row = b"\0" + bytes((index * 50 % 256, index % 256, 0)) * size
         out += _png_chunk(b"fdAT", struct.pack(">I", sequence) + zlib.compress(row * size, 9))
@@ -302,22 +339,41 @@ def png_of_rows(
     filters: dict[int, int] | None = None,
     split: bytes = b"",
     after: bytes = b"",
+    compression: int = 0,
 ) -> bytes:
     """An RGB PNG of img's pixels, every row filtered None unless filters gives it another
-    type; split: a chunk between two runs of IDAT; after: chunks between the pixels and IEND."""
+    type; split: a chunk between two runs of IDAT; after: chunks between the pixels and IEND;
+    compression: IHDR's compression method (PNG has only 0, deflate)."""
     rgb = img.convert("RGB")
     row, chosen = rgb.width * 3, filters or {}
     pixels = rgb.tobytes()
     raw = b"".join(
         bytes([chosen.get(y, 0)]) + pixels[y * row : (y + 1) * row] for y in range(rgb.height)
     )
-    ihdr = struct.pack(">IIBBBBB", rgb.width, rgb.height, 8, 2, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", rgb.width, rgb.height, 8, 2, compression, 0, 0)
     stream = zlib.compress(raw)
     idat = _png_chunk(b"IDAT", stream)
     if split:
         idat = _png_chunk(b"IDAT", stream[:20]) + split + _png_chunk(b"IDAT", stream[20:])
     end = _png_chunk(b"IEND", b"")
     return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + idat + after + end
+
+
+def png_palette_misplaced(*, after_pixels: bool) -> bytes:
+    """A palette PNG whose PLTE is missing, or comes after the pixels (after_pixels): libpng
+    refuses both ("Missing PLTE before IDAT"), Chromium 156 paints them transparent, and
+    Pillow decodes either without a palette."""
+    indices = bytes(range(48)) * 32
+    raw = b"".join(b"\0" + indices[y * 48 : (y + 1) * 48] for y in range(32))
+    ihdr = struct.pack(">IIBBBBB", 48, 32, 8, 3, 0, 0, 0)
+    plte = _png_chunk(b"PLTE", bytes(range(144)))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", zlib.compress(raw))
+        + (plte if after_pixels else b"")
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def png_chunk(kind: bytes, body: bytes) -> bytes:
@@ -349,6 +405,26 @@ def jpeg_at_floor(width: int, height: int) -> bytes:
         + scan
         + b"\xff\xd9"
     )
+
+
+def jpeg_eob_scans(scans: int, *, refine: bool = True, width: int = 2048) -> bytes:
+    """A grey progressive JPEG with scans more AC scans behind its own, each a few bytes of
+    end-of-band runs over every block: each costs libjpeg a pass over all the blocks (a
+    refinement scan a look at every coefficient of each), whatever its size."""
+    base = encode(Image.new("L", (width, width), 128), "JPEG", progressive=True, quality=50)
+    end = base.rindex(b"\xff\xd9")
+
+    def segment(marker: int, body: bytes) -> bytes:
+        return bytes((0xFF, marker)) + struct.pack(">H", len(body) + 2) + body
+
+    # AC table 3: one code, "0", for symbol 0xE0: a run of 2**14 blocks, then 14 zero bits.
+    table = segment(0xC4, b"\x13" + bytes([1] + [0] * 15) + b"\xe0")
+    runs = (width // 8) ** 2 // 2**14
+    bits = "0" * 15 * runs
+    bits += "1" * (-len(bits) % 8)
+    coded = bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits), 8))
+    scan = segment(0xDA, bytes([1, 1, 0x03, 1, 63, 0x10 if refine else 0])) + coded
+    return base[:end] + table + scan * scans + base[end:]
 
 
 def heic(stored: Image.Image, *, exif: bytes | None = None, xmp: bytes | None = None) -> bytes:

@@ -572,6 +572,43 @@ def test_png_row_with_a_filter_type_png_does_not_have_is_image_corrupt(kind: int
         clean_image(data, LIMITS)
 
 
+def test_apng_whose_first_frame_is_not_the_whole_canvas_is_image_corrupt() -> None:
+    """Its IDAT is the first frame, so APNG requires that frame to be the canvas: Pillow took
+    one of half the width and the file was stored as sent; Chromium refuses to show it."""
+    assert clean_image(gen.apng_frames(3, 100, whole=True, first=100), LIMITS).frames == 3
+    with pytest.raises(ImageCorrupt, match="first frame"):
+        clean_image(gen.apng_frames(3, 100, whole=True, first=50), LIMITS)
+
+
+@pytest.mark.parametrize("ops", [(3, 0), (7, 0), (0, 2), (0, 9)])
+def test_apng_frame_of_a_dispose_or_blend_op_apng_does_not_have_is_image_corrupt(
+    ops: tuple[int, int],
+) -> None:
+    """Pillow took them and animated every frame; Chromium stops the animation at the first
+    such frame, so the stored picture and its animated variant showed different clips."""
+    assert clean_image(gen.apng_frames(3, 100, whole=True, ops=(2, 1)), LIMITS).frames == 3
+    with pytest.raises(ImageCorrupt, match="dispose op"):
+        clean_image(gen.apng_frames(3, 100, whole=True, ops=ops), LIMITS)
+
+
+def test_png_of_a_compression_method_png_does_not_have_is_image_corrupt() -> None:
+    """Pillow ignores IHDR's compression method and the file was stored as sent; libpng
+    ("Unknown compression method in IHDR") and Chromium refuse to show it."""
+    with pytest.raises(ImageCorrupt, match="compression method 1"):
+        clean_image(gen.png_of_rows(gen.photo(64, 48), compression=1), LIMITS)
+
+
+@pytest.mark.parametrize("after_pixels", [False, True], ids=["no-PLTE", "PLTE-after-IDAT"])
+def test_palette_png_without_a_palette_before_its_pixels_is_image_corrupt(
+    after_pixels: bool,
+) -> None:
+    """Pillow decodes it without a palette and it was stored as sent; libpng refuses it,
+    Chromium paints it transparent, and the thumbnails function failed on it
+    (has_transparency_data asserts a palette)."""
+    with pytest.raises(ImageCorrupt, match="palette"):
+        clean_image(gen.png_palette_misplaced(after_pixels=after_pixels), LIMITS)
+
+
 def test_png_whose_idat_run_is_broken_by_another_chunk_is_still_refused() -> None:
     """Pillow reads the pixels up to the first chunk that is not IDAT: its decode, not the
     inflate of every IDAT joined, decides such a file (as it did before)."""
@@ -639,6 +676,35 @@ def test_whole_progressive_jpeg_is_accepted() -> None:
     data = gen.encode(gen.photo(400, 300), "JPEG", progressive=True)
     assert len(jpegscan.layout_of(data).scans) > 1
     assert clean_image(data, LIMITS).width == 400
+
+
+@pytest.mark.parametrize("refine", [True, False], ids=["refinement", "first"])
+def test_jpeg_of_more_scans_than_any_encoder_writes_is_image_too_complex(
+    monkeypatch: pytest.MonkeyPatch, refine: bool
+) -> None:
+    """Each scan of end-of-band runs is a few bytes that cost libjpeg a pass over every block:
+    2,000 of them (52 KB) took 5 s of CPU to decode, past any budget, which is checked only
+    between frames. Refused from the markers, before decoding."""
+    _forbid_decoding(monkeypatch)
+    with pytest.raises(ImageTooComplex, match="scans"):
+        clean_image(gen.jpeg_eob_scans(2000, refine=refine), LIMITS)
+
+
+def test_jpeg_with_as_many_scans_as_allowed_is_accepted() -> None:
+    own = len(jpegscan.layout_of(gen.jpeg_eob_scans(0)).scans)
+    data = gen.jpeg_eob_scans(jpegscan.MAX_SCANS - own)
+    assert len(jpegscan.layout_of(data).scans) == jpegscan.MAX_SCANS
+    assert clean_image(data, LIMITS).width == 2048
+
+
+@pytest.mark.parametrize("code_size", [0, 1, 9, 12])
+def test_gif_frame_of_an_lzw_code_size_gif_does_not_have_is_image_corrupt(code_size: int) -> None:
+    """Pillow decodes LZW that starts at 0 to 12 bits, so these were stored; GIF has 2 to 8,
+    and Chromium decodes no other."""
+    assert clean_image(gen.gif_lzw(2), LIMITS).width == 8
+    assert clean_image(gen.gif_lzw(8), LIMITS).width == 8
+    with pytest.raises(ImageCorrupt, match=f"code size is {code_size};"):
+        clean_image(gen.gif_lzw(code_size), LIMITS)
 
 
 def test_gif_frame_below_lzws_floor_is_image_truncated(monkeypatch: pytest.MonkeyPatch) -> None:

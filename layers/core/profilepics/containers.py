@@ -41,6 +41,10 @@ def refuse(short: Shortfall) -> None:
 # --- PNG -----------------------------------------------------------------------------------
 
 _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_PNG_PALETTE = 3  # the colour type whose samples index a PLTE
+# APNG's dispose ops (none, background, previous) by its blend ops (source, over): Pillow takes
+# others, Chromium ends the animation at the frame that has one.
+_APNG_OPS = frozenset(bytes((dispose, blend)) for dispose in range(3) for blend in range(2))
 _PNG_FILTERS = 4  # None, Sub, Up, Average, Paeth
 _PNG_METADATA = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
 # Adam7: (x offset, y offset, x step, y step) of each pass.
@@ -85,6 +89,9 @@ class _PngLayout:
     streams: list[_PngStream]
     still: bool  # no animation, and its IDAT chunks one run: as Pillow's decoder reads them
     late_metadata: bool
+    palette: bool  # a PLTE before the pixels, where PNG (and libpng) needs it
+    own_frame: bytes = b""  # the fcTL before the IDAT: the IDAT is the animation's first frame
+    bad_ops: bytes = b""  # the dispose and blend ops of the first fcTL whose APNG does not have
 
 
 def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -103,29 +110,33 @@ def _png_streams(data: bytes) -> _PngLayout:
     ihdr = b""
     idat: list[bytes] = []
     frames: list[tuple[int, int, list[bytes]]] = []
-    runs, previous, animated, late = 0, b"", False, False
+    runs, previous, animated, late, palette, own, ops = 0, b"", False, False, False, b"", b""
     for kind, body in _png_chunks(data):
         runs += kind == b"IDAT" and previous != b"IDAT"
         previous = kind
         animated = animated or kind == b"acTL"
         late = late or bool(runs) and kind in _PNG_METADATA
+        palette = palette or not runs and kind == b"PLTE"
         if kind == b"IHDR":
             ihdr = body
         elif kind == b"IDAT":
             idat.append(body)
         elif kind == b"fcTL" and len(body) >= 12:
+            own = own or (b"" if runs else body)
+            ops = ops or (b"" if body[24:26] in _APNG_OPS else body[24:26])
             width, height = struct.unpack(">II", body[4:12])
             frames.append((width, height, []))
         elif kind == b"fdAT" and frames:
             frames[-1][2].append(body[4:])
     if len(ihdr) < 13:
-        return _PngLayout(b"", [], False, late)
+        return _PngLayout(b"", [], False, late, palette)
     width, height = struct.unpack(">II", ihdr[:8])
     streams = [_PngStream("PNG image data", width, height, b"".join(idat))]
     for index, (w, h, parts) in enumerate(frames):
         if parts:  # the frame whose data is the IDAT has no fdAT of its own
             streams.append(_PngStream(f"PNG frame {index}", w, h, b"".join(parts)))
-    return _PngLayout(ihdr, streams, runs == 1 and not animated and not frames, late)
+    still = runs == 1 and not animated and not frames
+    return _PngLayout(ihdr, streams, still, late, palette, own, ops)
 
 
 def _png_row_size(ihdr: bytes, width: int) -> int:
@@ -158,10 +169,23 @@ def png_bytes_per_pixel(data: bytes) -> float:
 def check_png(data: bytes) -> PngCheck:
     """Refuse a PNG whose compressed pixels are below deflate's floor (ImageTruncated), whose
     complete zlib stream ends before its last row (ImageCorrupt: the decoder fills the rest),
-    or whose row has a filter type PNG does not have (ImageCorrupt: Pillow's decoder takes
-    it, browsers refuse it)."""
+    whose row has a filter type or whose header a compression method PNG does not have
+    (ImageCorrupt: Pillow's decoder takes either, browsers refuse both), or which is in
+    palette colours with no palette before its pixels (ImageCorrupt: Pillow decodes it
+    without one, libpng refuses it, Chromium paints it transparent, and the variants need a
+    palette)."""
     layout = _png_streams(data)
     ihdr, streams = layout.ihdr, layout.streams
+    if ihdr and ihdr[10] != 0:
+        raise ImageCorrupt(f"The PNG declares compression method {ihdr[10]}; PNG has only 0.")
+    if ihdr and ihdr[9] == _PNG_PALETTE and not layout.palette:
+        raise ImageCorrupt("The PNG is in palette colours but has no palette before its pixels.")
+    _check_own_frame(ihdr, layout.own_frame)
+    if len(layout.bad_ops) == 2:
+        dispose, blend = layout.bad_ops
+        raise ImageCorrupt(
+            f"An APNG frame has dispose op {dispose} and blend op {blend}; APNG has 0-2 and 0-1."
+        )
     for stream in streams:
         raw = _png_raw_size(ihdr, stream.width, stream.height)
         if len(stream.data) < raw // _DEFLATE_MAX_RATIO:
@@ -175,6 +199,19 @@ def check_png(data: bytes) -> PngCheck:
             raise ImageCorrupt(f"The {stream.what} ends before its last row; it is truncated.")
         exact = exact and end is _End.EXACT
     return PngCheck(exact, exact and rows, layout.late_metadata)
+
+
+def _check_own_frame(ihdr: bytes, fctl: bytes) -> None:
+    """The frame whose pixels are the IDAT must be the whole canvas (APNG): Pillow takes any,
+    Chromium refuses the file."""
+    if not ihdr or len(fctl) < 20:
+        return
+    width, height, x, y = struct.unpack(">IIII", fctl[4:20])
+    if (width, height, x, y) != (*struct.unpack(">II", ihdr[:8]), 0, 0):
+        raise ImageCorrupt(
+            f"The APNG's first frame is {width}x{height} at ({x},{y}); the frame its IDAT "
+            "holds must be the whole canvas."
+        )
 
 
 class _End(Enum):

@@ -24,6 +24,7 @@ from profilepics.errors import ImageCorrupt
 
 # Once its table is full, LZW emits 12-bit codes of at most 4,091 pixels each.
 _LZW_MAX_PIXELS_PER_BYTE = 2728
+_LZW_CODE_SIZES = (2, 8)
 _HEADER = 13
 
 
@@ -145,6 +146,9 @@ def _decoded(frame: Frame, palette: bytes | None) -> Image.Image:
     fed the sub-blocks as they are (opening each frame as a GIF of its own cost ~10% more)."""
     if not frame.width or not frame.height:
         raise ImageCorrupt("A GIF frame has no pixels")
+    if not _LZW_CODE_SIZES[0] <= frame.code_size <= _LZW_CODE_SIZES[1]:
+        # Pillow decodes LZW from 0 to 12 bits; Chromium, as GIF says, from 2 to 8.
+        raise ImageCorrupt(f"A GIF frame's LZW code size is {frame.code_size}; GIF has 2 to 8.")
     size, mode = (frame.width, frame.height), "P" if palette else "L"
     # Raises ValueError when the data runs out before the last pixel, or is not LZW.
     img = Image.frombytes(mode, size, frame.blocks, "gif", frame.code_size, frame.interlaced, -1)

@@ -11,6 +11,7 @@ import struct
 from dataclasses import dataclass
 
 from profilepics.containers import Shortfall, refuse
+from profilepics.errors import ImageTooComplex
 
 # Each 8x8 block of a Huffman-coded JPEG costs at least one code for its DC and, in a
 # sequential scan, one for its AC (an end-of-block): a bit each.
@@ -24,6 +25,12 @@ SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _SEQUENTIAL_HUFFMAN = (0xC0, 0xC1)
 _PROGRESSIVE_HUFFMAN = (0xC2,)
 # libjpeg reads up to 57 bits ahead of the symbol it decodes.
+# Each scan costs libjpeg a pass over the blocks of its components however few bytes it has
+# (end-of-band runs cover 32,767 blocks in a code; a refinement scan still looks at every
+# coefficient of each block): 2,000 scans in 52 KB took 5 s of CPU. libjpeg's own progressions
+# have 6 (grey) to 18 (CMYK); at the cap, a 7000x7000 picture's refinement scans cost ~1 s,
+# about what its decode costs anyway (docs/DESIGN.md, facts measured).
+MAX_SCANS = 32
 _LOOKAHEAD_PADDING = bytes(64)
 
 
@@ -90,6 +97,15 @@ def check_floor(layout: Layout) -> None:
     needs = layout.blocks * bits // 8
     if layout.scans and layout.scan_bytes < needs:
         refuse(Shortfall("JPEG scan data", layout.scan_bytes, needs))
+
+
+def check_scans(layout: Layout) -> None:
+    """ImageTooComplex for more scans than MAX_SCANS, before any is decoded."""
+    if len(layout.scans) > MAX_SCANS:
+        raise ImageTooComplex(
+            f"The JPEG has {len(layout.scans)} scans; the limit is {MAX_SCANS}. Each costs "
+            "a pass over the whole picture."
+        )
 
 
 def for_decoding(data: bytes, layout: Layout) -> bytes:
