@@ -73,6 +73,18 @@ class Invoker:
     def handle(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, ip: str
     ) -> Reply:
+        cors = self.template.cors
+        if cors is None:
+            return self._answer(method, target, headers, body, ip)
+        header_map = {k.lower(): v for k, v in headers}
+        preflight = cors.preflight(header_map) if method == "OPTIONS" else None
+        if preflight is not None:
+            return preflight
+        return cors.apply(self._answer(method, target, headers, body, ip), header_map)
+
+    def _answer(
+        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, ip: str
+    ) -> Reply:
         prepared = self.prepare(method, target, headers, body, ip)
         if isinstance(prepared, Reply):
             return prepared

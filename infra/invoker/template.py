@@ -1,4 +1,5 @@
-"""What the invoker needs from template.yaml: functions, routes, bucket triggers, the table."""
+"""What the invoker needs from template.yaml: functions, routes, bucket triggers, the table,
+the HTTP API's CORS."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from infra.invoker.cors import Cors
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -81,6 +84,7 @@ class Template:
     routes: list[Route]
     triggers: list[Trigger]
     table: dict[str, Any]
+    cors: Cors | None = None  # the HTTP API's CorsConfiguration, if it has one
 
 
 def _path_pattern(path: str) -> re.Pattern[str]:
@@ -125,10 +129,13 @@ def load(path: Path) -> Template:
     routes: list[Route] = []
     triggers: list[Trigger] = []
     table: dict[str, Any] = {}
+    cors: Cors | None = None
     for name, resource in doc.get("Resources", {}).items():
         props = resource.get("Properties", {})
         if resource.get("Type") == "AWS::DynamoDB::Table":
             table = props
+        if resource.get("Type") == "AWS::Serverless::HttpApi" and "CorsConfiguration" in props:
+            cors = Cors.of(props["CorsConfiguration"], doc.get("Parameters", {}))
         if resource.get("Type") == "AWS::S3::Bucket":
             triggers.extend(_bucket_triggers(props))
         if resource.get("Type") != "AWS::Serverless::Function":
@@ -161,4 +168,4 @@ def load(path: Path) -> Template:
                 )
     # Static paths before parameterised ones, as API Gateway prefers the most specific route.
     routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
-    return Template(functions, routes, triggers, table)
+    return Template(functions, routes, triggers, table, cors)

@@ -72,3 +72,45 @@ def test_dev_tokens_only_for_the_local_page_itself(api: str) -> None:
         assert refused.headers["Content-Type"] == "application/problem+json"
         assert refused.json()["code"] == "forbidden"
         assert "token" not in refused.json()
+
+
+ORIGIN = "https://app.example.com"
+
+
+def test_a_cors_preflight_is_answered_at_the_gateway_as_the_template_configures(api: str) -> None:
+    response = requests.options(
+        f"{api}/users/someone/picture",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+        timeout=10,
+    )
+
+    assert response.status_code == 204, response.text
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "PUT" in response.headers["Access-Control-Allow-Methods"].split(",")
+    assert {"authorization", "content-type"} <= set(
+        response.headers["Access-Control-Allow-Headers"].split(",")
+    )
+    assert response.headers["Access-Control-Max-Age"] == "600"
+
+
+def test_a_cross_origin_call_can_read_the_answer_and_its_exposed_headers(
+    api: str, user: dict[str, str]
+) -> None:
+    user_id = user["user_id"]
+    headers = {"Content-Type": "image/jpeg", "Origin": ORIGIN, **bearer(user_id)}
+
+    put = requests.put(f"{api}/users/{user_id}/picture", data=_jpeg(), headers=headers, timeout=20)
+    refused = requests.get(f"{api}/users/nobody-{user_id}", headers={"Origin": ORIGIN}, timeout=10)
+    same_origin = requests.get(f"{api}/users/{user_id}", timeout=10)
+
+    assert put.status_code == 201, put.text
+    assert put.headers["Access-Control-Allow-Origin"] == "*"
+    assert "location" in put.headers["Access-Control-Expose-Headers"].split(",")
+    # Errors too, or a page could not read why it was refused.
+    assert refused.status_code == 404
+    assert refused.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Origin" not in same_origin.headers
