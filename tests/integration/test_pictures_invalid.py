@@ -87,6 +87,18 @@ HOSTILE: list[tuple[str, Send, int, str]] = [
         "image_too_complex",
     ),
     (
+        "png-of-400000-empty-chunks",
+        raw(gen.block_spam("PNG", 400_000), "image/png"),
+        422,
+        "image_too_complex",
+    ),
+    (
+        "gif-of-1000000-empty-comments",
+        raw(gen.block_spam("GIF", 1_000_000), "image/gif"),
+        422,
+        "image_too_complex",
+    ),
+    (
         "png-below-deflates-floor",
         raw(gen.png_header_only(4000, 3000), "image/png"),
         422,

@@ -461,3 +461,23 @@ def with_declared_size(data: bytes, width: int, height: int) -> bytes:
     """An ISO-BMFF image whose ispe box declares width x height, whatever it codes."""
     at = data.index(b"ispe") + 8  # past the box type, version and flags
     return data[:at] + struct.pack(">II", width, height) + data[at + 8 :]
+
+
+def block_spam(fmt: str, count: int, size: int = 16) -> bytes:
+    """A small picture with count empty blocks of the cheapest kind its format has: unknown
+    ancillary PNG chunks, JPEG comments, GIF comment extensions or unknown WebP chunks."""
+    picture = Image.new("RGB", (size, size), RED)
+    out = io.BytesIO()
+    picture.save(out, fmt)
+    data = out.getvalue()
+    if fmt == "PNG":
+        empty = struct.pack(">I", 0) + b"abCd" + struct.pack(">I", zlib.crc32(b"abCd"))
+        return data[:33] + empty * count + data[33:]
+    if fmt == "JPEG":
+        return data[:2] + b"\xff\xfe\x00\x02" * count + data[2:]
+    if fmt == "GIF":
+        header = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+        return data[:header] + b"\x21\xfe\x00" * count + data[header:]
+    # WebP: unknown chunks after the image, the RIFF size grown to hold them.
+    body = data[12:] + b"ABCD\x00\x00\x00\x00" * count
+    return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WEBP" + body

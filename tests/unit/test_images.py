@@ -665,7 +665,7 @@ def test_whole_baseline_jpeg_decodes_to_the_same_pixels_without_its_end_marker(
     size: tuple[int, int], options: dict[str, int]
 ) -> None:
     data = gen.encode(gen.photo(*size), "JPEG", **options)
-    layout = jpegscan.layout_of(data)
+    layout = jpegscan.layout_of(data, LIMITS.max_blocks)
     assert len(layout.scans) == 1
     trimmed = jpegscan.for_decoding(data, layout)
     assert b"\xff\xd9" not in trimmed[-80:]
@@ -674,7 +674,7 @@ def test_whole_baseline_jpeg_decodes_to_the_same_pixels_without_its_end_marker(
 
 def test_whole_progressive_jpeg_is_accepted() -> None:
     data = gen.encode(gen.photo(400, 300), "JPEG", progressive=True)
-    assert len(jpegscan.layout_of(data).scans) > 1
+    assert len(jpegscan.layout_of(data, LIMITS.max_blocks).scans) > 1
     assert clean_image(data, LIMITS).width == 400
 
 
@@ -691,9 +691,9 @@ def test_jpeg_of_more_scans_than_any_encoder_writes_is_image_too_complex(
 
 
 def test_jpeg_with_as_many_scans_as_allowed_is_accepted() -> None:
-    own = len(jpegscan.layout_of(gen.jpeg_eob_scans(0)).scans)
+    own = len(jpegscan.layout_of(gen.jpeg_eob_scans(0), LIMITS.max_blocks).scans)
     data = gen.jpeg_eob_scans(jpegscan.MAX_SCANS - own)
-    assert len(jpegscan.layout_of(data).scans) == jpegscan.MAX_SCANS
+    assert len(jpegscan.layout_of(data, LIMITS.max_blocks).scans) == jpegscan.MAX_SCANS
     assert clean_image(data, LIMITS).width == 2048
 
 
@@ -935,3 +935,27 @@ def test_an_mpo_stereo_pair_is_one_jpeg_picture_not_an_animation() -> None:
     clean = clean_image(out.getvalue(), ImageLimits(max_animation_frame_pixels=1))
 
     assert (clean.format, clean.frames) == (ImageFormat.JPEG, 1)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "WEBP"])
+def test_a_file_of_more_blocks_than_any_encoder_writes_is_image_too_complex_before_pillow(
+    monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """5 MB of empty chunks, comments or extensions cost Pillow's and our parsers 1.8-2.9 s of
+    CPU walking them: counted, up to the cap, before either walks them all."""
+    limits = ImageLimits(max_blocks=50)
+    assert clean_image(gen.block_spam(fmt, 40), limits).format.pillow_name == fmt
+
+    def no_open(*args: object, **kwargs: object) -> None:
+        raise AssertionError("refused before Pillow reads the file")
+
+    monkeypatch.setattr(Image, "open", no_open)
+    with pytest.raises(ImageTooComplex, match="no encoder writes that many"):
+        clean_image(gen.block_spam(fmt, 60), limits)
+
+
+def test_the_default_cap_refuses_five_megabytes_of_empty_chunks() -> None:
+    data = gen.block_spam("PNG", 400_000)
+    assert len(data) <= LIMITS.max_bytes
+    with pytest.raises(ImageTooComplex):
+        clean_image(data, LIMITS)

@@ -7,6 +7,7 @@ Each reader is lenient: what it cannot parse it leaves to the decoder, which ref
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
 from collections.abc import Iterator
@@ -103,6 +104,12 @@ def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
         if kind == b"IEND":
             return
         pos += 12 + length
+
+
+def chunk_count(data: bytes, webp: bool, cap: int) -> int:
+    """The PNG's (or WebP's) chunks, counted up to cap + 1: a parser walks each in a loop."""
+    chunks = _riff_chunks(data, 12, len(data)) if webp else _png_chunks(data)
+    return sum(1 for _ in itertools.islice(chunks, cap + 1))
 
 
 def _png_streams(data: bytes) -> _PngLayout:

@@ -179,8 +179,9 @@ class ImageTruncated(ProblemError):
 
 class ImageTooComplex(ProblemError):
     """Within the pixel and frame caps, but decoding and re-encoding it ran past the CPU budget
-    (`PROFILEPICS_IMAGE_CPU_SECONDS`, 2 s by default), or a JPEG declares more scans than
-    libjpeg may pass over the picture (each costs a pass, however few its bytes).
+    (`PROFILEPICS_IMAGE_CPU_SECONDS`, 2 s by default), a JPEG declares more scans than
+    libjpeg may pass over the picture (each costs a pass, however few its bytes), or the file
+    has more chunks, marker segments or GIF blocks than any encoder writes.
     """
 
     status, code, title = 422, "image_too_complex", "The image takes too much work to process"

@@ -52,6 +52,7 @@ class Gif:
     background: int
     loop: int | None = None
     frames: list[Frame] = field(default_factory=list)
+    blocks: int = 0  # frames and extensions read
 
     @property
     def canvas(self) -> tuple[int, int]:
@@ -96,15 +97,18 @@ def _framed(payload: bytes) -> bytes:
     return b"".join(bytes([len(chunk)]) + chunk for chunk in chunks) + b"\0"
 
 
-def parse(data: bytes, cap: int) -> Gif:
-    """The screen and up to cap frames, leniently: a damaged block ends the reading."""
+def parse(data: bytes, cap: int, max_blocks: int | None = None) -> Gif:
+    """The screen and up to cap frames, leniently: a damaged block ends the reading, and so
+    does the block past max_blocks (frames and extensions)."""
     if len(data) < _HEADER:
         return Gif(0, 0, None, 0)
     width, height, flags, background = struct.unpack("<HHBB", data[6:12])
     palette, pos = _table(data, _HEADER, flags)
     gif = Gif(width, height, palette, background)
     control: tuple[int, int, int | None] = (0, 0, None)
-    while pos < len(data) and len(gif.frames) < cap:
+    stop = len(data) if max_blocks is None else max_blocks
+    while pos < len(data) and len(gif.frames) < cap and gif.blocks <= stop:
+        gif.blocks += 1
         if data[pos] == 0x2C and pos + 10 <= len(data):
             left, top, w, h, flags = struct.unpack("<HHHHB", data[pos + 1 : pos + 10])
             local, pos = _table(data, pos + 10, flags)

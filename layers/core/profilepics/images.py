@@ -15,6 +15,7 @@ from profilepics.errors import (
     EmptyFile,
     FileTooLarge,
     ImageCorrupt,
+    ImageTooComplex,
     ImageTooLarge,
     ImageTooSmall,
     ProblemError,
@@ -36,6 +37,9 @@ class ImageLimits:
     min_height: int = 0
     allowed_formats: frozenset[ImageFormat] = frozenset(ImageFormat)
     cpu_seconds: float = 2.0
+    # Chunks, marker segments or GIF blocks: parsers walk each in a loop, so 5 MB of empty ones
+    # cost 1.8-2.9 s; a photo has tens, a 5 MB PNG of libpng's 8 KiB IDATs 640.
+    max_blocks: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,12 @@ def clean_image(data: bytes, limits: ImageLimits) -> CleanImage:
         return _clean_gif(data, limits, budget)
     if fmt.converted:
         return _clean_converted(data, fmt, limits, budget)
-    layout = jpegscan.layout_of(data) if fmt is ImageFormat.JPEG else None
+    layout = jpegscan.layout_of(data, limits.max_blocks) if fmt is ImageFormat.JPEG else None
+    if layout is not None:
+        _check_blocks(layout.segments, limits)
+    else:
+        webp = fmt is ImageFormat.WEBP
+        _check_blocks(containers.chunk_count(data, webp, limits.max_blocks), limits)
     source = jpegscan.for_decoding(data, layout) if layout else data
     with _image_problems(), Image.open(io.BytesIO(source), formats=[fmt.pillow_name]) as img:
         count = check_declared(img, fmt, data, limits)
@@ -170,7 +179,8 @@ def _clean_converted(
 
 def _clean_gif(data: bytes, limits: ImageLimits, budget: Budget) -> CleanImage:
     """A GIF is read as blocks and written again frame by frame (gif.py), never composited."""
-    parsed = gif.parse(data, limits.max_frames + 1)
+    parsed = gif.parse(data, limits.max_frames + 1, limits.max_blocks)
+    _check_blocks(parsed.blocks, limits)
     canvas, count = parsed.canvas, len(parsed.frames)
     check_frames(canvas, 1, ImageFormat.GIF, data, limits)
     check_frames(canvas, count, ImageFormat.GIF, data, limits)
@@ -199,11 +209,22 @@ def _check_bytes(data: bytes, limits: ImageLimits) -> ImageFormat:
     if fmt is None or fmt not in limits.allowed_formats:
         allowed = ", ".join(sorted(f.pillow_name for f in limits.allowed_formats))
         raise UnsupportedMediaType(f"The file is not an accepted image format ({allowed}).")
-    if fmt is ImageFormat.GIF and not gif.parse(data, 1).frames:
-        # Pillow skips bytes it does not know looking for an image, so what follows a GIF
-        # header with no image block of its own is another format (a polyglot), not a GIF.
-        raise UnsupportedMediaType("The file has a GIF header but no GIF image.")
+    if fmt is ImageFormat.GIF:
+        first = gif.parse(data, 1, limits.max_blocks)
+        _check_blocks(first.blocks, limits)
+        if not first.frames:
+            # Pillow skips bytes it does not know looking for an image, so what follows a GIF
+            # header with no image block of its own is another format (a polyglot), not a GIF.
+            raise UnsupportedMediaType("The file has a GIF header but no GIF image.")
     return fmt
+
+
+def _check_blocks(count: int, limits: ImageLimits) -> None:
+    if count > limits.max_blocks:
+        raise ImageTooComplex(
+            f"The file has more than {limits.max_blocks} chunks, marker segments or blocks; "
+            "no encoder writes that many."
+        )
 
 
 @contextmanager

@@ -39,6 +39,7 @@ class Layout:
     frame_type: int = 0
     blocks: int = 0
     scans: tuple[tuple[int, int], ...] = ()  # (start, end) of each scan's entropy-coded data
+    segments: int = 0  # marker segments read (the walk stops once past its cap)
 
     @property
     def scan_bytes(self) -> int:
@@ -61,11 +62,12 @@ def _blocks(sof: bytes) -> int:
     return total
 
 
-def layout_of(data: bytes) -> Layout:
-    """The frame type, its block count and where each scan's data lies, up to the EOI."""
+def layout_of(data: bytes, max_segments: int) -> Layout:
+    """The frame type, its block count and where each scan's data lies, up to the EOI or the
+    segment past max_segments."""
     frame_type, blocks, scans = 0, 0, list[tuple[int, int]]()
-    pos = 2
-    while pos + 4 <= len(data):
+    pos, segments = 2, 0
+    while pos + 4 <= len(data) and segments <= max_segments:
         if data[pos] != 0xFF:
             break
         marker = data[pos + 1]
@@ -77,6 +79,7 @@ def layout_of(data: bytes) -> Layout:
         (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
         body = data[pos + 4 : pos + 2 + length]
         pos += 2 + length
+        segments += 1
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and len(body) >= 6:
             frame_type, blocks = marker, _blocks(body)
         elif marker == 0xDA:
@@ -84,7 +87,7 @@ def layout_of(data: bytes) -> Layout:
             end = found.start() if found else len(data)
             scans.append((pos, end))
             pos = end
-    return Layout(frame_type, blocks, tuple(scans))
+    return Layout(frame_type, blocks, tuple(scans), segments)
 
 
 def check_floor(layout: Layout) -> None:
