@@ -20,7 +20,12 @@ def test_a_query_crop_is_four_whole_numbers() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "1,2,3", "1,2,3,4,5", "a,b,c,d", "-1,0,10,10", "1.5,0,10,10", "1,2,3,1e9", "0,,1,1"],
+    [
+        *("", "1,2,3", "1,2,3,4,5", "a,b,c,d", "-1,0,10,10", "1.5,0,10,10", "1,2,3,1e9", "0,,1,1"),
+        "\u0660,\u0660,\u0661,\u0661",  # Arabic-Indic digits: int() reads them, the API does not
+        "\uff10,0,1,1",  # a fullwidth zero
+        "1_0,0,10,10",
+    ],
 )
 def test_anything_else_in_the_query_is_invalid_crop(text: str) -> None:
     with pytest.raises(InvalidCrop, match="x,y,w,h"):

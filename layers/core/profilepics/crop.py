@@ -17,7 +17,7 @@ NORTH_BIAS = 0.1
 # No format taken here declares a side over 2**31 - 1 pixels (PNG's own ceiling; the rest are
 # smaller): a crop reaching past it is outside every picture, whatever the picture is.
 MAX_SIDE = 2**31 - 1
-_QUERY = re.compile(r"\d{1,6}(,\d{1,6}){3}")
+_QUERY = re.compile(r"[0-9]{1,6}(,[0-9]{1,6}){3}")  # not \d: it takes any script's digits
 
 
 def parse(text: str) -> Crop:
