@@ -481,3 +481,29 @@ def block_spam(fmt: str, count: int, size: int = 16) -> bytes:
     # WebP: unknown chunks after the image, the RIFF size grown to hold them.
     body = data[12:] + b"ABCD\x00\x00\x00\x00" * count
     return b"RIFF" + struct.pack("<I", len(body) + 4) + b"WEBP" + body
+
+
+def gif_fragmented(sub_block: int, size: int = 64) -> bytes:
+    """A one-frame GIF of noise whose LZW data is framed in sub-blocks of sub_block bytes
+    (legal from 1 to 255; encoders write 255)."""
+    rng = random.Random(size)
+    picture = Image.frombytes("P", (size, size), rng.randbytes(size * size))
+    picture.putpalette(bytes(range(256)) * 3)
+    out = io.BytesIO()
+    picture.save(out, "GIF")
+    data = out.getvalue()
+    pos = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    while data[pos] == 0x21:  # extensions before the image: label, then sub-blocks
+        pos += 2
+        while data[pos]:
+            pos += data[pos] + 1
+        pos += 1
+    assert data[pos] == 0x2C and not data[pos + 9] & 0x80  # an image with no local palette
+    start = pos + 10 + 1  # past the image descriptor and the LZW code size
+    pos, payload = start, b""
+    while data[pos]:
+        payload += data[pos + 1 : pos + 1 + data[pos]]
+        pos += data[pos] + 1
+    chunks = [payload[i : i + sub_block] for i in range(0, len(payload), sub_block)]
+    framed = b"".join(bytes([len(chunk)]) + chunk for chunk in chunks) + b"\0"
+    return data[:start] + framed + data[pos + 1 :]

@@ -26,6 +26,10 @@ from profilepics.errors import ImageCorrupt
 _LZW_MAX_PIXELS_PER_BYTE = 2728
 _LZW_CODE_SIZES = (2, 8)
 _HEADER = 13
+_FULL = 255
+_STRIDE = _FULL + 1  # a full sub-block and its length byte
+_RUN = 64  # full sub-blocks looked at in one slice
+_SHORT = 128  # a sub-block this short counts as a block of its own against the cap
 
 
 @dataclass(frozen=True)
@@ -78,18 +82,31 @@ def _sub_blocks(data: bytes, pos: int) -> tuple[bytes, int]:
     return b"".join(parts), pos + 1
 
 
-def _image_data(data: bytes, pos: int) -> tuple[bytes, int, int]:
+def _image_data(data: bytes, pos: int, short_allowed: int) -> tuple[bytes, int, int, int]:
     """The sub-blocks at pos as framed (framed again if the file ends inside them), the bytes
-    they carry, and where they end."""
-    start, end, blocks = pos, len(data), 0
-    while pos < end:  # the hot loop of every GIF read: a step a sub-block, nothing else
+    they carry, where they end, and how many were short (under _SHORT bytes); the reading stops
+    past short_allowed of those (encoders write full ones but the last: a file of 1-byte ones
+    cost a loop step every 2 bytes)."""
+    start, end, blocks, short = pos, len(data), 0, 0
+    while pos < end:  # the hot loop of every GIF read
         length = data[pos]
+        if length == _FULL:
+            # Full sub-blocks, as encoders write them: their length bytes are _STRIDE apart.
+            run = data[pos : pos + _STRIDE * _RUN : _STRIDE]
+            full = len(run) - len(run.lstrip(b"\xff"))
+            pos += _STRIDE * full
+            blocks += full
+            continue
         if not length:
-            return data[start : pos + 1], pos - start - blocks, pos + 1
+            return data[start : pos + 1], pos - start - blocks, pos + 1, short
+        if length < _SHORT:
+            short += 1
+            if short > short_allowed:
+                return b"", 0, end, short  # past the caller's cap, which refuses the file
         pos += length + 1
         blocks += 1
     payload, after = _sub_blocks(data, start)
-    return _framed(payload), len(payload), after
+    return _framed(payload), len(payload), after, short
 
 
 def _framed(payload: bytes) -> bytes:
@@ -115,7 +132,9 @@ def parse(data: bytes, cap: int, max_blocks: int | None = None) -> Gif:
             if pos >= len(data):
                 break  # its colour table runs to the end, or past it: no image data
             code_size = data[pos]
-            blocks, carried, pos = _image_data(data, pos + 1)
+            # Short sub-blocks count as blocks: past the cap, the reading ends.
+            blocks, carried, pos, short = _image_data(data, pos + 1, stop - gif.blocks + 1)
+            gif.blocks += max(0, short - 1)
             interlaced = bool(flags & 0x40)
             frame = Frame(left, top, w, h, interlaced, local, code_size, blocks, carried, *control)
             gif.frames.append(frame)
