@@ -120,7 +120,8 @@ class LoopEdge:
         target = client.request.target.decode("ascii")
         headers = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in client.request.headers]
         body = b"".join(client.body)
-        routed = self._invoker.prepare(method, target, headers, body, client.ip)
+        header_map = {name.lower(): value for name, value in headers}
+        routed = self._invoker.prepare(method, target, headers, header_map, body, client.ip)
         if isinstance(routed, Reply):
             self._answer(client, routed)
             return

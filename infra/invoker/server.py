@@ -73,19 +73,25 @@ class Invoker:
     def handle(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, ip: str
     ) -> Reply:
+        header_map = {k.lower(): v for k, v in headers}
         cors = self.template.cors
         if cors is None:
-            return self._answer(method, target, headers, body, ip)
-        header_map = {k.lower(): v for k, v in headers}
+            return self._answer(method, target, headers, header_map, body, ip)
         preflight = cors.preflight(header_map) if method == "OPTIONS" else None
         if preflight is not None:
             return preflight
-        return cors.apply(self._answer(method, target, headers, body, ip), header_map)
+        return cors.apply(self._answer(method, target, headers, header_map, body, ip), header_map)
 
     def _answer(
-        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, ip: str
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        header_map: Mapping[str, str],
+        body: bytes,
+        ip: str,
     ) -> Reply:
-        prepared = self.prepare(method, target, headers, body, ip)
+        prepared = self.prepare(method, target, headers, header_map, body, ip)
         if isinstance(prepared, Reply):
             return prepared
         function, event = prepared
@@ -96,11 +102,17 @@ class Invoker:
         return reply
 
     def prepare(
-        self, method: str, target: str, headers: list[tuple[str, str]], body: bytes, ip: str
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[str, str]],
+        header_map: Mapping[str, str],
+        body: bytes,
+        ip: str,
     ) -> Reply | tuple[str, dict[str, Any]]:
-        """The invoker's own answer to a request, or the function to invoke and its event."""
+        """The invoker's own answer to a request (header_map: its headers by lower-cased name),
+        or the function to invoke and its event."""
         parts = urlsplit(target)
-        header_map = {k.lower(): v for k, v in headers}
         if parts.path == "/health" and method == "GET":
             checks = self._health()
             status = 200 if all(checks.values()) else 503
