@@ -24,13 +24,13 @@ _PROGRESSIVE_BITS_PER_BLOCK = 1
 SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _SEQUENTIAL_HUFFMAN = (0xC0, 0xC1)
 _PROGRESSIVE_HUFFMAN = (0xC2,)
-# libjpeg reads up to 57 bits ahead of the symbol it decodes.
 # Each scan costs libjpeg a pass over the blocks of its components however few bytes it has
 # (end-of-band runs cover 32,767 blocks in a code; a refinement scan still looks at every
 # coefficient of each block): 2,000 scans in 52 KB took 5 s of CPU. libjpeg's own progressions
 # have 6 (grey) to 18 (CMYK); at the cap, a 7000x7000 picture's refinement scans cost ~1 s,
 # about what its decode costs anyway (docs/DESIGN.md, facts measured).
 MAX_SCANS = 32
+# libjpeg reads up to 57 bits ahead of the symbol it decodes.
 _LOOKAHEAD_PADDING = bytes(64)
 
 
