@@ -75,23 +75,15 @@ class Invoker:
     ) -> Reply:
         header_map = {k.lower(): v for k, v in headers}
         cors = self.template.cors
-        if cors is None:
-            return self._answer(method, target, headers, header_map, body, ip)
-        preflight = cors.preflight(header_map) if method == "OPTIONS" else None
-        if preflight is not None:
-            return preflight
-        return cors.apply(self._answer(method, target, headers, header_map, body, ip), header_map)
+        if cors is not None and method == "OPTIONS":
+            preflight = cors.preflight(header_map)
+            if preflight is not None:
+                return preflight
+        reply = self._invoked(self.prepare(method, target, headers, header_map, body, ip))
+        return cors.apply(reply, header_map) if cors is not None else reply
 
-    def _answer(
-        self,
-        method: str,
-        target: str,
-        headers: list[tuple[str, str]],
-        header_map: Mapping[str, str],
-        body: bytes,
-        ip: str,
-    ) -> Reply:
-        prepared = self.prepare(method, target, headers, header_map, body, ip)
+    def _invoked(self, prepared: Reply | tuple[str, dict[str, Any]]) -> Reply:
+        """The invoker's own answer as it is, or the answer of the function to its event."""
         if isinstance(prepared, Reply):
             return prepared
         function, event = prepared
