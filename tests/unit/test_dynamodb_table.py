@@ -5,19 +5,20 @@ bounded, and which failures are the caller's (400), a conflict, or the table's (
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError, EndpointConnectionError
 from profilepics.adapters.dynamodb_table import DynamoDBTable, _guard, dynamodb_client
 from profilepics.config import Settings
 from profilepics.errors import BadRequest, Conflict, TableUnavailable, UserNotFound
-from profilepics.models import Crop, DirectUpload
+from profilepics.models import Crop, DirectUpload, Profile
 from pydantic import SecretStr
 
-from tests.contract.test_profile_table import picture
+from tests.contract.test_profile_table import _moto, picture
 
 NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 SETTINGS = Settings(
@@ -205,3 +206,123 @@ def test_the_client_signs_with_the_configured_keys_or_else_the_default_chain(
 
     assert (given.access_key, given.secret_key) == ("unit-key", "unit-secret")
     assert chained.access_key == "from-the-environment"
+
+
+def profile(user_id: str) -> Profile:
+    return Profile(
+        user_id=user_id,
+        display_name=user_id.title(),
+        email=f"{user_id}@example.com",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def profile_item(user_id: str) -> dict[str, Any]:
+    plain = profile(user_id).model_dump(mode="json", exclude_none=True)
+    return {k: TypeSerializer().serialize(v) for k, v in plain.items()}
+
+
+class Batches:
+    """Stands in for the boto3 client's BatchGetItem: answers `answers` in turn, records each
+    request's keys and read consistency."""
+
+    def __init__(self, *answers: dict[str, Any]) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self._answers = list(answers)
+
+    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
+        self.requests.append(RequestItems[SETTINGS.table])
+        if self._answers:
+            return self._answers.pop(0)
+        keys = RequestItems[SETTINGS.table]["Keys"]
+        return {"Responses": {SETTINGS.table: [profile_item(k["user_id"]["S"]) for k in keys]}}
+
+
+def batches(*answers: dict[str, Any]) -> tuple[DynamoDBTable, Batches]:
+    table = DynamoDBTable(SETTINGS)
+    client = Batches(*answers)
+    table._client = client  # type: ignore[assignment]
+    return table, client
+
+
+@pytest.fixture
+def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The adapter's backoff pauses, recorded instead of slept."""
+    pauses: list[float] = []
+    monkeypatch.setattr("profilepics.adapters.dynamodb_table.time.sleep", pauses.append)
+    return pauses
+
+
+def test_get_many_reads_consistently_at_most_a_hundred_keys_a_call() -> None:
+    table, client = batches()
+    wanted = [f"user{n}" for n in range(250)]
+
+    found = table.get_many(wanted)
+
+    assert sorted(found) == sorted(wanted)
+    assert [len(request["Keys"]) for request in client.requests] == [100, 100, 50]
+    assert all(request["ConsistentRead"] is True for request in client.requests)
+
+
+def test_keys_the_table_left_unprocessed_are_asked_again_with_a_doubling_backoff(
+    slept: list[float],
+) -> None:
+    ada, bob = {"user_id": {"S": "ada"}}, {"user_id": {"S": "bob"}}
+    left = {SETTINGS.table: {"Keys": [bob], "ConsistentRead": True}}
+    table, client = batches(
+        {"UnprocessedKeys": {SETTINGS.table: {"Keys": [ada, bob], "ConsistentRead": True}}},
+        {"Responses": {}, "UnprocessedKeys": left},  # throttled: nothing read this time
+        {"Responses": {SETTINGS.table: [profile_item("ada")]}, "UnprocessedKeys": left},
+    )
+
+    found = table.get_many(["ada", "bob"])
+
+    assert sorted(found) == ["ada", "bob"]
+    assert [r["Keys"] for r in client.requests] == [[ada, bob], [ada, bob], [bob], [bob]]
+    assert slept == [0.05, 0.1, 0.2]
+
+
+def test_keys_left_unprocessed_every_time_are_503_and_logged_once(
+    caplog: pytest.LogCaptureFixture, slept: list[float]
+) -> None:
+    stuck = {"UnprocessedKeys": {SETTINGS.table: {"Keys": [{"user_id": {"S": "ada"}}]}}}
+    table, client = batches(*[stuck] * 6)
+
+    with caplog.at_level(logging.WARNING), pytest.raises(TableUnavailable):
+        table.get_many(["ada"])
+
+    assert len(client.requests) == 5
+    assert slept == [0.05, 0.1, 0.2, 0.4, 0.8]
+    assert caplog.messages == ["table left keys unprocessed 5 times"]
+
+
+@pytest.fixture
+def moto_table() -> Iterator[DynamoDBTable]:
+    for table, _ in _moto():
+        assert isinstance(table, DynamoDBTable)
+        yield table
+
+
+def test_a_picture_stored_before_revisions_is_swapped_only_from_revision_zero(
+    moto_table: DynamoDBTable,
+) -> None:
+    table = moto_table
+    table.create(profile("ada"))
+    legacy = picture("ada")
+    stored = legacy.model_dump(mode="json", exclude_none=True)
+    del stored["revision"]
+    table._client.update_item(
+        TableName=SETTINGS.table,
+        Key={"user_id": {"S": "ada"}},
+        UpdateExpression="SET picture = :p",
+        ExpressionAttributeValues={":p": TypeSerializer().serialize(stored)},
+    )
+    added = legacy.model_copy(update={"revision": 1, "on_demand": ["200.webp"]})
+
+    with pytest.raises(Conflict):  # it has no revision 1
+        table.swap_picture("ada", added, 1, NOW)
+    table.swap_picture("ada", added, 0, NOW)
+
+    found = table.get("ada")
+    assert found is not None and found.picture == added
