@@ -33,6 +33,7 @@ from profilepics.models import (
     Profile,
     UploadRequest,
 )
+from profilepics.on_demand import Superseded
 from profilepics.pictures import Pictures
 from profilepics.presenter import Presenter
 from pydantic import ValidationError as PydanticValidationError
@@ -396,6 +397,61 @@ def test_size_is_the_original_while_processing_then_its_variant(world: World) ->
     served = world.pictures.url(USER, "64")
     assert f"/{thumb}?" in served.url
     assert (served.size, served.format) == ("64", "webp")
+
+
+def test_the_animated_size_is_the_original_until_its_moving_thumbnail_is_ready(
+    world: World,
+) -> None:
+    world.pictures.upload(USER, gen.animation("GIF", 3, (20, 20)))
+    picture = world.current()
+    assert picture is not None
+    assert f"/{picture.key}?" in world.pictures.url(USER, "animated").url
+
+    moving = keys.thumbnail(USER, picture.id, Variant(64, ImageFormat.WEBP, animated=True), WEBP)
+    ready = picture.model_copy(
+        update={"status": PictureStatus.READY, "variants": {"animated.webp": moving}}
+    )
+    world.table.swap_picture(USER, ready, ready.revision, utcnow())
+    served = world.pictures.url(USER, "animated")
+
+    assert f"/{moving}?" in served.url
+    assert (served.size, served.format) == ("animated", "webp")
+
+
+def test_a_fresh_url_reads_past_the_display_cache() -> None:
+    settings = Settings(api_base_url="https://api.test", read_cache_seconds=60)
+    table = FakeTable()
+    table.create(_profile(USER))
+    parts = build(settings, store=FakeStore(), table=table)
+    assert parts.pictures.url(USER).is_default  # now kept a minute
+
+    parts.pictures.upload(USER, JPEG)
+
+    assert parts.pictures.url(USER).is_default
+    assert not parts.pictures.url(USER, fresh=True).is_default
+    assert not parts.pictures.url(USER).is_default  # the fresh read refreshed what is kept
+
+
+def test_a_picture_replaced_on_every_try_to_serve_it_says_to_try_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.pictures.upload(USER, JPEG)
+    picture = world.current()
+    assert picture is not None
+    ready = picture.model_copy(update={"status": PictureStatus.READY})
+    world.table.swap_picture(USER, ready, ready.revision, utcnow())
+    tries: list[str] = []
+
+    def replaced(user_id: str, *_: object) -> None:
+        tries.append(user_id)
+        raise Superseded()
+
+    monkeypatch.setattr(world.pictures._on_demand, "serve", replaced)
+    with pytest.raises(Conflict) as refused:
+        world.pictures.url(USER, "64")
+
+    assert refused.value.detail == "The picture kept changing; try again"
+    assert len(tries) == pictures.WRITE_ATTEMPTS - 1  # the first try only looks at a kept copy
 
 
 SIZES = "size must be original, animated or 16..1024"

@@ -89,7 +89,7 @@ def build(
     presenter = Presenter(settings, signer, clock)
     on_demand = OnDemand(store, table, settings, clock, partial(image_limits, settings), meter)
     recent = RecentProfiles(table, settings.read_cache_seconds)
-    pictures = Pictures(store, table, presenter, settings, clock, on_demand, meter, recent)
+    pictures = Pictures(store, table, presenter, settings, clock, on_demand, recent, meter)
     regenerator = Regenerator(store, table, settings, clock, partial(image_limits, settings))
     return Container(
         settings=settings,

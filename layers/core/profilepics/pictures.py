@@ -67,12 +67,12 @@ class Pictures:
         settings: Settings,
         clock: Clock,
         on_demand: OnDemand,
+        recent: RecentProfiles,
         meter: Meter | None = None,
-        recent: RecentProfiles | None = None,
     ) -> None:
         self._store = store
         self._table = table
-        self._recent = recent or RecentProfiles(table, settings.read_cache_seconds)
+        self._recent = recent
         self._presenter = presenter
         self._settings = settings
         self._clock = clock
