@@ -39,13 +39,20 @@ FORMATS = {"webp": ("WEBP", "q80m4.webp"), "avif": ("AVIF", "q60s8.avif")}
 class World:
     """The use cases wired to fakes, with a user who has no picture yet."""
 
-    def __init__(self, table: FakeTable | None = None, **settings: object) -> None:
+    def __init__(
+        self,
+        table: FakeTable | None = None,
+        clock: Callable[[], datetime] | None = None,
+        **settings: object,
+    ) -> None:
         self.settings = Settings.model_validate({"processing_deadline_seconds": 300, **settings})
         self.store = FakeStore()
         self.table = table or FakeTable()
         self.pauses: list[float] = []
         self.during_pause: Callable[[], None] = lambda: None
-        parts = build(self.settings, store=self.store, table=self.table, sleep=self._sleep)
+        parts = build(
+            self.settings, store=self.store, table=self.table, sleep=self._sleep, clock=clock
+        )
         self.presenter, self.pictures = parts.presenter, parts.pictures
         self.processing = parts.processing
         now = utcnow()
@@ -543,17 +550,16 @@ def test_a_direct_uploads_crop_is_checked_against_both_sides_and_recorded(
 
 def test_a_delivery_holds_its_claim_stamped_while_it_publishes(world: World) -> None:
     upload = landed_upload(world)
-    seen: list[DirectUpload | None] = []
-    world.table.before_set_picture = lambda user_id: seen.append(
-        world.table.profiles[user_id].upload
-    )
+    seen: list[Profile] = []
+    world.table.before_set_picture = lambda user_id: seen.append(world.table.profiles[user_id])
     before = utcnow()
 
     assert world.processing.ingest(upload.key) is Outcome.INGESTED
 
     [held] = seen
-    assert held is not None and held.state is UploadState.PROCESSING
-    assert held.claimed_at is not None and held.claimed_at >= before
+    assert held.upload is not None and held.upload.state is UploadState.PROCESSING
+    assert held.upload.claimed_at is not None and held.upload.claimed_at >= before
+    assert held.updated_at == held.upload.claimed_at  # the claim is a write of the profile
 
 
 def test_an_upload_whose_object_is_gone_after_its_claim_is_handed_back(world: World) -> None:
@@ -636,3 +642,121 @@ def test_a_bug_while_making_variants_fails_the_picture_and_is_raised_for_retry(
         world.processing.make_thumbnails(picture.key)
 
     assert world.picture().status is PictureStatus.FAILED
+
+
+def test_a_claim_is_live_for_exactly_its_lease_then_taken_over() -> None:
+    now = utcnow()
+    world = World(clock=lambda: now)
+    upload = landed_upload(world)
+    lease = timedelta(seconds=world.settings.upload_claim_seconds)
+    just_live = now - lease + timedelta(microseconds=1)
+    live = upload.model_copy(update={"state": UploadState.PROCESSING, "claimed_at": just_live})
+    world.table.swap_upload(USER, upload, live, now)
+
+    assert world.processing.ingest(upload.key) is Outcome.DUPLICATE
+
+    expired = live.model_copy(update={"claimed_at": now - lease})
+    world.table.swap_upload(USER, live, expired, now)
+    assert world.processing.ingest(upload.key) is Outcome.INGESTED
+
+
+def test_of_two_overlapping_runs_of_one_picture_the_later_keeps_the_earlier_ones_thumbnails(
+    world: World,
+) -> None:
+    """A duplicate delivery made the picture ready while this run encoded: the variant keys
+    are the same for both runs, so what this run wrote is what the profile records."""
+    picture = world.upload(jpeg())
+    rival: list[Outcome] = []
+
+    def rival_finishes_first(_user_id: str) -> None:
+        world.table.before_swap_picture = lambda _user_id: None
+        rival.append(world.processing.make_thumbnails(picture.key))
+
+    world.table.before_swap_picture = rival_finishes_first
+
+    assert world.processing.make_thumbnails(picture.key) is Outcome.SUPERSEDED
+
+    stored = world.picture()
+    assert rival == [Outcome.READY] and stored.status is PictureStatus.READY
+    assert world.thumbnail_keys() == sorted(stored.variants.values())
+    assert len(stored.variants) == len(SIZES) * len(FORMATS)
+
+
+def test_a_picture_changed_but_still_processing_while_a_run_encoded_gets_its_variants(
+    world: World,
+) -> None:
+    picture = world.upload(jpeg())
+
+    def changed_meanwhile(user_id: str) -> None:
+        world.table.before_swap_picture = lambda _user_id: None
+        current = world.picture()
+        bumped = current.model_copy(update={"revision": current.revision + 1})
+        world.table.swap_picture(user_id, bumped, current.revision, utcnow())
+
+    world.table.before_swap_picture = changed_meanwhile
+
+    assert world.processing.make_thumbnails(picture.key) is Outcome.READY
+
+    stored = world.picture()
+    assert (stored.status, stored.revision) == (PictureStatus.READY, picture.revision + 2)
+    assert world.thumbnail_keys() == sorted(stored.variants.values())
+    assert len(stored.variants) == len(SIZES) * len(FORMATS)
+
+
+def test_a_profile_that_keeps_changing_hands_the_claim_back_and_is_raised_for_retry(
+    world: World,
+) -> None:
+    upload = landed_upload(world)
+    world.table.fault = failing("set_picture", error=Conflict)
+
+    with pytest.raises(Conflict):
+        world.processing.ingest(upload.key)
+
+    profile = world.table.get(USER)
+    assert profile is not None and profile.upload is not None and profile.picture is None
+    assert (profile.upload.state, profile.upload.claimed_at) == (UploadState.PENDING, None)
+    assert upload.key in world.store.objects  # for the retry
+    world.table.fault = lambda _operation: None
+    assert world.processing.ingest(upload.key) is Outcome.INGESTED
+
+
+def test_a_bug_while_checking_a_direct_upload_is_raised_and_does_not_fail_the_upload(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload = landed_upload(world)
+
+    def bug(*_: object) -> None:
+        raise InternalError()
+
+    monkeypatch.setattr(world.pictures, "validated", bug)
+    with pytest.raises(InternalError):
+        world.processing.ingest(upload.key)
+
+    profile = world.table.get(USER)
+    assert profile is not None and profile.upload is not None
+    assert (profile.upload.state, profile.upload.error_code) == (UploadState.PENDING, None)
+    assert upload.key in world.store.objects
+
+
+def test_a_rejected_upload_replaced_before_it_failed_is_logged_and_left_to_the_new_one(
+    world: World, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logging.getLogger("profilepics"), "propagate", True)
+    upload = start_upload(world)
+    world.store.put(upload.key, b"not an image at all", "image/jpeg", "")
+    newer: list[DirectUpload] = []
+
+    def replaced_after_the_claim(_user_id: str) -> None:
+        profile = world.table.profiles[USER]
+        if profile.upload is not None and profile.upload.state is UploadState.PROCESSING:
+            world.table.before_swap_upload = lambda _user_id: None
+            world.pictures.start_direct_upload(USER)
+            newer.append(world.table.profiles[USER].upload or upload)
+
+    world.table.before_swap_upload = replaced_after_the_claim
+    with caplog.at_level(logging.INFO, logger="profilepics.processing"):
+        assert world.processing.ingest(upload.key) is Outcome.REJECTED
+
+    assert caplog.messages == [f"upload {upload.id} was replaced or taken over before it failed"]
+    profile = world.table.get(USER)
+    assert profile is not None and [profile.upload] == newer
