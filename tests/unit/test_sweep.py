@@ -194,10 +194,14 @@ def test_dry_run_reports_orphans_and_deletes_nothing(store: FakeStore, table: Fa
     orphan = keys.original("ada", OLD_ID, "jpg")
     put(store, orphan)
 
-    found = orphans_of(store, table, dry_run=True)
+    found: list[str] = []
+    report = sweeper(store, table).run(timedelta(0), dry_run=True, on_orphan=found.append)
 
     assert orphan in store.objects and found == [orphan]
     assert keys.SWEEP_CHECKPOINT not in store.objects
+    assert report.lines()[2] == (
+        "orphans found (dry run, none deleted): 1 (originals 1, thumbnails 0, uploads 0)"
+    )
 
 
 class CountingStore(FakeStore):
@@ -298,6 +302,8 @@ BROKEN = [
     b'{"after": {"sweep/": "sweep/x"}, "last": "sweep/x"}',
     b'{"after": {"originals/": "uploads/x"}, "last": "uploads/x"}',
     b'{"after": {"originals/": 3}, "last": "x"}',
+    b'{"after": {"originals/": "originals/x"}, "last": null}',
+    b'{"after": ["originals/"], "last": "originals/x"}',
 ]
 
 
@@ -456,3 +462,85 @@ def test_retired_variants_are_kept_while_their_urls_may_work_and_swept_after(
 
     assert retired(NOW - life + timedelta(seconds=1)) == []
     assert retired(NOW - life) == [old]
+
+
+def test_progress_is_said_once_the_interval_has_passed_and_then_again_an_interval_later() -> None:
+    now = [100.0]
+    said: list[str] = []
+    progress = sweep.every(30, said.append, monotonic=lambda: now[0])
+    report = SweepReport(dry_run=False, checked=5)
+
+    for at in (129.9, 130.0, 159.9, 160.0):
+        now[0] = at
+        progress(report)
+
+    assert said == [report.progress()] * 2
+
+
+def test_a_reports_seconds_are_its_own_run_s_until_it_stopped_or_finished(
+    store: FakeStore, table: FakeTable
+) -> None:
+    def ticks() -> Iterator[float]:
+        yield from (1000.0, 1002.5, 1004.0)
+
+    def swept(**options: object) -> SweepReport:
+        clock = ticks()
+        run = Sweeper(store, table, lambda: NOW, monotonic=lambda: next(clock)).run
+        return run(timedelta(0), **options)  # type: ignore[arg-type]
+
+    assert swept(until=lambda: True).seconds == 2.5  # stopped after its one page
+    assert swept(fresh=True).seconds == 4.0
+
+
+def test_a_stopped_sweep_says_it_stopped_after_the_last_key_it_checked(
+    store: FakeStore, table: FakeTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sweep, "PAGE", 3)
+    in_order = sorted(store.objects, key=lambda key: key.split("/", 1)[1])  # by owner, then key
+
+    first = sweeper(store, table).run(timedelta(0), until=lambda: True)
+
+    assert first.stopped_after == in_order[2]
+    assert first.progress().endswith(f", at {in_order[2]}")
+    assert sweeper(store, table).run(timedelta(0)).checked == len(in_order) - 3
+
+
+def test_an_owner_whose_objects_span_pages_is_read_once_even_with_the_smallest_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sweep, "PAGE", 2)  # three objects an owner: each spans two pages
+    monkeypatch.setattr(sweep, "CACHE", 1)
+    table, store = FakeTable(), FakeStore()
+    many(table, store, users=3, orphans=0)
+
+    report = sweeper(store, table).run(timedelta(0))
+
+    assert (report.checked, report.referenced, report.owners_read) == (9, 9, 3)
+
+
+def test_a_re_crop_s_retired_square_is_kept_and_a_square_it_never_recorded_is_swept(
+    store: FakeStore, table: FakeTable
+) -> None:
+    """A re-crop records its square's variants and retires the old ones (URLs for them may
+    still work); a re-crop that failed mid-way left variants of a square nothing records."""
+    current = table.profiles["ada"].picture
+    assert current is not None
+    tag, lost = keys.next_crop_tag(""), keys.next_crop_tag("c1-00000000")
+    recropped = current.model_copy(
+        update={
+            "crop_tag": tag,
+            "variants": {
+                Variant(s).id: keys.thumbnail("ada", ID, Variant(s), WEBP, tag) for s in (64, 128)
+            },
+            "retired": list(current.variants.values()),
+            "retired_at": NOW,
+        }
+    )
+    table.profiles["ada"] = table.profiles["ada"].model_copy(update={"picture": recropped})
+    for key in recropped.variants.values():
+        put(store, key)
+    unrecorded = keys.thumbnail("ada", ID, Variant(256), WEBP, lost)
+    put(store, unrecorded)
+    animated = keys.thumbnail("ada", ID, Variant(256, animated=True), WEBP)  # of the old square
+
+    assert set(orphans_of(store, table, dry_run=True)) == {unrecorded, animated}

@@ -88,14 +88,19 @@ class Listed(NamedTuple):
 Progress = Callable[[SweepReport], None]
 
 
-def every(seconds: float, say: Callable[[str], None]) -> Progress:
+def every(
+    seconds: float,
+    say: Callable[[str], None],
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Progress:
     """A progress callback that says the report's progress line at most once in seconds."""
-    last = time.monotonic()
+    last = monotonic()
 
     def progress(report: SweepReport) -> None:
         nonlocal last
-        if time.monotonic() - last >= seconds:
-            last = time.monotonic()
+        now = monotonic()
+        if now - last >= seconds:
+            last = now
             say(report.progress())
 
     return progress
@@ -112,11 +117,13 @@ class Sweeper:
         table: ProfileTable,
         clock: Clock,
         url_life: timedelta = timedelta(seconds=MAX_URL_EXPIRY_SECONDS),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._table = table
         self._clock = clock
         self._url_life = url_life
+        self._monotonic = monotonic
 
     def run(
         self,
@@ -131,7 +138,7 @@ class Sweeper:
         """One pass, resumed from the saved position unless fresh (a dry run always starts
         from the beginning and saves nothing); stops after the page at which until() is true.
         """
-        began = time.monotonic()
+        began = self._monotonic()
         report = SweepReport(dry_run=dry_run)
         cutoff = self._clock() - grace - _CLOCK_GRAIN
         checkpoint = _Checkpoint(self._store, enabled=not dry_run)
@@ -150,14 +157,14 @@ class Sweeper:
             report.checked += len(page)
             position = position.past(page)
             report.stopped_after = position.last
-            report.seconds = time.monotonic() - began
+            report.seconds = self._monotonic() - began
             checkpoint.save(position)
             if progress is not None:
                 progress(report)
             if until is not None and until():
                 return report
         report.stopped_after = None
-        report.seconds = time.monotonic() - began
+        report.seconds = self._monotonic() - began
         checkpoint.clear()
         return report
 
