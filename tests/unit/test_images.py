@@ -249,6 +249,20 @@ def test_every_exif_orientation_comes_out_upright_without_exif(orientation: int)
     assert_no_metadata(clean.data)
 
 
+def test_an_orientation_that_is_no_number_leaves_the_picture_as_stored() -> None:
+    """A camera or editor that wrote the tag as text: no turn or flip is made up for it."""
+    entry = struct.pack("<HHI4s", 0x0112, 2, 4, b"abc\0")  # Orientation, ASCII, "abc"
+    tiff = b"II*\0" + struct.pack("<IH", 8, 1) + entry + struct.pack("<I", 0)
+    data = gen.encode(gen.marked(80, 40), "JPEG", exif=b"Exif\0\0" + tiff, quality=95)
+
+    clean = clean_image(data, LIMITS)
+
+    out = gen.decode(clean.data).convert("RGB")
+    assert (clean.width, clean.height) == (80, 40)
+    assert is_red(gen.pixel(out, (5, 5))) and is_blue(gen.pixel(out, (74, 5)))
+    assert_no_metadata(clean.data)
+
+
 def test_jpeg_with_gps_and_orientation_6_comes_back_upright_without_gps_and_keeps_icc() -> None:
     icc = gen.srgb_icc()
     stored = gen.marked(80, 40).transpose(Image.Transpose.ROTATE_90)
