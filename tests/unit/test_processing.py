@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from PIL import ImageFile
-from profilepics import keys, placeholder
+from profilepics import keys, placeholder, processing
 from profilepics.clock import utcnow
 from profilepics.config import Settings
 from profilepics.deps import build
@@ -701,6 +701,32 @@ def test_a_picture_changed_but_still_processing_while_a_run_encoded_gets_its_var
     assert (stored.status, stored.revision) == (PictureStatus.READY, picture.revision + 2)
     assert world.thumbnail_keys() == sorted(stored.variants.values())
     assert len(stored.variants) == len(SIZES) * len(FORMATS)
+
+
+class ChangedOnEveryWrite(FakeTable):
+    """A table where another writer bumps the processing picture's revision before each of
+    the run's writes: the run never writes over a revision it read."""
+
+    def swap_picture(
+        self, user_id: str, picture: Picture, expected_revision: int, now: datetime
+    ) -> None:
+        current = self.profiles[user_id].picture
+        assert current is not None
+        bumped = current.model_copy(update={"revision": current.revision + 1})
+        self.profiles[user_id] = self.profiles[user_id].model_copy(update={"picture": bumped})
+        super().swap_picture(user_id, picture, expected_revision, now)
+
+
+def test_a_picture_that_changes_before_every_write_gets_no_variants_and_keeps_none() -> None:
+    world = World(ChangedOnEveryWrite())
+    picture = world.upload(jpeg())
+
+    assert world.processing.make_thumbnails(picture.key) is Outcome.SUPERSEDED
+
+    stored = world.picture()
+    assert (stored.status, stored.variants) == (PictureStatus.PROCESSING, {})
+    assert stored.revision == picture.revision + processing.RECORD_ATTEMPTS
+    assert world.thumbnail_keys() == []
 
 
 def test_a_profile_that_keeps_changing_hands_the_claim_back_and_is_raised_for_retry(
