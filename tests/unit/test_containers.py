@@ -152,3 +152,46 @@ def test_an_apng_whose_idat_frame_is_not_the_whole_canvas_says_what_it_is() -> N
         "The APNG's first frame is 10x20 at (0,0); the frame its IDAT holds must be the "
         "whole canvas."
     )
+
+
+def png_with(before_pixels: list[bytes], after_pixels: list[bytes], split: int = 0) -> bytes:
+    """A 13x5 grey PNG with chunks before and after its pixels, its IDAT split in two at
+    split (a run of two chunks) when given."""
+    data = gen.encode(Image.new("L", (13, 5)), "PNG")
+    idat_at = data.index(b"IDAT") - 4
+    end = data.index(b"IEND") - 4
+    idat = data[idat_at + 8 : end - 4]
+    pixels = (
+        gen.png_chunk(b"IDAT", idat[:split]) + gen.png_chunk(b"IDAT", idat[split:])
+        if split
+        else data[idat_at:end]
+    )
+    return data[:idat_at] + b"".join(before_pixels) + pixels + b"".join(after_pixels) + data[end:]
+
+
+TEXT = gen.png_chunk(b"tEXt", b"Comment\0hello")
+
+
+def test_a_still_whose_rows_are_one_run_is_inflated_in_full_wherever_its_text_is() -> None:
+    assert containers.check_png(png_with([], [])) == containers.PngCheck(True, True, False)
+    assert containers.check_png(png_with([TEXT], [])) == containers.PngCheck(True, True, False)
+    assert containers.check_png(png_with([], [TEXT])) == containers.PngCheck(True, True, True)
+    assert containers.check_png(png_with([], [], split=7)) == containers.PngCheck(True, True)
+
+
+def test_an_animation_or_rows_in_two_runs_are_left_to_the_decoder_to_inflate() -> None:
+    actl = gen.png_chunk(b"acTL", struct.pack(">II", 1, 0))
+    two_runs = png_with([], [TEXT, gen.png_chunk(b"IDAT", b"")])
+
+    assert containers.check_png(png_with([actl], [])).inflated is False
+    assert containers.check_png(two_runs).inflated is False
+
+
+def test_a_png_without_a_header_has_nothing_to_check() -> None:
+    signature, end = b"\x89PNG\r\n\x1a\n", gen.png_chunk(b"IEND", b"")
+    idat = gen.png_chunk(b"IDAT", zlib.compress(bytes(10)))
+
+    assert containers.check_png(signature + TEXT + end) == containers.PngCheck(False)
+    assert containers.check_png(signature + idat + TEXT + end) == containers.PngCheck(
+        False, False, True
+    )
