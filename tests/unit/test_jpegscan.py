@@ -169,3 +169,26 @@ def test_more_scans_than_the_cap_is_too_complex_and_says_why() -> None:
         f"The JPEG has {jpegscan.MAX_SCANS + 1} scans; the limit is {jpegscan.MAX_SCANS}. "
         "Each costs a pass over the whole picture."
     )
+
+
+def test_a_jpeg_cut_right_after_a_scan_header_s_length_is_truncated() -> None:
+    data = SOI + segment(0xC0, frame(64, 64, 0x11)) + b"\xff\xda\x00\x08"
+
+    layout = layout_of(data, CAP)
+
+    assert (len(layout.scans), layout.segments) == (1, 2)
+    with pytest.raises(ImageTruncated):
+        jpegscan.check_floor(layout)
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [Layout(0xC0, 64, ((10, 12), (14, 16)), 6), Layout(0xC2, 64, ((10, 12),), 5)],
+    ids=["sequential-two-scans", "progressive-one-scan"],
+)
+def test_only_a_single_scan_sequential_jpeg_is_cut_at_its_scan_for_decoding(
+    layout: Layout,
+) -> None:
+    data = bytes(range(20))
+
+    assert jpegscan.for_decoding(data, layout) == data
