@@ -75,6 +75,7 @@ def test_a_gif_without_any_colour_table_is_kept_without_one() -> None:
 
     assert clean.data[10] == 0  # no global table
     assert clean.data[13:16] == b"\x21\xf9\x04"  # the frame's control block comes next
+    assert clean.data[21] == 0x2C and clean.data[30] == 0  # nor a table of the frame's own
     assert gif.parse(clean.data, 2).frames == gif.parse(data, 2).frames
 
 
@@ -147,3 +148,47 @@ def test_a_frame_without_pixels_is_corrupt_and_says_so() -> None:
         gif.write(gif.Gif(4, 4, None, 0, frames=[_frame(0, 4, 10)]), lambda: None)
 
     assert raised.value.detail == "A GIF frame has no pixels"
+
+
+def _seen(data: bytes, wanted: list[bool]) -> list[tuple[str, list[tuple[int, ...]]]]:
+    """Each wanted canvas's mode and its first row's colours."""
+    shown = gif.shown(gif.parse(data, 10), wanted, lambda: None)
+    return [(c.mode, [c.getpixel((x, 0)) for x in range(4)]) for c in shown]  # type: ignore[misc]
+
+
+def test_the_animated_variant_sees_each_frame_in_its_palette_s_colours_where_it_goes() -> None:
+    data = (
+        screen(4, 4, PALETTE8)
+        + image(0, 0, 4)  # indices 0 1 2 3 along each row
+        + image(0, 0, 4, PALETTE2)  # the same indices in its own two colours
+        + b";"
+    )
+
+    assert _seen(data, [True, True]) == [
+        ("RGB", [(0, 1, 2), (3, 4, 5), (6, 7, 8), (9, 10, 11)]),
+        ("RGB", [(0, 0, 0), (255, 255, 255), (0, 0, 0), (0, 0, 0)]),
+    ]
+
+
+def test_a_frame_restored_to_what_was_under_it_leaves_the_canvas_as_before() -> None:
+    data = (
+        screen(4, 4, PALETTE8)
+        + image(0, 0, 4)
+        + control(0, 3, None)  # restore to previous
+        + image(0, 0, 4, PALETTE2)
+        + image(2, 0, 2, PALETTE2)
+        + b";"
+    )
+
+    first, second, third = _seen(data, [True, True, True])
+
+    assert second[1][:2] == [(0, 0, 0), (255, 255, 255)]
+    assert third[1][:2] == first[1][:2]  # the second frame was taken off again
+
+
+def test_a_canvas_that_can_show_through_is_rgba() -> None:
+    cleared = screen(4, 4, PALETTE8) + control(0, 2, None) + image(0, 0, 4) + b";"
+    partial = screen(6, 6, PALETTE8) + image(0, 0, 4) + b";"
+    see_through = screen(4, 4, PALETTE8) + control(0, 0, 1) + image(0, 0, 4) + b";"
+
+    assert [_seen(data, [True])[0][0] for data in (cleared, partial, see_through)] == ["RGBA"] * 3
