@@ -195,3 +195,42 @@ def test_a_png_without_a_header_has_nothing_to_check() -> None:
     assert containers.check_png(signature + idat + TEXT + end) == containers.PngCheck(
         False, False, True
     )
+
+
+def png_of(ihdr: bytes, *chunks: bytes) -> bytes:
+    body = b"".join(chunks)
+    return b"\x89PNG\r\n\x1a\n" + gen.png_chunk(b"IHDR", ihdr) + body + gen.png_chunk(b"IEND", b"")
+
+
+RGB_1000 = struct.pack(">IIBBBBB", 1000, 1000, 8, 2, 0, 0, 0)  # rows: 3,001,000 bytes
+
+
+def test_pixels_below_deflate_s_best_ratio_are_truncated_and_say_the_floor() -> None:
+    floor = 3_001_000 // 1032  # 2,907.9: whole bytes
+    containers.check_png(png_of(RGB_1000, gen.png_chunk(b"IDAT", bytes(floor))))
+
+    with pytest.raises(ImageTruncated) as raised:
+        containers.check_png(png_of(RGB_1000, gen.png_chunk(b"IDAT", bytes(floor - 1))))
+
+    assert raised.value.detail == (
+        f"The PNG image data holds {floor - 1} bytes; the pixels it declares need at least "
+        f"{floor}. The file is truncated or crafted."
+    )
+
+
+def test_palette_colours_without_a_palette_before_the_pixels_say_so() -> None:
+    ihdr = struct.pack(">IIBBBBB", 4, 4, 8, 3, 0, 0, 0)
+    idat = gen.png_chunk(b"IDAT", zlib.compress(bytes(5 * 4)))
+
+    with pytest.raises(ImageCorrupt) as raised:
+        containers.check_png(png_of(ihdr, idat))
+
+    assert raised.value.detail == (
+        "The PNG is in palette colours but has no palette before its pixels."
+    )
+
+
+def test_an_anmf_of_just_its_header_has_a_duration() -> None:
+    header = bytes(12) + struct.pack("<I", 70)[:3] + b"\0"
+
+    assert containers.webp_durations(riff(chunk(b"ANMF", header)), 1) == [70]
