@@ -188,19 +188,26 @@ def test_late_event_of_a_replaced_picture_leaves_no_variants(world: World) -> No
     assert {k.split("/")[2] for k in world.thumbnail_keys()} == {second.id}
 
 
-class ReplacedDuringTheRun(FakeTable):
-    """A table where another upload replaces the picture just before the run records it."""
+class ChangedBeforeEachWrite(FakeTable):
+    """A table where another writer changes the stored picture (to change(it)) just before
+    each of the run's writes of it."""
+
+    def __init__(self, change: Callable[[Picture], Picture]) -> None:
+        super().__init__()
+        self._change = change
 
     def swap_picture(
         self, user_id: str, picture: Picture, expected_revision: int, now: datetime
     ) -> None:
-        newer = picture.model_copy(update={"id": uuid.uuid4().hex})
-        self.profiles[user_id] = self.profiles[user_id].model_copy(update={"picture": newer})
+        current = self.profiles[user_id].picture
+        assert current is not None
+        changed = self._change(current)
+        self.profiles[user_id] = self.profiles[user_id].model_copy(update={"picture": changed})
         super().swap_picture(user_id, picture, expected_revision, now)
 
 
 def test_replacement_during_the_run_deletes_the_variants_it_made() -> None:
-    world = World(ReplacedDuringTheRun())
+    world = World(ChangedBeforeEachWrite(lambda p: p.model_copy(update={"id": uuid.uuid4().hex})))
     picture = world.upload(jpeg())
 
     assert world.processing.make_thumbnails(picture.key) is Outcome.SUPERSEDED
@@ -703,22 +710,11 @@ def test_a_picture_changed_but_still_processing_while_a_run_encoded_gets_its_var
     assert len(stored.variants) == len(SIZES) * len(FORMATS)
 
 
-class ChangedOnEveryWrite(FakeTable):
-    """A table where another writer bumps the processing picture's revision before each of
-    the run's writes: the run never writes over a revision it read."""
-
-    def swap_picture(
-        self, user_id: str, picture: Picture, expected_revision: int, now: datetime
-    ) -> None:
-        current = self.profiles[user_id].picture
-        assert current is not None
-        bumped = current.model_copy(update={"revision": current.revision + 1})
-        self.profiles[user_id] = self.profiles[user_id].model_copy(update={"picture": bumped})
-        super().swap_picture(user_id, picture, expected_revision, now)
-
-
 def test_a_picture_that_changes_before_every_write_gets_no_variants_and_keeps_none() -> None:
-    world = World(ChangedOnEveryWrite())
+    """Still processing, but at a new revision each time: the run never writes over one."""
+    world = World(
+        ChangedBeforeEachWrite(lambda p: p.model_copy(update={"revision": p.revision + 1}))
+    )
     picture = world.upload(jpeg())
 
     assert world.processing.make_thumbnails(picture.key) is Outcome.SUPERSEDED
