@@ -51,6 +51,10 @@ def test_adobe_keeps_its_transform_alone_and_another_app14_goes() -> None:
     assert (0xEE, b"Adobe" + struct.pack(">HHHB", 100, 0, 0, 2)) in segments(out)
     ducky = strip.jpeg(with_segment(cmyk, 0xEE, b"Ducky-not-adobe-0123"), None)
     assert ducky is not None and b"Ducky" not in ducky
+    [own] = [body for marker, body in segments(cmyk) if marker == 0xEE]
+    assert [body for marker, body in segments(ducky) if marker == 0xEE] == [own]  # Pillow's
+    crafted = strip.jpeg(with_segment(cmyk, 0xEE, adobe[:11] + b"\xff"), None)
+    assert crafted is not None and crafted[6:18] == b"Adobe\x00d\x00\x00\x00\x00\xff"
 
 
 def test_a_large_icc_profile_is_numbered_one_to_n_of_n() -> None:
