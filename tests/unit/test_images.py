@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageDraw, ImageFile, ImageOps
 from PIL.PngImagePlugin import PngInfo
-from profilepics import gif, jpegscan
+from profilepics import containers, gif, jpegscan
 from profilepics.errors import (
     EmptyFile,
     FileTooLarge,
@@ -967,6 +967,19 @@ def test_a_file_of_more_blocks_than_any_encoder_writes_is_image_too_complex_befo
     monkeypatch.setattr(Image, "open", no_open)
     with pytest.raises(ImageTooComplex, match="no encoder writes that many"):
         clean_image(gen.block_spam(fmt, 60), limits)
+
+
+def test_a_file_of_exactly_the_block_cap_is_taken_and_one_more_says_the_cap() -> None:
+    data = gen.block_spam("PNG", 40)
+    blocks = containers.chunk_count(data, webp=False, cap=1000)  # and IHDR, IDAT, IEND
+
+    assert clean_image(data, ImageLimits(max_blocks=blocks)).format is ImageFormat.PNG
+    with pytest.raises(ImageTooComplex) as refused:
+        clean_image(data, ImageLimits(max_blocks=blocks - 1))
+    assert refused.value.detail == (
+        f"The file has more than {blocks - 1} chunks, marker segments or blocks; no encoder "
+        "writes that many."
+    )
 
 
 def test_the_default_cap_refuses_five_megabytes_of_empty_chunks() -> None:
