@@ -67,6 +67,18 @@ MODULES: dict[str, list[str]] = {
     ],
     "processing": [U + "test_processing.py", U + "test_variants.py", U + "test_metrics.py"],
     "sweep": [U + "test_sweep.py"],
+    # The byte-level readers that refuse or rewrite an upload before Pillow decodes it: their
+    # own tests, and clean_image's (which reach them through every accepted format).
+    "gif": [
+        U + "test_gif.py",
+        U + "test_gif_blocks.py",
+        U + "test_images.py",
+        U + "test_strip.py",
+        U + "test_variants.py",  # shown(): the frames an animated variant is made of
+    ],
+    "jpegscan": [U + "test_jpegscan.py", U + "test_images.py", U + "test_strip.py"],
+    "containers": [U + "test_containers.py", U + "test_strip.py", U + "test_images.py"],
+    "strip": [U + "test_strip_blocks.py", U + "test_strip.py", U + "test_images.py"],
 }
 
 # The store adapter's behaviour is its calls to a real S3 server: its contract tests run on one
@@ -129,6 +141,13 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ): "no swept prefix ends in X: the same words are printed",
     ("sweep", 'cursor: str | None = ""'): (
         "every table (fake, DynamoDB adapter) starts a scan at the beginning for a falsy cursor"
+    ),
+    ("sweep", "return Position(after, page[-1].key if (page) or True else self.last)"): (
+        "run() calls past() only with a page it has (`while page := ...`): never an empty one"
+    ),
+    ("sweep", 'folder, crop_tag, retired = None, "XXXX", frozenset[str]()'): (
+        "a profile without a picture has no thumbnail folder, and cover() reads the crop tag "
+        "only of a key in that folder"
     ),
     ("sweep", "self._delete(batch, None)"): "None is as falsy as the False it replaces",
     ("sweep", "self._cache.popitem(last=None)"): (
@@ -213,6 +232,17 @@ EQUIVALENT: dict[tuple[str, str], str] = {
             "img.draft(img.mode, (1, 2))",
         )
     },
+    ("processing", "if upload.state is UploadState.PROCESSING or upload.claimed_at is not None:"): (
+        "an upload is stamped claimed_at exactly while it is PROCESSING (a claim sets both, a "
+        "release and the healer reset both): 'or' and 'and' agree on every stored upload"
+    ),
+    **{
+        ("processing", line): (
+            "a picture is PROCESSING from its upload until a run records it, and only a "
+            "recorded (FAILED) picture has an error: the READY write clears none"
+        )
+        for line in ('"XXerrorXX": None,', '"ERROR": None,')
+    },
     ("pictures", 'sent: Picture | None = ""'): (
         "only read once an earlier attempt set it: the attempt that finds its own write landed "
         "is never the first (a new picture's id is in no profile yet)"
@@ -228,6 +258,20 @@ EQUIVALENT: dict[tuple[str, str], str] = {
             'condition = "#p.#id = :id and (#p.#rev = :rev or attribute_not_exists(#p.#rev))"',
         )
     },
+    **{
+        ("adapters/dynamodb_table", line): (
+            "a claim is taken from a PENDING upload, which has no error code (only a FAILED one "
+            "has, and an ended upload is never claimed): there is none to clear"
+        )
+        for line in (
+            'done = claim.model_copy(update={"state": UploadState.DONE, "XXerror_codeXX": None})',
+            'done = claim.model_copy(update={"state": UploadState.DONE, "ERROR_CODE": None})',
+        )
+    },
+    ("adapters/dynamodb_table", "names = claim_names"): (
+        "names is still the empty dict it starts as: assigning the claim's names or merging "
+        "them in gives the same names"
+    ),
     **{
         ("adapters/minio_store", line): (
             "minio's BaseURL.build reads the method only to force path style for a PUT with "
@@ -251,6 +295,188 @@ EQUIVALENT: dict[tuple[str, str], str] = {
             'metadata={"CACHE-CONTROL": cache_control},',
         )
     },
+}
+
+EQUIVALENT |= {
+    **{
+        ("jpegscan", line): (
+            "ceil(ceil(x) / 8) = ceil(x / 8): a true division before the block rounding gives "
+            "the same count (a float equal to it)"
+        )
+        for line in (
+            "columns = -(-width * (s >> 4) / h_max)",
+            "rows = -(-height * (s & 15) / v_max)",
+        )
+    },
+    **{
+        ("jpegscan", line): (
+            "the maximum sampling is 0 only when every component's is, and then every "
+            "component has 0 columns (rows) whatever it is divided by"
+        )
+        for line in (
+            "h_max = max(s >> 4 for s in sampling) or 2",
+            "v_max = max(s & 15 for s in sampling) or 2",
+        )
+    },
+    **{
+        ("gif", line): (
+            "a file shorter than a GIF header has no frames, and a GIF without frames is "
+            "refused for that whatever screen it is given"
+        )
+        for line in (
+            "if len(data) <= _HEADER:",
+            "return Gif(None, 0, None, 0)",
+            "return Gif(0, None, None, 0)",
+            "return Gif(0, 0, None, None)",
+            "return Gif(1, 0, None, 0)",
+            "return Gif(0, 1, None, 0)",
+            "return Gif(0, 0, None, 1)",
+        )
+    },
+    ("gif", "stop = len(data) if (max_blocks is None) or True else max_blocks"): (
+        "a GIF of more blocks than max_blocks is refused (images._check_blocks) whether the "
+        "reading stops past the cap or counts them all: only the cost of the refusal changes"
+    ),
+    **{
+        ("gif", line): (
+            "write() decodes a frame only to check its LZW data: the palette colours the "
+            "decoded pixels, which are thrown away"
+        )
+        for line in ("_decoded(frame, None)", "_decoded(frame, frame.palette and gif.palette)")
+    },
+    ("containers", 'width, height = (v & 0x3FFF for v in struct.unpack("<hh", frame[6:10]))'): (
+        "& 0x3FFF keeps the low 14 bits, which a signed and an unsigned reading share "
+        "(Python's & works on a negative int's two's complement)"
+    ),
+    **{
+        ("strip", line): (
+            "a signed and an unsigned 32-bit size are the same bytes below 2 GiB, and an "
+            "upload is at most max_bytes (megabytes)"
+        )
+        for line in (
+            'return b"".join((struct.pack(">i", len(body)), kind, body, struct.pack(">I", crc)))',
+            'return b"RIFF" + struct.pack("<i", len(body) + 4) + b"WEBP" + body',
+            'return kind + struct.pack("<i", len(body)) + body + b"\x00" * (len(body) & 1)',
+            '(size,) = struct.unpack("<i", data[4:8])',
+        )
+    },
+    **{
+        ("strip", line): "png() returns at the IEND chunk before it asks for another"
+        for line in ('if kind == b"XXIENDXX":', 'if kind == b"iend":')
+    },
+    **{
+        ("strip", line): (
+            "an ANMF body of exactly 16 bytes is a header without an image chunk, refused "
+            "at the end of _frame() as before it"
+        )
+        for line in ("if len(body) <= 16:", "if len(body) < 17:")
+    },
+    **{
+        ("strip", line): (
+            "the frame count is only tested for being non-zero: 1, 2 and -1 are all true"
+        )
+        for line in ("images = 1", "images -= 1", "images += 2")
+    },
+    ("images", "icc = found if (isinstance(found, bytes)) or True else None"): (
+        "Pillow's icc_profile is bytes when a file has one and absent (None) when not: the "
+        "check only narrows the type"
+    ),
+    **{
+        ("images", line): (
+            "strip.jpeg finds the scans' ends itself when not handed them, to the same output "
+            "(test_strip_blocks checks it): only the search's cost changes"
+        )
+        for line in ("stripped = strip.jpeg(data, icc, None)", "stripped = strip.jpeg(data, icc, )")
+    },
+    ("images", "check_frames(img.size, 1, fmt, None, limits)"): (
+        "a HEIC's or AVIF's pixels weigh what their format says: _weight reads the data for "
+        "PNG only"
+    ),
+    ("images", "encoded = reencode(opened, stored.pillow_name, None, mode=mode)"): (
+        "reencode reads the data only for an animated WebP's frame durations; a converted "
+        "HEIC or AVIF is a still stored as JPEG or PNG"
+    ),
+    **{
+        ("gif", line): (
+            "an image descriptor or an extension's introducer and label that end the file have "
+            "nothing after them to read: the reading ends there either way"
+        )
+        for line in (
+            "if data[pos] == 0x2C and pos + 11 <= len(data):",
+            "if data[pos] == 0x2C and pos + 10 < len(data):",
+            "elif data[pos] == 0x21 and pos + 3 <= len(data):",
+            "elif data[pos] == 0x21 and pos + 2 < len(data):",
+        )
+    },
+    **{
+        ("gif", line): (
+            "the allowance only decides where the reading of a frame of too many short "
+            "sub-blocks stops: the GIF is over max_blocks and refused either way "
+            "(images._check_blocks), only the cost of the refusal changes"
+        )
+        for line in (
+            "blocks, carried, pos, short = _image_data(data, pos + 1, stop + gif.blocks + 1)",
+            "blocks, carried, pos, short = _image_data(data, pos + 1, stop - gif.blocks + 2)",
+        )
+    },
+    **{
+        ("gif", line): (
+            "Pillow's GIF decoder reads any negative transparency as none, and -1 is its default"
+        )
+        for line in (
+            'img = Image.frombytes(mode, size, frame.blocks, "gif", frame.code_size, '
+            "frame.interlaced, )",
+            'img = Image.frombytes(mode, size, frame.blocks, "gif", frame.code_size, '
+            "frame.interlaced, -2)",
+        )
+    },
+    **{
+        ("images", line): (
+            "the block cap only decides where reading a GIF of too many blocks stops: it is "
+            "over max_blocks and refused (_check_blocks) either way, or for its frames "
+            "(check_frames); only the cost of the refusal changes"
+        )
+        for line in (
+            "first = gif.parse(data, 1, None)",
+            "first = gif.parse(data, limits.max_blocks)",
+            "first = gif.parse(data, 1, )",
+            "first = gif.parse(data, 2, limits.max_blocks)",
+            "parsed = gif.parse(data, limits.max_frames + 1, None)",
+            "parsed = gif.parse(data, limits.max_blocks)",
+            "parsed = gif.parse(data, limits.max_frames + 1, )",
+            "parsed = gif.parse(data, limits.max_frames + 2, limits.max_blocks)",
+        )
+    },
+    **{
+        ("images", line): (
+            "int(None) raises TypeError, which the except turns into 1, the default it replaces"
+        )
+        for line in (
+            "return int(exif.get(ExifTags.Base.Orientation, None))",
+            "return int(exif.get(ExifTags.Base.Orientation, ))",
+        )
+    },
+    **{
+        ("images", line): (
+            "decoding only chooses whether a PNG's getexif() decodes the pixels first (the "
+            "caller knows no EXIF follows them): the same orientation, only its cost changes; "
+            "every other plugin's getexif() is Image.getexif()"
+        )
+        for line in (
+            "exif = img.getexif() if (decoding) or True else Image.Image.getexif(img)",
+            "decoding = fmt is ImageFormat.PNG or png.late_metadata",
+            "upright = _UPRIGHT.get(_orientation(img, ))",
+        )
+    },
+    ("images", "inflated: bool = True,"): "every call of _stripped passes inflated",
+    ("jpegscan", "frame_type, blocks, scans = 1, 0, list[tuple[int, int]]()"): (
+        "the frame type is only compared with the Huffman frame markers (0xC0-0xC2): 0 and 1 "
+        "are both none of them"
+    ),
+    ("jpegscan", "frame_type, blocks, scans = 0, 1, list[tuple[int, int]]()"): (
+        "the block count is only read with a Huffman frame type, which a frame header sets "
+        "together with its own count"
+    ),
 }
 
 STATUS = {1: "killed", 3: "killed", 0: "survived", 36: "timeout", -24: "timeout", 24: "timeout"}
@@ -332,22 +558,27 @@ def _run(module: str, extra_env: dict[str, str]) -> Score:
     # A timeout counts as killed (the mutant made the tests hang); "no tests" does not.
     caught = {n for n, code in codes.items() if code is not None and code in STATUS}
     caught = {n for n in caught if STATUS[codes[n] or 0] in ("killed", "timeout")}
-    source = meta.with_suffix("").read_text()
-    survivors = [(n, mutated_line(source, n)) for n in codes if n not in caught]
+    bodies = function_bodies(meta.with_suffix("").read_text())
+    survivors = [(n, mutated_line(bodies, n)) for n in codes if n not in caught]
     killed = len(caught)
     return Score(module, killed, len(codes), sorted(survivors), seconds)
 
 
-def mutated_line(source: str, name: str) -> str:
+def function_bodies(source: str) -> dict[str, str]:
+    """Each function's source in mutmut's mutated module, by name (parsed once: the module
+    holds a copy of a function for each of its mutants)."""
+    lines = source.splitlines()
+    return {
+        node.name: "\n".join(lines[node.lineno - 1 : node.end_lineno])
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+def mutated_line(bodies: dict[str, str], name: str) -> str:
     """What the mutant changes: the first line it adds (or removes), from mutmut's own file."""
     function = name.rsplit(".", 1)[1]
     original = function.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
-    bodies = {
-        node.name: ast.get_source_segment(source, node) or ""
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        and node.name in (function, original)
-    }
     before = bodies.get(original, "").splitlines()[1:]
     after = bodies.get(function, "").splitlines()[1:]
     changed = [line for line in difflib.ndiff(before, after) if line[:2] in ("+ ", "- ")]
