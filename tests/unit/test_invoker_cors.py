@@ -31,7 +31,7 @@ def test_the_template_s_configuration_is_read_with_its_parameter_s_default() -> 
     assert cors == Cors(
         origins=("*",),
         methods=("GET", "POST", "PUT", "PATCH", "DELETE"),
-        headers=("authorization", "content-type", "if-none-match"),
+        headers=("authorization", "content-type", "if-none-match", "cache-control"),
         expose=("etag", "location", "picture-size", "picture-format"),
         max_age=600,
     )
