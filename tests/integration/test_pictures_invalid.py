@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,6 +54,7 @@ GIF_JPEG_POLYGLOT = b"GIF89a\x01\x00\x01\x00\x00\x00\x00" + JPEG
 HTML_GIF_POLYGLOT = b"<html><img src=x onerror=alert(1)>" + GIF
 
 PHOTO = gen.encode(gen.photo(400, 300), "JPEG", quality=90)
+ARITHMETIC_JPEG = (Path(__file__).parents[1] / "unit" / "data" / "jpeg_arithmetic.jpg").read_bytes()
 HOSTILE: list[tuple[str, Send, int, str]] = [
     (
         "gif-100-1x1-frames-on-1000-canvas",
@@ -194,6 +196,12 @@ CASES: list[tuple[str, Send, int, str]] = [
         raw(gen.png_palette_misplaced(after_pixels=True), "image/png"),
         422,
         "image_corrupt",
+    ),
+    (
+        "jpeg-arithmetic-coded-cut-in-half",
+        raw(ARITHMETIC_JPEG[: len(ARITHMETIC_JPEG) // 2] + b"\xff\xd9"),
+        415,
+        "unsupported_media_type",
     ),
     (
         "png-behind-jpeg-magic",

@@ -697,6 +697,38 @@ def test_jpeg_with_as_many_scans_as_allowed_is_accepted() -> None:
     assert clean_image(data, LIMITS).width == 2048
 
 
+# jpegtran -arithmetic of a 96x64 photo (714 bytes): no tool here writes arithmetic coding.
+ARITHMETIC_JPEG = (Path(__file__).parent / "data" / "jpeg_arithmetic.jpg").read_bytes()
+
+
+def _arithmetic(kept: float = 1.0, size: tuple[int, int] | None = None) -> bytes:
+    """ARITHMETIC_JPEG with kept of its scan and an EOI behind it, its frame size replaced."""
+    data = bytearray(ARITHMETIC_JPEG)
+    if size is not None:
+        at = data.index(b"\xff\xc9") + 5
+        data[at : at + 4] = struct.pack(">HH", size[1], size[0])
+    ((start, end),) = jpegscan.layout_of(bytes(data), LIMITS.max_blocks).scans
+    return bytes(data[: start + int((end - start) * kept)]) + b"\xff\xd9"
+
+
+@pytest.mark.parametrize(
+    ("kept", "size"),
+    [(1.0, None), (0.5, None), (0.1, None), (0.0, (7000, 7000))],
+    ids=["whole", "half-cut", "tenth", "49-mp-in-600-bytes"],
+)
+def test_arithmetic_coded_jpeg_is_unsupported_media_type(
+    monkeypatch: pytest.MonkeyPatch, kept: float, size: tuple[int, int] | None
+) -> None:
+    """libjpeg supplies zeros past a marker in an arithmetic scan (the format's own convention),
+    so a cut one decodes whole, grey where it was cut, and was stored; it has no byte floor
+    (600 bytes declared 49 MP and were accepted); and Pillow, feeding libjpeg 64 KB at a time,
+    refused whole ones of more than that as corrupt (the arithmetic decoder cannot suspend).
+    Refused from the frame marker, before decoding."""
+    _forbid_decoding(monkeypatch)
+    with pytest.raises(UnsupportedMediaType, match="arithmetic"):
+        clean_image(_arithmetic(kept, size), LIMITS)
+
+
 @pytest.mark.parametrize("code_size", [0, 1, 9, 12])
 def test_gif_frame_of_an_lzw_code_size_gif_does_not_have_is_image_corrupt(code_size: int) -> None:
     """Pillow decodes LZW that starts at 0 to 12 bits, so these were stored; GIF has 2 to 8,

@@ -104,6 +104,7 @@ def clean_image(data: bytes, limits: ImageLimits) -> CleanImage:
         count = check_declared(img, fmt, data, limits)
         png = containers.PngCheck(exact=True)
         if layout is not None:
+            jpegscan.check_coding(layout)
             jpegscan.check_scans(layout)
             jpegscan.check_floor(layout)
         elif fmt is ImageFormat.PNG:

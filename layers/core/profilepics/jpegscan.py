@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 
 from profilepics.containers import Shortfall, refuse
-from profilepics.errors import ImageTooComplex
+from profilepics.errors import ImageTooComplex, UnsupportedMediaType
 
 # Each 8x8 block of a Huffman-coded JPEG costs at least one code for its DC and, in a
 # sequential scan, one for its AC (an end-of-block): a bit each.
@@ -24,6 +24,10 @@ _PROGRESSIVE_BITS_PER_BLOCK = 1
 SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _SEQUENTIAL_HUFFMAN = (0xC0, 0xC1)
 _PROGRESSIVE_HUFFMAN = (0xC2,)
+# libjpeg supplies zeros past a marker in an arithmetic scan, as the format allows, so a cut
+# one decodes whole; it has no byte floor; and libjpeg's arithmetic decoder cannot wait for
+# data, so Pillow (feeding it 64 KB at a time) fails whole ones larger than that.
+_ARITHMETIC = (0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
 # Each scan costs libjpeg a pass over the blocks of its components however few bytes it has
 # (end-of-band runs cover 32,767 blocks in a code; a refinement scan still looks at every
 # coefficient of each block): 2,000 scans in 52 KB took 5 s of CPU. libjpeg's own progressions
@@ -90,13 +94,22 @@ def layout_of(data: bytes, max_segments: int) -> Layout:
     return Layout(frame_type, blocks, tuple(scans), segments)
 
 
+def check_coding(layout: Layout) -> None:
+    """UnsupportedMediaType for arithmetic coding, before any scan is decoded."""
+    if layout.frame_type in _ARITHMETIC:
+        raise UnsupportedMediaType(
+            "The JPEG is arithmetic-coded, which is not accepted (a cut one cannot be told "
+            "from a whole one); save it as a baseline or progressive JPEG."
+        )
+
+
 def check_floor(layout: Layout) -> None:
     if layout.frame_type in _SEQUENTIAL_HUFFMAN:
         bits = _SEQUENTIAL_BITS_PER_BLOCK
     elif layout.frame_type in _PROGRESSIVE_HUFFMAN:
         bits = _PROGRESSIVE_BITS_PER_BLOCK
     else:
-        return  # arithmetic coding has no floor; lossless and hierarchical Pillow refuses
+        return  # arithmetic coding is refused; lossless and hierarchical Pillow refuses
     needs = layout.blocks * bits // 8
     if layout.scans and layout.scan_bytes < needs:
         refuse(Shortfall("JPEG scan data", layout.scan_bytes, needs))
