@@ -659,8 +659,32 @@ def test_jpeg_cut_in_half_with_its_end_marker_put_back_is_image_corrupt(
         clean_image(gen.jpeg_cut(data, 0.97), LIMITS)
 
 
+@pytest.mark.parametrize(
+    ("size", "quality", "cut"), [((64, 48), 75, 30), ((64, 48), 75, 64), ((400, 300), 90, 12)]
+)
+@pytest.mark.parametrize("end", [b"", b"\xff\xd9"], ids=["no-EOI", "EOI"])
+def test_jpeg_missing_the_last_bytes_of_its_scan_is_image_corrupt(
+    size: tuple[int, int], quality: int, cut: int, end: bytes
+) -> None:
+    """libjpeg decodes the zeros behind a scan as data when the scan is short: padded with 64
+    for its lookahead, these were accepted, their last blocks made of zeros; padded with the
+    8 its lookahead reads at most, the decoder runs out of data."""
+    data = gen.encode(gen.photo(*size), "JPEG", quality=quality, optimize=True)
+    assert data.endswith(b"\xff\xd9")
+    with pytest.raises(ImageCorrupt):
+        clean_image(data[: -2 - cut] + end, LIMITS)
+
+
 @pytest.mark.parametrize("size", [(1, 1), (7, 9), (16, 16), (1001, 777), (64, 2000)])
-@pytest.mark.parametrize("options", [{"quality": 5}, {"quality": 95, "subsampling": 0}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"quality": 5},
+        {"quality": 95, "subsampling": 0},
+        {"quality": 75, "optimize": True},
+        {"quality": 90, "restart_marker_rows": 1},
+    ],
+)
 def test_whole_baseline_jpeg_decodes_to_the_same_pixels_without_its_end_marker(
     size: tuple[int, int], options: dict[str, int]
 ) -> None:

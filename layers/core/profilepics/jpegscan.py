@@ -34,8 +34,10 @@ _ARITHMETIC = (0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
 # have 6 (grey) to 18 (CMYK); at the cap, a 7000x7000 picture's refinement scans cost ~1 s,
 # about what its decode costs anyway (docs/DESIGN.md, facts measured).
 MAX_SCANS = 32
-# libjpeg reads up to 57 bits ahead of the symbol it decodes.
-_LOOKAHEAD_PADDING = bytes(64)
+# libjpeg(-turbo) tops its bit buffer up to 57 bits before a symbol: at most 8 bytes past the
+# last one a whole scan uses (the least any of 434 whole test JPEGs needed was 7). Each byte
+# more is one a cut scan's missing tail can be decoded from (as zeros) instead of reported.
+_LOOKAHEAD_PADDING = bytes(8)
 
 
 @dataclass(frozen=True)
