@@ -204,6 +204,12 @@ CASES: list[tuple[str, Send, int, str]] = [
         "unsupported_media_type",
     ),
     (
+        "progressive-jpeg-cut-in-half-EOI-appended",
+        raw(gen.jpeg_cut(gen.encode(gen.photo(400, 300), "JPEG", progressive=True))),
+        422,
+        "image_corrupt",
+    ),
+    (
         "png-behind-jpeg-magic",
         raw(b"\xff\xd8\xff" + gen.encode(gen.marked(), "PNG")),
         422,

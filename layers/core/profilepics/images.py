@@ -106,6 +106,7 @@ def clean_image(data: bytes, limits: ImageLimits) -> CleanImage:
         if layout is not None:
             jpegscan.check_coding(layout)
             jpegscan.check_scans(layout)
+            jpegscan.check_complete(layout)
             jpegscan.check_floor(layout)
         elif fmt is ImageFormat.PNG:
             png = containers.check_png(data)
