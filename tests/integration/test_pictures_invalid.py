@@ -174,6 +174,12 @@ CASES: list[tuple[str, Send, int, str]] = [
         "image_corrupt",
     ),
     (
+        "apng-of-50-frames-declaring-2",
+        raw(gen.apng_frames(50, 64, whole=True, declared=2), "image/png"),
+        422,
+        "image_corrupt",
+    ),
+    (
         "apng-first-frame-half-the-canvas",
         raw(gen.apng_frames(3, 100, whole=True, first=50), "image/png"),
         422,

@@ -770,6 +770,18 @@ def test_arithmetic_coded_jpeg_is_unsupported_media_type(
         clean_image(_arithmetic(kept, size), LIMITS)
 
 
+@pytest.mark.parametrize(("frames", "declared"), [(5, 2), (500, 2), (5, 4)])
+def test_apng_of_more_frames_than_its_actl_declares_is_image_corrupt(
+    frames: int, declared: int
+) -> None:
+    """Pillow and Chromium show the frames acTL declares and skip the rest: those were stored
+    as sent, never decoded, past the frame cap (500 for 2 counted), bytes of anyone's choice in
+    a picture whose metadata is gone. APNG calls a count that is not the frames' an error."""
+    assert clean_image(gen.apng_frames(5, 64, whole=True), LIMITS).frames == 5
+    with pytest.raises(ImageCorrupt, match="acTL"):
+        clean_image(gen.apng_frames(frames, 64, whole=True, declared=declared), LIMITS)
+
+
 @pytest.mark.parametrize("code_size", [0, 1, 9, 12])
 def test_gif_frame_of_an_lzw_code_size_gif_does_not_have_is_image_corrupt(code_size: int) -> None:
     """Pillow decodes LZW that starts at 0 to 12 bits, so these were stored; GIF has 2 to 8,
