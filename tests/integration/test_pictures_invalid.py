@@ -216,6 +216,12 @@ CASES: list[tuple[str, Send, int, str]] = [
         "image_corrupt",
     ),
     (
+        "png-5000x5000-to-be-turned",
+        raw(gen.png_zeros(5000, 5000, orientation=6), "image/png"),
+        422,
+        "image_too_large",
+    ),
+    (
         "png-behind-jpeg-magic",
         raw(b"\xff\xd8\xff" + gen.encode(gen.marked(), "PNG")),
         422,

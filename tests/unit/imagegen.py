@@ -146,15 +146,18 @@ def png_bomb(width: int, height: int) -> bytes:
     )
 
 
-def png_zeros(width: int, height: int, *, depth: int = 8) -> bytes:
-    """A complete, valid RGBA PNG of transparent black at depth bits a channel."""
+def png_zeros(width: int, height: int, *, depth: int = 8, orientation: int | None = None) -> bytes:
+    """A complete, valid RGBA PNG of transparent black at depth bits a channel, with an eXIf
+    chunk of orientation before its pixels if given."""
     ihdr = struct.pack(">IIBBBBB", width, height, depth, 6, 0, 0, 0)
     compressor = zlib.compressobj(9)
     row = bytes(1 + depth // 2 * width)
     body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    exif = b"" if orientation is None else _png_chunk(b"eXIf", exif_bytes(orientation)[6:])
     return (
         b"\x89PNG\r\n\x1a\n"
         + _png_chunk(b"IHDR", ihdr)
+        + exif
         + _png_chunk(b"IDAT", body)
         + _png_chunk(b"IEND", b"")
     )

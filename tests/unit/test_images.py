@@ -151,6 +151,17 @@ def test_30000_by_30000_png_header_is_image_too_large_without_decoding(
         clean_image(data, LIMITS)
 
 
+def test_a_png_that_must_be_turned_counts_its_pixels_for_the_turning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A PNG turned upright is decoded by Pillow beside the truncation inflate, transposed and
+    deflated again: a 182 KB 7000x7000 one with orientation 6 cost 2.65 s of CPU and 399 MB to
+    upload, past the 2 s budget (checked only before the encoding). Its pixels count 2.5."""
+    _forbid_decoding(monkeypatch)
+    with pytest.raises(ImageTooLarge, match="turned upright"):
+        clean_image(gen.png_zeros(5000, 5000, orientation=6), LIMITS)
+
+
 def test_169_megapixel_png_bomb_is_image_too_large_without_decoding(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
