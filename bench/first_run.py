@@ -23,7 +23,7 @@ from pathlib import Path
 
 import requests
 
-from infra.stack import free_port
+from infra.stack import free_port, reaped
 from infra.stack.stack import free_stack_ports
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,24 +74,25 @@ def make_run(scratch: Path) -> tuple[float, str]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    try:
-        while not _healthy(api):
-            if process.poll() is not None or time.monotonic() - began > HEALTHY_WITHIN:
-                printed = log_path.read_text()
-                if "is in use" in printed:
-                    raise PortTaken(printed[-500:])
-                raise RuntimeError(f"never healthy:\n{printed[-3000:]}")
-            time.sleep(0.2)
-        elapsed = time.monotonic() - began
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C, to the whole foreground group
+    with reaped(process.pid):  # if this bench is killed, the watchdog ends `make run`
         try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            _kill_servers_of(scratch)
+            while not _healthy(api):
+                if process.poll() is not None or time.monotonic() - began > HEALTHY_WITHIN:
+                    printed = log_path.read_text()
+                    if "is in use" in printed:
+                        raise PortTaken(printed[-500:])
+                    raise RuntimeError(f"never healthy:\n{printed[-3000:]}")
+                time.sleep(0.2)
+            elapsed = time.monotonic() - began
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGINT)  # Ctrl-C, to the whole foreground group
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+                _kill_servers_of(scratch)
     return elapsed, log_path.read_text(errors="replace")
 
 

@@ -8,7 +8,10 @@ than Pillow's would do it faster. Rounds alternate, CPU time (every thread), med
 - Pillow's GIF plugin (`seek` + `load` each frame: composited to RGB);
 - libnsgif through pyvips (`gifload_buffer(n=-1)`, the `bench` extra), composited;
 - giflib through imagecodecs (`gif_decode`), composited, when it is installed (not a dependency:
-  `pip install imagecodecs` to add it).
+  `pip install imagecodecs` to add it);
+- Wuffs (the GIF decoder Chromium's Skia uses) through pywuffs, each frame's LZW data as a
+  one-frame GIF, palette-indexed like the upload's path, when it is installed (not a dependency:
+  `pip install pywuffs numpy` builds it from source; docs/benchmarks.md says why it is not one).
 
 `python -m bench.gifdecode [--repeat N]`; not part of `make bench`.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import struct
 import time
 from collections.abc import Callable
 
@@ -40,6 +44,34 @@ def _pillow(data: bytes) -> None:
             img.load()
 
 
+def _wuffs() -> Callable[[bytes], None] | None:
+    try:
+        import pywuffs  # type: ignore[import-not-found,unused-ignore]
+        from pywuffs import aux  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    config = aux.ImageDecoderConfig()
+    config.enabled_decoders = [pywuffs.ImageDecoderType.GIF]
+    config.pixel_format = pywuffs.PixelFormat.INDEXED__BGRA_BINARY
+    decoder = aux.ImageDecoder(config)
+
+    def one_frame(frame: gif.Frame, palette: bytes) -> bytes:
+        size = frame.width, frame.height
+        screen = struct.pack("<HHBBB", *size, 0xF0 | gif._table_bits(palette), 0, 0)
+        place = struct.pack("<HHHHB", 0, 0, *size, frame.interlaced << 6)
+        image = place + bytes([frame.code_size]) + frame.blocks
+        return b"GIF89a" + screen + palette + b"," + image + b";"
+
+    def decode(data: bytes) -> None:
+        parsed = gif.parse(data, cap=1_000)
+        for frame in parsed.frames:
+            found = decoder.decode(one_frame(frame, frame.palette or parsed.palette or b""))
+            if found.error_message:
+                raise ValueError(found.error_message)
+
+    return decode
+
+
 def _decoders() -> dict[str, Callable[[bytes], object]]:
     found: dict[str, Callable[[bytes], object]] = {
         "upload's path (LZW → P, Pillow)": _ours,
@@ -56,6 +88,9 @@ def _decoders() -> dict[str, Callable[[bytes], object]]:
         found["giflib via imagecodecs (RGB)"] = imagecodecs.gif_decode
     except ImportError:
         pass
+    wuffs = _wuffs()
+    if wuffs is not None:
+        found["Wuffs via pywuffs (LZW → P)"] = wuffs
     return found
 
 

@@ -16,7 +16,7 @@ import requests
 
 from bench.http_load import Endpoint, Load, endpoints_for, ensure_wrk, load_once, warm_up
 from bench.measure import Row, Sample, Target
-from infra.stack import free_port
+from infra.stack import free_port, reaped
 from tests.stackrun import EVENTS_TOKEN
 
 SECTION = "6 HTTP edge"
@@ -50,20 +50,22 @@ def edge_process(edge: str, env: dict[str, str], pids: list[int] | None = None) 
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a group of its own, which the watchdog ends if we are killed
     )
     if pids is not None:
         pids.append(process.pid)
     api = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(api, process)
-        yield api
-    finally:
-        process.terminate()
+    with reaped(process.pid):
         try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+            _wait_healthy(api, process)
+            yield api
+        finally:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
 
 
 def _wait_healthy(api: str, process: subprocess.Popen[bytes]) -> None:

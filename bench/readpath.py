@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.http_load import Endpoint, Load, ensure_wrk, load_once, warm_up
 from bench.measure import Row, Sample, Target
-from infra.stack import free_port
+from infra.stack import free_port, reaped
 from tests.stackrun import ACCESS_KEY, SECRET_KEY, RunningStack
 
 SECTION = "12 Read path"
@@ -56,19 +56,21 @@ def baseline(stack: RunningStack, mode: str, pids: list[int] | None = None) -> I
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # a group of its own, which the watchdog ends if we are killed
     )
     if pids is not None:
         pids.append(process.pid)
-    try:
-        assert process.stdin is not None and process.stdout is not None
-        process.stdin.write(json.dumps(config))
-        process.stdin.close()
-        if process.stdout.readline().strip() != "ready":
-            raise RuntimeError(f"the {mode} baseline did not start")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.kill()
-        process.wait(10)
+    with reaped(process.pid):
+        try:
+            assert process.stdin is not None and process.stdout is not None
+            process.stdin.write(json.dumps(config))
+            process.stdin.close()
+            if process.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"the {mode} baseline did not start")
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.kill()
+            process.wait(10)
 
 
 def seed_many(stack: RunningStack, model: str, count: int = MANY) -> list[str]:

@@ -1,7 +1,7 @@
 """The embedded local stack: SeaweedFS and dynalite on 127.0.0.1, no Docker; the CLI drives it."""
 
 from infra.stack.objectstore import StoreConfig, StoreServer, WeedPorts, find_weed
-from infra.stack.process import ManagedProcess, StackError, free_port, free_port_block
+from infra.stack.process import ManagedProcess, StackError, free_port, free_port_block, reaped
 from infra.stack.stack import LocalStack, StackConfig, free_stack_ports
 from infra.stack.table import TableConfig, TableServer, ensure_installed
 from infra.stack.tls import TlsFiles, ensure_tls
@@ -25,4 +25,5 @@ __all__ = [
     "free_port",
     "free_port_block",
     "free_stack_ports",
+    "reaped",
 ]

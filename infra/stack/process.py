@@ -10,7 +10,8 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from infra.ports import port_accepts as port_accepts  # re-exported for existing callers
@@ -24,6 +25,17 @@ _POLL_SECONDS = 0.05
 _live: set[ManagedProcess] = set()
 # ...and this one ends them when it is killed, so no hook runs.
 _reaper = Reaper()
+
+
+@contextmanager
+def reaped(pid: int) -> Iterator[None]:
+    """While inside, the process group pid leads (a child started with start_new_session=True)
+    is ended by the watchdog if this interpreter dies first, however it dies."""
+    _reaper.watch(pid)
+    try:
+        yield
+    finally:
+        _reaper.forget(pid)
 
 
 class StackError(RuntimeError):

@@ -109,3 +109,42 @@ def _watchdogs_of(parent: int) -> list[int]:
         if int(stat[1]) == parent and _alive(int(entry.name)):
             found.append(int(entry.name))
     return found
+
+
+# A starter that runs a child in a group of its own under reaped() (the bench's baseline and
+# edge servers), says its pid, and waits inside reaped() ("inside") or after leaving it.
+_REAPED = """
+import subprocess, sys, time
+from infra.stack import reaped
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
+                         start_new_session=True)
+with reaped(child.pid):
+    if sys.argv[1] == "inside":
+        print(child.pid, flush=True)
+        time.sleep(600)
+print(child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("where", ["inside", "after"])
+def test_a_reaped_child_ends_with_its_killed_starter_only_while_reaped(where: str) -> None:
+    starter = subprocess.Popen(
+        [sys.executable, "-c", _REAPED, where], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    assert starter.stdout is not None
+    child = int(starter.stdout.readline())
+    try:
+        assert _alive(child)
+        (watchdog,) = [pid for pid in _watchdogs_of(starter.pid) if pid != child]
+        starter.send_signal(signal.SIGKILL)
+        starter.wait()
+        if where == "inside":
+            assert _gone_within(child, 30), f"child {child} outlived its killed starter"
+        else:
+            # Forgotten when reaped() was left: the watchdog ends with nothing to stop.
+            assert _gone_within(watchdog, 30)
+            assert _alive(child)
+    finally:
+        if _alive(child):
+            os.killpg(child, signal.SIGKILL)
