@@ -7,14 +7,16 @@ import json
 import os
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from profilepics.config import Settings
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from infra.invoker.template import Function
+from infra.invoker.template import Function, Template
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,6 +54,43 @@ class LocalSettings(BaseSettings):
     # (x4 for each next one: 1, 4, 16 s by default).
     event_attempts: int = Field(4, ge=1, le=20)
     event_backoff_seconds: float = Field(1.0, ge=0, le=3600)
+    # The origins the invoker's CORS allows, in place of the template's CorsAllowedOrigins
+    # default (the parameter API Gateway is given on AWS): comma-separated, or "*".
+    cors_allowed_origins: Annotated[tuple[str, ...] | None, NoDecode] = None
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        origins = tuple(o.strip() for o in value.split(",") if o.strip())
+        for origin in origins:
+            if origin != "*" and not _is_origin(origin):
+                raise ValueError("each origin is scheme://host[:port] with no path, or * for any")
+        return origins or None
+
+
+def _is_origin(text: str) -> bool:
+    """Whether text is an origin as browsers send it: a scheme and a host, nothing after."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises on a port that is no number
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and f"{parts.scheme}://{parts.netloc}" == text
+        and "@" not in parts.netloc
+    )
+
+
+def with_local_cors(template: Template, local: LocalSettings) -> Template:
+    """The template with PROFILEPICS_CORS_ALLOWED_ORIGINS in place of its CorsAllowedOrigins
+    default, as `sam deploy` would pass the parameter; the rest of its CorsConfiguration stays."""
+    if local.cors_allowed_origins is None or template.cors is None:
+        return template
+    return replace(template, cors=replace(template.cors, origins=local.cors_allowed_origins))
 
 
 def as_environment(settings: Settings) -> dict[str, str]:

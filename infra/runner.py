@@ -64,9 +64,9 @@ def build_invoker(
     ack: Ack,
 ) -> Invoker:
     """The invoker for service's store and table, checking tokens as API Gateway would, with
-    its bucket events spooled in the data dir."""
+    its bucket events spooled in the data dir and CORS for the operator's origins."""
     return Invoker(
-        template,
+        local.with_local_cors(template, cfg),
         local.environment_for(service),
         health_check(service),
         cfg.instances,

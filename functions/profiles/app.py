@@ -16,7 +16,9 @@ from profilepics.http import (
     BODY_ERRORS,
     DATA_ERRORS,
     OWNER_ERRORS,
+    PRIVATE,
     PROFILES,
+    SIGNED_URLS,
     json_response,
     responses,
     wants_fresh,
@@ -49,7 +51,7 @@ app = Routes()
 )
 def create_user(body: models.ProfileCreate) -> Response[models.ProfilePrivate]:
     deps.authorizer().require_owner(app.current_event.raw_event, body.user_id)
-    return json_response(deps.profiles().create(body), 201)
+    return json_response(deps.profiles().create(body), 201, PRIVATE)
 
 
 @app.get(
@@ -68,7 +70,7 @@ def list_users(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response[models.ProfilePage]:
     deps.authorizer().require_reader(app.current_event.raw_event)
-    return json_response(deps.profiles().list(limit, cursor))
+    return json_response(deps.profiles().list(limit, cursor), headers=SIGNED_URLS)
 
 
 @app.get(
@@ -83,7 +85,7 @@ def list_users(
 def get_user(user_id: str) -> Response[models.ProfilePublic]:
     deps.authorizer().require_reader(app.current_event.raw_event)
     fresh = wants_fresh(app.current_event.headers)
-    return json_response(deps.profiles().get(user_id, fresh=fresh))
+    return json_response(deps.profiles().get(user_id, fresh=fresh), headers=SIGNED_URLS)
 
 
 @app.patch(
@@ -100,7 +102,7 @@ def get_user(user_id: str) -> Response[models.ProfilePublic]:
 )
 def update_user(user_id: str, body: models.ProfileUpdate) -> Response[models.ProfilePrivate]:
     deps.authorizer().require_owner(app.current_event.raw_event, user_id)
-    return json_response(deps.profiles().update(user_id, body))
+    return json_response(deps.profiles().update(user_id, body), headers=PRIVATE)
 
 
 @app.get(
@@ -116,7 +118,7 @@ def update_user(user_id: str, body: models.ProfileUpdate) -> Response[models.Pro
 )
 def get_me() -> Response[models.ProfilePrivate]:
     caller = deps.authorizer().require_caller(app.current_event.raw_event)
-    return json_response(deps.profiles().get_private(caller.sub))
+    return json_response(deps.profiles().get_private(caller.sub), headers=PRIVATE)
 
 
 @app.get(
@@ -132,7 +134,7 @@ def get_me() -> Response[models.ProfilePrivate]:
 )
 def get_user_as_admin(user_id: str) -> Response[models.ProfilePrivate]:
     deps.authorizer().require_admin(app.current_event.raw_event)
-    return json_response(deps.profiles().get_private(user_id))
+    return json_response(deps.profiles().get_private(user_id), headers=PRIVATE)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -25,6 +25,7 @@ import h11
 
 from infra.invoker.access_log import AccessLog
 from infra.invoker.replies import Reply, problem
+from infra.invoker.target import path_and_query
 
 log = logging.getLogger("profilepics.invoker.edge")
 
@@ -161,7 +162,7 @@ class Connection:
         try:
             self._send(reply, method, close=unread)
         finally:
-            path = target.split("?", 1)[0]
+            path = path_and_query(target)[0]
             self._access(method, path, reply.status, self._millis(), reply.function)
         if unread:
             self._linger()

@@ -9,7 +9,6 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from infra.invoker import events
 from infra.invoker.delivery import Ack, Delivery, RetryPolicy, lease_seconds
@@ -19,6 +18,7 @@ from infra.invoker.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from infra.invoker.metrics import Registry
 from infra.invoker.replies import Reply, problem
 from infra.invoker.spool import Spool
+from infra.invoker.target import path_and_query
 from infra.invoker.template import Function, Template
 from infra.invoker.workers import FunctionPool, Outcome
 
@@ -104,22 +104,22 @@ class Invoker:
     ) -> Reply | tuple[str, dict[str, Any]]:
         """The invoker's own answer to a request (header_map: its headers by lower-cased name),
         or the function to invoke and its event."""
-        parts = urlsplit(target)
-        if parts.path == "/health" and method == "GET":
+        path, query = path_and_query(target)
+        if path == "/health" and method == "GET":
             checks = self._health()
             status = 200 if all(checks.values()) else 503
             return Reply(
                 status, [("Content-Type", "application/json")], json.dumps(checks).encode()
             )
-        if parts.path == "/metrics" and method == "GET":
+        if path == "/metrics" and method == "GET":
             body = self.metrics.render().encode()
             return Reply(200, [("Content-Type", METRICS_CONTENT_TYPE)], body)
-        if parts.path in ("/_events/s3", "/_events/seaweedfs") and method == "POST":
+        if path in ("/_events/s3", "/_events/seaweedfs") and method == "POST":
             if not self._may_post_events(header_map):
                 return problem(401, "unauthorized", "Bucket events need the events token")
-            return self._accept_events(parts.path, body)
+            return self._accept_events(path, body)
         for route in self.template.routes:
-            params = route.match(method, parts.path)
+            params = route.match(method, path)
             if params is None:
                 continue
             claims = None
@@ -128,11 +128,9 @@ class Invoker:
                     claims = self._authenticate(header_map)
                 except PermissionError as exc:
                     return problem(401, "unauthorized", "Authentication required", str(exc))
-            event = events.http_event(
-                route, method, parts.path, parts.query, headers, body, params, ip, claims
-            )
+            event = events.http_event(route, method, path, query, headers, body, params, ip, claims)
             return route.function, event
-        page = self._pages(parts.path, header_map) if self._pages and method == "GET" else None
+        page = self._pages(path, header_map) if self._pages and method == "GET" else None
         return page or problem(404, "not_found", "No such route")
 
     def _may_post_events(self, headers: Mapping[str, str]) -> bool:

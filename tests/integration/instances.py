@@ -47,7 +47,9 @@ class Instance:
                 self.kill()
 
 
-def start_instance(stack: RunningStack, name: str, directory: Path) -> Instance:
+def start_instance(
+    stack: RunningStack, name: str, directory: Path, extra_env: dict[str, str] | None = None
+) -> Instance:
     """`profilepics serve` on a free port, configured only through its environment."""
     port = free_port()
     data_dir = directory / f"{name}-data"  # its event spool, and nothing else
@@ -66,6 +68,7 @@ def start_instance(stack: RunningStack, name: str, directory: Path) -> Instance:
         "PROFILEPICS_JWT_SECRET": JWT_SECRET,
         "PROFILEPICS_EVENTS_TOKEN": EVENTS_TOKEN,
         "PROFILEPICS_DATA_DIR": str(data_dir),
+        **(extra_env or {}),
     }
     log_path = directory / f"{name}.log"
     with log_path.open("ab") as log:

@@ -253,6 +253,32 @@ def test_unknown_methods_are_a_404_problem_and_the_connection_lives(api: str) ->
             assert answer.problem()["code"] == "not_found"
 
 
+@pytest.mark.parametrize(
+    "target", [b"//127.0.0.1/health", b"//evil.example/users", b"//x/_dev/token/ada"]
+)
+def test_a_path_that_begins_with_two_slashes_is_that_path_not_a_host_and_another_path(
+    api: str, target: bytes
+) -> None:
+    # An origin-form target is a path: a proxy in front routes `//x/health` as that path, so
+    # the invoker must not read `x` as a host and serve `/health`.
+    answers, _ = exchange(
+        api, b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+
+    assert [a.status for a in answers] == [404], answers
+    assert answers[0].problem()["code"] == "not_found"
+
+
+def test_an_absolute_form_target_is_served_as_its_path(api: str) -> None:
+    request = (
+        b"GET http://127.0.0.1/health?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+
+    answers, _ = exchange(api, request)
+
+    assert [a.status for a in answers] == [200], answers
+
+
 def test_a_head_request_gets_headers_only(api: str) -> None:
     with connect(api) as sock:
         # As on API Gateway, HEAD matches no GET route: a 404, its body left out.

@@ -97,6 +97,26 @@ def test_a_cors_preflight_is_answered_at_the_gateway_as_the_template_configures(
     assert response.headers["Access-Control-Max-Age"] == "600"
 
 
+def test_a_preflight_allows_every_request_header_the_api_reads(api: str) -> None:
+    # Headers a browser may not send cross-origin without the preflight allowing them: the
+    # token, a JSON or image type, the default picture's ETag, and the fresh read's
+    # Cache-Control (the page sends it after a write; a page elsewhere must too).
+    asked = {"authorization", "content-type", "if-none-match", "cache-control"}
+    response = requests.options(
+        f"{api}/users/someone",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": ",".join(sorted(asked)),
+        },
+        timeout=10,
+    )
+
+    assert response.status_code == 204, response.text
+    allowed = set(response.headers["Access-Control-Allow-Headers"].lower().split(","))
+    assert asked <= allowed, asked - allowed
+
+
 def test_a_cross_origin_call_can_read_the_answer_and_its_exposed_headers(
     api: str, user: dict[str, str]
 ) -> None:

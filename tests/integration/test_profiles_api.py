@@ -193,3 +193,24 @@ def test_health_answers_200_when_store_and_table_answer(api: str) -> None:
     response = requests.get(f"{api}/health", timeout=10)
     assert response.status_code == 200
     assert response.json() == {"store": True, "table": True}
+
+
+def test_profile_reads_tell_caches_not_to_keep_their_signed_urls_or_share_private_ones(
+    api: str, user: dict[str, str], http: requests.Session
+) -> None:
+    # Every profile answer carries signed URLs that expire; with no Cache-Control a CDN in
+    # front applies its default TTL (CloudFront's: a day) and serves them after they expired,
+    # and a shared cache could hand the owner's e-mail to the next caller.
+    user_id = user["user_id"]
+    public = [f"{api}/users/{user_id}", f"{api}/users?limit=1"]
+    private = [(f"{api}/me", bearer(user_id)), (f"{api}/admin/users/{user_id}", bearer("x", True))]
+
+    for url in public:
+        answer = http.get(url, timeout=10)
+        assert answer.status_code == 200, url
+        directives = {d.strip() for d in answer.headers.get("Cache-Control", "").split(",")}
+        assert {"private", "no-cache"} <= directives, (url, directives)
+    for url, headers in private:
+        answer = http.get(url, headers=headers, timeout=10)
+        assert answer.status_code == 200, url
+        assert answer.headers.get("Cache-Control") == "no-store", url

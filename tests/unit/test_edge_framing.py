@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.invoker.edge import framing_error
+from infra.invoker.target import path_and_query
 
 HEAD = b"POST /users HTTP/1.1\r\nHost: x\r\n"
 
@@ -31,3 +32,18 @@ def test_plain_framing_passes(lines: bytes) -> None:
 )
 def test_ambiguous_framing_is_named(lines: bytes) -> None:
     assert framing_error(HEAD + lines + b"\r\n")
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/users/ada?size=64", ("/users/ada", "size=64")),
+        ("//evil.example/health", ("//evil.example/health", "")),
+        ("//x/users?a=//b", ("//x/users", "a=//b")),
+        ("http://127.0.0.1:3000/health?x=1", ("/health", "x=1")),
+        ("HTTPS://h", ("/", "")),
+        ("*", ("*", "")),
+    ],
+)
+def test_a_target_s_path_is_what_a_proxy_routes(target: str, expected: tuple[str, str]) -> None:
+    assert path_and_query(target) == expected

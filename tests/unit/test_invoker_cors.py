@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
+from unittest import mock
+
+import pytest
+from pydantic import ValidationError
 
 from infra.invoker.cors import Cors
 from infra.invoker.replies import Reply
 from infra.invoker.template import load
+from infra.local import LocalSettings, with_local_cors
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTED = Cors(
@@ -24,7 +31,7 @@ def test_the_template_s_configuration_is_read_with_its_parameter_s_default() -> 
     assert cors == Cors(
         origins=("*",),
         methods=("GET", "POST", "PUT", "PATCH", "DELETE"),
-        headers=("authorization", "content-type", "if-none-match"),
+        headers=("authorization", "content-type", "if-none-match", "cache-control"),
         expose=("etag", "location", "picture-size", "picture-format"),
         max_age=600,
     )
@@ -93,3 +100,42 @@ def test_any_origin_is_answered_with_a_star_and_credentials_only_when_configured
     }
     applied = with_credentials.apply(Reply(200), {"origin": "https://app.example.com"}).headers
     assert ("Access-Control-Allow-Credentials", "true") in applied
+
+
+def _local(origins: str | None) -> LocalSettings:
+    env = {} if origins is None else {"PROFILEPICS_CORS_ALLOWED_ORIGINS": origins}
+    with mock.patch.dict(os.environ, env, clear=True):
+        return LocalSettings()
+
+
+def test_the_operator_s_origins_replace_only_the_template_s_default() -> None:
+    template = load(ROOT / "template.yaml")
+    assert template.cors is not None
+
+    chosen = with_local_cors(template, _local(" https://a.test ,http://127.0.0.1:5173,"))
+
+    assert chosen.cors == replace(
+        template.cors, origins=("https://a.test", "http://127.0.0.1:5173")
+    )
+    assert with_local_cors(template, _local(None)) is template
+    assert with_local_cors(template, _local("")) is template
+
+
+@pytest.mark.parametrize(
+    "origins",
+    [
+        "https://a.test/",
+        "https://a.test/app",
+        "a.test",
+        "ftp://a.test",
+        "https://u@a.test",
+        "https://a.test:port",
+        "https://a.test?x",
+        "https://a.test,null",
+    ],
+)
+def test_an_origin_that_is_no_origin_is_refused_naming_the_variable(origins: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        _local(origins)
+
+    assert refused.value.errors()[0]["loc"] == ("cors_allowed_origins",)

@@ -442,19 +442,28 @@ def test_processing_that_never_finished_reads_as_failed(world: World) -> None:
     assert world.pictures.url(USER, "original").status is PictureStatus.FAILED
 
 
-def test_cache_control_never_outlives_the_url() -> None:
+def test_cache_control_never_outlives_the_url_nor_the_picture_cache_seconds() -> None:
     now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     parts = build(Settings(), store=FakeStore(), table=FakeTable(), clock=lambda: now)
     signed = PictureURL(
         url="u", expires_at=now + timedelta(seconds=1234.9), is_default=False, size="original"
     )
-    assert parts.pictures.cache_control(signed) == "private, max-age=1234"
+    # The URL works for 20 more minutes, but the picture may be replaced in one.
+    assert parts.pictures.cache_control(signed) == "private, max-age=60"
+    soon = signed.model_copy(update={"expires_at": now + timedelta(seconds=42.5)})
+    assert parts.pictures.cache_control(soon) == "private, max-age=42"
 
     for gone in (now, now - timedelta(seconds=5)):
         expired = signed.model_copy(update={"expires_at": gone})
         assert parts.pictures.cache_control(expired) == "private, max-age=0"
     default = PictureURL(url="d", expires_at=None, is_default=True, size="original")
-    assert parts.pictures.cache_control(default) == "public, max-age=300"
+    assert parts.pictures.cache_control(default) == "public, max-age=60"
+
+    longer = build(
+        Settings(picture_cache_seconds=900), store=FakeStore(), table=FakeTable(), clock=lambda: now
+    )
+    assert longer.pictures.cache_control(signed) == "private, max-age=900"
+    assert longer.pictures.cache_control(default) == "public, max-age=900"
 
 
 def test_retry_budget_is_bounded(world: World) -> None:

@@ -18,6 +18,7 @@ from profilepics.errors import (
 )
 from profilepics.images import clean_image
 from profilepics.models import Crop, Picture, Profile
+from profilepics.regenerate import MAX_RETIRED
 
 from tests.fakes import Fault
 from tests.unit import imagegen as gen
@@ -288,3 +289,35 @@ def test_a_duplicate_thumbnails_run_finishing_last_keeps_a_recrop_made_meanwhile
     world.clock.now += timedelta(minutes=20)
     world.under().sweeper.run()
     assert set(after.variants.values()) | set(after.retired) <= world.store.objects.keys()
+
+
+def test_recrops_within_the_url_life_keep_a_bounded_retired_list_and_then_wait() -> None:
+    # Each re-crop retires its set until the URLs handed out for it expire, and restarts that
+    # wait for every key retired before it: re-cropping every 50 minutes (or as fast as one
+    # can) grew the list, the item and the kept objects without end (~600 bytes a re-crop, and
+    # at DynamoDB's 400 KB the profile could no longer be written at all).
+    world = World(users=1)
+    parts = world.under()
+    reach = parts.settings.url_reach
+    refused = 0
+    for turn in range(40):
+        world.clock.now += timedelta(minutes=50)
+        before = world.picture()
+        try:
+            parts.recrops.recrop("u0", (LEFT, RIGHT)[turn % 2])
+        except Conflict as exc:
+            refused += 1
+            assert "expire" in exc.detail
+            assert world.picture() == before  # nothing written
+            continue
+        accounted_for(world, world.picture())
+        assert len(world.picture().retired) <= MAX_RETIRED
+
+    assert refused > 0
+    assert len(world.store.objects) <= 1 + len(world.picture().variants) + MAX_RETIRED
+    # Once the URLs of the waiting sets have expired, a re-crop goes through and deletes them.
+    world.clock.now += reach
+    parts.recrops.recrop("u0", LEFT if world.picture().crop != LEFT else RIGHT)
+    after = world.picture()
+    assert len(after.retired) == len(expected(parts, "u0", after))
+    accounted_for(world, after)

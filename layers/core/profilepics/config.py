@@ -137,6 +137,9 @@ class Settings(BaseModel):
 
     # Profiles read for display are kept this long per instance (recent.py); 0: never kept.
     read_cache_seconds: float = Field(1.0, ge=0, le=60)
+    # How long a browser or cache may keep GET picture's answer (the 302 or the JSON): a
+    # picture replaced or deleted meanwhile is shown as it was, or broken, for at most this.
+    picture_cache_seconds: int = Field(60, ge=0, le=3600)
     url_expiry_seconds: int = Field(3600, gt=0, le=MAX_URL_EXPIRY_SECONDS)
     url_window_seconds: int = Field(600, gt=0)
     processing_deadline_seconds: int = Field(300, gt=0)

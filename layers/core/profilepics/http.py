@@ -71,13 +71,19 @@ def problem(error: ProblemError) -> Response[str]:
 
 
 M = TypeVar("M", bound="BaseModel")
+# Profile answers carry signed URLs that expire: with no Cache-Control a CDN in front keeps
+# them for its default TTL (CloudFront's: a day). A public view may be stored by the reader
+# but revalidated each time; the whole profile (the e-mail) is never stored.
+SIGNED_URLS = {"Cache-Control": "private, no-cache"}
+PRIVATE = {"Cache-Control": "no-store"}
 
 
 def json_response(
     model: M, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response[M]:
     """A JSON response; the resolver serialises the model against the route's return type."""
-    return Response(status, "application/json", model, headers)
+    # A copy: the Response adds its Content-Type to the dict it is given (shared constants).
+    return Response(status, "application/json", model, dict(headers or {}))
 
 
 def _loc_part(part: object) -> str:

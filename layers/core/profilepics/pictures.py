@@ -300,11 +300,13 @@ class Pictures:
         )
 
     def cache_control(self, picture: PictureURL) -> str:
-        """Never let a cache keep a URL longer than the URL keeps working."""
+        """Never let a cache keep a URL longer than the URL keeps working, nor longer than
+        picture_cache_seconds: the picture may be replaced or deleted (its objects at once)."""
+        keep = self._settings.picture_cache_seconds
         if picture.expires_at is None:
-            return "public, max-age=300"
+            return f"public, max-age={keep}"
         remaining = int((picture.expires_at - self._clock()).total_seconds())
-        return f"private, max-age={max(remaining, 0)}"
+        return f"private, max-age={min(max(remaining, 0), keep)}"
 
 
 def image_limits(s: Settings) -> ImageLimits:

@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 WRITE_ATTEMPTS = 8
+# Keys a picture may have waiting for the URLs handed out for them to expire (~90 bytes each in
+# its item). Every retirement restarts the wait for all of them, so re-crops that came faster
+# than the URLs' life grew the list, the item and the kept objects without end.
+MAX_RETIRED = 256
 _PAGE = 50
 
 
@@ -90,6 +94,15 @@ class Regenerator:
         conditional write as the crop itself; the old set is retired as a regeneration's is.
         The same crop again changes nothing. Returns what happened and the picture as it now
         is (None once it was replaced or deleted)."""
+
+        _, waiting = self._retirements(picture, self._clock())
+        if picture.crop != crop and waiting and len(waiting) + len(picture.variants) > MAX_RETIRED:
+            assert picture.retired_at is not None  # keys wait only behind a retirement
+            until = (picture.retired_at + self._url_life).isoformat(timespec="seconds")
+            raise Conflict(
+                "The picture was re-cropped too often: the variants of its earlier squares are "
+                f"kept until the URLs handed out for them expire ({until}); crop it then."
+            )
 
         def recropped(current: Picture) -> Picture:
             if current.crop == crop:
