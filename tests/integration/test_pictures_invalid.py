@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,6 +54,7 @@ GIF_JPEG_POLYGLOT = b"GIF89a\x01\x00\x01\x00\x00\x00\x00" + JPEG
 HTML_GIF_POLYGLOT = b"<html><img src=x onerror=alert(1)>" + GIF
 
 PHOTO = gen.encode(gen.photo(400, 300), "JPEG", quality=90)
+ARITHMETIC_JPEG = (Path(__file__).parents[1] / "unit" / "data" / "jpeg_arithmetic.jpg").read_bytes()
 HOSTILE: list[tuple[str, Send, int, str]] = [
     (
         "gif-100-1x1-frames-on-1000-canvas",
@@ -172,6 +174,12 @@ CASES: list[tuple[str, Send, int, str]] = [
         "image_corrupt",
     ),
     (
+        "apng-of-50-frames-declaring-2",
+        raw(gen.apng_frames(50, 64, whole=True, declared=2), "image/png"),
+        422,
+        "image_corrupt",
+    ),
+    (
         "apng-first-frame-half-the-canvas",
         raw(gen.apng_frames(3, 100, whole=True, first=50), "image/png"),
         422,
@@ -194,6 +202,24 @@ CASES: list[tuple[str, Send, int, str]] = [
         raw(gen.png_palette_misplaced(after_pixels=True), "image/png"),
         422,
         "image_corrupt",
+    ),
+    (
+        "jpeg-arithmetic-coded-cut-in-half",
+        raw(ARITHMETIC_JPEG[: len(ARITHMETIC_JPEG) // 2] + b"\xff\xd9"),
+        415,
+        "unsupported_media_type",
+    ),
+    (
+        "progressive-jpeg-cut-in-half-EOI-appended",
+        raw(gen.jpeg_cut(gen.encode(gen.photo(400, 300), "JPEG", progressive=True))),
+        422,
+        "image_corrupt",
+    ),
+    (
+        "png-5000x5000-to-be-turned",
+        raw(gen.png_zeros(5000, 5000, orientation=6), "image/png"),
+        422,
+        "image_too_large",
     ),
     (
         "png-behind-jpeg-magic",

@@ -322,3 +322,21 @@ def test_original_past_the_limits_in_the_bucket_fails_with_image_too_large(
     failed = wait_status(http, api, user_id, uploaded["id"], "failed")
     assert failed["error"] == "image_too_large"
     assert stack.keys(f"thumbnails/{user_id}/") == variants
+
+
+def test_a_picture_with_a_large_icc_profile_gets_variants_of_a_few_kilobytes(
+    api: str, http: requests.Session, user: dict[str, str]
+) -> None:
+    """Each variant carried the upload's RGB profile: with a 1 MB one, every 64 px avatar was
+    1 MB. Past 64 KiB the variants are converted to sRGB and carry none."""
+    icc = bytearray(gen.srgb_icc()) + bytes(1_000_000)
+    icc[:4] = len(icc).to_bytes(4, "big")
+    data = gen.encode(gen.photo(900, 700), "JPEG", quality=85, icc_profile=bytes(icc))
+    uploaded = accepted(put_picture(api, user["user_id"], data, http=http))
+    picture = wait_status(http, api, user["user_id"], uploaded["id"])
+    for fmt, urls in picture["sources"].items():
+        for size, url in urls.items():
+            response = http.get(url, timeout=10)
+            assert response.status_code == 200
+            assert len(response.content) < 100_000, (fmt, size, len(response.content))
+            assert not Image.open(io.BytesIO(response.content)).info.get("icc_profile")

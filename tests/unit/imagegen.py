@@ -146,15 +146,18 @@ def png_bomb(width: int, height: int) -> bytes:
     )
 
 
-def png_zeros(width: int, height: int, *, depth: int = 8) -> bytes:
-    """A complete, valid RGBA PNG of transparent black at depth bits a channel."""
+def png_zeros(width: int, height: int, *, depth: int = 8, orientation: int | None = None) -> bytes:
+    """A complete, valid RGBA PNG of transparent black at depth bits a channel, with an eXIf
+    chunk of orientation before its pixels if given."""
     ihdr = struct.pack(">IIBBBBB", width, height, depth, 6, 0, 0, 0)
     compressor = zlib.compressobj(9)
     row = bytes(1 + depth // 2 * width)
     body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    exif = b"" if orientation is None else _png_chunk(b"eXIf", exif_bytes(orientation)[6:])
     return (
         b"\x89PNG\r\n\x1a\n"
         + _png_chunk(b"IHDR", ihdr)
+        + exif
         + _png_chunk(b"IDAT", body)
         + _png_chunk(b"IEND", b"")
     )
@@ -287,14 +290,16 @@ def apng_frames(
     whole: bool = False,
     first: int | None = None,
     ops: tuple[int, int] = (0, 0),
+    declared: int | None = None,
 ) -> bytes:
     """An animated PNG: a blank canvas, then frames-1 frames that change one pixel each, or
     (whole) that paint the whole canvas a new colour each; first: the width the first frame's
     fcTL declares for the IDAT's image (APNG requires the canvas's); ops: the dispose and
-    blend ops of the frames after it (APNG has 0-2 and 0-1)."""
+    blend ops of the frames after it (APNG has 0-2 and 0-1); declared: the frame count its
+    acTL gives (APNG requires the number of frames)."""
     ihdr = struct.pack(">IIBBBBB", canvas, canvas, 8, 2, 0, 0, 0)
     out = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
-    out += _png_chunk(b"acTL", struct.pack(">II", frames, 0))
+    out += _png_chunk(b"acTL", struct.pack(">II", frames if declared is None else declared, 0))
     sequence = 0
 
     def control(

@@ -151,6 +151,17 @@ def test_30000_by_30000_png_header_is_image_too_large_without_decoding(
         clean_image(data, LIMITS)
 
 
+def test_a_png_that_must_be_turned_counts_its_pixels_for_the_turning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A PNG turned upright is decoded by Pillow beside the truncation inflate, transposed and
+    deflated again: a 182 KB 7000x7000 one with orientation 6 cost 2.65 s of CPU and 399 MB to
+    upload, past the 2 s budget (checked only before the encoding). Its pixels count 2.5."""
+    _forbid_decoding(monkeypatch)
+    with pytest.raises(ImageTooLarge, match="turned upright"):
+        clean_image(gen.png_zeros(5000, 5000, orientation=6), LIMITS)
+
+
 def test_169_megapixel_png_bomb_is_image_too_large_without_decoding(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -674,8 +685,32 @@ def test_jpeg_cut_in_half_with_its_end_marker_put_back_is_image_corrupt(
         clean_image(gen.jpeg_cut(data, 0.97), LIMITS)
 
 
+@pytest.mark.parametrize(
+    ("size", "quality", "cut"), [((64, 48), 75, 30), ((64, 48), 75, 64), ((400, 300), 90, 12)]
+)
+@pytest.mark.parametrize("end", [b"", b"\xff\xd9"], ids=["no-EOI", "EOI"])
+def test_jpeg_missing_the_last_bytes_of_its_scan_is_image_corrupt(
+    size: tuple[int, int], quality: int, cut: int, end: bytes
+) -> None:
+    """libjpeg decodes the zeros behind a scan as data when the scan is short: padded with 64
+    for its lookahead, these were accepted, their last blocks made of zeros; padded with the
+    8 its lookahead reads at most, the decoder runs out of data."""
+    data = gen.encode(gen.photo(*size), "JPEG", quality=quality, optimize=True)
+    assert data.endswith(b"\xff\xd9")
+    with pytest.raises(ImageCorrupt):
+        clean_image(data[: -2 - cut] + end, LIMITS)
+
+
 @pytest.mark.parametrize("size", [(1, 1), (7, 9), (16, 16), (1001, 777), (64, 2000)])
-@pytest.mark.parametrize("options", [{"quality": 5}, {"quality": 95, "subsampling": 0}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"quality": 5},
+        {"quality": 95, "subsampling": 0},
+        {"quality": 75, "optimize": True},
+        {"quality": 90, "restart_marker_rows": 1},
+    ],
+)
 def test_whole_baseline_jpeg_decodes_to_the_same_pixels_without_its_end_marker(
     size: tuple[int, int], options: dict[str, int]
 ) -> None:
@@ -687,10 +722,27 @@ def test_whole_baseline_jpeg_decodes_to_the_same_pixels_without_its_end_marker(
     assert gen.decode(trimmed).tobytes() == gen.decode(data).tobytes()
 
 
-def test_whole_progressive_jpeg_is_accepted() -> None:
-    data = gen.encode(gen.photo(400, 300), "JPEG", progressive=True)
+@pytest.mark.parametrize("mode", ["RGB", "L", "CMYK"])
+@pytest.mark.parametrize("options", [{}, {"subsampling": 0}, {"optimize": True}])
+def test_whole_progressive_jpeg_is_accepted(mode: str, options: dict[str, int]) -> None:
+    data = gen.encode(gen.photo(400, 300).convert(mode), "JPEG", progressive=True, **options)
     assert len(jpegscan.layout_of(data, LIMITS.max_blocks).scans) > 1
     assert clean_image(data, LIMITS).width == 400
+
+
+@pytest.mark.parametrize(
+    ("mode", "keep"), [("RGB", 0.3), ("RGB", 0.5), ("RGB", 0.8), ("L", 0.3), ("L", 0.5)]
+)
+def test_progressive_jpeg_cut_with_its_end_marker_put_back_is_image_corrupt(
+    mode: str, keep: float
+) -> None:
+    """libjpeg reads every scan to the EOI before the first row and Pillow drops its warnings,
+    so such a JPEG decoded, the scans after the cut missing (blurred or grey), and was stored.
+    The scans that are left no longer code every coefficient to its last bit. (A cut inside
+    the last scan still passes: docs/DESIGN.md.)"""
+    data = gen.encode(gen.photo(400, 300).convert(mode), "JPEG", progressive=True, quality=90)
+    with pytest.raises(ImageCorrupt, match="scans"):
+        clean_image(gen.jpeg_cut(data, keep), LIMITS)
 
 
 @pytest.mark.parametrize("refine", [True, False], ids=["refinement", "first"])
@@ -710,6 +762,50 @@ def test_jpeg_with_as_many_scans_as_allowed_is_accepted() -> None:
     data = gen.jpeg_eob_scans(jpegscan.MAX_SCANS - own)
     assert len(jpegscan.layout_of(data, LIMITS.max_blocks).scans) == jpegscan.MAX_SCANS
     assert clean_image(data, LIMITS).width == 2048
+
+
+# jpegtran -arithmetic of a 96x64 photo (714 bytes): no tool here writes arithmetic coding.
+ARITHMETIC_JPEG = (Path(__file__).parent / "data" / "jpeg_arithmetic.jpg").read_bytes()
+
+
+def _arithmetic(kept: float = 1.0, size: tuple[int, int] | None = None) -> bytes:
+    """ARITHMETIC_JPEG with kept of its scan and an EOI behind it, its frame size replaced."""
+    data = bytearray(ARITHMETIC_JPEG)
+    if size is not None:
+        at = data.index(b"\xff\xc9") + 5
+        data[at : at + 4] = struct.pack(">HH", size[1], size[0])
+    ((start, end),) = jpegscan.layout_of(bytes(data), LIMITS.max_blocks).scans
+    return bytes(data[: start + int((end - start) * kept)]) + b"\xff\xd9"
+
+
+@pytest.mark.parametrize(
+    ("kept", "size"),
+    [(1.0, None), (0.5, None), (0.1, None), (0.0, (7000, 7000))],
+    ids=["whole", "half-cut", "tenth", "49-mp-in-600-bytes"],
+)
+def test_arithmetic_coded_jpeg_is_unsupported_media_type(
+    monkeypatch: pytest.MonkeyPatch, kept: float, size: tuple[int, int] | None
+) -> None:
+    """libjpeg supplies zeros past a marker in an arithmetic scan (the format's own convention),
+    so a cut one decodes whole, grey where it was cut, and was stored; it has no byte floor
+    (600 bytes declared 49 MP and were accepted); and Pillow, feeding libjpeg 64 KB at a time,
+    refused whole ones of more than that as corrupt (the arithmetic decoder cannot suspend).
+    Refused from the frame marker, before decoding."""
+    _forbid_decoding(monkeypatch)
+    with pytest.raises(UnsupportedMediaType, match="arithmetic"):
+        clean_image(_arithmetic(kept, size), LIMITS)
+
+
+@pytest.mark.parametrize(("frames", "declared"), [(5, 2), (500, 2), (5, 4)])
+def test_apng_of_more_frames_than_its_actl_declares_is_image_corrupt(
+    frames: int, declared: int
+) -> None:
+    """Pillow and Chromium show the frames acTL declares and skip the rest: those were stored
+    as sent, never decoded, past the frame cap (500 for 2 counted), bytes of anyone's choice in
+    a picture whose metadata is gone. APNG calls a count that is not the frames' an error."""
+    assert clean_image(gen.apng_frames(5, 64, whole=True), LIMITS).frames == 5
+    with pytest.raises(ImageCorrupt, match="acTL"):
+        clean_image(gen.apng_frames(frames, 64, whole=True, declared=declared), LIMITS)
 
 
 @pytest.mark.parametrize("code_size", [0, 1, 9, 12])

@@ -96,6 +96,35 @@ def test_grey_and_adobe_cmyk_jpegs_strip_to_the_same_pixels(mode: str) -> None:
         assert "APP14 Adobe" in meta.holds(clean.data)
 
 
+def _segment(marker: int, body: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(body) + 2) + body
+
+
+def _adobe(transform: int) -> bytes:
+    return _segment(0xEE, b"Adobe" + struct.pack(">HHHB", 100, 0, 0, transform))
+
+
+@pytest.mark.parametrize(
+    "segments",
+    [
+        [_adobe(0), _adobe(1)],
+        [_adobe(1), _segment(0xEE, b"Other" + bytes(8)), _adobe(0)],
+        [_segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"), _adobe(0)],
+    ],
+    ids=["RGB-then-YCbCr", "YCbCr-other-RGB", "JFIF-then-RGB"],
+)
+def test_a_jpeg_of_several_colour_markers_strips_to_the_same_pixels(segments: list[bytes]) -> None:
+    """libjpeg reads the colour transform of the last Adobe segment (and a JFIF before any):
+    the first was kept, so a JPEG whose Adobe segments disagreed was stored with its colours
+    inverted through the wrong transform (off by up to 246 levels), and so were its variants."""
+    plain = gen.encode(PHOTO, "JPEG", quality=95)
+    headless = plain[:2] + plain[4 + struct.unpack(">H", plain[4:6])[0] :]  # no JFIF
+    data = headless[:2] + b"".join(segments) + headless[2:]
+    clean = clean_image(data, LIMITS)
+    assert not clean.reencoded
+    assert gen.decode(clean.data).tobytes() == gen.decode(data).tobytes()
+
+
 def test_interlaced_and_16_bit_pngs_strip_to_the_same_pixels() -> None:
     wide = Image.frombytes("I;16", (40, 30), bytes(range(256)) * 9 + bytes(96))
     for data in (gen.encode(PHOTO, "PNG", interlace=1), gen.encode(wide, "PNG")):

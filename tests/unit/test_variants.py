@@ -10,7 +10,7 @@ from profilepics import gif
 from profilepics import variants as pipeline
 from profilepics.config import Settings
 from profilepics.errors import ImageTooComplex, ImageTooLarge
-from profilepics.formats import ImageFormat, Variant
+from profilepics.formats import Encoding, ImageFormat, Variant
 from profilepics.images import ImageLimits, clean_image
 from profilepics.variants import make_animated_variant, make_squares, make_variants
 
@@ -203,6 +203,40 @@ def test_rgb_icc_profile_is_kept_in_the_variants() -> None:
     icc = gen.srgb_icc()
     data = gen.encode(gen.photo(64, 64), "JPEG", icc_profile=icc)
     assert webp(make_variants(data, [32], limits=LIMITS)[32]).info.get("icc_profile") == icc
+
+
+def _large_srgb_icc(size: int = 1_000_000) -> bytes:
+    """sRGB's profile grown to size (its header says so), as lookup tables grow real ones."""
+    icc = bytearray(gen.srgb_icc()) + bytes(size)
+    icc[:4] = len(icc).to_bytes(4, "big")
+    return bytes(icc)
+
+
+@pytest.mark.parametrize("animated", [False, True], ids=["still", "animated"])
+def test_a_large_icc_profile_is_not_copied_into_every_variant(animated: bool) -> None:
+    """A 4 MB RGB profile went into each of the eight variants: a 64 px avatar of 4 MB, 32 MB
+    stored for a 4 MB upload. Past the limit the variants are converted to sRGB instead and
+    carry no profile: the same colours as with the profile, a few bytes each."""
+    icc = _large_srgb_icc()
+    if animated:
+        frames = [gen.photo(64, 64), gen.photo(64, 64).transpose(Image.Transpose.ROTATE_90)]
+        data = gen.encode(
+            frames[0], "WEBP", save_all=True, append_images=frames[1:], icc_profile=icc
+        )
+        blobs = [make_animated_variant(data, 32, limits=LIMITS)]
+    else:
+        data = gen.encode(gen.photo(64, 64), "PNG", icc_profile=icc)
+        made = make_squares(data, [64, 32], limits=LIMITS, encodings=list(ENCODINGS.values()))
+        blobs = list(made.values())
+    small = gen.encode(gen.photo(64, 64), "PNG", icc_profile=gen.srgb_icc())
+    for blob in blobs:
+        assert blob is not None and len(blob) < 50_000
+        assert not gen.decode(blob).info.get("icc_profile")
+    if not animated:
+        lossless = Encoding(ImageFormat.PNG)
+        same = make_variants(small, [64], limits=LIMITS, encoding=lossless)[64]
+        converted = make_variants(data, [64], limits=LIMITS, encoding=lossless)[64]
+        assert gen.decode(converted).tobytes() == gen.decode(same).tobytes()
 
 
 def test_non_rgb_icc_profile_is_not_copied_onto_rgb_variants() -> None:

@@ -93,6 +93,8 @@ class _PngLayout:
     palette: bool  # a PLTE before the pixels, where PNG (and libpng) needs it
     own_frame: bytes = b""  # the fcTL before the IDAT: the IDAT is the animation's first frame
     bad_ops: bytes = b""  # the dispose and blend ops of the first fcTL whose APNG does not have
+    declared: int | None = None  # the frames acTL declares (Pillow and browsers show no more)
+    frames: int = 0  # fcTL chunks
 
 
 def _png_chunks(data: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -118,6 +120,7 @@ def _png_streams(data: bytes) -> _PngLayout:
     idat: list[bytes] = []
     frames: list[tuple[int, int, list[bytes]]] = []
     runs, previous, animated, late, palette, own, ops = 0, b"", False, False, False, b"", b""
+    declared: int | None = None
     for kind, body in _png_chunks(data):
         runs += kind == b"IDAT" and previous != b"IDAT"
         previous = kind
@@ -126,6 +129,8 @@ def _png_streams(data: bytes) -> _PngLayout:
         palette = palette or not runs and kind == b"PLTE"
         if kind == b"IHDR":
             ihdr = body
+        elif kind == b"acTL" and declared is None and len(body) >= 4:
+            (declared,) = struct.unpack(">I", body[:4])
         elif kind == b"IDAT":
             idat.append(body)
         elif kind == b"fcTL" and len(body) >= 12:
@@ -143,7 +148,7 @@ def _png_streams(data: bytes) -> _PngLayout:
         if parts:  # the frame whose data is the IDAT has no fdAT of its own
             streams.append(_PngStream(f"PNG frame {index}", w, h, b"".join(parts)))
     still = runs == 1 and not animated and not frames
-    return _PngLayout(ihdr, streams, still, late, palette, own, ops)
+    return _PngLayout(ihdr, streams, still, late, palette, own, ops, declared, len(frames))
 
 
 def _png_row_size(ihdr: bytes, width: int) -> int:
@@ -188,6 +193,12 @@ def check_png(data: bytes) -> PngCheck:
     if ihdr and ihdr[9] == _PNG_PALETTE and not layout.palette:
         raise ImageCorrupt("The PNG is in palette colours but has no palette before its pixels.")
     _check_own_frame(ihdr, layout.own_frame)
+    if layout.declared is not None and layout.declared != layout.frames:
+        # Pillow and Chromium show the declared frames and skip the rest, which then went
+        # undecoded (and past the frame cap) into the stored file; APNG calls this an error.
+        raise ImageCorrupt(
+            f"The APNG's acTL declares {layout.declared} frames; it has {layout.frames}."
+        )
     if len(layout.bad_ops) == 2:
         dispose, blend = layout.bad_ops
         raise ImageCorrupt(

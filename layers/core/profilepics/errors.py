@@ -132,8 +132,9 @@ class FileTooLarge(ProblemError):
 
 
 class UnsupportedMediaType(ProblemError):
-    """The bytes are not JPEG, PNG, GIF or WebP (the accepted formats are configurable). The
-    format is decided by the content, never by the name or the Content-Type.
+    """The bytes are not JPEG, PNG, GIF or WebP (the accepted formats are configurable), or are
+    an arithmetic-coded JPEG. The format is decided by the content, never by the name or the
+    Content-Type.
     """
 
     status, code, title = 415, "unsupported_media_type", "Unsupported image format"

@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 
 from profilepics.containers import Shortfall, refuse
-from profilepics.errors import ImageTooComplex
+from profilepics.errors import ImageCorrupt, ImageTooComplex, UnsupportedMediaType
 
 # Each 8x8 block of a Huffman-coded JPEG costs at least one code for its DC and, in a
 # sequential scan, one for its AC (an end-of-block): a bit each.
@@ -24,14 +24,20 @@ _PROGRESSIVE_BITS_PER_BLOCK = 1
 SCAN_END = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _SEQUENTIAL_HUFFMAN = (0xC0, 0xC1)
 _PROGRESSIVE_HUFFMAN = (0xC2,)
+# libjpeg supplies zeros past a marker in an arithmetic scan, as the format allows, so a cut
+# one decodes whole; it has no byte floor; and libjpeg's arithmetic decoder cannot wait for
+# data, so Pillow (feeding it 64 KB at a time) fails whole ones larger than that.
+_ARITHMETIC = (0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
 # Each scan costs libjpeg a pass over the blocks of its components however few bytes it has
 # (end-of-band runs cover 32,767 blocks in a code; a refinement scan still looks at every
 # coefficient of each block): 2,000 scans in 52 KB took 5 s of CPU. libjpeg's own progressions
 # have 6 (grey) to 18 (CMYK); at the cap, a 7000x7000 picture's refinement scans cost ~1 s,
 # about what its decode costs anyway (docs/DESIGN.md, facts measured).
 MAX_SCANS = 32
-# libjpeg reads up to 57 bits ahead of the symbol it decodes.
-_LOOKAHEAD_PADDING = bytes(64)
+# libjpeg(-turbo) tops its bit buffer up to 57 bits before a symbol: at most 8 bytes past the
+# last one a whole scan uses (the least any of 434 whole test JPEGs needed was 7). Each byte
+# more is one a cut scan's missing tail can be decoded from (as zeros) instead of reported.
+_LOOKAHEAD_PADDING = bytes(8)
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,8 @@ class Layout:
     blocks: int = 0
     scans: tuple[tuple[int, int], ...] = ()  # (start, end) of each scan's entropy-coded data
     segments: int = 0  # marker segments read (the walk stops once past its cap)
+    components: tuple[int, ...] = ()  # the frame's component ids
+    scan_headers: tuple[bytes, ...] = ()  # each scan's SOS body: components, Ss, Se, Ah/Al
 
     @property
     def scan_bytes(self) -> int:
@@ -66,6 +74,8 @@ def layout_of(data: bytes, max_segments: int) -> Layout:
     """The frame type, its block count and where each scan's data lies, up to the EOI or the
     segment past max_segments."""
     frame_type, blocks, scans = 0, 0, list[tuple[int, int]]()
+    components: tuple[int, ...] = ()
+    headers: list[bytes] = []
     pos, segments = 2, 0
     while pos + 4 <= len(data) and segments <= max_segments:
         if data[pos] != 0xFF:
@@ -82,12 +92,23 @@ def layout_of(data: bytes, max_segments: int) -> Layout:
         segments += 1
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC) and len(body) >= 6:
             frame_type, blocks = marker, _blocks(body)
+            components = tuple(body[6 : 6 + 3 * body[5] : 3])
         elif marker == 0xDA:
+            headers.append(body)
             found = SCAN_END.search(data, pos)
             end = found.start() if found else len(data)
             scans.append((pos, end))
             pos = end
-    return Layout(frame_type, blocks, tuple(scans), segments)
+    return Layout(frame_type, blocks, tuple(scans), segments, components, tuple(headers))
+
+
+def check_coding(layout: Layout) -> None:
+    """UnsupportedMediaType for arithmetic coding, before any scan is decoded."""
+    if layout.frame_type in _ARITHMETIC:
+        raise UnsupportedMediaType(
+            "The JPEG is arithmetic-coded, which is not accepted (a cut one cannot be told "
+            "from a whole one); save it as a baseline or progressive JPEG."
+        )
 
 
 def check_floor(layout: Layout) -> None:
@@ -96,10 +117,39 @@ def check_floor(layout: Layout) -> None:
     elif layout.frame_type in _PROGRESSIVE_HUFFMAN:
         bits = _PROGRESSIVE_BITS_PER_BLOCK
     else:
-        return  # arithmetic coding has no floor; lossless and hierarchical Pillow refuses
+        return  # arithmetic coding is refused; lossless and hierarchical Pillow refuses
     needs = layout.blocks * bits // 8
     if layout.scans and layout.scan_bytes < needs:
         refuse(Shortfall("JPEG scan data", layout.scan_bytes, needs))
+
+
+def check_complete(layout: Layout) -> None:
+    """ImageCorrupt unless the scans code every coefficient of every component to its last bit.
+
+    A JPEG cut before its last scan with an EOI put back decodes: libjpeg meets the EOI, leaves
+    what the missing scans held at zero (a progressive picture blurred or grey, a sequential
+    one's component grey) and warns, and Pillow drops its warnings. Headers it cannot read are
+    left to the decoder.
+    """
+    if layout.frame_type not in _SEQUENTIAL_HUFFMAN + _PROGRESSIVE_HUFFMAN:
+        return
+    # The bit each coefficient is coded down to so far (Al); 64: not coded at all.
+    low = {component: [64] * 64 for component in layout.components}
+    for header in layout.scan_headers:
+        count = header[0] if header else 0
+        if len(header) < 4 + 2 * count:
+            return
+        start, end, approximation = header[1 + 2 * count : 4 + 2 * count]
+        for component in header[1 : 1 + 2 * count : 2]:
+            coefficients = low.get(component)
+            if coefficients is None or start > end or end > 63:
+                return
+            coefficients[start : end + 1] = [approximation & 15] * (end + 1 - start)
+    if any(any(coefficients) for coefficients in low.values()):
+        raise ImageCorrupt(
+            "The JPEG's scans do not code the whole picture: it was cut short and its end "
+            "marker put back, or crafted."
+        )
 
 
 def check_scans(layout: Layout) -> None:

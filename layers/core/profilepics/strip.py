@@ -117,10 +117,12 @@ def jpeg(
             kept.append(data[pos:end])
         elif marker in _TABLES:
             kept.append(data[pos:end])
-        elif marker == 0xE0 and jfif is None:
-            jfif = _jfif(body)
-        elif marker == 0xEE and adobe is None:
-            adobe = _adobe(body)
+        # libjpeg reads each JFIF and Adobe segment over the one before: the last decides the
+        # colours (a first Adobe segment kept over a later one stored the picture inverted).
+        elif marker == 0xE0:
+            jfif = _jfif(body) or jfif
+        elif marker == 0xEE:
+            adobe = _adobe(body) or adobe
         pos = end  # every other APPn, COM and the ICC profile's own segments: dropped
     if frames != 1 or scans == 0:
         return None

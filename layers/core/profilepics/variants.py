@@ -42,6 +42,10 @@ WEBP = Encoding(ImageFormat.WEBP, 80, method=WEBP_METHOD)
 # AVIF pictures this small are one AV1 tile: a second thread did nothing (spike 13), and on
 # Lambda below 1,769 MB there is less than one core to give it.
 _AVIF_THREADS = 1
+# A variant carries its original's RGB profile, but not one past this: lookup tables make some
+# large, and a 4 MB one went into each of eight variants (a 64 px avatar of 4 MB). Past it the
+# pixels are converted to sRGB, what a picture without a profile is shown in (review7a).
+_MAX_VARIANT_ICC = 64 * 1024
 _NO_ALPHA = (ImageFormat.JPEG,)
 # An animated variant pays the decoder, a resize and the encoder once a frame (measured on a
 # 50-frame 420px GIF, docs/benchmarks.md): bilinear resizing is 2.4x faster than LANCZOS and,
@@ -135,6 +139,7 @@ def make_squares(
             img.draft("RGB", (math.ceil(full[0] * scale), math.ceil(full[1] * scale)))
         icc = _rgb_icc(img)
         previous = _square(_resizable(img), largest, square, img.size[0] / full[0])
+    [previous], icc = _bounded_icc([previous], icc)
     made: dict[Variant, bytes] = {}
     for size in sorted(set(sizes), reverse=True):
         if previous.width != size:
@@ -169,6 +174,7 @@ def make_animated_variant(
                 frames, durations = _frames(img, count, edge, square, budget, None)
         # A GIF without a loop count plays once; WebP's 0 would mean forever.
         loop = int(img.info.get("loop", 1))
+    frames, icc = _bounded_icc(frames, icc)
     return _encode(frames, encoding, icc=icc, durations=durations, loop=loop)
 
 
@@ -248,6 +254,28 @@ def _rgb_icc(img: Image.Image) -> bytes | None:
     """The ICC profile if it describes RGB, the only colour space the variants are in."""
     icc = img.info.get("icc_profile")
     return icc if isinstance(icc, bytes) and icc[16:20] == b"RGB " else None
+
+
+def _bounded_icc(
+    frames: list[Image.Image], icc: bytes | None
+) -> tuple[list[Image.Image], bytes | None]:
+    """The frames and the profile to embed: a profile past _MAX_VARIANT_ICC is applied instead
+    (to sRGB; RGB and RGBA frames), or dropped when littlecms cannot read it."""
+    if icc is None or len(icc) <= _MAX_VARIANT_ICC:
+        return frames, icc
+    from PIL import ImageCms  # littlecms: only for the rare picture that needs it
+
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        srgb = ImageCms.createProfile("sRGB")
+        return [
+            ImageCms.profileToProfile(frame, source, srgb, outputMode=frame.mode) or frame
+            if frame.mode in ("RGB", "RGBA")
+            else frame
+            for frame in frames
+        ], None
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return frames, None
 
 
 def _resizable(img: Image.Image) -> Image.Image:
