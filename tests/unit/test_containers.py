@@ -180,7 +180,7 @@ def test_a_still_whose_rows_are_one_run_is_inflated_in_full_wherever_its_text_is
 
 
 def test_an_animation_or_rows_in_two_runs_are_left_to_the_decoder_to_inflate() -> None:
-    actl = gen.png_chunk(b"acTL", struct.pack(">II", 1, 0))
+    actl = gen.png_chunk(b"acTL", struct.pack(">II", 0, 0))  # an animation of no frames yet
     two_runs = png_with([], [TEXT, gen.png_chunk(b"IDAT", b"")])
 
     assert containers.check_png(png_with([actl], [])).inflated is False
