@@ -195,3 +195,23 @@ def grid(
         references_box += _box(b"cdsc", struct.pack(">HHH", exif_id, 1, 1))
     boxes = _iinf(kinds) + _full(b"iref", 0, 0, references_box) + _iprp(associations, props)
     return _file(b"heic" if tiles[0].item_type == b"hvc1" else b"avif", boxes, items)
+
+
+def nested(tile: Tile, ispe: tuple[int, int]) -> bytes:
+    """A 2x2 grid (declaring ispe) of 2x2 grids of tile."""
+    width, height = tile.size
+    inner, tiles = [2, 3, 4, 5], list(range(6, 22))
+    items = [(1, struct.pack(">BBBBHH", 0, 0, 1, 1, 4 * width, 4 * height))]
+    items += [(i, struct.pack(">BBBBHH", 0, 0, 1, 1, 2 * width, 2 * height)) for i in inner]
+    items += [(i, tile.data) for i in tiles]
+    kinds = [(1, b"grid")] + [(i, b"grid") for i in inner] + [(i, tile.item_type) for i in tiles]
+    props = _Properties()
+    coded = [(props.add(tile.config), True), (props.ispe(tile.size), False)]
+    associations = [(1, [(props.ispe(ispe), False)])]
+    associations += [(i, [(props.ispe((2 * width, 2 * height)), False)]) for i in inner]
+    associations += [(i, coded) for i in tiles]
+    dimg = _box(b"dimg", struct.pack(">HH4H", 1, 4, *inner))
+    for k, i in enumerate(inner):
+        dimg += _box(b"dimg", struct.pack(">HH4H", i, 4, *tiles[4 * k : 4 * k + 4]))
+    boxes = _iinf(kinds) + _full(b"iref", 0, 0, dimg) + _iprp(associations, props)
+    return _file(b"heic" if tile.item_type == b"hvc1" else b"avif", boxes, items)

@@ -115,3 +115,19 @@ def test_the_walk_counts_the_tiles_and_stops_at_malformed_boxes(tile: grids.Tile
     assert heifgrid.source_pixels(data, 100) == 4 * 64 * 64
     assert heifgrid.source_pixels(data[:40], 100) == 0  # the meta box cut short
     assert heifgrid.source_pixels(gen.heic(Image.new("RGB", (64, 64))), 100) == 0  # not derived
+
+
+def test_the_tiles_of_a_heic_grid_of_grids_are_counted() -> None:
+    """libheif decodes a grid of grids: every tile below counts."""
+    tile = grids.tile("HEIC", (64, 64))
+    declared_small = grids.nested(tile, (64, 64))
+    assert heifgrid.source_pixels(declared_small, 100) == 16 * 64 * 64
+    with pytest.raises(ImageTooLarge, match="tiles of 65,536 pixels"):
+        clean_image(declared_small, replace(LIMITS, max_pixels=65_536))
+    assert stored(grids.nested(tile, (256, 256))).size == (256, 256)
+
+
+def test_an_avif_grid_of_grids_is_corrupt() -> None:
+    """libavif refuses one while parsing, before decoding anything."""
+    with pytest.raises(ImageCorrupt):
+        clean_image(grids.nested(grids.tile("AVIF", (64, 64)), (256, 256)), LIMITS)
