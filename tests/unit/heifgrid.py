@@ -215,3 +215,28 @@ def nested(tile: Tile, ispe: tuple[int, int]) -> bytes:
         dimg += _box(b"dimg", struct.pack(">HH4H", i, 4, *tiles[4 * k : 4 * k + 4]))
     boxes = _iinf(kinds) + _full(b"iref", 0, 0, dimg) + _iprp(associations, props)
     return _file(b"heic" if tile.item_type == b"hvc1" else b"avif", boxes, items)
+
+
+def with_alpha(picture: Tile, alpha: Tile) -> bytes:
+    """picture as the primary item, alpha as its auxiliary alpha image (of any size)."""
+    urn = b"urn:mpeg:hevc:2015:auxid:1" if picture.item_type == b"hvc1" else _AV1_ALPHA
+    props = _Properties()
+    associations = [
+        (1, [(props.add(picture.config), True), (props.ispe(picture.size), False)]),
+        (
+            2,
+            [
+                (props.add(alpha.config), True),
+                (props.ispe(alpha.size), False),
+                (props.add(_full(b"auxC", 0, 0, urn + b"\0")), True),
+            ],
+        ),
+    ]
+    auxl = _box(b"auxl", struct.pack(">HHH", 2, 1, 1))
+    kinds = [(1, picture.item_type), (2, alpha.item_type)]
+    boxes = _iinf(kinds) + _full(b"iref", 0, 0, auxl) + _iprp(associations, props)
+    brand = b"heic" if picture.item_type == b"hvc1" else b"avif"
+    return _file(brand, boxes, [(1, picture.data), (2, alpha.data)])
+
+
+_AV1_ALPHA = b"urn:mpeg:mpegB:cicp:systems:auxiliary:alpha"

@@ -59,7 +59,7 @@ def test_a_grid_declaring_a_small_size_over_large_tiles_is_too_large_before_deco
     limits = replace(LIMITS, max_pixels=1_000_000)
     big = grids.tile(fmt, (256, 256))
     data = grids.grid([big] * 36, 6, 6, (1536, 1536), ispe=(64, 64))
-    with pytest.raises(ImageTooLarge, match="tiles of 2,359,296 pixels"):
+    with pytest.raises(ImageTooLarge, match="coded images of 2,359,296 pixels"):
         clean_image(data, limits)
     # The honest 2x2 grid of the same tiles (655,360 pixels counted) is taken.
     assert stored(grids.grid([big] * 4, 2, 2, (512, 512)), limits).size == (512, 512)
@@ -114,7 +114,7 @@ def test_the_walk_counts_the_tiles_and_stops_at_malformed_boxes(tile: grids.Tile
     data = grids.grid([tile] * 4, 2, 2, (128, 128), ispe=(8, 8))
     assert heifgrid.source_pixels(data, 100) == 4 * 64 * 64
     assert heifgrid.source_pixels(data[:40], 100) == 0  # the meta box cut short
-    assert heifgrid.source_pixels(gen.heic(Image.new("RGB", (64, 64))), 100) == 0  # not derived
+    assert heifgrid.source_pixels(gen.heic(Image.new("RGB", (64, 64))), 100) == 64 * 64
 
 
 def test_the_tiles_of_a_heic_grid_of_grids_are_counted() -> None:
@@ -122,7 +122,7 @@ def test_the_tiles_of_a_heic_grid_of_grids_are_counted() -> None:
     tile = grids.tile("HEIC", (64, 64))
     declared_small = grids.nested(tile, (64, 64))
     assert heifgrid.source_pixels(declared_small, 100) == 16 * 64 * 64
-    with pytest.raises(ImageTooLarge, match="tiles of 65,536 pixels"):
+    with pytest.raises(ImageTooLarge, match="coded images of 65,536 pixels"):
         clean_image(declared_small, replace(LIMITS, max_pixels=65_536))
     assert stored(grids.nested(tile, (256, 256))).size == (256, 256)
 
@@ -131,3 +131,22 @@ def test_an_avif_grid_of_grids_is_corrupt() -> None:
     """libavif refuses one while parsing, before decoding anything."""
     with pytest.raises(ImageCorrupt):
         clean_image(grids.nested(grids.tile("AVIF", (64, 64)), (256, 256)), LIMITS)
+
+
+def test_a_heic_alpha_image_larger_than_its_picture_counts_its_own_pixels() -> None:
+    """libheif decoded an 8192x8192 alpha image under a 64x64 picture (40 KB) in 0.57 s and
+    232 MB, to scale it down; it is counted now, as a grid's tiles are."""
+    picture = grids.tile("HEIC", (64, 64))
+    alpha = grids.tile("HEIC", (1024, 1024), (255, 255, 255))
+    data = grids.with_alpha(picture, alpha)
+    assert heifgrid.source_pixels(data, 100) == 64 * 64 + 1024 * 1024
+    with pytest.raises(ImageTooLarge, match="coded images of 1,052,672 pixels"):
+        clean_image(data, replace(LIMITS, max_pixels=1_000_000))
+    clean = clean_image(grids.with_alpha(picture, grids.tile("HEIC", (64, 64))), LIMITS)
+    assert (clean.format.pillow_name, clean.width, clean.height) == ("PNG", 64, 64)
+
+
+def test_an_avif_alpha_image_of_another_size_is_corrupt() -> None:
+    picture, alpha = grids.tile("AVIF", (64, 64)), grids.tile("AVIF", (1024, 1024))
+    with pytest.raises(ImageCorrupt):
+        clean_image(grids.with_alpha(picture, alpha), LIMITS)

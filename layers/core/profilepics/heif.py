@@ -50,11 +50,12 @@ def check_floor(fmt: ImageFormat, size: tuple[int, int], length: int) -> None:
 
 
 def check_sources(fmt: ImageFormat, data: bytes, max_pixels: int, max_items: int) -> None:
-    """ImageTooLarge if the tiles a derived primary image (a grid) is built from hold more
-    pixels than the cap allows, whatever size it declares: the decoder decodes each in full."""
+    """ImageTooLarge if the coded images the primary image is decoded from (a grid's tiles, an
+    alpha image) hold more pixels than the cap allows, whatever size it declares: the decoder
+    decodes each in full."""
     pixels = heifgrid.source_pixels(data, max_items)
     if pixels * WEIGHT[fmt] > max_pixels:
         raise ImageTooLarge(
-            f"The image is built from tiles of {pixels:,} pixels in all; the limit is "
+            f"The image is decoded from coded images of {pixels:,} pixels in all; the limit is "
             f"{max_pixels:,} pixels, each counting {WEIGHT[fmt]:g} for this format."
         )

@@ -1,5 +1,6 @@
-"""What a HEIF's primary image costs to decode when it is derived (a `grid`, `iovl` or `iden`
-item): the pixels of every coded image it is built from, read from the ISO-BMFF boxes.
+"""What a HEIF's primary image costs to decode: the pixels of every coded image it is built
+from when it is derived (a `grid`, `iovl` or `iden` item), and of its auxiliary (alpha)
+images, read from the ISO-BMFF boxes.
 
 libheif and libavif report a derived image's size from its `ispe`, but decode every tile it
 references, each at the tile's own size: a 2.4 KB AVIF whose grid declares 64x64 over 36
@@ -23,6 +24,7 @@ _DEPTH = 8  # libheif refuses derived images nested deeper; a bound on the walk 
 class _Items:
     primary: int = 0
     derived: dict[int, list[int]] = field(default_factory=dict)  # dimg: item -> its sources
+    auxiliary: dict[int, list[int]] = field(default_factory=dict)  # auxl: item -> its aux images
     sizes: dict[int, int] = field(default_factory=dict)  # item -> its ispe's pixels
 
 
@@ -44,18 +46,22 @@ def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]
 
 
 def source_pixels(data: bytes, max_items: int) -> int:
-    """The pixels of the coded images the primary item is derived from, 0 if it is coded
-    itself (or the boxes say nothing we can read: the decoder judges those). ImageTooComplex
-    if the file lists more than max_items items, properties or references."""
+    """The pixels of the coded images decoding the primary item decodes: its own, or those it
+    is derived from, and its auxiliary images'; 0 if the boxes say nothing we can read (the
+    decoder judges those). ImageTooComplex if the file lists more than max_items items,
+    properties or references."""
     items = _read(data, max_items)
-    return _pixels(items, items.primary, 0) if items.primary in items.derived else 0
+    return _pixels(items, items.primary, 0)
 
 
 def _pixels(items: _Items, item: int, depth: int) -> int:
+    if depth > _DEPTH:
+        return 0
     sources = items.derived.get(item)
-    if sources is None or depth > _DEPTH:
-        return items.sizes.get(item, 0)
-    return sum(_pixels(items, source, depth + 1) for source in sources)
+    own = items.sizes.get(item, 0)
+    if sources is not None:
+        own = sum(_pixels(items, source, depth + 1) for source in sources)
+    return own + sum(_pixels(items, aux, depth + 1) for aux in items.auxiliary.get(item, []))
 
 
 def _read(data: bytes, cap: int) -> _Items:
@@ -83,7 +89,7 @@ def _read_iref(data: bytes, start: int, end: int, items: _Items, cap: int) -> No
     kind = ">I" if width == 4 else ">H"
     total = 0
     for name, at, stop in _boxes(data, start + 4, end):
-        if name != b"dimg" or at + 2 * width + 2 > stop:
+        if name not in (b"dimg", b"auxl") or at + 2 * width + 2 > stop:
             continue
         source = int.from_bytes(data[at : at + width], "big")
         count = int.from_bytes(data[at + width : at + width + 2], "big")
@@ -93,7 +99,11 @@ def _read_iref(data: bytes, start: int, end: int, items: _Items, cap: int) -> No
         first = at + width + 2
         count = min(count, (stop - first) // width)
         refs = struct.unpack_from(f">{count}{kind[1]}", data, first)
-        items.derived.setdefault(source, []).extend(refs)
+        if name == b"dimg":
+            items.derived.setdefault(source, []).extend(refs)
+        else:  # the auxiliary image source describes each of refs
+            for ref in refs:
+                items.auxiliary.setdefault(ref, []).append(source)
 
 
 def _read_iprp(data: bytes, start: int, end: int, items: _Items, cap: int) -> None:
