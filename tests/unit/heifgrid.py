@@ -127,9 +127,10 @@ def _iinf(items: list[tuple[int, bytes]]) -> bytes:
     return _full(b"iinf", 1, 0, struct.pack(">I", len(items)) + entries)
 
 
-def _file(brand: bytes, boxes: bytes, items: list[tuple[int, bytes]]) -> bytes:
+def _file(brand: bytes, boxes: bytes, items: list[tuple[int, bytes]], free: int = 0) -> bytes:
     """ftyp, meta (hdlr, pitm of the first item, iloc, then boxes) and an mdat holding each
-    distinct item payload once: items with the same bytes share them through iloc."""
+    distinct item payload once: items with the same bytes share them through iloc. free empty
+    boxes go between ftyp and meta."""
     payloads: list[bytes] = []
     where: dict[bytes, int] = {}
     for _, blob in items:
@@ -137,6 +138,7 @@ def _file(brand: bytes, boxes: bytes, items: list[tuple[int, bytes]]) -> bytes:
             where[blob] = sum(map(len, payloads))
             payloads.append(blob)
     ftyp = _box(b"ftyp", brand + struct.pack(">I", 0) + b"mif1" + brand + b"miaf")
+    ftyp += _box(b"free", b"") * free
 
     def meta(mdat_start: int) -> bytes:
         iloc = bytes([0x44, 0x00]) + struct.pack(">H", len(items))  # v1, 4-byte offsets
@@ -161,12 +163,14 @@ def grid(
     irot: int | None = None,
     imir: int | None = None,
     exif: bytes | None = None,
+    free: int = 0,
 ) -> bytes:
     """A HEIF whose primary item is a grid of columns x rows cells, output pixels large.
 
     tiles are coded items 2..; references says which tile (by index) fills each cell, in row
     order (default: the tiles in order). ispe is what the grid declares (default: output);
-    irot/imir transform it; exif is an Exif item describing the grid.
+    irot/imir transform it; exif is an Exif item describing the grid; free empty boxes
+    precede the meta box.
     """
     cells = references if references is not None else list(range(len(tiles)))
     big = output[0] > 65535 or output[1] > 65535
@@ -194,7 +198,7 @@ def grid(
         kinds.append((exif_id, b"Exif"))
         references_box += _box(b"cdsc", struct.pack(">HHH", exif_id, 1, 1))
     boxes = _iinf(kinds) + _full(b"iref", 0, 0, references_box) + _iprp(associations, props)
-    return _file(b"heic" if tiles[0].item_type == b"hvc1" else b"avif", boxes, items)
+    return _file(b"heic" if tiles[0].item_type == b"hvc1" else b"avif", boxes, items, free)
 
 
 def nested(tile: Tile, ispe: tuple[int, int]) -> bytes:

@@ -150,3 +150,13 @@ def test_an_avif_alpha_image_of_another_size_is_corrupt() -> None:
     picture, alpha = grids.tile("AVIF", (64, 64)), grids.tile("AVIF", (1024, 1024))
     with pytest.raises(ImageCorrupt):
         clean_image(grids.with_alpha(picture, alpha), LIMITS)
+
+
+def test_more_boxes_than_the_block_cap_before_the_meta_box_is_too_complex(
+    tile: grids.Tile,
+) -> None:
+    """libheif skips 655,000 empty boxes in ~0.1 s; walking them took 0.26 s more."""
+    limits = replace(LIMITS, max_blocks=100)
+    with pytest.raises(ImageTooComplex, match="more than 100 boxes"):
+        clean_image(grids.grid([tile] * 4, 2, 2, (128, 128), free=99), limits)
+    assert stored(grids.grid([tile] * 4, 2, 2, (128, 128), free=98), limits).size == (128, 128)

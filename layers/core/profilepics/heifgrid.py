@@ -45,6 +45,15 @@ def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]
         at += size
 
 
+def _counted(data: bytes, start: int, end: int, cap: int) -> Iterator[tuple[bytes, int, int]]:
+    """_boxes, ImageTooComplex past cap of them (libheif skips 5 MB of empty ones in ~0.1 s;
+    this walk took 0.26 s)."""
+    for index, box in enumerate(_boxes(data, start, end)):
+        if index >= cap:
+            raise _too_many("boxes", cap)
+        yield box
+
+
 def source_pixels(data: bytes, max_items: int) -> int:
     """The pixels of the coded images decoding the primary item decodes: its own, or those it
     is derived from, and its auxiliary images'; 0 if the boxes say nothing we can read (the
@@ -66,10 +75,10 @@ def _pixels(items: _Items, item: int, depth: int) -> int:
 
 def _read(data: bytes, cap: int) -> _Items:
     items = _Items()
-    meta = next((b for b in _boxes(data, 0, len(data)) if b[0] == b"meta"), None)
+    meta = next((b for b in _counted(data, 0, len(data), cap) if b[0] == b"meta"), None)
     if meta is None:
         return items
-    for kind, start, end in _boxes(data, meta[1] + 4, meta[2]):
+    for kind, start, end in _counted(data, meta[1] + 4, meta[2], cap):
         if kind == b"pitm" and end - start >= 6:
             wide = data[start] != 0
             items.primary = int.from_bytes(data[start + 4 : start + (8 if wide else 6)], "big")
