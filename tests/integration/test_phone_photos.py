@@ -103,6 +103,11 @@ def test_a_direct_phone_photo_upload_is_ingested_as_jpeg(
             for fmt in ("HEIC", "AVIF")
         ),
         (
+            "HEIC overlay of one 64x64 tile on a 20000x20000 canvas",
+            lambda: grids.overlay(grids.tile("HEIC", (64, 64)), (20000, 20000)),
+            "image_too_large",
+        ),
+        (
             "ftyp naming no codec",
             lambda: b"\x00\x00\x00\x14ftypmif1\x00\x00\x00\x00mif1" + bytes(200),
             "unsupported_media_type",

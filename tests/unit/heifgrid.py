@@ -244,3 +244,17 @@ def with_alpha(picture: Tile, alpha: Tile) -> bytes:
 
 
 _AV1_ALPHA = b"urn:mpeg:mpegB:cicp:systems:auxiliary:alpha"
+
+
+def overlay(tile: Tile, canvas: tuple[int, int]) -> bytes:
+    """An iovl primary item (ispe 64x64) painting tile at 0,0 on a canvas of that size."""
+    props = _Properties()
+    data = struct.pack(">BB4HHHhh", 0, 0, 0, 0, 0, 65535, *canvas, 0, 0)
+    associations = [
+        (1, [(props.ispe((64, 64)), False)]),
+        (2, [(props.add(tile.config), True), (props.ispe(tile.size), False)]),
+    ]
+    dimg = _box(b"dimg", struct.pack(">HHH", 1, 1, 2))
+    kinds = [(1, b"iovl"), (2, tile.item_type)]
+    boxes = _iinf(kinds) + _full(b"iref", 0, 0, dimg) + _iprp(associations, props)
+    return _file(b"heic", boxes, [(1, data), (2, tile.data)])

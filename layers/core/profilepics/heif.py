@@ -50,12 +50,11 @@ def check_floor(fmt: ImageFormat, size: tuple[int, int], length: int) -> None:
 
 
 def check_sources(fmt: ImageFormat, data: bytes, max_pixels: int, max_items: int) -> None:
-    """ImageTooLarge if the coded images the primary image is decoded from (a grid's tiles, an
-    alpha image) hold more pixels than the cap allows, whatever size it declares: the decoder
-    decodes each in full."""
+    """ImageTooLarge if what decoding the primary image decodes (a grid's tiles, an overlay's
+    canvas, an alpha image) holds more pixels than the cap allows, whatever size it declares."""
     pixels = heifgrid.source_pixels(data, max_items)
     if pixels * WEIGHT[fmt] > max_pixels:
         raise ImageTooLarge(
-            f"The image is decoded from coded images of {pixels:,} pixels in all; the limit is "
+            f"Decoding the image decodes {pixels:,} pixels (tiles, canvas, alpha); the limit is "
             f"{max_pixels:,} pixels, each counting {WEIGHT[fmt]:g} for this format."
         )

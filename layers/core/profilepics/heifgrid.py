@@ -1,6 +1,6 @@
 """What a HEIF's primary image costs to decode: the pixels of every coded image it is built
-from when it is derived (a `grid`, `iovl` or `iden` item), and of its auxiliary (alpha)
-images, read from the ISO-BMFF boxes.
+from when it is derived (a `grid`, `iovl` or `iden` item), of an overlay's canvas, and of its
+auxiliary (alpha) images, read from the ISO-BMFF boxes.
 
 libheif and libavif report a derived image's size from its `ispe`, but decode every tile it
 references, each at the tile's own size: a 2.4 KB AVIF whose grid declares 64x64 over 36
@@ -25,6 +25,7 @@ class _Items:
     primary: int = 0
     derived: dict[int, list[int]] = field(default_factory=dict)  # dimg: item -> its sources
     auxiliary: dict[int, list[int]] = field(default_factory=dict)  # auxl: item -> its aux images
+    overlay: int = 0  # the pixels of the primary item's canvas, when it is an iovl
     sizes: dict[int, int] = field(default_factory=dict)  # item -> its ispe's pixels
 
 
@@ -60,7 +61,7 @@ def source_pixels(data: bytes, max_items: int) -> int:
     decoder judges those). ImageTooComplex if the file lists more than max_items items,
     properties or references."""
     items = _read(data, max_items)
-    return _pixels(items, items.primary, 0)
+    return items.overlay + _pixels(items, items.primary, 0)
 
 
 def _pixels(items: _Items, item: int, depth: int) -> int:
@@ -78,7 +79,8 @@ def _read(data: bytes, cap: int) -> _Items:
     meta = next((b for b in _counted(data, 0, len(data), cap) if b[0] == b"meta"), None)
     if meta is None:
         return items
-    for kind, start, end in _counted(data, meta[1] + 4, meta[2], cap):
+    boxes = list(_counted(data, meta[1] + 4, meta[2], cap))
+    for kind, start, end in boxes:
         if kind == b"pitm" and end - start >= 6:
             wide = data[start] != 0
             items.primary = int.from_bytes(data[start + 4 : start + (8 if wide else 6)], "big")
@@ -86,7 +88,74 @@ def _read(data: bytes, cap: int) -> _Items:
             _read_iref(data, start, end, items, cap)
         elif kind == b"iprp":
             _read_iprp(data, start, end, items, cap)
+    found = {kind: (start, end) for kind, start, end in reversed(boxes)}
+    if b"iinf" in found and b"iloc" in found and _primary_type(data, found, items) == b"iovl":
+        items.overlay = _canvas(_primary_data(data, found, items.primary, 18))
     return items
+
+
+def _canvas(body: bytes) -> int:
+    """The pixels of an iovl's canvas: version, flags, four 16-bit fill values, then its
+    width and height (32-bit when flags bit 0 is set)."""
+    width = 4 if len(body) >= 2 and body[1] & 1 else 2
+    fields = body[10 : 10 + 2 * width]
+    if len(fields) < 2 * width:
+        return 0
+    return int.from_bytes(fields[:width], "big") * int.from_bytes(fields[width:], "big")
+
+
+def _primary_type(data: bytes, found: dict[bytes, tuple[int, int]], items: _Items) -> bytes:
+    """The primary item's type, from its infe (version 2 or 3) in iinf."""
+    start, end = found[b"iinf"]
+    first = start + (6 if data[start] == 0 else 8)
+    for kind, at, stop in _boxes(data, first, end):
+        version = data[at] if at < stop else 0
+        if kind != b"infe" or version not in (2, 3):
+            continue
+        width = 2 if version == 2 else 4
+        if stop - at >= 4 + width + 6:
+            item = int.from_bytes(data[at + 4 : at + 4 + width], "big")
+            if item == items.primary:
+                return data[at + 4 + width + 2 : at + 4 + width + 6]
+    return b""
+
+
+def _primary_data(data: bytes, found: dict[bytes, tuple[int, int]], item: int, need: int) -> bytes:
+    """The first need bytes of item's first extent, from a file offset or the idat box."""
+    at, end = found[b"iloc"]
+    version = data[at]
+    sizes = data[at + 4 : at + 6]
+    if version > 2 or len(sizes) < 2:
+        return b""
+    offset_size, length_size = sizes[0] >> 4, sizes[0] & 15
+    base_size, index_size = sizes[1] >> 4, (sizes[1] & 15 if version else 0)
+    id_width = 4 if version == 2 else 2
+    count_width = 4 if version == 2 else 2
+    at += 6
+
+    def read(width: int) -> int:
+        nonlocal at
+        value = int.from_bytes(data[at : at + width], "big")
+        at += width
+        return value
+
+    for _ in range(read(count_width)):
+        if at >= end:
+            return b""
+        this = read(id_width)
+        method = read(2) & 15 if version else 0
+        read(2)  # data reference index
+        base = read(base_size)
+        extents = read(2)
+        spans = [(read(index_size), read(offset_size), read(length_size)) for _ in range(extents)]
+        if this == item and spans:
+            start = base + spans[0][1]
+            if method == 1 and b"idat" in found:
+                start += found[b"idat"][0]
+            elif method != 0:
+                return b""
+            return data[start : start + min(need, spans[0][2])]
+    return b""
 
 
 def _too_many(what: str, cap: int) -> ImageTooComplex:
