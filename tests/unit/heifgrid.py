@@ -258,3 +258,22 @@ def overlay(tile: Tile, canvas: tuple[int, int]) -> bytes:
     kinds = [(1, b"iovl"), (2, tile.item_type)]
     boxes = _iinf(kinds) + _full(b"iref", 0, 0, dimg) + _iprp(associations, props)
     return _file(b"heic", boxes, [(1, data), (2, tile.data)])
+
+
+def chain(tile: Tile, levels: int, fan: int) -> bytes:
+    """Grids 1..levels, each naming the next fan times (the last names itself): a reference
+    graph of a few hundred bytes with fan**levels paths through it."""
+    props = _Properties()
+    grid_data = struct.pack(">BBBBHH", 0, 0, 0, fan - 1, fan * 64, 64)
+    items = [(i, grid_data) for i in range(1, levels + 1)] + [(levels + 1, tile.data)]
+    kinds = [(i, b"grid") for i in range(1, levels + 1)] + [(levels + 1, tile.item_type)]
+    associations = [(i, [(props.ispe((64, 64)), False)]) for i in range(1, levels + 1)]
+    associations.append(
+        (levels + 1, [(props.add(tile.config), True), (props.ispe(tile.size), False)])
+    )
+    dimg = b"".join(
+        _box(b"dimg", struct.pack(f">HH{fan}H", i, fan, *[i + 1 if i < levels else i] * fan))
+        for i in range(1, levels + 1)
+    )
+    boxes = _iinf(kinds) + _full(b"iref", 0, 0, dimg) + _iprp(associations, props)
+    return _file(b"heic", boxes, items)

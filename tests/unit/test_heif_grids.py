@@ -170,3 +170,11 @@ def test_a_heic_overlay_on_a_huge_canvas_is_too_large_before_decoding() -> None:
     with pytest.raises(ImageTooLarge, match="decodes 400,004,096 pixels"):
         clean_image(huge, LIMITS)
     assert heifgrid.source_pixels(grids.overlay(tile, (64, 64)), 100) == 2 * 64 * 64
+
+
+def test_a_reference_cycle_or_a_deep_fan_of_references_is_walked_once(tile: grids.Tile) -> None:
+    """Walked path by path, 20 self-references nested 8 deep never finished."""
+    cyclic = grids.chain(tile, 8, 20)
+    assert heifgrid.source_pixels(cyclic, 1000) == 0
+    with pytest.raises(ImageCorrupt):
+        clean_image(cyclic, LIMITS)

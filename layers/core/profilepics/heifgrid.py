@@ -61,17 +61,22 @@ def source_pixels(data: bytes, max_items: int) -> int:
     decoder judges those). ImageTooComplex if the file lists more than max_items items,
     properties or references."""
     items = _read(data, max_items)
-    return items.overlay + _pixels(items, items.primary, 0)
+    return items.overlay + _pixels(items, items.primary, 0, {})
 
 
-def _pixels(items: _Items, item: int, depth: int) -> int:
-    if depth > _DEPTH:
-        return 0
+def _pixels(items: _Items, item: int, depth: int, known: dict[int, int]) -> int:
+    """Each item's count once (a reference graph of a few hundred boxes can name 100**8 paths);
+    an item within its own derivation counts 0 (both decoders refuse the cycle)."""
+    if item in known or depth > _DEPTH:
+        return known.get(item, 0)
+    known[item] = 0
     sources = items.derived.get(item)
     own = items.sizes.get(item, 0)
     if sources is not None:
-        own = sum(_pixels(items, source, depth + 1) for source in sources)
-    return own + sum(_pixels(items, aux, depth + 1) for aux in items.auxiliary.get(item, []))
+        own = sum(_pixels(items, source, depth + 1, known) for source in sources)
+    auxiliary = items.auxiliary.get(item, [])
+    known[item] = own + sum(_pixels(items, aux, depth + 1, known) for aux in auxiliary)
+    return known[item]
 
 
 def _read(data: bytes, cap: int) -> _Items:
