@@ -172,6 +172,15 @@ def test_a_heic_overlay_on_a_huge_canvas_is_too_large_before_decoding() -> None:
     assert heifgrid.source_pixels(grids.overlay(tile, (64, 64)), 100) == 2 * 64 * 64
 
 
+def test_images_derived_deeper_than_the_walk_goes_are_refused_not_counted_as_nothing(
+    tile: grids.Tile,
+) -> None:
+    deep = grids.chain(tile, 10, 1)
+    with pytest.raises(ImageTooComplex, match="more than 8 levels deep"):
+        heifgrid.source_pixels(deep, 1000)
+    assert heifgrid.source_pixels(grids.chain(tile, 9, 1), 1000) == 0  # 9 levels: a cycle, walked
+
+
 def test_a_reference_cycle_or_a_deep_fan_of_references_is_walked_once(tile: grids.Tile) -> None:
     """Walked path by path, 20 self-references nested 8 deep never finished."""
     cyclic = grids.chain(tile, 8, 20)

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from profilepics.errors import ImageTooComplex
 
 _HEADER = struct.Struct(">I4s")
-_DEPTH = 8  # libheif refuses derived images nested deeper; a bound on the walk either way
+# Derived images nested deeper than this are refused, not walked: a camera nests none (a grid
+# of coded tiles), and a level the walk did not count would be decoded uncounted.
+_DEPTH = 8
 
 
 @dataclass
@@ -57,9 +59,9 @@ def _counted(data: bytes, start: int, end: int, cap: int) -> Iterator[tuple[byte
 
 def source_pixels(data: bytes, max_items: int) -> int:
     """The pixels of the coded images decoding the primary item decodes: its own, or those it
-    is derived from, and its auxiliary images'; 0 if the boxes say nothing we can read (the
-    decoder judges those). ImageTooComplex if the file lists more than max_items items,
-    properties or references."""
+    is derived from, and its auxiliary images', plus an overlay primary's canvas; 0 if the
+    boxes say nothing we can read (the decoder judges those). ImageTooComplex if the file
+    lists more than max_items items, properties or references, or derives deeper than _DEPTH."""
     items = _read(data, max_items)
     return items.overlay + _pixels(items, items.primary, 0, {})
 
@@ -67,8 +69,10 @@ def source_pixels(data: bytes, max_items: int) -> int:
 def _pixels(items: _Items, item: int, depth: int, known: dict[int, int]) -> int:
     """Each item's count once (a reference graph of a few hundred boxes can name 100**8 paths);
     an item within its own derivation counts 0 (both decoders refuse the cycle)."""
-    if item in known or depth > _DEPTH:
-        return known.get(item, 0)
+    if item in known:
+        return known[item]
+    if depth > _DEPTH:
+        raise ImageTooComplex(f"The HEIF's images are derived more than {_DEPTH} levels deep.")
     known[item] = 0
     sources = items.derived.get(item)
     own = items.sizes.get(item, 0)
