@@ -79,6 +79,11 @@ MODULES: dict[str, list[str]] = {
     "jpegscan": [U + "test_jpegscan.py", U + "test_images.py", U + "test_strip.py"],
     "containers": [U + "test_containers.py", U + "test_strip.py", U + "test_images.py"],
     "strip": [U + "test_strip_blocks.py", U + "test_strip.py", U + "test_images.py"],
+    "recent": [U + "test_recent.py"],
+    "healing": [U + "test_healing.py", U + "test_sweep.py"],
+    # The APNG writer's own tests, and clean_image's animated PNGs (re-encoded through it).
+    "apng": [U + "test_apng.py", U + "test_images.py"],
+    "recrop": [U + "test_recrops.py"],
 }
 
 # The store adapter's behaviour is its calls to a real S3 server: its contract tests run on one
@@ -476,6 +481,17 @@ EQUIVALENT |= {
     ("jpegscan", "frame_type, blocks, scans = 0, 1, list[tuple[int, int]]()"): (
         "the block count is only read with a Huffman frame type, which a frame header sets "
         "together with its own count"
+    ),
+    ("recent", "if not fresh and self._max_age >= 0:"): (
+        "with max_age 0 nothing is kept (the write below needs max_age > 0), and a kept entry "
+        "would be 0 s old, not younger than 0: every read goes to the table either way"
+    ),
+    ("recent", "if self._max_age >= 0:"): (
+        "with max_age 0 an entry kept is never served (a read looks only when max_age > 0): "
+        "every read goes to the table either way; only the (bounded) memory held changes"
+    ),
+    ("recent", "self._kept.popitem(last=None)"): (
+        "popitem reads last for its truth: None pops the oldest, as False does"
     ),
 }
 
