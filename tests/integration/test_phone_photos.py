@@ -14,6 +14,7 @@ from tests.api_client import accepted, profile, put_picture
 from tests.integration.test_direct_upload import post_file, start, upload_state
 from tests.integration.test_thumbnails import wait_status
 from tests.stackrun import RunningStack
+from tests.unit import heifgrid as grids
 from tests.unit import imagegen as gen
 from tests.unit.test_images import assert_no_metadata, is_blue, is_red
 
@@ -89,6 +90,21 @@ def test_a_direct_phone_photo_upload_is_ingested_as_jpeg(
             lambda: gen.with_declared_size(
                 gen.heic(Image.new("RGB", (64, 64), (128, 128, 128))), 6000, 5000
             ),
+            "image_too_large",
+        ),
+        *(
+            (
+                f"{fmt} grid declaring 64x64 over 64 tiles of 1024x1024",
+                lambda fmt=fmt: grids.grid(
+                    [grids.tile(fmt, (1024, 1024))] * 64, 8, 8, (8192, 8192), ispe=(64, 64)
+                ),
+                "image_too_large",
+            )
+            for fmt in ("HEIC", "AVIF")
+        ),
+        (
+            "HEIC overlay of one 64x64 tile on a 20000x20000 canvas",
+            lambda: grids.overlay(grids.tile("HEIC", (64, 64)), (20000, 20000)),
             "image_too_large",
         ),
         (

@@ -6,7 +6,8 @@ paths ever decode them, and pi-heif (31 ms of CPU to import) is loaded there onl
 
 from __future__ import annotations
 
-from profilepics.errors import ImageTruncated
+from profilepics import heifgrid
+from profilepics.errors import ImageTooLarge, ImageTruncated
 from profilepics.formats import ImageFormat
 
 # What a pixel costs to decode against a JPEG's (~4 bytes a pixel at its peak): libheif peaks
@@ -45,4 +46,15 @@ def check_floor(fmt: ImageFormat, size: tuple[int, int], length: int) -> None:
     if length < needed:
         raise ImageTruncated(
             f"The file is {length} bytes; a {size[0]}x{size[1]} {fmt.name} needs at least {needed}."
+        )
+
+
+def check_sources(fmt: ImageFormat, data: bytes, max_pixels: int, max_items: int) -> None:
+    """ImageTooLarge if what decoding the primary image decodes (a grid's tiles, an overlay's
+    canvas, an alpha image) holds more pixels than the cap allows, whatever size it declares."""
+    pixels = heifgrid.source_pixels(data, max_items)
+    if pixels * WEIGHT[fmt] > max_pixels:
+        raise ImageTooLarge(
+            f"Decoding the image decodes {pixels:,} pixels (tiles, canvas, alpha); the limit is "
+            f"{max_pixels:,} pixels, each counting {WEIGHT[fmt]:g} for this format."
         )

@@ -175,6 +175,7 @@ def _clean_converted(
     heif.prepare(fmt)
     with _image_problems(), Image.open(io.BytesIO(data), formats=[fmt.pillow_name]) as img:
         check_frames(img.size, 1, fmt, data, limits)
+        heif.check_sources(fmt, data, limits.max_pixels, limits.max_blocks)
         heif.check_floor(fmt, img.size, len(data))
         upright = _UPRIGHT.get(_orientation(img))
         width, height = img.size[::-1] if upright in _TURNS else img.size
