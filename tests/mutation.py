@@ -79,6 +79,11 @@ MODULES: dict[str, list[str]] = {
     "jpegscan": [U + "test_jpegscan.py", U + "test_images.py", U + "test_strip.py"],
     "containers": [U + "test_containers.py", U + "test_strip.py", U + "test_images.py"],
     "strip": [U + "test_strip_blocks.py", U + "test_strip.py", U + "test_images.py"],
+    "recent": [U + "test_recent.py"],
+    "healing": [U + "test_healing.py", U + "test_sweep.py"],
+    # The APNG writer's own tests, and clean_image's animated PNGs (re-encoded through it).
+    "apng": [U + "test_apng.py", U + "test_images.py"],
+    "recrop": [U + "test_recrops.py"],
 }
 
 # The store adapter's behaviour is its calls to a real S3 server: its contract tests run on one
@@ -90,6 +95,9 @@ NEEDS_STORE = {"adapters/minio_store"}
 # reason survives edits elsewhere in the module; a changed line shows up as a new survivor.
 _NEVER_READ = "never read before the parser's callbacks set it: a header's name always comes "
 _CASE = "the value is lower-cased before it is compared"
+_FALSY_CURSOR = (
+    "every table (fake, DynamoDB adapter) starts a scan at the beginning for a falsy cursor"
+)
 EQUIVALENT: dict[tuple[str, str], str] = {
     ("auth", 'return set(str(value or "XXXX").strip("[]").replace(",", " ").split())'): (
         "a missing claim becomes the one word XXXX instead of none: a caller is admin by it only "
@@ -139,9 +147,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "sweep",
         'by_prefix = ", ".join(f"{p.rstrip(\'XX/XX\')} {self.deleted[p]}" for p in keys.PICTURES)',
     ): "no swept prefix ends in X: the same words are printed",
-    ("sweep", 'cursor: str | None = ""'): (
-        "every table (fake, DynamoDB adapter) starts a scan at the beginning for a falsy cursor"
-    ),
+    ("sweep", 'cursor: str | None = ""'): _FALSY_CURSOR,
     ("sweep", "return Position(after, page[-1].key if (page) or True else self.last)"): (
         "run() calls past() only with a page it has (`while page := ...`): never an empty one"
     ),
@@ -476,6 +482,39 @@ EQUIVALENT |= {
     ("jpegscan", "frame_type, blocks, scans = 0, 1, list[tuple[int, int]]()"): (
         "the block count is only read with a Huffman frame type, which a frame header sets "
         "together with its own count"
+    ),
+    **{
+        ("apng", line): (
+            "signed or unsigned 32 bits read the same below 2**31: a chunk's length (PNG caps it "
+            "there), a sequence number, a frame count (at most max_frames) and a loop count "
+            "(a GIF's or WebP's: 16 bits)"
+        )
+        for line in (
+            'return struct.pack(">i", len(body)) + kind + body + struct.pack(">I", '
+            "zlib.crc32(kind + body))",
+            '(length,) = struct.unpack(">i", png[pos : pos + 4])',
+            'out.write(_chunk(b"fdAT", struct.pack(">i", sequence) + body))',
+            'out.write(_chunk(b"acTL", struct.pack(">ii", count, loop)))',
+        )
+    },
+    ("apng", "duration = max(0, min(duration, 65535001))"): (
+        "a delay over 65,535 s is written in whole seconds: 65,535,000 and 65,535,001 ms both "
+        "round to 65,535"
+    ),
+    ("apng", 'frame.crop(box).save(png, "png", **(options or {}))'): (
+        "Pillow upper-cases a format name before it looks its writer up"
+    ),
+    ("healing", 'cursor: str | None = ""'): _FALSY_CURSOR,
+    ("recent", "if not fresh and self._max_age >= 0:"): (
+        "with max_age 0 nothing is kept (the write below needs max_age > 0), and a kept entry "
+        "would be 0 s old, not younger than 0: every read goes to the table either way"
+    ),
+    ("recent", "if self._max_age >= 0:"): (
+        "with max_age 0 an entry kept is never served (a read looks only when max_age > 0): "
+        "every read goes to the table either way; only the (bounded) memory held changes"
+    ),
+    ("recent", "self._kept.popitem(last=None)"): (
+        "popitem reads last for its truth: None pops the oldest, as False does"
     ),
 }
 

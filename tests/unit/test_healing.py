@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,7 +10,8 @@ import pytest
 from profilepics import keys
 from profilepics.config import Settings
 from profilepics.deps import build
-from profilepics.healing import Healer
+from profilepics.errors import StorageUnavailable
+from profilepics.healing import Healer, HealPlan
 from profilepics.models import DirectUpload, Picture, PictureStatus, Profile, UploadState
 from profilepics.processing import Outcome as Ingested
 
@@ -229,3 +231,123 @@ def test_at_start_the_invoker_spools_what_is_stuck_unless_the_spool_holds_it_alr
 
 def fail(function: str, event: dict[str, Any]) -> Outcome:
     raise AssertionError("nothing is delivered in this test")
+
+
+def test_work_exactly_as_old_as_the_deadline_is_stuck(store: FakeStore, table: FakeTable) -> None:
+    pic = picture("pic", PictureStatus.PROCESSING, DEADLINE)
+    dead = claimed("dead", DEADLINE)
+    waited = upload("waited", DEADLINE)  # landed, and its policy still runs: re-driven now
+    table.create(profile("pic", pic))
+    table.create(profile("dead", up=dead))
+    table.create(profile("waited", up=waited))
+    landed(store, waited.key, DEADLINE)
+
+    plan = healer(store, table).plan(DEADLINE)
+
+    assert plan.originals == [pic.key]
+    assert plan.released == [("dead", dead)]
+    assert sorted(plan.uploads) == sorted([dead.key, waited.key])
+
+
+def test_an_upload_that_never_came_expires_a_minute_after_its_policy_and_not_before(
+    store: FakeStore, table: FakeTable
+) -> None:
+    """The policy may have been signed a moment before it expired: the upload may still land."""
+    grace = timedelta(minutes=1)
+    at_the_end = upload("end", LIFETIME + grace)
+    just_before = upload("before", LIFETIME + grace - timedelta(seconds=1))
+    table.create(profile("end", up=at_the_end))
+    table.create(profile("before", up=just_before))
+
+    plan = healer(store, table).plan(timedelta(hours=1))
+
+    assert plan.expired == [("end", at_the_end)]
+
+
+def test_a_release_and_an_expiry_are_written_at_the_healers_time(
+    store: FakeStore, table: FakeTable
+) -> None:
+    later = NOW + timedelta(seconds=30)
+    table.create(profile("dead", up=claimed("dead", DEADLINE * 2)))
+    table.create(profile("gone", up=upload("gone", LIFETIME * 2)))
+    heal = Healer(store, table, LIFETIME, clock=lambda: later)
+
+    heal.settle(heal.plan(DEADLINE))
+
+    assert [table.profiles[u].updated_at for u in ("dead", "gone")] == [later, later]
+
+
+def test_a_plan_reads_every_page_of_the_table_once(store: FakeStore, table: FakeTable) -> None:
+    stuck = [picture(f"u{n:03}", PictureStatus.PROCESSING, DEADLINE * 2) for n in range(150)]
+    for pic in stuck:
+        table.create(profile(pic.key.split("/")[1], pic))
+    cursors: list[str | None] = []
+    scan = table.scan
+
+    def counted(limit: int, cursor: str | None) -> tuple[list[Profile], str | None]:
+        cursors.append(cursor)
+        assert len(cursors) <= 2, "the scan went back to the start"
+        return scan(limit, cursor)
+
+    table.scan = counted  # type: ignore[method-assign]
+
+    plan = healer(store, table).plan(DEADLINE)
+
+    assert sorted(plan.originals) == sorted(p.key for p in stuck)
+    assert len(cursors) == 2
+
+
+def test_a_plans_line_says_what_is_or_was_re_driven_and_expired() -> None:
+    plan = HealPlan(
+        originals=["a", "b"],
+        uploads=["c", "d", "e"],
+        expired=[("x", upload("x", LIFETIME * 2))],
+        released=[("y", claimed("y", DEADLINE * 2))],
+    )
+    assert plan.keys == ["a", "b", "c", "d", "e"]
+    assert plan.lines(done=False) == [
+        "stuck pictures to re-drive: 2; stuck direct uploads to re-drive: 3 (1 of them claimed "
+        "by a delivery that died); pending uploads expired: 1"
+    ]
+    assert plan.lines(done=True) == [
+        "stuck pictures re-driven: 2; stuck direct uploads re-driven: 3 (1 of them claimed "
+        "by a delivery that died); pending uploads expired: 1"
+    ]
+
+
+def test_a_re_drive_that_fails_is_logged_with_its_key_and_code_and_the_rest_go_on(
+    table: FakeTable, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = FakeStore()
+    first = picture("ada", PictureStatus.PROCESSING, DEADLINE * 2)
+    dead = claimed("bee", DEADLINE * 2)
+    table.create(profile("ada", first))
+    table.create(profile("bee", up=dead))
+    store.fault = lambda operation: StorageUnavailable() if operation == "get" else None
+    parts = build(Settings(), store=store, table=table, clock=lambda: NOW)
+
+    with caplog.at_level(logging.WARNING, logger="profilepics.healing"):
+        plan = parts.healer.heal(parts.processing, DEADLINE)
+
+    assert plan.keys == [first.key, dead.key]
+    assert [r.getMessage() for r in caplog.records if r.name == "profilepics.healing"] == [
+        f"re-driving {first.key} failed: storage_unavailable",
+        f"re-driving {dead.key} failed: storage_unavailable",
+    ]
+
+
+def test_an_upload_that_moved_on_before_the_healer_changed_it_is_logged(
+    store: FakeStore, table: FakeTable, caplog: pytest.LogCaptureFixture
+) -> None:
+    dead = claimed("dead", DEADLINE * 2)
+    table.create(profile("dead", up=dead))
+    heal = healer(store, table)
+    plan = heal.plan(DEADLINE)
+    table.swap_upload("dead", dead, dead.model_copy(update={"state": UploadState.DONE}), NOW)
+
+    with caplog.at_level(logging.INFO, logger="profilepics.healing"):
+        heal.settle(plan)
+
+    assert [r.getMessage() for r in caplog.records if r.name == "profilepics.healing"] == [
+        f"upload {dead.id} moved on before the healer changed it"
+    ]

@@ -86,6 +86,54 @@ def test_only_the_most_recently_read_profiles_are_kept(table: FakeTable) -> None
     assert table.reads.count("eventual") == 4  # ada fell out when c came in
 
 
+def test_the_profiles_read_longest_ago_fall_out_first(table: FakeTable) -> None:
+    for name in ("b", "c"):
+        table.create(_profile(name))
+    recent = RecentProfiles(table, 10.0, Ticks(), size=2)
+    for name in ("ada", "b", "c"):
+        recent.get(name)
+    assert len(table.reads) == 3
+    recent.get("c")  # the one read last is kept
+    recent.get("b")
+    assert len(table.reads) == 3
+    recent.get("ada")  # the one read first fell out
+    assert len(table.reads) == 4
+
+
+def test_a_profile_read_again_fresh_is_kept_as_the_latest(table: FakeTable) -> None:
+    for name in ("b", "c"):
+        table.create(_profile(name))
+    recent = RecentProfiles(table, 10.0, Ticks(), size=2)
+    recent.get("ada")
+    recent.get("b")
+    recent.get("ada", fresh=True)  # now the latest: b falls out when c comes in
+    recent.get("c")
+    recent.get("ada")
+    assert table.reads == ["eventual", "eventual", "consistent", "eventual"]
+
+
+def test_a_cache_keeps_1024_profiles_by_default(table: FakeTable) -> None:
+    names = [f"user{index}" for index in range(1025)]
+    for name in names:
+        table.create(_profile(name))
+    recent = RecentProfiles(table, 10.0, Ticks())
+    for name in names:
+        recent.get(name)
+    for name in names[1:]:
+        recent.get(name)
+    assert len(table.reads) == 1025
+    recent.get(names[0])
+    assert len(table.reads) == 1026
+
+
+def test_a_profile_found_gone_by_a_fresh_read_is_no_longer_kept(table: FakeTable) -> None:
+    recent = RecentProfiles(table, 10.0, Ticks())
+    recent.get("ada")
+    del table.profiles["ada"]
+    assert recent.get("ada", fresh=True) is None
+    assert recent.get("ada") is None  # not the profile kept before
+
+
 def test_reads_for_display_go_through_the_cache_and_writes_read_consistently() -> None:
     table = FakeTable()
     table.create(_profile())

@@ -17,7 +17,7 @@ from profilepics.errors import (
     UserNotFound,
 )
 from profilepics.images import clean_image
-from profilepics.models import Crop, Picture, Profile
+from profilepics.models import Crop, Picture, PictureStatus, Profile
 from profilepics.regenerate import MAX_RETIRED
 
 from tests.fakes import Fault
@@ -129,8 +129,9 @@ def test_no_picture_or_no_user_is_a_404() -> None:
     world = World(users=1)
     parts = world.under()
     parts.pictures.delete("u0")
-    with pytest.raises(PictureNotFound):
+    with pytest.raises(PictureNotFound) as caught:
         parts.recrops.recrop("u0", LEFT)
+    assert caught.value.detail == "The user has no picture to crop."
     with pytest.raises(UserNotFound):
         parts.recrops.recrop("nobody", LEFT)
 
@@ -141,8 +142,26 @@ def test_a_picture_still_processing_is_not_recropped() -> None:
     data = gen.encode(gen.photo(400, 400), "JPEG")
     parts.pictures.replace("u0", clean_image(data, parts.pictures.limits()))
     before, writes = world.picture(), world.writes()
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as caught:
         parts.recrops.recrop("u0", Crop(x=0, y=0, w=100, h=100))
+    assert caught.value.detail == (
+        "The picture's variants are still being made; only a ready picture is re-cropped."
+    )
+    assert (world.picture(), world.writes()) == (before, writes)
+
+
+def test_a_picture_whose_variants_failed_is_not_recropped_and_says_so() -> None:
+    world = World(users=1)
+    profile = world.table.profiles["u0"]
+    assert profile.picture is not None
+    failed = profile.picture.model_copy(update={"status": PictureStatus.FAILED})
+    world.table.profiles["u0"] = profile.model_copy(update={"picture": failed})
+    before, writes = world.picture(), world.writes()
+    with pytest.raises(Conflict) as caught:
+        world.under().recrops.recrop("u0", LEFT)
+    assert caught.value.detail == (
+        "The picture's variants failed; only a ready picture is re-cropped."
+    )
     assert (world.picture(), world.writes()) == (before, writes)
 
 
@@ -192,9 +211,10 @@ def test_a_picture_replaced_meanwhile_is_a_conflict_and_keeps_nothing_made_for_i
     clean = clean_image(gen.encode(gen.photo(300, 200), "PNG"), parts.pictures.limits())
     rival_once(world, lambda: parts.pictures.replace("u0", clean))
 
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as caught:
         parts.recrops.recrop("u0", LEFT)
 
+    assert caught.value.detail == "The picture was replaced or deleted meanwhile; crop the new one."
     assert world.picture().id != old.id
     assert not any(old.id in key for key in world.store.objects)
 
