@@ -277,3 +277,16 @@ def chain(tile: Tile, levels: int, fan: int) -> bytes:
     )
     boxes = _iinf(kinds) + _full(b"iref", 0, 0, dimg) + _iprp(associations, props)
     return _file(b"heic", boxes, items)
+
+
+def with_empty_extents(heif: bytes, items: int, extents: int) -> bytes:
+    """heif with its iloc replaced by items entries of extents extents each, every field 0 bytes
+    wide: a few bytes an item, however many extents it names."""
+    at = heif.index(b"iloc") - 4
+    (size,) = struct.unpack(">I", heif[at : at + 4])
+    entries = b"".join(struct.pack(">HHHH", 1 + k, 0, 0, extents) for k in range(items))
+    iloc = _full(b"iloc", 1, 0, bytes(2) + struct.pack(">H", items) + entries)
+    meta = heif.index(b"meta") - 4
+    (meta_size,) = struct.unpack(">I", heif[meta : meta + 4])
+    grown = heif[:meta] + struct.pack(">I", meta_size + len(iloc) - size) + heif[meta + 4 :]
+    return grown[:at] + iloc + grown[at + size :]

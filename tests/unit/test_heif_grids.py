@@ -172,6 +172,20 @@ def test_a_heic_overlay_on_a_huge_canvas_is_too_large_before_decoding() -> None:
     assert heifgrid.source_pixels(grids.overlay(tile, (64, 64)), 100) == 2 * 64 * 64
 
 
+@pytest.mark.parametrize(("items", "extents"), [(1_000, 65_535), (20_000, 1)])
+def test_an_overlay_s_item_locations_past_the_cap_are_too_complex_not_walked(
+    items: int, extents: int
+) -> None:
+    """Fields 0 bytes wide: 8 KB named 65 million extents and took the walk 58 s of CPU."""
+    hostile = grids.with_empty_extents(
+        grids.overlay(grids.tile("HEIC", (64, 64)), (64, 64)), items, extents
+    )
+    with pytest.raises(ImageTooComplex, match="more than 1000 item"):
+        heifgrid.source_pixels(hostile, 1000)
+    fine = grids.with_empty_extents(grids.overlay(grids.tile("HEIC", (64, 64)), (64, 64)), 3, 9)
+    assert heifgrid.source_pixels(fine, 1000) == 64 * 64  # the tile; an empty extent: no canvas
+
+
 def test_images_derived_deeper_than_the_walk_goes_are_refused_not_counted_as_nothing(
     tile: grids.Tile,
 ) -> None:

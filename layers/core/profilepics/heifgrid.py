@@ -99,7 +99,7 @@ def _read(data: bytes, cap: int) -> _Items:
             _read_iprp(data, start, end, items, cap)
     found = {kind: (start, end) for kind, start, end in reversed(boxes)}
     if b"iinf" in found and b"iloc" in found and _primary_type(data, found, items) == b"iovl":
-        items.overlay = _canvas(_primary_data(data, found, items.primary, 18))
+        items.overlay = _canvas(_primary_data(data, found, items.primary, 18, cap))
     return items
 
 
@@ -129,8 +129,12 @@ def _primary_type(data: bytes, found: dict[bytes, tuple[int, int]], items: _Item
     return b""
 
 
-def _primary_data(data: bytes, found: dict[bytes, tuple[int, int]], item: int, need: int) -> bytes:
-    """The first need bytes of item's first extent, from a file offset or the idat box."""
+def _primary_data(
+    data: bytes, found: dict[bytes, tuple[int, int]], item: int, need: int, cap: int
+) -> bytes:
+    """The first need bytes of item's first extent, from a file offset or the idat box.
+    ImageTooComplex past cap items or extents (fields may be 0 bytes wide: 8 KB of them named
+    65 million extents and took this walk 58 s)."""
     at, end = found[b"iloc"]
     version = data[at]
     sizes = data[at + 4 : at + 6]
@@ -148,7 +152,10 @@ def _primary_data(data: bytes, found: dict[bytes, tuple[int, int]], item: int, n
         at += width
         return value
 
-    for _ in range(read(count_width)):
+    count, listed = read(count_width), 0
+    if count > cap:
+        raise _too_many("items", cap)
+    for _ in range(count):
         if at >= end:
             return b""
         this = read(id_width)
@@ -156,6 +163,9 @@ def _primary_data(data: bytes, found: dict[bytes, tuple[int, int]], item: int, n
         read(2)  # data reference index
         base = read(base_size)
         extents = read(2)
+        listed += extents
+        if listed > cap:
+            raise _too_many("item extents", cap)
         spans = [(read(index_size), read(offset_size), read(length_size)) for _ in range(extents)]
         if this == item and spans:
             start = base + spans[0][1]
